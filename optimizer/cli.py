@@ -1,0 +1,113 @@
+"""Command line: ``python -m optimizer SUBCOMMAND``. The CLI only calls public functions of
+the package and prints; it holds no model logic."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .catalog import load_catalog
+from .errors import InputError, OptimizerError
+from .inputs import load_inputs
+from .paths import CATALOG_DIR
+from .taxonomy import DEFAULT_EDITION
+
+EXIT_INPUT = 2
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Plan school security spending: catalog, scenarios, optimal plans.")
+out = Console(width=140)
+err = Console(stderr=True, width=140)
+
+
+def _fail(exc: OptimizerError) -> None:
+    if isinstance(exc, InputError):
+        err.print(f"[bold red]{len(exc.problems)} problem(s) in the input[/]", highlight=False)
+        for p in exc.problems:
+            err.print(f"  - {p}", highlight=False, markup=False)
+    else:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def _print_frame(frame, title: str) -> None:
+    table = RichTable(title=title, show_lines=False)
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
+
+
+@app.command()
+def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenario YAML file.")) -> None:
+    """Check a catalog folder or a scenario file and summarise it; exit 2 on any problem."""
+    try:
+        if path.is_dir():
+            catalog = load_catalog(path)
+            per_layer = catalog.frame.groupby("layer").size().to_dict()
+            out.print(f"catalog {path}: valid. {len(catalog.measures)} measures "
+                      f"({', '.join(f'{k} {v}' for k, v in per_layer.items())}), "
+                      f"{len(catalog.programs)} funding programs, {len(catalog.states)} state profiles.",
+                      highlight=False)
+            return
+        inputs = load_inputs(path)
+        s = inputs.scenario
+        awarded = [k for k, f in s.funding_sources.items() if f.awarded]
+        out.print(f"scenario {path}: valid. '{s.name}', {len(s.sites)} sites, "
+                  f"{sum(x.enrollment for x in s.sites):,} students, fiscal years "
+                  f"{s.horizon.fiscal_years[0]}-{s.horizon.fiscal_years[-1]}, state {s.state or '-'}, "
+                  f"{len(awarded)} funding source(s) awarded, PASS edition {s.catalog_edition}.",
+                  highlight=False)
+    except OptimizerError as exc:
+        _fail(exc)
+
+
+@app.command("catalog")
+def catalog_cmd(
+    layer: Optional[str] = typer.Option(None, help="Only this layer (e.g. building)."),
+    component: Optional[str] = typer.Option(None, help="Only this component (e.g. access_control)."),
+    tier: Optional[str] = typer.Option(None, help="Only this tier: 1-4 or outside."),
+    evidence: Optional[str] = typer.Option(None, help="Only this evidence rating (e.g. moderate)."),
+    discouraged: Optional[bool] = typer.Option(None, "--discouraged/--not-discouraged",
+                                               help="Only discouraged products, or only the others."),
+    edition: int = typer.Option(DEFAULT_EDITION, help="PASS edition of the layers shown (6 or 7)."),
+    folder: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the filtered table as CSV."),
+) -> None:
+    """Browse the measures of the catalog as a table, filtered."""
+    try:
+        frame = load_catalog(folder, edition).frame
+    except OptimizerError as exc:
+        _fail(exc)
+    filters = {"layer": layer, "component": component, "evidence": evidence,
+               "tier": None if tier is None else (tier if tier == "outside" else int(tier))}
+    for column, wanted in filters.items():
+        if wanted is not None:
+            if wanted not in set(frame[column]):
+                err.print(f"no measure has {column} {wanted!r}; known: "
+                          f"{', '.join(map(str, sorted(set(frame[column]), key=str)))}", highlight=False)
+                raise typer.Exit(EXIT_INPUT)
+            frame = frame[frame[column] == wanted]
+    if discouraged is not None:
+        frame = frame[frame["discouraged"] == discouraged]
+    if out_file:
+        frame.to_csv(out_file, index=False)
+        out.print(f"wrote {len(frame)} measures to {out_file}")
+        return
+    shown = frame[["id", "layer", "component", "tier", "unit_basis", "capital_typical",
+                   "annual_cost", "effectiveness", "evidence"]]
+    _print_frame(shown, f"{len(frame)} measures")
+
+
+def main() -> None:
+    """Entry point of ``python -m optimizer``."""
+    app(prog_name="python -m optimizer")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Funding programs (federal and state) as typed data, each with its source and as-of date."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .vocabulary import FundingCategory
+
+ProgramId = str
+
+
+class Award(BaseModel):
+    """How much one district can receive from a program (US dollars)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    maximum: float | None = Field(default=None, ge=0)
+    minimum: float | None = Field(default=None, ge=0)
+    per_student: float | None = Field(default=None, ge=0)
+    per_campus: float | None = Field(default=None, ge=0)
+    per_school_maximum: float | None = Field(default=None, ge=0)
+
+    def formula_amount(self, students: int, campuses: int) -> float | None:
+        """Amount of a formula allocation for a district, or None when there is no formula."""
+        if self.per_student is None and self.per_campus is None:
+            return None
+        amount = (self.per_student or 0) * students + (self.per_campus or 0) * campuses
+        if self.minimum is not None:
+            amount = max(amount, self.minimum)
+        if self.maximum is not None:
+            amount = min(amount, self.maximum)
+        return amount
+
+
+class FundingProgram(BaseModel):
+    """A grant or allocation program and its accounting rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    id: ProgramId = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str
+    level: str = Field(pattern=r"^(federal|state)$")
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    agency: str
+    public_schools_eligible: bool
+    eligible_categories: list[FundingCategory]
+    excluded_categories: list[FundingCategory]
+    award: Award
+    annual: bool
+    match_rate: float = Field(ge=0, le=1)
+    match_basis: str = Field(pattern=r"^(federal_share|total_cost|none)$")
+    match_type: str = Field(pattern=r"^(cash|in_kind|either|none)$")
+    match_waiver_possible: bool | None = None
+    period_months: int | None = Field(default=None, ge=1, le=120)
+    spend_by: dt.date | None = None
+    payment: str = Field(pattern=r"^(advance|reimbursement)$")
+    recurring_costs_allowed: bool
+    supplement_not_supplant: bool
+    source: str = Field(min_length=1)
+    as_of: dt.date
+    notes: str | None = None
+
+    @property
+    def is_federal(self) -> bool:
+        """Federal money: its match must come from non-federal funds."""
+        return self.level == "federal"

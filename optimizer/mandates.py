@@ -1,0 +1,38 @@
+"""State mandate profiles: which measures a state requires (or forbids), how strongly, and
+by when."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .vocabulary import MandateReach, MandateStrength
+
+
+class Mandate(BaseModel):
+    """One legal requirement. Any one of ``measures`` satisfies it (or, for ``must_not``,
+    none of them may be bought)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str
+    measures: list[str] = Field(min_length=1)
+    strength: MandateStrength
+    deadline: dt.date
+    applies_to: MandateReach
+    source: str = Field(min_length=1)
+    as_of: dt.date
+
+    def deadline_fiscal_year(self) -> int:
+        """The fiscal year (named by the calendar year it ends in, July to June) by whose end
+        the mandate must be met."""
+        return self.deadline.year + (1 if self.deadline.month >= 7 else 0)
+
+
+class StateProfile(BaseModel):
+    """The mandates of one state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str
+    mandates: list[Mandate]

@@ -1,0 +1,28 @@
+"""Closed vocabularies shared by the catalog, the funding programs and the scenarios.
+
+The column dictionary (``catalog/columns.csv``) lists the same values for people; a test
+keeps the two in step.
+"""
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+FundingCategory = Literal["hardware", "construction", "technology", "training", "personnel",
+                          "mental_health", "cyber", "planning"]
+Evidence = Literal["strong", "moderate", "promising", "expert_consensus", "none", "contested",
+                   "harmful"]
+BudgetCategory = Literal["personnel", "equipment", "supplies", "contractual", "training", "other"]
+Scope = Literal["site", "district"]
+UnitBasis = Literal["school", "exterior_door", "entrance", "classroom", "camera_position",
+                    "student", "staff", "district"]
+TierBasis = Literal["stated", "inferred", "practice", "outside"]
+MandateStrength = Literal["must", "must_consider", "must_not"]
+MandateReach = Literal["every_site", "district"]
+
+#: Evidence ratings that count as weak, contested or harmful in screening.
+WEAK_EVIDENCE = ("none", "contested", "harmful")
+
+
+def values(literal) -> tuple[str, ...]:
+    """The allowed values of a vocabulary."""
+    return get_args(literal)

@@ -1,0 +1,87 @@
+"""Shared fixtures: a small valid catalog written to a temporary folder, editable per test."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from optimizer.paths import CATALOG_DIR
+
+
+def measure_row(id: str, **overrides) -> dict:
+    """A valid measures.csv row; keyword arguments replace fields."""
+    row = {
+        "id": id, "name": id.replace("-", " "), "description": "A test measure.",
+        "layer": "building", "pass6_layer": "", "component": "access_control", "tier": "1",
+        "tier_basis": "stated", "scope": "site", "unit_basis": "school", "unit_ratio": "",
+        "capital_low": "100", "capital_typical": "200", "capital_high": "300",
+        "annual_cost": "10", "useful_life": "10", "effectiveness": "0.5",
+        "evidence": "expert_consensus", "funding_categories": "hardware",
+        "budget_category": "equipment", "prerequisites": "", "alternative_group": "",
+        "discouraged": "false", "discouraged_reason": "", "cost_source": "test source (2024)",
+        "cost_year": "2024", "evidence_source": "test evidence (2023)", "evidence_year": "2023",
+    }
+    row.update({k: str(v) for k, v in overrides.items()})
+    return row
+
+
+def write_measures(path: Path, rows: list[dict], header: list[str] | None = None) -> None:
+    """Write measures rows as CSV (header from the first row unless given)."""
+    header = header or list(rows[0])
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+PROGRAM = {
+    "id": "test-grant", "name": "Test grant", "level": "federal", "state": None,
+    "agency": "Test agency", "public_schools_eligible": True,
+    "eligible_categories": ["hardware"], "excluded_categories": ["construction"],
+    "award": {"maximum": 1000, "minimum": None, "per_student": None, "per_campus": None,
+              "per_school_maximum": None},
+    "annual": False, "match_rate": 0.25, "match_basis": "federal_share", "match_type": "cash",
+    "match_waiver_possible": False, "period_months": 36, "spend_by": None, "payment": "advance",
+    "recurring_costs_allowed": False, "supplement_not_supplant": True,
+    "source": "test solicitation (2025)", "as_of": "2025-01-01", "notes": None,
+}
+
+STATE = {"state": "TX", "name": "Texas", "mandates": [{
+    "id": "tx-test", "title": "Test mandate", "measures": ["bld-lock"], "strength": "must",
+    "deadline": "2027-06-30", "applies_to": "every_site", "source": "test law (2023)",
+    "as_of": "2025-01-01"}]}
+
+
+def default_rows() -> list[dict]:
+    """A tiny consistent catalog: a tier-1 and tier-2 chain plus a district measure."""
+    return [
+        measure_row("bld-lock"),
+        measure_row("bld-reader", tier=2, prerequisites="bld-lock", unit_basis="exterior_door",
+                    capital_low=500, capital_typical=750, capital_high=2000),
+        measure_row("dst-plan", layer="district", component="policies", scope="district",
+                    unit_basis="district", funding_categories="planning",
+                    budget_category="contractual"),
+    ]
+
+
+@pytest.fixture
+def make_catalog(tmp_path):
+    """Return a function writing a catalog folder from measure rows (defaults valid)."""
+
+    def make(rows=None, programs=None, states=None, header=None) -> Path:
+        folder = tmp_path / "catalog"
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(CATALOG_DIR / "taxonomy", folder / "taxonomy")
+        shutil.copy(CATALOG_DIR / "columns.csv", folder / "columns.csv")
+        write_measures(folder / "measures.csv", rows if rows is not None else default_rows(), header)
+        (folder / "funding_programs.yaml").write_text(
+            yaml.safe_dump({"programs": programs if programs is not None else [PROGRAM]}))
+        (folder / "state_mandates.yaml").write_text(
+            yaml.safe_dump({"states": states if states is not None else [STATE]}))
+        return folder
+
+    return make
