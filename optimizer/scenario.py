@@ -255,7 +255,7 @@ def load_scenario(path: Path | str) -> Scenario:
     problems = ProblemCollector(path)
     for key in data:
         if key not in SCENARIO_KEYS:
-            problems.add(key, key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))
+            problems.add("top level", key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))
     sites_file = data.pop("sites_file", None)
     sheet = data.pop("sites_sheet", 0)
     if sites_file is not None:

@@ -16,8 +16,9 @@ def _expected(error: dict[str, Any], model: type[BaseModel]) -> str:
         return "a value; this field is required"
     if kind == "extra_forbidden":
         return "no such field; known fields are " + ", ".join(model.model_fields)
-    message = error["msg"]
-    for prefix in ("Input should be ", "Value error, ", "Assertion failed, "):
+    message = error["msg"].split(" after validation")[0]
+    for prefix in ("Input should be ", "Value error, ", "Assertion failed, ", "List should have ",
+                   "String should have ", "String should match "):
         if message.startswith(prefix):
             return message[len(prefix):]
     return message
