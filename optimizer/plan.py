@@ -1,0 +1,109 @@
+"""A plan: what is installed where and when, and who pays each dollar. Read from a solved
+model (or built by the greedy baseline); independent of PuLP once built."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .problem import Problem
+
+LOCAL = "local"
+ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "capital_cost", "annual_cost",
+                "layer", "component", "tier", "name", "budget_category"]
+FUNDING_COLUMNS = ["measure_id", "site_id", "year", "kind", "source", "amount", "match_for"]
+
+
+@dataclass
+class Plan:
+    """Installations and their funding.
+
+    Attributes
+    ----------
+    installs : dict of int to int
+        Candidate row -> fiscal year of installation.
+    items : DataFrame
+        One row per measure x site x year installed (``ITEM_COLUMNS``).
+    funding : DataFrame
+        Dollars by item, fiscal year, kind (``capital`` once, ``annual`` every year in place)
+        and source (``local`` for the district's own money); ``match_for`` names the grant a
+        local dollar matches.
+    """
+
+    installs: dict[int, int]
+    items: pd.DataFrame
+    funding: pd.DataFrame
+
+
+def _items(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
+    cand = problem.candidates
+    rows = [(cand.at[c, "measure_id"], cand.at[c, "site_id"], year, int(cand.at[c, "quantity"]),
+             float(cand.at[c, "capital"]), float(cand.at[c, "annual"]), cand.at[c, "layer"],
+             cand.at[c, "component"], int(cand.at[c, "tier"]), cand.at[c, "name"],
+             cand.at[c, "budget_category"]) for c, year in sorted(installs.items(), key=lambda kv: (kv[1], kv[0]))]
+    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+
+
+def split_funding(problem: Problem, installs: dict[int, int],
+                  grants: dict[tuple[str, str, int, int], float],
+                  matches: dict[tuple[str, int, int], float]) -> pd.DataFrame:
+    """Attribute class-level money to items, in proportion to each item's cost.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem the plan belongs to.
+    installs : dict
+        Candidate row -> install year.
+    grants : dict
+        (kind, source, class, year) -> dollars paid by that source on that class of items.
+    matches : dict
+        (source, class, year) -> local capital dollars counted as that source's match.
+    """
+    cand = problem.candidates
+    capital, annual = cand["capital"].to_numpy(), cand["annual"].to_numpy()
+    cap_cls, op_cls = cand["cap_class"].to_numpy(), cand["op_class"].to_numpy()
+    members = defaultdict(list)
+    for c, year in installs.items():
+        if capital[c] > 0:
+            members["capital", int(cap_cls[c]), year].append(c)
+        if annual[c] > 0:
+            for t in problem.years:
+                if t >= year:
+                    members["annual", int(op_cls[c]), t].append(c)
+    grant_by = defaultdict(list)
+    for (kind, src, q, t), amount in grants.items():
+        grant_by[kind, q, t].append((src, amount))
+    match_by = defaultdict(list)
+    for (src, q, t), amount in matches.items():
+        match_by[q, t].append((src, amount))
+    rows = []
+    for (kind, q, t), items in sorted(members.items()):
+        cost = capital if kind == "capital" else annual
+        total = float(sum(cost[c] for c in items))
+        for c in sorted(items):
+            share = cost[c] / total
+            paid = 0.0
+            for src, amount in sorted(grant_by.get((kind, q, t), [])):
+                dollars = round(amount * share, 2)
+                if dollars > 0:
+                    rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, src, dollars, ""))
+                    paid += dollars
+            local = round(float(cost[c]) - paid, 2)
+            if kind == "capital":
+                for src, amount in sorted(match_by.get((q, t), [])):
+                    dollars = min(round(amount * share, 2), local)
+                    if dollars > 0:
+                        rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, LOCAL, dollars, src))
+                        local = round(local - dollars, 2)
+            if local > 0:
+                rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, LOCAL, local, ""))
+    return pd.DataFrame(rows, columns=FUNDING_COLUMNS)
+
+
+def make_plan(problem: Problem, installs: dict[int, int],
+              grants: dict[tuple[str, str, int, int], float],
+              matches: dict[tuple[str, int, int], float]) -> Plan:
+    """Assemble a Plan from installations and class-level funding."""
+    return Plan(dict(installs), _items(problem, installs), split_funding(problem, installs, grants, matches))

@@ -1,0 +1,148 @@
+"""The public planning call: expand, build, solve, read, verify; and the typed result with
+the summaries a finance office reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import OptimizerError
+from .inputs import Inputs
+from .model import build_model
+from .plan import LOCAL, Plan
+from .problem import Problem, expand
+from .solve import SolveReport, Status, check, read_plan, solve_phases
+from .tiers import tiers_attained
+from .verify import Violation, plan_value
+
+
+class InvalidPlan(OptimizerError):
+    """The solver returned a plan that the independent verifier rejects."""
+
+    def __init__(self, violations: list[Violation]):
+        self.violations = violations
+        super().__init__("the solver's plan breaks rules it must keep; it is not shown as valid:\n"
+                         + "\n".join(f"  - {v}" for v in violations[:20]))
+
+
+@dataclass
+class PlanResult:
+    """A verified plan and everything reported about it.
+
+    ``value`` is the risk reduction (weighted coverage per year, existing measures included);
+    ``baseline_value`` is the same with nothing bought.
+    """
+
+    scenario: str
+    problem: Problem
+    report: SolveReport
+    plan: Plan | None
+    value: float
+    baseline_value: float
+    build_seconds: float
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        """Solution status."""
+        return self.report.status
+
+    @property
+    def funding(self) -> pd.DataFrame:
+        """Dollars by item, year, kind and source."""
+        return self.plan.funding
+
+    def totals(self) -> dict[str, float]:
+        """Capital over the horizon, annual cost at the end of the horizon, and total cost of
+        ownership (capital plus recurring costs of every year in place)."""
+        items = self.plan.items
+        annual = self.plan.funding[self.plan.funding["kind"] == "annual"]["amount"].sum()
+        return {"capital": round(float(items["capital_cost"].sum()), 2),
+                "annual": round(float(items["annual_cost"].sum()), 2),
+                "tco": round(float(items["capital_cost"].sum() + annual), 2)}
+
+    def spend_by(self, column: str) -> pd.Series:
+        """Capital spend by ``year``, ``layer``, ``component`` or ``site_id``."""
+        return self.plan.items.groupby(column)["capital_cost"].sum().sort_index()
+
+    def spend_by_source(self) -> pd.DataFrame:
+        """Capital and annual dollars by funding source (``local`` for the district's own)."""
+        f = self.plan.funding
+        table = f.pivot_table(index="source", columns="kind", values="amount", aggfunc="sum", fill_value=0.0)
+        for kind in ("capital", "annual"):
+            if kind not in table:
+                table[kind] = 0.0
+        table = table[["capital", "annual"]]
+        order = [s.id for s in self.problem.sources if s.id in table.index] + ([LOCAL] if LOCAL in table.index else [])
+        return table.loc[order]
+
+    def tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """PASS tier per site and layer, before and after the plan."""
+        return tiers_attained(self.problem), tiers_attained(self.problem, self.plan.installs)
+
+
+def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | None = None,
+                    objective: str | None = None) -> Inputs:
+    """A copy of the inputs with the capital budget per year, the horizon length or the
+    objective changed (the command line's ``--budget``, ``--years``, ``--objective``)."""
+    s = inputs.scenario
+    changes = {}
+    if years is not None:
+        changes["horizon"] = s.horizon.model_copy(update={"years": years})
+    if budget is not None:
+        changes["budget"] = s.budget.model_copy(update={"capital": float(budget)})
+    if objective is not None:
+        changes["policy"] = s.policy.model_copy(update={"objective": objective})
+    if not changes:
+        return inputs
+    data = s.model_dump()
+    data.update({k: v.model_dump() for k, v in changes.items()})
+    if years is not None:
+        fy = list(range(s.horizon.start, s.horizon.start + years))
+        for which in ("capital", "operating"):
+            value = data["budget"][which]
+            if isinstance(value, dict):
+                data["budget"][which] = {y: value.get(y, value[max(value)]) for y in fy}
+    return Inputs(type(s).model_validate(data), inputs.catalog, inputs.path)
+
+
+def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = None,
+             gap: float = 1e-4, threads: int | None = None) -> PlanResult:
+    """Plan a scenario: the whole pipeline, with the independent check of the plan.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        A checked scenario and catalog (``load_inputs``).
+    solver : {"highs", "cbc"}
+        MIP solver; falls back to the other one when missing (and says so in the notes).
+    time_limit : float, optional
+        Seconds for the solver.
+    gap : float
+        Relative optimality gap tolerance.
+    threads : int, optional
+        Solver threads.
+
+    Returns
+    -------
+    PlanResult
+        Infeasible scenarios come back with ``status`` infeasible and no plan (see
+        ``diagnose`` for the conflicting rules).
+
+    Raises
+    ------
+    InvalidPlan
+        When the solver's plan fails the independent verifier.
+    """
+    problem = expand(inputs)
+    model = build_model(problem)
+    report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    report.notes[:0] = problem.notes
+    baseline = plan_value(problem, {})
+    if not report.has_plan:
+        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
+    checked = check(model, read_plan(model))
+    if not checked.valid:
+        raise InvalidPlan(checked.violations)
+    return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
+                      model.build_seconds)

@@ -1,0 +1,196 @@
+"""Solving a built model with HiGHS (CBC as fallback), reading the true solution status and
+the gap, and turning the solution into a verified Plan."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pulp
+
+from .errors import OptimizerError
+from .model import K, Model, define_objective
+from .plan import Plan, make_plan
+from .verify import Violation, plan_value, verify
+
+
+class Status(StrEnum):
+    """Outcome of a solve, read from the solution status, never from the headline status."""
+
+    OPTIMAL = "optimal"                  # proven within the gap tolerance
+    FEASIBLE = "feasible"                # a plan, not proven optimal (time limit): see gap
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"          # stopped before any plan was found
+
+
+class SolverUnavailable(OptimizerError):
+    """No usable MIP solver is installed."""
+
+
+@dataclass
+class SolveReport:
+    """What the solver said, in the tool's own terms."""
+
+    status: Status
+    solver: str
+    objective: float | None
+    dual_bound: float | None
+    gap: float | None
+    solve_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        """True when a plan can be read from the solution."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def available_solvers() -> list[str]:
+    """Names of the solvers this machine can use, HiGHS first."""
+    found = pulp.listSolvers(onlyAvailable=True)
+    return [name for name, api in (("highs", "HiGHS"), ("cbc", "PULP_CBC_CMD")) if api in found]
+
+
+def _solver(name: str, time_limit: float | None, gap: float, threads: int | None, notes: list[str]):
+    usable = available_solvers()
+    if name not in usable:
+        if not usable:
+            raise SolverUnavailable("neither HiGHS (pip install highspy) nor CBC is available")
+        notes.append(f"solver {name} is not available; used {usable[0]} instead")
+        name = usable[0]
+    if name == "highs":
+        return name, pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+    return name, pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the solver's banner, which HiGHS writes to the process's standard output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _relaxation_bound(model: Model) -> float | None:
+    relaxed = model.prob.deepcopy()
+    for var in relaxed.variables():
+        var.cat = pulp.LpContinuous
+    with _quiet():
+        relaxed.solve(pulp.PULP_CBC_CMD(msg=False) if "cbc" in available_solvers() else pulp.HiGHS(msg=False))
+    return pulp.value(relaxed.objective) if relaxed.status == pulp.LpStatusOptimal else None
+
+
+def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
+                gap: float = 1e-4, threads: int | None = None) -> SolveReport:
+    """Solve a built model and report status, objective, dual bound and gap.
+
+    Parameters
+    ----------
+    model : Model
+        From :func:`~optimizer.model.build_model`.
+    solver : {"highs", "cbc"}
+        HiGHS in process through highspy (default); CBC when HiGHS is missing.
+    time_limit : float, optional
+        Seconds; at the limit the best plan so far is returned as ``feasible`` with its gap.
+    gap : float
+        Relative optimality gap at which the solver may stop.
+    threads : int, optional
+        Solver threads.
+    """
+    notes: list[str] = []
+    name, engine = _solver(solver, time_limit, gap, threads, notes)
+    start = time.perf_counter()
+    with _quiet():
+        model.prob.solve(engine)
+    seconds = time.perf_counter() - start
+    sol = model.prob.sol_status
+    objective = pulp.value(model.prob.objective) if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) else None
+    if sol == pulp.LpSolutionOptimal:
+        status = Status.OPTIMAL
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        status = Status.FEASIBLE
+    elif sol == pulp.LpSolutionInfeasible:
+        status = Status.INFEASIBLE
+    else:
+        status = Status.NO_SOLUTION
+    bound = gap_value = None
+    if name == "highs" and objective is not None:
+        info = model.prob.solverModel.getInfo()
+        # PuLP hands HiGHS a maximisation as the minimisation of the negated objective.
+        sign = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
+        if abs(info.mip_dual_bound) < 1e30:
+            bound = sign * info.mip_dual_bound
+            gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
+    elif objective is not None:
+        bound = objective if status == Status.OPTIMAL else _relaxation_bound(model)
+        if bound is not None:
+            gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
+        if status == Status.OPTIMAL:
+            notes.append(f"CBC proved optimality within the requested gap of {gap:.4%}")
+    if status == Status.FEASIBLE:
+        notes.append("time limit reached: the plan is feasible but not proven optimal")
+    return SolveReport(status, name, objective, bound, gap_value, seconds, notes)
+
+
+def read_plan(model: Model) -> Plan:
+    """Read installations and funding from a solved model into a :class:`Plan`."""
+    p = model.problem
+    installs = {}
+    for c, ys in enumerate(model.y):
+        for t, var in zip(p.years, ys):
+            if (var.value() or 0) > 0.5:
+                installs[c] = t
+                break
+    grants = {}
+    for kind, table in (("capital", model.fcap), ("annual", model.fop)):
+        for (src, q, t), var in table.items():
+            if (var.value() or 0) * K > 0.005:
+                grants[kind, src, q, t] = var.value() * K
+    matches = {(src, q, t): var.value() * K for (src, q, t), var in model.match.items()
+               if (var.value() or 0) * K > 0.005}
+    return make_plan(p, installs, grants, matches)
+
+
+def solve_phases(model: Model, **options) -> SolveReport:
+    """Solve, running both phases for the ``tier1_first`` objective: first the most
+    site-layer pairs at tier 1, then the best risk reduction that keeps that count."""
+    report = solve_model(model, **options)
+    if model.objective_kind != "tier1_count" or not report.has_plan:
+        return report
+    reached = round(report.objective)
+    terms = [(z, 1) for z in model.tier1.values()]
+    model.prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE,
+                                               name="tier1_first_phase", rhs=reached))
+    define_objective(model, "risk_reduction")
+    second = solve_model(model, **options)
+    second.notes.insert(0, f"phase 1: {reached} site-layer pairs reach tier 1")
+    second.solve_seconds += report.solve_seconds
+    return second
+
+
+@dataclass
+class Checked:
+    """A plan with its independent verification and value."""
+
+    plan: Plan
+    violations: list[Violation]
+    value: float
+
+    @property
+    def valid(self) -> bool:
+        """True when the verifier found no violation."""
+        return not self.violations
+
+
+def check(model: Model, plan: Plan) -> Checked:
+    """Verify a plan and compute its value from the Problem alone."""
+    return Checked(plan, verify(model.problem, plan), plan_value(model.problem, plan.installs))

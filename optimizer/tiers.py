@@ -1,0 +1,43 @@
+"""PASS tier attained per site and layer: the highest tier k such that, in every component of
+the layer, a measure of each tier 1..k is in place at the site or district-wide."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+
+from .problem import DISTRICT, Problem
+
+
+def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> pd.DataFrame:
+    """Tier per site (rows) and layer (columns), from existing measures plus ``installs``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Gives sites, layers, components and what is already in place.
+    installs : dict, optional
+        Candidate row -> install year; all count as in place at the end of the horizon.
+    """
+    present: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    for r in problem.existing.itertuples(index=False):
+        present[r.site_id, r.layer, r.component].add(int(r.tier))
+    cand = problem.candidates
+    for c in installs or {}:
+        present[cand.at[c, "site_id"], cand.at[c, "layer"], cand.at[c, "component"]].add(int(cand.at[c, "tier"]))
+    table = {}
+    for s in problem.sites:
+        row = {}
+        for layer in problem.layers:
+            levels = []
+            for comp in problem.components:
+                have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
+                k = 0
+                while k + 1 in have:
+                    k += 1
+                levels.append(k)
+            row[layer] = min(levels)
+        table[s.id] = row
+    frame = pd.DataFrame.from_dict(table, orient="index")[problem.layers]
+    frame.index.name = "site_id"
+    return frame
