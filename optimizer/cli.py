@@ -11,12 +11,18 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from .catalog import load_catalog
+from .diagnose import diagnose
 from .errors import InputError, OptimizerError
+from .export import write_plan
 from .inputs import load_inputs
+from .model import OBJECTIVES, build_model
 from .paths import CATALOG_DIR
+from .problem import expand
+from .result import PlanResult, apply_overrides, optimize
 from .taxonomy import DEFAULT_EDITION
 
 EXIT_INPUT = 2
+EXIT_INFEASIBLE = 3
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan school security spending: catalog, scenarios, optimal plans.")
@@ -102,6 +108,88 @@ def catalog_cmd(
     shown = frame[["id", "layer", "component", "tier", "unit_basis", "capital_typical",
                    "annual_cost", "effectiveness", "evidence"]]
     _print_frame(shown, f"{len(frame)} measures")
+
+
+def _money(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+def _print_summary(result: PlanResult) -> None:
+    r = result.report
+    gap = "n/a" if r.gap is None else f"{r.gap:.4%}"
+    out.print(f"[bold]{result.scenario}[/]: {r.status} (solver {r.solver}, gap {gap}), "
+              f"build {result.build_seconds:.2f} s, solve {r.solve_seconds:.2f} s", highlight=False)
+    for note in r.notes:
+        out.print(f"  note: {note}", highlight=False)
+    totals = result.totals()
+    out.print(f"risk reduction {result.value:,.3f} (with nothing bought {result.baseline_value:,.3f}); "
+              f"{len(result.plan.items)} items; capital {_money(totals['capital'])}, annual cost "
+              f"{_money(totals['annual'])}, total cost of ownership {_money(totals['tco'])}", highlight=False)
+    layer = result.spend_by("layer").rename("capital").reset_index()
+    layer["capital"] = layer["capital"].map(_money)
+    _print_frame(layer, "Capital by layer")
+    src = result.spend_by_source().reset_index()
+    for col in ("capital", "annual"):
+        src[col] = src[col].map(_money)
+    _print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
+    before, after = result.tiers()
+    both = before.astype(str) + " -> " + after.astype(str)
+    _print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")
+
+
+@app.command()
+def plan(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    budget: Optional[float] = typer.Option(None, help="Local capital budget per fiscal year ($), replacing the scenario's."),
+    years: Optional[int] = typer.Option(None, min=1, max=10, help="Number of fiscal years planned."),
+    objective: Optional[str] = typer.Option(None, help=f"One of {', '.join(OBJECTIVES)}."),
+    solver: str = typer.Option("highs", help="highs (default) or cbc."),
+    time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds."),
+    gap: float = typer.Option(1e-4, help="Relative optimality gap tolerance."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan: .json, .csv or .xlsx."),
+    write_model: Optional[Path] = typer.Option(None, help="Write the model as built: .lp or .mps."),
+    catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
+) -> None:
+    """Find the best plan for a scenario, check it independently, print and save it."""
+    if objective is not None and objective not in OBJECTIVES:
+        err.print(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    if solver not in ("highs", "cbc"):
+        err.print(f"--solver {solver!r}: expected highs or cbc", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        inputs = apply_overrides(load_inputs(scenario, catalog), budget, years, objective)
+        if write_model is not None:
+            _write_model(inputs, write_model)
+        result = optimize(inputs, solver=solver, time_limit=time_limit, gap=gap)
+    except OptimizerError as exc:
+        _fail(exc)
+    if not result.report.has_plan:
+        err.print(f"[bold red]{result.scenario}: no feasible plan ({result.status}).[/] The rules conflict:",
+                  highlight=False)
+        for conflict in diagnose(result.problem):
+            err.print(f"  - {conflict}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    _print_summary(result)
+    if out_file is not None:
+        try:
+            write_plan(result, out_file, inputs)
+        except ValueError as exc:
+            err.print(str(exc), highlight=False)
+            raise typer.Exit(EXIT_INPUT)
+        out.print(f"wrote {out_file}", highlight=False)
+
+
+def _write_model(inputs, path: Path) -> None:
+    model = build_model(expand(inputs))
+    if path.suffix.lower() == ".mps":
+        model.prob.writeMPS(str(path))
+    elif path.suffix.lower() == ".lp":
+        model.prob.writeLP(str(path))
+    else:
+        err.print(f"--write-model {path}: expected a .lp or .mps file", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"wrote model {path}", highlight=False)
 
 
 def main() -> None:

@@ -38,14 +38,21 @@ class Model:
     tier1: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
     objective_kind: str = "risk_reduction"
     build_seconds: float = 0.0
+    elastic: frozenset[str] = frozenset()
+    slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
+
+    def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
+        """Add a named constraint; for an elastic rule family, with a penalised slack that
+        the infeasibility diagnosis reads."""
+        if name.split("[")[0] in self.elastic and sense != pulp.LpConstraintEQ:
+            slack = self.prob.add_variable(f"slack_{name}", 0)
+            self.slack[name] = slack
+            lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack
+        self.prob.addConstraint(pulp.LpConstraint(lhs, sense, name=name, rhs=rhs))
 
 
 def _expr(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(list(pairs))
-
-
-def _add(prob: pulp.LpProblem, lhs, sense: int, rhs: float, name: str) -> None:
-    prob.addConstraint(pulp.LpConstraint(lhs, sense, name=name, rhs=rhs))
 
 
 def capital_terms(m: Model, rows, t_index: int, scale: float = 1.0):
@@ -85,7 +92,7 @@ def define_once(m: Model) -> None:
     """Each measure at most once per place: once in place it stays (y never falls back)."""
     for c, ys in enumerate(m.y):
         for t in range(1, len(ys)):
-            _add(m.prob, _expr([(ys[t - 1], 1), (ys[t], -1)]), pulp.LpConstraintLE, 0, f"once[{c},{t}]")
+            m.add(_expr([(ys[t - 1], 1), (ys[t], -1)]), pulp.LpConstraintLE, 0, f"once[{c},{t}]")
 
 
 def define_forbidden(m: Model) -> None:
@@ -98,7 +105,7 @@ def define_forbidden(m: Model) -> None:
 def _needs(m: Model, links, name: str) -> None:
     for c, options in links:
         for t, var in enumerate(m.y[c]):
-            _add(m.prob, _expr([(var, 1)] + [(m.y[o][t], -1) for o in options]),
+            m.add(_expr([(var, 1)] + [(m.y[o][t], -1) for o in options]),
                  pulp.LpConstraintLE, 0, f"{name}[{c},{t}]")
 
 
@@ -116,7 +123,7 @@ def define_alternatives(m: Model) -> None:
     """At most one measure of an alternative group per place."""
     last = len(m.problem.years) - 1
     for i, (members, room) in enumerate(m.problem.alternatives):
-        _add(m.prob, _expr((m.y[c][last], 1) for c in members), pulp.LpConstraintLE, room,
+        m.add(_expr((m.y[c][last], 1) for c in members), pulp.LpConstraintLE, room,
              f"alternatives[{i}]")
 
 
@@ -128,14 +135,14 @@ def define_mandates(m: Model) -> None:
             continue
         t = years.index(rule.by_year)
         for place, options in rule.places:
-            _add(m.prob, _expr((m.y[o][t], 1) for o in options), pulp.LpConstraintGE, 1,
+            m.add(_expr((m.y[o][t], 1) for o in options), pulp.LpConstraintGE, 1,
                  f"mandate[{rule.id},{place}]")
 
 
 def define_must(m: Model) -> None:
     """Items on the must list are in place by the end of the horizon."""
     for c in m.problem.musts:
-        m.y[c][-1].lowBound = 1
+        m.add(_expr([(m.y[c][-1], 1)]), pulp.LpConstraintGE, 1, f"must[{m.problem.candidates.at[c, 'key']}]")
 
 
 def _spend_by_class(m: Model, column: str):
@@ -171,7 +178,7 @@ def define_funding_balance(m: Model) -> None:
     every item is paid by exactly one source, the rest by local money."""
     for column in ("capital", "annual"):
         for (q, ti), terms in _local(m, column).items():
-            _add(m.prob, _expr(terms), pulp.LpConstraintGE, 0, f"balance_{column}[class{q},{ti}]")
+            m.add(_expr(terms), pulp.LpConstraintGE, 0, f"balance_{column}[class{q},{ti}]")
 
 
 def define_capital_budget(m: Model) -> None:
@@ -184,7 +191,7 @@ def define_capital_budget(m: Model) -> None:
             terms.append((m.carry[t], 1))
             if ti:
                 terms.append((m.carry[p.years[ti - 1]], -1))
-        _add(m.prob, _expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K, f"capital_budget[{t}]")
+        m.add(_expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K, f"capital_budget[{t}]")
 
 
 def define_operating_budget(m: Model) -> None:
@@ -193,7 +200,7 @@ def define_operating_budget(m: Model) -> None:
     local = _local(m, "annual")
     for ti, t in enumerate(p.years):
         terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
-        _add(m.prob, _expr(terms), pulp.LpConstraintLE, p.operating_budget[t] / K, f"operating_budget[{t}]")
+        m.add(_expr(terms), pulp.LpConstraintLE, p.operating_budget[t] / K, f"operating_budget[{t}]")
 
 
 def define_total_budget(m: Model) -> None:
@@ -201,7 +208,7 @@ def define_total_budget(m: Model) -> None:
     if m.problem.total_budget is None:
         return
     terms = [tv for ts in _local(m, "capital").values() for tv in ts]
-    _add(m.prob, _expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K, "total_budget")
+    m.add(_expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K, "total_budget")
 
 
 def _grant_use(m: Model, src_id: str, year: int | None = None):
@@ -215,7 +222,7 @@ def define_funding_caps(m: Model) -> None:
         spans = [(t, [t]) for t in src.years] if src.per_year else [("all", list(src.years))]
         for label, years in spans:
             terms = [tv for t in years for tv in _grant_use(m, src.id, t)]
-            _add(m.prob, _expr(terms), pulp.LpConstraintLE, src.amount / K, f"cap[{src.id},{label}]")
+            m.add(_expr(terms), pulp.LpConstraintLE, src.amount / K, f"cap[{src.id},{label}]")
 
 
 def define_match(m: Model) -> None:
@@ -227,14 +234,14 @@ def define_match(m: Model) -> None:
     for (src, q, t), var in m.match.items():
         by_class_year[q, p.years.index(t)].append((var, 1))
     for (q, ti), match_terms in by_class_year.items():
-        _add(m.prob, _expr(match_terms + [(v, -c) for v, c in local[q, ti]]), pulp.LpConstraintLE, 0,
+        m.add(_expr(match_terms + [(v, -c) for v, c in local[q, ti]]), pulp.LpConstraintLE, 0,
              f"match_from_local[class{q},{ti}]")
     for src in p.sources:
         if src.match_factor <= 0:
             continue
         terms = [(v, 1) for (s, _, _), v in m.match.items() if s == src.id]
         terms += [(v, -src.match_factor * c) for v, c in _grant_use(m, src.id)]
-        _add(m.prob, _expr(terms), pulp.LpConstraintGE, 0, f"match[{src.id}]")
+        m.add(_expr(terms), pulp.LpConstraintGE, 0, f"match[{src.id}]")
 
 
 def define_layer_share(m: Model) -> None:
@@ -251,7 +258,7 @@ def define_layer_share(m: Model) -> None:
             for bound, sense, tag in ((lo, pulp.LpConstraintGE, "min"), (hi, pulp.LpConstraintLE, "max")):
                 if (tag == "min" and lo > 0) or (tag == "max" and hi < 1):
                     terms = mine + [(v, -bound * c) for v, c in capital_terms(m, every, ti)]
-                    _add(m.prob, _expr(terms), sense, 0, f"layer_share_{tag}[{name},{ti}]")
+                    m.add(_expr(terms), sense, 0, f"layer_share_{tag}[{name},{ti}]")
 
 
 def _tier1_options(p: Problem):
@@ -289,10 +296,10 @@ def define_equity(m: Model) -> None:
             done = m.prob.add_variable(f"tier1_everywhere[{layer},{t}]", 0, 1, pulp.LpBinary)
             for s in p.sites:
                 for comp, rows in options.get((s.id, layer), []):
-                    _add(m.prob, _expr([(done, 1)] + [(m.y[c][ti], -1) for c in rows]), pulp.LpConstraintLE, 0,
+                    m.add(_expr([(done, 1)] + [(m.y[c][ti], -1) for c in rows]), pulp.LpConstraintLE, 0,
                          f"equity_tier1[{layer},{s.id},{comp},{t}]")
             for c in upper:
-                _add(m.prob, _expr([(m.y[c][ti], 1), (done, -1)]), pulp.LpConstraintLE, 0,
+                m.add(_expr([(m.y[c][ti], 1), (done, -1)]), pulp.LpConstraintLE, 0,
                      f"equity[{layer},{c},{t}]")
 
 
@@ -315,7 +322,7 @@ def define_target_tier(m: Model) -> None:
                         continue
                     options = rows.get((s.id, layer, comp, tier), []) + rows.get((DISTRICT, layer, comp, tier), [])
                     if options:
-                        _add(m.prob, _expr((m.y[c][-1], 1) for c in options), pulp.LpConstraintGE, 1,
+                        m.add(_expr((m.y[c][-1], 1) for c in options), pulp.LpConstraintGE, 1,
                              f"target_tier[{s.id},{layer},{comp},{tier}]")
 
 
@@ -345,7 +352,7 @@ def value_terms(m: Model):
             v = prob.add_variable(f"coverage[{g},{t}]", 0, 1)
             for k, (slope, icpt) in enumerate(COVERAGE_SEGMENTS):
                 terms = [(v, 1)] + [(m.y[c][ti], -slope * e) for c, e in items]
-                _add(prob, _expr(terms), pulp.LpConstraintLE, slope * existing[g] + icpt, f"value[{g},{t},{k}]")
+                m.add(_expr(terms), pulp.LpConstraintLE, slope * existing[g] + icpt, f"value[{g},{t},{k}]")
             pairs.append((v, weights[g]))
     return pairs
 
@@ -358,7 +365,7 @@ def tier1_terms(m: Model):
         z = prob.add_variable(f"tier1[{site},{layer}]", 0, 1, pulp.LpBinary)
         m.tier1[site, layer] = z
         for comp, rows in comps:
-            _add(prob, _expr([(z, 1)] + [(m.y[c][-1], -1) for c in rows]), pulp.LpConstraintLE, 0,
+            m.add(_expr([(z, 1)] + [(m.y[c][-1], -1) for c in rows]), pulp.LpConstraintLE, 0,
                  f"tier1_reached[{site},{layer},{comp}]")
         pairs.append((z, 1.0))
     return pairs
@@ -397,7 +404,7 @@ DEFINE = {
 
 
 def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
-                objective: str | None = None) -> Model:
+                objective: str | None = None, elastic: frozenset[str] = frozenset()) -> Model:
     """Build the PuLP model of a Problem.
 
     Parameters
@@ -409,6 +416,9 @@ def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
     objective : str, optional
         Overrides the problem's objective; ``tier1_count`` is the first phase of
         ``tier1_first``.
+    elastic : set of str
+        Constraint families (name prefixes such as ``capital_budget``) given a slack
+        variable each, for the infeasibility diagnosis.
     """
     unknown = set(skip) - set(RULES)
     if unknown:
@@ -416,7 +426,8 @@ def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
     start = time.perf_counter()
     kind = objective or problem.objective
     sense = pulp.LpMinimize if kind == "least_cost_tier" else pulp.LpMaximize
-    model = Model(problem, pulp.LpProblem("school_security_plan", sense), [], {}, {}, {}, {})
+    model = Model(problem, pulp.LpProblem("school_security_plan", sense), [], {}, {}, {}, {},
+                  elastic=frozenset(elastic))
     define_variables(model)
     for rule in RULES:
         if rule not in skip:

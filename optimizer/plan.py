@@ -36,7 +36,8 @@ class Plan:
     funding: pd.DataFrame
 
 
-def _items(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
+def items_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
+    """One row per installed item, in install order."""
     cand = problem.candidates
     rows = [(cand.at[c, "measure_id"], cand.at[c, "site_id"], year, int(cand.at[c, "quantity"]),
              float(cand.at[c, "capital"]), float(cand.at[c, "annual"]), cand.at[c, "layer"],
@@ -106,4 +107,4 @@ def make_plan(problem: Problem, installs: dict[int, int],
               grants: dict[tuple[str, str, int, int], float],
               matches: dict[tuple[str, int, int], float]) -> Plan:
     """Assemble a Plan from installations and class-level funding."""
-    return Plan(dict(installs), _items(problem, installs), split_funding(problem, installs, grants, matches))
+    return Plan(dict(installs), items_table(problem, installs), split_funding(problem, installs, grants, matches))

@@ -1,0 +1,170 @@
+"""Writing a plan as JSON, CSV or an Excel workbook a finance office can use. Plan files hold
+no timings or dates: the same input gives the same file, byte for byte."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .inputs import Inputs
+from .plan import LOCAL
+from .result import PlanResult
+
+BUDGET_CATEGORIES = ["personnel", "equipment", "supplies", "contractual", "training", "other"]
+
+
+def _safe(value):
+    """Neutralise text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(_safe)
+    return out
+
+
+def _money(x: float) -> float:
+    return round(float(x), 2)
+
+
+def plan_dict(result: PlanResult) -> dict:
+    """The plan as plain data: scenario, status, gap, objective, totals, items with their
+    funding by source, spend summaries, and PASS tiers before and after."""
+    plan = result.plan
+    capital = plan.funding[plan.funding["kind"] == "capital"]
+    annual = plan.funding[plan.funding["kind"] == "annual"]
+    cap_by_item = {k: {s: _money(a) for s, a in g.groupby("source")["amount"].sum().items()}
+                   for k, g in capital.groupby(["measure_id", "site_id"])}
+    ann_by_item = {k: {str(y): {s: _money(a) for s, a in gy.groupby("source")["amount"].sum().items()}
+                       for y, gy in g.groupby("year")}
+                   for k, g in annual.groupby(["measure_id", "site_id"])}
+    items = []
+    for r in plan.items.itertuples(index=False):
+        key = (r.measure_id, r.site_id)
+        items.append({
+            "measure_id": r.measure_id, "site_id": r.site_id, "year": int(r.year),
+            "quantity": int(r.quantity), "capital_cost": _money(r.capital_cost),
+            "annual_cost": _money(r.annual_cost), "layer": r.layer, "component": r.component,
+            "tier": int(r.tier) or None, "name": r.name,
+            "funding": cap_by_item.get(key, {}), "annual_funding": ann_by_item.get(key, {}),
+        })
+    before, after = result.tiers()
+    by_source = result.spend_by_source()
+    return {
+        "scenario": result.scenario,
+        "status": str(result.status),
+        "gap": None if result.report.gap is None else round(result.report.gap, 6),
+        "objective": round(result.value, 6),
+        "baseline_objective": round(result.baseline_value, 6),
+        "solver": result.report.solver,
+        "totals": result.totals(),
+        "items": items,
+        "spend": {
+            "by_year": {str(k): _money(v) for k, v in result.spend_by("year").items()},
+            "by_layer": {k: _money(v) for k, v in result.spend_by("layer").items()},
+            "by_component": {k: _money(v) for k, v in result.spend_by("component").items()},
+            "by_site": {k: _money(v) for k, v in result.spend_by("site_id").items()},
+            "by_source": {k: {"capital": _money(r.capital), "annual": _money(r.annual)}
+                          for k, r in by_source.iterrows()},
+        },
+        "tiers": {"before": {s: {k: int(v) for k, v in row.items()} for s, row in before.iterrows()},
+                  "after": {s: {k: int(v) for k, v in row.items()} for s, row in after.iterrows()}},
+        "notes": list(result.report.notes),
+    }
+
+
+def plan_table(result: PlanResult) -> pd.DataFrame:
+    """One row per item with its capital funding split into one column per source."""
+    items = result.plan.items.copy()
+    capital = result.plan.funding[result.plan.funding["kind"] == "capital"]
+    split = capital.pivot_table(index=["measure_id", "site_id"], columns="source", values="amount",
+                                aggfunc="sum", fill_value=0.0)
+    order = [s.id for s in result.problem.sources if s.id in split.columns] + [c for c in [LOCAL] if c in split.columns]
+    split = split[order].add_prefix("paid_by_").reset_index()
+    return items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
+
+
+def _budget_sheet(result: PlanResult, source_id: str) -> pd.DataFrame:
+    f = result.plan.funding
+    items = result.plan.items[["measure_id", "site_id", "budget_category"]]
+    f = f.merge(items, on=["measure_id", "site_id"])
+    grant = f[f["source"] == source_id].groupby("budget_category")["amount"].sum()
+    match = f[(f["source"] == LOCAL) & (f["match_for"] == source_id)].groupby("budget_category")["amount"].sum()
+    rows = [{"category": c, "grant_share": _money(grant.get(c, 0.0)), "local_match": _money(match.get(c, 0.0)),
+             "total": _money(grant.get(c, 0.0) + match.get(c, 0.0))} for c in BUDGET_CATEGORIES]
+    rows.append({"category": "total", "grant_share": _money(grant.sum()), "local_match": _money(match.sum()),
+                 "total": _money(grant.sum() + match.sum())})
+    return pd.DataFrame(rows)
+
+
+def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> None:
+    """Workbook: summary, plan by site, funding by source, tiers, assumptions, and one
+    grant budget worksheet per funding source (personnel, equipment, supplies, contractual,
+    training, other; grant share and local match)."""
+    data = plan_dict(result)
+    summary = pd.DataFrame([
+        ("scenario", data["scenario"]), ("status", data["status"]),
+        ("optimality gap", data["gap"]), ("risk reduction (objective)", data["objective"]),
+        ("risk reduction with nothing bought", data["baseline_objective"]),
+        ("capital over the horizon ($)", data["totals"]["capital"]),
+        ("annual cost at the end of the horizon ($)", data["totals"]["annual"]),
+        ("total cost of ownership over the horizon ($)", data["totals"]["tco"]),
+    ], columns=["item", "value"])
+    before, after = result.tiers()
+    tiers = before.add_suffix(" before").join(after.add_suffix(" after"))
+    tiers = tiers[[c for layer in before.columns for c in (f"{layer} before", f"{layer} after")]]
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        _safe_frame(summary).to_excel(xl, sheet_name="Summary", index=False)
+        _safe_frame(plan_table(result).sort_values(["site_id", "year", "measure_id"])).to_excel(
+            xl, sheet_name="Plan by site", index=False)
+        _safe_frame(result.spend_by_source().reset_index()).to_excel(xl, sheet_name="Funding by source", index=False)
+        tiers.reset_index().to_excel(xl, sheet_name="Tiers before and after", index=False)
+        _safe_frame(pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"])).to_excel(
+            xl, sheet_name="Assumptions", index=False)
+        for src in result.problem.sources:
+            _budget_sheet(result, src.id).to_excel(xl, sheet_name=f"Budget {src.id}"[:31], index=False)
+
+
+def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
+    """What the plan rests on: catalog edition, scenario, budgets, funding sources with their
+    program sources, and the cost source of every measure in the plan."""
+    s, catalog = inputs.scenario, inputs.catalog
+    out = {
+        "scenario": f"{s.name} ({inputs.path.name})",
+        "catalog": f"PASS {catalog.taxonomy.title} ({catalog.taxonomy.year})",
+        "fiscal years": f"{s.horizon.fiscal_years[0]}-{s.horizon.fiscal_years[-1]} (July-June, named by the year they end)",
+        "local capital budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.capital_budget.items()),
+        "local operating budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.operating_budget.items()),
+        "tier order": s.policy.tier_order, "objective": s.policy.objective,
+        "costs": "typical catalog cost per unit unless a vendor quote overrides it",
+    }
+    for src in result.problem.sources:
+        program = catalog.programs.get(s.funding_sources[src.id].program or "")
+        origin = f"{program.source}, as of {program.as_of}" if program else "custom source from the scenario"
+        out[f"funding: {src.id}"] = (f"{src.name}: ${src.amount:,.0f}{' per year' if src.per_year else ''}, "
+                                     f"years {src.years[0]}-{src.years[-1]}, match {src.match_rate:.0%}; {origin}")
+    for mid in sorted(set(result.plan.items["measure_id"])):
+        m = catalog.measures[mid]
+        out[f"cost: {mid}"] = f"{m.cost_source} ({m.cost_year} dollars); evidence {m.evidence}: {m.evidence_source}"
+    return out
+
+
+def write_plan(result: PlanResult, path: Path | str, inputs: Inputs) -> Path:
+    """Write the plan by the file's suffix: ``.json``, ``.csv`` or ``.xlsx``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        path.write_text(json.dumps(plan_dict(result), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    elif suffix == ".csv":
+        _safe_frame(plan_table(result)).to_csv(path, index=False, lineterminator="\n")
+    elif suffix == ".xlsx":
+        write_excel(result, path, assumptions(inputs, result))
+    else:
+        raise ValueError(f"unknown plan file type {suffix!r}; use .json, .csv or .xlsx")
+    return path
