@@ -52,7 +52,12 @@ class Model:
 
 
 def _expr(pairs) -> pulp.LpAffineExpression:
-    return pulp.LpAffineExpression(list(pairs))
+    """An affine expression from (variable, coefficient) pairs, adding up repeated variables
+    (PuLP would keep only the last coefficient of a repeated variable)."""
+    total: dict[pulp.LpVariable, float] = {}
+    for var, coef in pairs:
+        total[var] = total.get(var, 0.0) + coef
+    return pulp.LpAffineExpression(list(total.items()))
 
 
 def capital_terms(m: Model, rows, t_index: int, scale: float = 1.0):
@@ -372,24 +377,30 @@ def tier1_terms(m: Model):
 
 
 def define_objective(m: Model, kind: str) -> None:
-    """Set the objective: risk reduction with a TCO tie-break, least cost, or tier-1 count."""
+    """Set the objective: risk reduction, least cost, or the tier-1 count.
+
+    Risk reduction breaks ties toward lower total cost of ownership, and every objective
+    prefers grant dollars to local dollars when that changes nothing else (grants expire;
+    local money does not). Both tie-breaks are weighted so that they can never outweigh 0.1%
+    of the smallest single coverage step.
+    """
     m.objective_kind = kind
+    grants = [(v, 1.0) for table in (m.fcap, m.fop) for v in table.values()]
+    tco = list(tco_terms(m))
+    total_tco = sum(abs(c) for _, c in tco) or 1.0
     if kind == "least_cost_tier":
         m.prob.sense = pulp.LpMinimize
-        m.prob.setObjective(_expr(tco_terms(m)))
+        m.prob.setObjective(_expr(tco + [(v, -1e-6 * c) for v, c in grants]))
         return
     m.prob.sense = pulp.LpMaximize
     if kind == "tier1_count":
         m.prob.setObjective(_expr(tier1_terms(m)))
         return
     value = value_terms(m)
-    tco = list(tco_terms(m))
-    total_tco = sum(abs(c) for _, c in tco) or 1.0
     min_weight = min((w for _, w in value if w > 0), default=1.0)
     min_eff = float(m.problem.group_members["effectiveness"].min()) if len(m.problem.group_members) else 1.0
-    # The tie-break can never outweigh 0.1% of the smallest single coverage step.
     eps = 1e-3 * min_weight * min_eff * COVERAGE_SEGMENTS[-1][0] / total_tco
-    m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco]))
+    m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 
 DEFINE = {

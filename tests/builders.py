@@ -1,0 +1,55 @@
+"""Small planning instances written to a temporary folder, for model and property tests."""
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import yaml
+
+from optimizer.inputs import Inputs, load_inputs
+from optimizer.paths import CATALOG_DIR
+from optimizer.problem import Problem, expand
+from tests.conftest import PROGRAM, measure_row, write_measures
+
+_counter = itertools.count()
+
+SITE = {"name": "School", "level": "elementary", "enrollment": 400, "staff": 30, "exterior_doors": 8,
+        "entrances": 1, "classrooms": 20, "camera_positions": 12}
+
+
+def site(id: str, **changes) -> dict:
+    """A site mapping for an inline scenario."""
+    return dict(SITE, id=id, **changes)
+
+
+def m(id: str, **changes) -> dict:
+    """A measure row: site scope, per school, building / access control, tier 1 unless changed."""
+    return measure_row(id, **changes)
+
+
+def program(id: str, **changes) -> dict:
+    """A funding program entry (federal, hardware, 25% match unless changed)."""
+    out = dict(PROGRAM, id=id, **changes)
+    return out
+
+
+def instance(tmp: Path, measures: list[dict], programs: list[dict] | None = None,
+             states: list[dict] | None = None, **scenario) -> Inputs:
+    """Write a catalog and a scenario, load and check them together."""
+    folder = tmp / f"case{next(_counter)}"
+    shutil.copytree(CATALOG_DIR / "taxonomy", folder / "catalog" / "taxonomy")
+    shutil.copy(CATALOG_DIR / "columns.csv", folder / "catalog" / "columns.csv")
+    write_measures(folder / "catalog" / "measures.csv", measures)
+    (folder / "catalog" / "funding_programs.yaml").write_text(yaml.safe_dump({"programs": programs or []}))
+    (folder / "catalog" / "state_mandates.yaml").write_text(yaml.safe_dump({"states": states or []}))
+    data = {"name": "case", "horizon": {"start": 2027, "years": 1}, "sites": [site("A")],
+            "budget": {"capital": 0, "operating": 0}}
+    data.update(scenario)
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_inputs(folder / "scenario.yaml", folder / "catalog")
+
+
+def problem(tmp: Path, measures: list[dict], **kwargs) -> Problem:
+    """Like :func:`instance`, expanded."""
+    return expand(instance(tmp, measures, **kwargs))
