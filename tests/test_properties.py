@@ -1,0 +1,105 @@
+"""Property-based tests on random small instances: the optimal plan passes the verifier,
+keeps every budget and cap, equals brute-force enumeration, and is never below the greedy
+baseline."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.greedy import greedy_plan
+from optimizer.model import build_model
+from optimizer.plan import make_plan
+from optimizer.solve import Status, check, read_plan, solve_model
+from optimizer.verify import plan_value, verify
+from tests.builders import m, problem, program, site
+
+COMPONENTS = ["access_control", "video", "communication"]
+
+
+@st.composite
+def instances(draw, grants: bool):
+    n = draw(st.integers(2, 4))
+    measures, grouped = [], set()
+    for i in range(n):
+        cost = draw(st.integers(1, 20)) * 50
+        prereq = draw(st.sampled_from([""] + [f"m{j}" for j in range(i) if j not in grouped]))
+        group = "" if prereq else draw(st.sampled_from(["", "", "g"]))
+        if group:
+            grouped.add(i)
+        measures.append(m(
+            f"m{i}", component=draw(st.sampled_from(COMPONENTS)), tier=1,
+            capital_low=cost, capital_typical=cost, capital_high=cost,
+            annual_cost=draw(st.sampled_from([0, 0, 10, 40])),
+            effectiveness=draw(st.sampled_from([0.1, 0.3, 0.5, 0.8, 1.0])),
+            prerequisites=prereq,
+            alternative_group=group,
+        ))
+    years = draw(st.integers(1, 2))
+    sites = [site("A", risk_weight=draw(st.sampled_from([1, 2])))]
+    if (years + 1) ** (2 * n) <= 243 and draw(st.booleans()):
+        sites.append(site("B", risk_weight=1))
+    kwargs = dict(sites=sites, horizon={"start": 2027, "years": years},
+                  budget={"capital": draw(st.integers(0, 30)) * 50, "operating": draw(st.integers(0, 4)) * 25,
+                          "carry_over": draw(st.booleans())},
+                  policy={"tier_order": "off"})
+    if grants:
+        kwargs["programs"] = [program("fed", match_rate=draw(st.sampled_from([0.0, 0.25])),
+                                      recurring_costs_allowed=draw(st.booleans()))]
+        kwargs["funding_sources"] = {"g": {"program": "fed", "amount": draw(st.integers(0, 20)) * 50}}
+    return measures, kwargs
+
+
+def optimal(p):
+    model = build_model(p)
+    report = solve_model(model, gap=1e-9)
+    assert report.status == Status.OPTIMAL
+    return check(model, read_plan(model))
+
+
+def brute_force_value(p) -> float:
+    """Best value over every assignment of candidates to (not bought, year 1, year 2, ...),
+    each checked by the verifier with the district paying everything itself."""
+    n = len(p.candidates)
+    best = plan_value(p, {})
+    for choice in itertools.product([None, *p.years], repeat=n):
+        installs = {c: y for c, y in enumerate(choice) if y is not None}
+        plan = make_plan(p, installs, {}, {})
+        if not verify(p, plan):
+            best = max(best, plan_value(p, installs))
+    return best
+
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(instances(grants=False))
+def test_optimum_equals_brute_force(tmp_path, case):
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    result = optimal(p)
+    assert result.valid, result.violations
+    assert result.value == pytest.approx(brute_force_value(p), rel=1e-7, abs=1e-7)
+
+
+@SETTINGS
+@given(instances(grants=True))
+def test_plan_is_verified_and_never_below_greedy(tmp_path, case):
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    result = optimal(p)
+    assert result.valid, result.violations
+    f = result.plan.funding
+    local = f[f["source"] == "local"]
+    for t in p.years:
+        assert local.query("kind == 'capital' and year <= @t")["amount"].sum() <= sum(
+            v for y, v in p.capital_budget.items() if y <= t) + 1
+        assert local.query("kind == 'annual' and year == @t")["amount"].sum() <= p.operating_budget[t] + 1
+    for src in p.sources:
+        assert f[f["source"] == src.id]["amount"].sum() <= src.amount + 1
+    greedy = greedy_plan(p)
+    if not verify(p, greedy):
+        assert result.value >= plan_value(p, greedy.installs) - 1e-7
