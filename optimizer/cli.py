@@ -183,7 +183,7 @@ def plan(
 def _write_model(inputs, path: Path) -> None:
     model = build_model(expand(inputs))
     if path.suffix.lower() == ".mps":
-        model.prob.writeMPS(str(path))
+        model.prob.writeMPS(str(path), with_objsense=True)
     elif path.suffix.lower() == ".lp":
         model.prob.writeLP(str(path))
     else:

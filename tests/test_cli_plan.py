@@ -1,0 +1,137 @@
+"""The plan command end to end: summary, files, determinism, model export, infeasibility."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import highspy
+import pandas as pd
+import pytest
+
+from tests.builders import instance, m, program, site
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def case(tmp_path):
+    inputs = instance(
+        tmp_path,
+        [m("lock", annual_cost=10), m("reader", tier=2, prerequisites="lock", unit_basis="exterior_door",
+                                        capital_low=100, capital_typical=150, capital_high=300, annual_cost=5),
+         m("plan", layer="district", component="policies", scope="district", unit_basis="district",
+           funding_categories="planning", budget_category="contractual", annual_cost=0),
+         m("train", layer="district", component="people", scope="district", unit_basis="staff",
+           funding_categories="training", budget_category="training", capital_low=20, capital_typical=30,
+           capital_high=40, annual_cost=0)],
+        programs=[program("fed")],
+        funding_sources={"svpp": {"program": "fed", "amount": 1000}},
+        sites=[site("A"), site("B", risk_weight=1.5)],
+        horizon={"start": 2027, "years": 2},
+        budget={"capital": 1500, "operating": 100},
+    )
+    return inputs.path, inputs.path.parent / "catalog"
+
+
+def test_help_lists_subcommands():
+    out = run("--help").stdout
+    for sub in ("validate", "catalog", "plan"):
+        assert sub in out
+
+
+def test_plan_json_is_complete_and_deterministic(case, tmp_path):
+    scenario, catalog = case
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    r1 = run("plan", scenario, "--catalog", catalog, "--out", first)
+    assert r1.returncode == 0, r1.stderr
+    assert "optimal" in r1.stdout and "Capital by layer" in r1.stdout
+    run("plan", scenario, "--catalog", catalog, "--out", second)
+    assert first.read_bytes() == second.read_bytes()
+    data = json.loads(first.read_text())
+    assert {"scenario", "status", "gap", "objective", "totals", "items", "tiers"} <= set(data)
+    assert data["status"] == "optimal" and data["gap"] is not None
+    assert set(data["totals"]) == {"capital", "annual", "tco"}
+    for item in data["items"]:
+        assert {"measure_id", "site_id", "year", "quantity", "capital_cost", "annual_cost", "funding"} <= set(item)
+        assert sum(item["funding"].values()) == pytest.approx(item["capital_cost"], abs=0.02)
+    assert set(data["tiers"]["before"]) == {"A", "B"}
+    assert data["totals"]["capital"] == pytest.approx(sum(i["capital_cost"] for i in data["items"]))
+    assert "svpp" in data["spend"]["by_source"]
+
+
+def test_plan_csv_and_excel(case, tmp_path):
+    scenario, catalog = case
+    assert run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "p.csv").returncode == 0
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert (table["paid_by_svpp"] + table["paid_by_local"]).sum() == pytest.approx(table["capital_cost"].sum(), abs=0.1)
+    assert run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "p.xlsx").returncode == 0
+    book = pd.read_excel(tmp_path / "p.xlsx", sheet_name=None)
+    assert {"Summary", "Plan by site", "Funding by source", "Tiers before and after", "Assumptions",
+            "Budget svpp"} <= set(book)
+    budget = book["Budget svpp"].set_index("category")
+    assert list(budget.index) == ["personnel", "equipment", "supplies", "contractual", "training", "other", "total"]
+    assert budget.loc["total", "local_match"] == pytest.approx(0.25 * budget.loc["total", "grant_share"], abs=0.05)
+    assert budget.loc["total", "grant_share"] == pytest.approx(table["paid_by_svpp"].sum(), abs=0.05)
+
+
+def test_written_model_resolves_to_the_same_objective(case, tmp_path):
+    scenario, catalog = case
+    mps = tmp_path / "model.mps"
+    r = run("plan", scenario, "--catalog", catalog, "--write-model", mps, "--out", tmp_path / "p.json")
+    assert r.returncode == 0, r.stderr
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps))
+    h.run()
+    ours = json.loads((tmp_path / "p.json").read_text())
+    # The model's objective is the coverage value less a tie-break far below 0.01%.
+    assert h.getInfo().objective_function_value == pytest.approx(ours["objective"], rel=1e-4)
+    lp = tmp_path / "model.lp"
+    assert run("plan", scenario, "--catalog", catalog, "--write-model", lp).returncode == 0
+    assert "in_place_lock@A,2027" in lp.read_text()
+
+
+def test_cbc_gives_the_same_objective(case, tmp_path):
+    scenario, catalog = case
+    run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "h.json")
+    r = run("plan", scenario, "--catalog", catalog, "--solver", "cbc", "--out", tmp_path / "c.json")
+    assert r.returncode == 0, r.stderr
+    h, c = (json.loads((tmp_path / f).read_text()) for f in ("h.json", "c.json"))
+    assert c["solver"] == "cbc" and c["objective"] == pytest.approx(h["objective"], rel=1e-4)
+
+
+def test_infeasible_scenario_exits_3_and_names_the_conflict(case):
+    scenario, catalog = case
+    text = scenario.read_text() + "must:\n- measure: reader\n  site: A\n- measure: reader\n  site: B\n"
+    scenario.write_text(text.replace("capital: 1500", "capital: 100"))
+    r = run("plan", scenario, "--catalog", catalog)
+    assert r.returncode == 3
+    assert "no feasible plan" in r.stderr and "short by $" in r.stderr and "cost at least $" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_overrides_on_the_command_line(case, tmp_path):
+    scenario, catalog = case
+    r = run("plan", scenario, "--catalog", catalog, "--budget", 0, "--years", 1, "--out", tmp_path / "z.json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "z.json").read_text())
+    local = sum(i["funding"].get("local", 0) for i in data["items"])
+    assert local == 0 or all(i["year"] == 2027 for i in data["items"])
+    assert all(i["year"] == 2027 for i in data["items"])
+
+
+def test_bad_options_exit_2(case):
+    scenario, catalog = case
+    r = run("plan", scenario, "--catalog", catalog, "--objective", "cheapest")
+    assert r.returncode == 2 and "risk_reduction" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_bad_file_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nhorizon: {start: 2027, years: 40}\n")
+    r = run("validate", bad)
+    assert r.returncode == 2 and "horizon.years" in r.stderr and "bad.yaml" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
