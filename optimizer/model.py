@@ -267,12 +267,13 @@ def define_layer_share(m: Model) -> None:
 
 
 def _tier1_options(p: Problem):
-    """{(site, layer): [(component, candidate rows)]} for site-layer-components whose tier 1 is
-    not yet met by an existing measure."""
+    """{(site, layer): [(component, candidate rows)]} for the site-layer-components whose
+    tier 1 is not yet met; components where the catalog offers no tier-1 measure at the
+    site are left out (they do not count toward a layer's tier)."""
     cand = p.candidates
     met = {(r.site_id, r.layer, r.component) for r in p.existing.itertuples() if r.tier == 1}
     rows = defaultdict(list)
-    for c, r in enumerate(cand[["site_id", "layer", "component", "tier", "forbidden"]].itertuples(index=False)):
+    for c, r in enumerate(cand[["site_id", "layer", "component", "tier"]].itertuples(index=False)):
         if r.tier == 1:
             rows[r.site_id, r.layer, r.component].append(c)
     out = defaultdict(list)
@@ -281,7 +282,9 @@ def _tier1_options(p: Problem):
             for comp in p.components:
                 if (s.id, layer, comp) in met or (DISTRICT, layer, comp) in met:
                     continue
-                out[s.id, layer].append((comp, rows.get((s.id, layer, comp), []) + rows.get((DISTRICT, layer, comp), [])))
+                options = rows.get((s.id, layer, comp), []) + rows.get((DISTRICT, layer, comp), [])
+                if options:
+                    out[s.id, layer].append((comp, options))
     return out
 
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -51,7 +52,17 @@ class SolveReport:
 def available_solvers() -> list[str]:
     """Names of the solvers this machine can use, HiGHS first."""
     found = pulp.listSolvers(onlyAvailable=True)
-    return [name for name, api in (("highs", "HiGHS"), ("cbc", "PULP_CBC_CMD")) if api in found]
+    names = ["highs"] if "HiGHS" in found else []
+    return names + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & set(found) else [])
+
+
+def _cbc(**options):
+    """CBC: a CBC on the PATH (PuLP 4 no longer bundles one), else PuLP 3's bundled CBC."""
+    if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
+        return pulp.COIN_CMD(**options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
 
 
 def _solver(name: str, time_limit: float | None, gap: float, threads: int | None, notes: list[str]):
@@ -63,7 +74,7 @@ def _solver(name: str, time_limit: float | None, gap: float, threads: int | None
         name = usable[0]
     if name == "highs":
         return name, pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
-    return name, pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+    return name, _cbc(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
 
 
 @contextlib.contextmanager
@@ -85,7 +96,7 @@ def _relaxation_bound(model: Model) -> float | None:
     for var in relaxed.variables():
         var.cat = pulp.LpContinuous
     with _quiet():
-        relaxed.solve(pulp.PULP_CBC_CMD(msg=False) if "cbc" in available_solvers() else pulp.HiGHS(msg=False))
+        relaxed.solve(_cbc(msg=False) if "cbc" in available_solvers() else pulp.HiGHS(msg=False))
     return pulp.value(relaxed.objective) if relaxed.status == pulp.LpStatusOptimal else None
 
 

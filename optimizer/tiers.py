@@ -1,5 +1,6 @@
 """PASS tier attained per site and layer: the highest tier k such that, in every component of
-the layer, a measure of each tier 1..k is in place at the site or district-wide."""
+the layer for which the catalog offers a tier-1 measure, a measure of each tier 1..k is in
+place at the site or district-wide."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,6 +24,8 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
     for r in problem.existing.itertuples(index=False):
         present[r.site_id, r.layer, r.component].add(int(r.tier))
     cand = problem.candidates
+    offered = {(r.site_id, r.layer, r.component) for r in cand[cand["tier"] == 1].itertuples()}
+    offered |= {(r.site_id, r.layer, r.component) for r in problem.existing.itertuples() if r.tier == 1}
     for c in installs or {}:
         present[cand.at[c, "site_id"], cand.at[c, "layer"], cand.at[c, "component"]].add(int(cand.at[c, "tier"]))
     table = {}
@@ -31,12 +34,14 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
         for layer in problem.layers:
             levels = []
             for comp in problem.components:
+                if (s.id, layer, comp) not in offered and (DISTRICT, layer, comp) not in offered:
+                    continue
                 have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
                 k = 0
                 while k + 1 in have:
                     k += 1
                 levels.append(k)
-            row[layer] = min(levels)
+            row[layer] = min(levels, default=0)
         table[s.id] = row
     frame = pd.DataFrame.from_dict(table, orient="index")[problem.layers]
     frame.index.name = "site_id"

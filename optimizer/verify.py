@@ -195,10 +195,11 @@ class _Checker:
             by_tier[r.site_id, r.layer, r.component, r.tier].append(c)
 
         def reached(site, layer, comp, tier, year) -> bool:
+            """True when the tier is in place, or the catalog offers nothing of it here."""
             if (site, layer, comp, tier) in have or (DISTRICT, layer, comp, tier) in have:
                 return True
-            return _in_place_by(inst, by_tier.get((site, layer, comp, tier), [])
-                                + by_tier.get((DISTRICT, layer, comp, tier), []), year)
+            options = by_tier.get((site, layer, comp, tier), []) + by_tier.get((DISTRICT, layer, comp, tier), [])
+            return not options or _in_place_by(inst, options, year)
 
         if p.equity:
             for c, year in inst.items():
@@ -217,8 +218,7 @@ class _Checker:
                 for layer in p.layers:
                     for comp in p.components:
                         for tier in range(1, p.target_tier + 1):
-                            offered = by_tier.get((s.id, layer, comp, tier)) or by_tier.get((DISTRICT, layer, comp, tier))
-                            if offered and not reached(s.id, layer, comp, tier, last):
+                            if not reached(s.id, layer, comp, tier, last):
                                 self.fail("target_tier", f"{s.id} lacks tier {tier} in {layer}/{comp}")
 
 

@@ -1,0 +1,101 @@
+"""Solver choice and fallback, objectives, the greedy baseline and the diagnosis."""
+from __future__ import annotations
+
+import pytest
+
+from optimizer import solve as solve_mod
+from optimizer.diagnose import diagnose
+from optimizer.greedy import greedy_plan
+from optimizer.model import build_model
+from optimizer.result import optimize
+from optimizer.solve import SolverUnavailable, Status, solve_model
+from optimizer.verify import plan_value, verify
+from tests.builders import instance, m, problem, site
+
+FREE = {"operating": 1e9}
+
+
+def test_missing_solver_falls_back_and_says_so(tmp_path, monkeypatch):
+    p = problem(tmp_path, [m("a", annual_cost=0)], budget={"capital": 1000, **FREE})
+    monkeypatch.setattr(solve_mod, "available_solvers", lambda: ["cbc"])
+    report = solve_model(build_model(p), solver="highs")
+    assert report.solver == "cbc" and report.status == Status.OPTIMAL
+    assert any("not available; used cbc" in n for n in report.notes)
+    monkeypatch.setattr(solve_mod, "available_solvers", lambda: [])
+    with pytest.raises(SolverUnavailable):
+        solve_model(build_model(p))
+
+
+def test_tier1_first_puts_tier1_everywhere_before_value(tmp_path):
+    # Maximising value alone buys the strong tier-2 reader at the risky site; tier-1-first
+    # buys tier 1 at both sites.
+    measures = [m("t1", effectiveness=0.1, annual_cost=0),
+                m("t2", tier=2, effectiveness=1.0, annual_cost=0, capital_low=100, capital_typical=200,
+                  capital_high=300)]
+    common = dict(sites=[site("A", risk_weight=5, in_place="t1"), site("B")], budget={"capital": 200, **FREE})
+    best = optimize(instance(tmp_path, measures, **common))
+    first = optimize(instance(tmp_path, measures, policy={"objective": "tier1_first"}, **common))
+    assert set(best.plan.items["measure_id"]) == {"t2"}
+    assert set(first.plan.items["site_id"]) == {"B"} and first.status == Status.OPTIMAL
+    assert any("phase 1" in n for n in first.report.notes)
+
+
+def test_least_cost_reaches_the_target_tier_cheapest(tmp_path):
+    measures = [m("cheap", annual_cost=0, effectiveness=0.1, capital_low=50, capital_typical=50, capital_high=50),
+                m("dear", annual_cost=0, effectiveness=0.9, capital_low=500, capital_typical=500, capital_high=500),
+                m("t2", tier=2, annual_cost=0)]
+    r = optimize(instance(tmp_path, measures, budget={"capital": 10000, **FREE},
+                          policy={"objective": "least_cost_tier", "target_tier": 1}))
+    assert set(r.plan.items["measure_id"]) == {"cheap"}
+    r2 = optimize(instance(tmp_path, measures, budget={"capital": 10000, **FREE},
+                           policy={"objective": "least_cost_tier", "target_tier": 2}))
+    assert set(r2.plan.items["measure_id"]) == {"cheap", "t2"}
+
+
+def test_ties_go_to_lower_total_cost_of_ownership(tmp_path):
+    measures = [m("a", annual_cost=100, alternative_group="g"), m("b", annual_cost=0, alternative_group="g")]
+    r = optimize(instance(tmp_path, measures, budget={"capital": 1000, **FREE}))
+    assert list(r.plan.items["measure_id"]) == ["b"]
+
+
+def test_earlier_protection_is_worth_more(tmp_path):
+    r = optimize(instance(tmp_path, [m("a", annual_cost=0)], horizon={"start": 2027, "years": 3},
+                          budget={"capital": 1000, **FREE}))
+    assert r.plan.items["year"].tolist() == [2027]
+    assert r.value == pytest.approx(3 * 0.5)
+
+
+def test_diminishing_returns_spread_money_across_sites(tmp_path):
+    # Two equal measures in the same component: the second adds less at one site than the
+    # first adds at the other site.
+    measures = [m("a", annual_cost=0, effectiveness=0.8), m("b", component="access_control", annual_cost=0,
+                                                            effectiveness=0.8)]
+    r = optimize(instance(tmp_path, measures, sites=[site("A"), site("B")], budget={"capital": 400, **FREE}))
+    assert sorted(r.plan.items["site_id"]) == ["A", "B"]
+
+
+def test_greedy_misses_what_the_optimizer_finds(tmp_path):
+    # Greedy takes the best value per dollar first and cannot afford the better pair.
+    measures = [m("small", annual_cost=0, effectiveness=0.3, capital_low=100, capital_typical=100, capital_high=100),
+                m("big", component="video", annual_cost=0, effectiveness=1.0, capital_low=400,
+                  capital_typical=400, capital_high=400)]
+    p = problem(tmp_path, measures, budget={"capital": 400, **FREE})
+    g = greedy_plan(p)
+    assert not verify(p, g)
+    r = optimize(instance(tmp_path, measures, budget={"capital": 400, **FREE}))
+    assert r.value > plan_value(p, g.installs)
+
+
+def test_diagnosis_names_the_money_gap(tmp_path):
+    state = {"state": "NJ", "name": "New Jersey", "mandates": [{
+        "id": "nj-panic", "title": "Panic alarm", "measures": ["panic"], "strength": "must",
+        "deadline": "2026-06-30", "applies_to": "every_site", "source": "law (2019)", "as_of": "2025-01-01"}]}
+    measures = [m("panic", component="detection", annual_cost=0, capital_low=400, capital_typical=400,
+                  capital_high=400)]
+    inputs = instance(tmp_path, measures, states=[state], state="NJ", sites=[site("A"), site("B")],
+                      budget={"capital": 500, **FREE})
+    result = optimize(inputs)
+    assert result.status == Status.INFEASIBLE and result.plan is None
+    conflicts = diagnose(result.problem)
+    assert "cost at least $800" in conflicts[0].message and "$500" in conflicts[0].message
+    assert any("short by $300" in c.message for c in conflicts)
