@@ -193,8 +193,16 @@ def _write_model(inputs, path: Path) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m optimizer``."""
-    app(prog_name="python -m optimizer")
+    """Entry point of ``python -m optimizer``: unexpected failures end with a short message
+    (and status 1), never a traceback."""
+    try:
+        app(prog_name="python -m optimizer", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug, not a user error: say so plainly
+        err.print(f"internal error ({type(exc).__name__}): {exc}. Your input files were not changed; "
+                  "please report this with the scenario that caused it.", highlight=False, markup=False)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

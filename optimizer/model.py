@@ -108,10 +108,11 @@ def define_forbidden(m: Model) -> None:
 
 
 def _needs(m: Model, links, name: str) -> None:
-    for c, options in links:
-        for t, var in enumerate(m.y[c]):
-            m.add(_expr([(var, 1)] + [(m.y[o][t], -1) for o in options]),
-                 pulp.LpConstraintLE, 0, f"{name}[{c},{t}]")
+    keys = m.problem.candidates["key"].tolist()
+    for k, (c, options) in enumerate(links):
+        for t, var in zip(m.problem.years, m.y[c]):
+            m.add(_expr([(var, 1)] + [(m.y[o][ti], -1) for ti in [m.problem.years.index(t)] for o in options]),
+                  pulp.LpConstraintLE, 0, f"{name}[{keys[c]},{k},{t}]")
 
 
 def define_prerequisites(m: Model) -> None:
