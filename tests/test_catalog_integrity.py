@@ -148,3 +148,10 @@ def test_state_profiles_have_real_strength(catalog):
     for profile in catalog.states.values():
         for m in profile.mandates:
             assert m.source and m.as_of
+
+
+def test_catalog_docs_list_every_column(catalog):
+    from optimizer.paths import CATALOG_DIR
+    text = (CATALOG_DIR / "README.md").read_text()
+    for column in catalog.columns:
+        assert f"| `{column.name}` | {column.type} |" in text
