@@ -11,6 +11,13 @@ import yaml
 from optimizer.paths import CATALOG_DIR
 
 
+def only(problems: list[str], *needles: str) -> str:
+    """The first problem message that contains every needle (the test fails if none does)."""
+    hits = [p for p in problems if all(n in p for n in needles)]
+    assert hits, f"no problem mentions {needles}: {problems}"
+    return hits[0]
+
+
 def measure_row(id: str, **overrides) -> dict:
     """A valid measures.csv row; keyword arguments replace fields."""
     row = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import InputError, load_catalog
-from tests.conftest import default_rows, measure_row, write_measures
+from tests.conftest import default_rows, measure_row, only, write_measures
 
 
 def problems_of(folder) -> list[str]:
@@ -13,10 +13,6 @@ def problems_of(folder) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-def only(problems: list[str], *needles: str) -> str:
-    hits = [p for p in problems if all(n in p for n in needles)]
-    assert hits, f"no problem mentions {needles}: {problems}"
-    return hits[0]
 
 
 def test_valid_minimal_catalog_loads(make_catalog):

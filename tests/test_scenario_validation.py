@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from optimizer import InputError, check_against_catalog, load_catalog, load_scenario
+from tests.conftest import only
 
 SITES_CSV = (
     "id,name,level,enrollment,staff,exterior_doors,entrances,classrooms,camera_positions,risk_weight,in_place\n"
@@ -46,10 +47,6 @@ def problems_of(path, catalog=None) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-def only(problems, *needles):
-    hits = [p for p in problems if all(n in p for n in needles)]
-    assert hits, f"no problem mentions {needles}: {problems}"
-    return hits[0]
 
 
 def test_valid_scenario_loads_sites_and_budgets(scenario_dir, make_catalog):
