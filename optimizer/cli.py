@@ -19,10 +19,12 @@ from .model import OBJECTIVES, build_model
 from .paths import CATALOG_DIR
 from .problem import expand
 from .result import PlanResult, apply_overrides, optimize
+from .solve import Status
 from .taxonomy import DEFAULT_EDITION
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
+EXIT_NO_PLAN = 4
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan school security spending: catalog, scenarios, optimal plans.")
@@ -164,6 +166,10 @@ def plan(
         result = optimize(inputs, solver=solver, time_limit=time_limit, gap=gap)
     except OptimizerError as exc:
         _fail(exc)
+    if result.status == Status.NO_SOLUTION:
+        err.print(f"{result.scenario}: the solver stopped before it found a plan. "
+                  + " ".join(result.report.notes), highlight=False, markup=False)
+        raise typer.Exit(EXIT_NO_PLAN)
     if not result.report.has_plan:
         err.print(f"[bold red]{result.scenario}: no feasible plan ({result.status}).[/] The rules conflict:",
                   highlight=False)

@@ -65,7 +65,8 @@ class _Ledger:
             need = annual
             for src_id in self.p.op_classes[int(cand.at[c, "op_class"])]:
                 src = self.by_id[src_id]
-                if y not in src.years or need <= 0:
+                # Match is paid on capital only: grants that need a match skip recurring costs.
+                if y not in src.years or need <= 0 or src.match_factor > 0:
                     continue
                 g = min(self._left(src, y) - sum(a for s2, y2, a in grant_use if s2 is src and (not src.per_year or y2 == y)), need)
                 if g > 0.01:

@@ -51,6 +51,9 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
             if pick.site is not None and pick.site not in site_ids:
                 problems.add(where, "site", pick.site, "a site id of this scenario")
     for key, source in scenario.funding_sources.items():
+        for field in ("eligible_measures", "excluded_measures"):
+            for mid in getattr(source, field) or []:
+                _check_measure(catalog, problems, f"funding_sources.{key}", field, mid)
         if source.program is not None and source.program not in catalog.programs:
             problems.add(f"funding_sources.{key}", "program", source.program,
                          "a program id of catalog/funding_programs.yaml")

@@ -83,11 +83,14 @@ def split_funding(problem: Problem, installs: dict[int, int],
     for (kind, q, t), items in sorted(members.items()):
         cost = capital if kind == "capital" else annual
         total = float(sum(cost[c] for c in items))
+        granted = sum(a for _, a in grant_by.get((kind, q, t), []))
+        # Solver tolerances can leave grants a hair above what the items cost: never pay more.
+        scale = min(1.0, total / granted) if granted > 0 else 1.0
         for c in sorted(items):
             share = cost[c] / total
             paid = 0.0
             for src, amount in sorted(grant_by.get((kind, q, t), [])):
-                dollars = round(amount * share, 2)
+                dollars = round(amount * scale * share, 2)
                 if dollars > 0:
                     rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, src, dollars, ""))
                     paid += dollars

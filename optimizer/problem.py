@@ -40,6 +40,8 @@ class Source:
     categories: frozenset[str]
     excluded: frozenset[str]
     recurring_allowed: bool
+    only_measures: frozenset[str] | None
+    excluded_measures: frozenset[str]
     match_rate: float
     match_basis: str
     supplement_not_supplant: bool
@@ -157,6 +159,8 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str]) -> list[Sou
             categories=frozenset(src.eligible_categories or (program.eligible_categories if program else [])),
             excluded=frozenset(program.excluded_categories if program else []),
             recurring_allowed=program.recurring_costs_allowed if program else True,
+            only_measures=None if src.eligible_measures is None else frozenset(src.eligible_measures),
+            excluded_measures=frozenset(src.excluded_measures),
             match_rate=rate,
             match_basis=(program.match_basis if program else "federal_share"),
             supplement_not_supplant=(program.supplement_not_supplant if program else level == "federal"),
@@ -250,17 +254,21 @@ def expand(inputs: Inputs) -> Problem:
     have = set(zip(existing["measure_id"], existing["site_id"]))
 
     # Funding classes: candidates with the same eligible sources share funding variables.
-    def eligible(src: Source, cats: frozenset, mandated: bool, recurring: bool) -> bool:
+    def eligible(src: Source, measure_id: str, cats: frozenset, mandated: bool, recurring: bool) -> bool:
+        """May ``src`` pay this measure's capital (or, with ``recurring``, annual) cost?"""
         if recurring and not src.recurring_allowed:
             return False
         if src.federal and src.supplement_not_supplant and mandated and scenario.mandates.supplement_not_supplant:
             return False
+        if measure_id in src.excluded_measures:
+            return False
+        if src.only_measures is not None:
+            return measure_id in src.only_measures
         return bool(cats & src.categories) and not (cats & src.excluded)
 
-    cap_sig = [tuple(s.id for s in sources if eligible(s, c, m, False))
-               for c, m in zip(cand["categories"], cand["mandated"])]
-    op_sig = [tuple(s.id for s in sources if eligible(s, c, m, True))
-              for c, m in zip(cand["categories"], cand["mandated"])]
+    triples = list(zip(cand["measure_id"], cand["categories"], cand["mandated"]))
+    cap_sig = [tuple(s.id for s in sources if eligible(s, mid, c, m, False)) for mid, c, m in triples]
+    op_sig = [tuple(s.id for s in sources if eligible(s, mid, c, m, True)) for mid, c, m in triples]
     cap_classes = {i: sig for i, sig in enumerate(sorted(set(cap_sig)))}
     op_classes = {i: sig for i, sig in enumerate(sorted(set(op_sig)))}
     cap_index = {sig: i for i, sig in cap_classes.items()}

@@ -11,7 +11,8 @@ from .inputs import Inputs
 from .model import build_model
 from .plan import LOCAL, Plan
 from .problem import Problem, expand
-from .solve import SolveReport, Status, check, read_plan, solve_phases
+from .greedy import greedy_plan
+from .solve import SolveReport, Status, check, read_plan, relaxation_bound, solve_phases
 from .tiers import tiers_attained
 from .verify import Violation, plan_value
 
@@ -106,6 +107,26 @@ def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | No
     return Inputs(type(s).model_validate(data), inputs.catalog, inputs.path)
 
 
+def _greedy_fallback(model, report: SolveReport, baseline: float) -> PlanResult:
+    """When the solver stops before it finds a plan, show the greedy plan if it keeps every
+    rule, clearly marked as not proven optimal."""
+    problem = model.problem
+    plan = greedy_plan(problem)
+    checked = check(model, plan)
+    if not checked.valid:
+        report.notes.append("no plan was found in the time allowed; raise the time limit")
+        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
+    report.status = Status.FEASIBLE
+    report.objective = checked.value
+    if report.dual_bound is None:
+        report.dual_bound = relaxation_bound(model)
+    if report.dual_bound is not None:
+        report.gap = abs(report.dual_bound - checked.value) / max(abs(checked.value), 1e-9)
+    report.notes.append("the solver stopped before it found a plan: this is the greedy baseline plan, "
+                        "verified but not proven optimal")
+    return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
+
+
 def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = None,
              gap: float = 1e-4, threads: int | None = None) -> PlanResult:
     """Plan a scenario: the whole pipeline, with the independent check of the plan.
@@ -139,6 +160,8 @@ def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = N
     report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
     report.notes[:0] = problem.notes
     baseline = plan_value(problem, {})
+    if report.status == Status.NO_SOLUTION:
+        return _greedy_fallback(model, report, baseline)
     if not report.has_plan:
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
     checked = check(model, read_plan(model))

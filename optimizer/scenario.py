@@ -91,6 +91,8 @@ class FundingSource(BaseModel):
     last_year: int | None = None
     level: Literal["federal", "state", "local", "private"] | None = None
     eligible_categories: list[FundingCategory] | None = None
+    eligible_measures: list[str] | None = None
+    excluded_measures: list[str] = []
     match_rate: float | None = Field(default=None, ge=0, le=1)
 
 

@@ -91,13 +91,29 @@ def _quiet():
             os.close(saved)
 
 
-def _relaxation_bound(model: Model) -> float | None:
-    relaxed = model.prob.deepcopy()
-    for var in relaxed.variables():
-        var.cat = pulp.LpContinuous
-    with _quiet():
-        relaxed.solve(_cbc(msg=False) if "cbc" in available_solvers() else pulp.HiGHS(msg=False))
-    return pulp.value(relaxed.objective) if relaxed.status == pulp.LpStatusOptimal else None
+def relaxation_bound(model: Model) -> float | None:
+    """Objective of the LP relaxation: a bound on the best plan (upper for maximisation).
+
+    The model's variables, values and status are restored afterwards (PuLP shares variable
+    objects between a problem and its copies, so the relaxation is solved in place)."""
+    prob = model.prob
+    saved = [(v, v.cat, v.varValue) for v in prob.variables()]
+    status, sol_status = prob.status, prob.sol_status
+    try:
+        for var, _, _ in saved:
+            var.cat = pulp.LpContinuous
+        with _quiet():
+            prob.solve(pulp.HiGHS(msg=False) if "highs" in available_solvers() else _cbc(msg=False))
+        return pulp.value(prob.objective) if prob.status == pulp.LpStatusOptimal else None
+    finally:
+        for var, cat, value in saved:
+            var.cat, var.varValue = cat, value
+        prob.status, prob.sol_status = status, sol_status
+
+
+def _integral(model: Model, tolerance: float = 1e-4) -> bool:
+    return all(abs(v - round(v)) <= tolerance for ys in model.y for v in (var.value() for var in ys)
+               if v is not None)
 
 
 def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
@@ -133,6 +149,10 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
         status = Status.INFEASIBLE
     else:
         status = Status.NO_SOLUTION
+    if status in (Status.OPTIMAL, Status.FEASIBLE) and not _integral(model):
+        # CBC stopped on time can hand back a fractional point as if it were a plan.
+        notes.append("the solver returned a fractional point, not a plan; treated as no solution")
+        status, objective = Status.NO_SOLUTION, None
     bound = gap_value = None
     if name == "highs" and objective is not None:
         info = model.prob.solverModel.getInfo()
@@ -142,7 +162,7 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
             bound = sign * info.mip_dual_bound
             gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
     elif objective is not None:
-        bound = objective if status == Status.OPTIMAL else _relaxation_bound(model)
+        bound = objective if status == Status.OPTIMAL else relaxation_bound(model)
         if bound is not None:
             gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
         if status == Status.OPTIMAL:

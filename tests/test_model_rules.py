@@ -232,3 +232,17 @@ def test_carry_over(tmp_path):
 def test_every_rule_has_a_test():
     tested = {name[len("test_"):] for name in globals() if name.startswith("test_")}
     assert set(RULES) <= tested, set(RULES) - tested
+
+
+def test_item_level_eligibility_and_cost_override(tmp_path):
+    measures = [m("a", annual_cost=0), m("b", component="video", annual_cost=0)]
+    kwargs = dict(programs=[program("fed", match_rate=0, match_basis="none", match_type="none")],
+                  budget={"capital": 0, **FREE})
+    only_a = solve(problem(tmp_path, measures, funding_sources=grant(eligible_measures=["a"]), **kwargs))
+    assert installed(only_a) == {"a"}
+    not_a = solve(problem(tmp_path, measures, funding_sources=grant(excluded_measures=["a"]), **kwargs))
+    assert installed(not_a) == {"b"}
+    quoted = solve(problem(tmp_path, measures, funding_sources=grant(amount=150),
+                           cost_overrides=[{"measure": "b", "site": "A", "capital": 150, "source": "vendor quote 2026"}],
+                           **kwargs))
+    assert installed(quoted) == {"b"} and quoted.plan.items["capital_cost"].tolist() == [150]

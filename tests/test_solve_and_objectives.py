@@ -99,3 +99,16 @@ def test_diagnosis_names_the_money_gap(tmp_path):
     conflicts = diagnose(result.problem)
     assert "cost at least $800" in conflicts[0].message and "$500" in conflicts[0].message
     assert any("short by $300" in c.message for c in conflicts)
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
+    from optimizer import load_inputs
+    from optimizer.paths import EXAMPLE_SCENARIO
+
+    r = optimize(load_inputs(EXAMPLE_SCENARIO), solver=solver, time_limit=0.3)
+    assert r.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert r.plan is not None and r.report.gap is not None
+    if r.status == Status.FEASIBLE:
+        assert any("not proven optimal" in n for n in r.report.notes)
+        assert r.report.gap > 0
