@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from .catalog import Catalog
-from .scenario import Site
+from .scenario import Scenario, Site
 
 # level: (share of schools, enrollment range, students per classroom, students per staff)
 _LEVELS = {
@@ -74,3 +74,35 @@ def generate_sites(count: int, seed: int, catalog: Catalog | None = None,
             in_place=in_place,
         ))
     return sites
+
+
+#: Benchmark sizes: (schools, fiscal years, funding sources).
+SIZES = {"S": (3, 3, 1), "M": (15, 5, 3), "L": (120, 5, 3), "XL": (1000, 3, 3)}
+
+_SOURCES = [
+    ("svpp", {"program": "cops-svpp", "amount": 500000}),
+    ("state", {"program": "pa-pccd-competitive", "amount": 450000}),
+    ("title-iv-a", {"program": "ed-title-iv-a", "amount": 60000}),
+]
+
+
+def generate_scenario(size: str, catalog: Catalog, seed: int = 7) -> Scenario:
+    """A realistic district of a benchmark size (``S``, ``M``, ``L`` or ``XL``).
+
+    Budgets scale with enrollment (about $45 of local capital and $20 of operating money per
+    student a year); funding awards scale with the number of schools up to their caps.
+    """
+    schools, years, n_sources = SIZES[size]
+    sites = generate_sites(schools, seed, catalog)
+    students = sum(s.enrollment for s in sites)
+    scale = min(1.0, schools / 15)
+    sources = {key: dict(spec, amount=round(spec["amount"] * max(scale, 0.2) * (1 + schools // 60)))
+               for key, spec in _SOURCES[:n_sources]}
+    return Scenario.model_validate({
+        "name": f"synthetic {size}: {schools} schools, {years} years, {n_sources} funding sources",
+        "horizon": {"start": 2027, "years": years},
+        "sites": [s.model_dump() for s in sites],
+        "district_in_place": ["dst-pol-emergency-operations-plan"],
+        "budget": {"capital": round(45 * students, -3), "operating": round(20 * students, -3), "carry_over": True},
+        "funding_sources": sources,
+    })
