@@ -1,0 +1,153 @@
+"""Run the benchmark suite: ``python -m benchmarks.run`` (see benchmarks/README.md).
+
+Each case and solver runs in a fresh process, so its peak memory is its own. Times are
+wall-clock seconds on a shared machine; compare the ratios, not the absolute numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import os
+import platform
+import resource
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from benchmarks.cases import CASES
+
+HERE = Path(__file__).resolve().parent
+
+
+def measure(case_name: str, solver: str, time_limit: float | None) -> dict:
+    """Load, expand, build and solve one case; verify the plan; compare with greedy."""
+    from optimizer.greedy import greedy_plan
+    from optimizer.model import build_model
+    from optimizer.problem import expand
+    from optimizer.result import check
+    from optimizer.solve import read_plan, solve_model
+    from optimizer.verify import plan_value, verify
+
+    case = CASES[case_name]
+    t0 = time.perf_counter()
+    inputs = case.load()
+    t1 = time.perf_counter()
+    problem = expand(inputs)
+    t2 = time.perf_counter()
+    model = build_model(problem)
+    t3 = time.perf_counter()
+    report = solve_model(model, solver=solver, gap=case.gap, time_limit=time_limit or case.time_limit)
+    t4 = time.perf_counter()
+    value = verified = None
+    if report.has_plan:
+        checked = check(model, read_plan(model))
+        value, verified = checked.value, checked.valid
+    t5 = time.perf_counter()
+    greedy = greedy_plan(problem)
+    greedy_value = plan_value(problem, greedy.installs) if not verify(problem, greedy) else None
+    total = t5 - t0
+    return {
+        "case": case_name, "solver": report.solver, "sites": len(inputs.scenario.sites),
+        "years": len(problem.years), "sources": len(problem.sources), "candidates": len(problem.candidates),
+        "variables": len(model.prob.variables()), "constraints": len(model.prob.constraints),
+        "status": str(report.status), "load_s": round(t1 - t0, 3), "expand_s": round(t2 - t1, 3),
+        "build_s": round(t3 - t2, 3), "solve_s": round(t4 - t3, 3), "check_s": round(t5 - t4, 3),
+        "total_s": round(total, 3), "build_share": round((t3 - t2) / total, 3),
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "value": None if value is None else round(value, 4),
+        "dual_bound": None if report.dual_bound is None else round(report.dual_bound, 4),
+        "gap": None if report.gap is None else round(report.gap, 6), "gap_target": case.gap,
+        "verified": verified, "greedy_value": None if greedy_value is None else round(greedy_value, 4),
+        "vs_greedy_pct": None if value is None or not greedy_value else round(100 * (value / greedy_value - 1), 2),
+        "target": case.target, "target_s": case.target_seconds,
+        "target_met": _met(case, report, value, total, verified),
+    }
+
+
+def _met(case, report, value, total, verified) -> str:
+    if case.target_seconds is None:
+        return "-"
+    ok = verified and report.gap is not None and report.gap <= case.gap + 1e-9 and total <= case.target_seconds
+    return "yes" if ok else "no"
+
+
+def _child(args, queue):
+    try:
+        queue.put(measure(*args))
+    except Exception as exc:  # report, do not stop the suite
+        queue.put({"case": args[0], "solver": args[1], "status": f"error: {type(exc).__name__}: {exc}"})
+
+
+def run_isolated(case: str, solver: str, time_limit: float | None) -> dict:
+    """Run one measurement in a fresh process (its own peak memory)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=((case, solver, time_limit), queue))
+    proc.start()
+    row = queue.get()
+    proc.join()
+    return row
+
+
+def environment() -> dict:
+    """Machine and library versions the numbers were measured with."""
+    libs = {name: version(name) for name in ("pulp", "highspy", "pandas", "pydantic")}
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(), **libs}
+
+
+def write(rows: list[dict], out: Path) -> None:
+    """Write the rows as CSV and as a Markdown table with the environment and HiGHS/CBC ratios."""
+    out.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with (out / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    env = environment()
+    shown = ["case", "solver", "sites", "years", "candidates", "status", "expand_s", "build_s", "solve_s",
+             "total_s", "build_share", "peak_mb", "gap", "gap_target", "vs_greedy_pct", "target_met"]
+    lines = ["# Benchmark results", "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), "",
+             "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in rows]
+    ratios = _ratios(rows)
+    if ratios:
+        lines += ["", "HiGHS against CBC on the same model (CBC / HiGHS; above 1 means HiGHS is better):", "",
+                  "| case | solve time ratio | value ratio (HiGHS / CBC) |", "|---|---|---|"]
+        lines += [f"| {c} | {t} | {v} |" for c, t, v in ratios]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def _ratios(rows):
+    by = {(r["case"], r.get("solver")): r for r in rows}
+    out = []
+    for case in dict.fromkeys(r["case"] for r in rows):
+        h, c = by.get((case, "highs")), by.get((case, "cbc"))
+        if h and c and h.get("solve_s") and c.get("solve_s"):
+            t = round(c["solve_s"] / h["solve_s"], 2)
+            v = round(h["value"] / c["value"], 4) if h.get("value") and c.get("value") else "-"
+            out.append((case, t, v))
+    return out
+
+
+def main() -> None:
+    """Command line of the benchmark suite."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    parser.add_argument("--solvers", default="highs,cbc", help="comma-separated: highs, cbc")
+    parser.add_argument("--time-limit", type=float, default=None, help="override every case's time limit")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    rows = []
+    for case in args.cases.split(","):
+        for solver in args.solvers.split(","):
+            row = run_isolated(case, solver, args.time_limit)
+            print({k: row.get(k) for k in ("case", "solver", "status", "total_s", "build_s", "solve_s", "gap",
+                                           "peak_mb", "vs_greedy_pct", "target_met")}, flush=True)
+            rows.append(row)
+    write(rows, args.out)
+    print(f"wrote {args.out / 'results.md'} and results.csv")
+
+
+if __name__ == "__main__":
+    main()
