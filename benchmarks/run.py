@@ -50,7 +50,7 @@ def measure(case_name: str, solver: str, time_limit: float | None) -> dict:
     return {
         "case": case_name, "solver": report.solver, "sites": len(inputs.scenario.sites),
         "years": len(problem.years), "sources": len(problem.sources), "candidates": len(problem.candidates),
-        "variables": len(model.prob.variables()), "constraints": len(model.prob.constraints),
+        "variables": len(model.prob.variables()), "constraints": model.prob.numConstraints(),
         "status": str(report.status), "load_s": round(t1 - t0, 3), "expand_s": round(t2 - t1, 3),
         "build_s": round(t3 - t2, 3), "solve_s": round(t4 - t3, 3), "check_s": round(t5 - t4, 3),
         "total_s": round(total, 3), "build_share": round((t3 - t2) / total, 3),

@@ -346,9 +346,29 @@ def tco_terms(m: Model):
                 yield var, ann / K
 
 
+def coverage_pieces(existing: float, reachable: float) -> list[tuple[float, float]]:
+    """(slope, width) of the pieces of the coverage curve between the existing raw coverage
+    and the most the candidates could add (the curve is concave, so a maximisation fills the
+    pieces in order)."""
+    pieces, start = [], 0.0
+    for k, (slope, icpt) in enumerate(COVERAGE_SEGMENTS):
+        if k + 1 < len(COVERAGE_SEGMENTS):
+            s2, b2 = COVERAGE_SEGMENTS[k + 1]
+            end = (b2 - icpt) / (slope - s2)
+        else:
+            end = (1.0 - icpt) / slope
+        width = min(end, reachable) - max(start, existing)
+        if width > 1e-12:
+            pieces.append((slope, width))
+        start = end
+    return pieces
+
+
 def value_terms(m: Model):
-    """Coverage value variables and constraints; returns (variable, weight) pairs whose sum
-    is the risk reduction counted per year in effect."""
+    """Coverage value: for each site x layer x component group and year, the raw coverage
+    added by the plan fills the pieces of the diminishing-returns curve (one row per group
+    and year, one bounded variable per piece). Returns (variable, weight) pairs whose sum is
+    the risk reduction gained, counted per year in effect."""
     p, prob = m.problem, m.prob
     members = defaultdict(list)
     for g, c, e in p.group_members.itertuples(index=False):
@@ -357,12 +377,14 @@ def value_terms(m: Model):
     existing = p.groups["existing"].to_numpy()
     pairs = []
     for g, items in members.items():
+        pieces = coverage_pieces(existing[g], existing[g] + sum(e for _, e in items))
         for ti, t in enumerate(p.years):
-            v = prob.add_variable(f"coverage[{g},{t}]", 0, 1)
-            for k, (slope, icpt) in enumerate(COVERAGE_SEGMENTS):
-                terms = [(v, 1)] + [(m.y[c][ti], -slope * e) for c, e in items]
-                m.add(_expr(terms), pulp.LpConstraintLE, slope * existing[g] + icpt, f"value[{g},{t},{k}]")
-            pairs.append((v, weights[g]))
+            fill = [prob.add_variable(f"coverage[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
+            if not fill:
+                continue
+            m.add(_expr([(z, 1) for z in fill] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
+                  f"value[{g},{t}]")
+            pairs += [(z, weights[g] * slope) for z, (slope, _) in zip(fill, pieces)]
     return pairs
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 import pulp
 
 from .errors import OptimizerError
+from .highs_runner import run_highs
 from .model import K, Model, define_objective
 from .plan import Plan, make_plan
 from .verify import Violation, plan_value, verify
@@ -73,7 +74,7 @@ def _solver(name: str, time_limit: float | None, gap: float, threads: int | None
         notes.append(f"solver {name} is not available; used {usable[0]} instead")
         name = usable[0]
     if name == "highs":
-        return name, pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+        return name, None  # run through highspy directly (see highs_runner)
     return name, _cbc(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
 
 
@@ -116,8 +117,15 @@ def _integral(model: Model, tolerance: float = 1e-4) -> bool:
                if v is not None)
 
 
+def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable, float]:
+    """Values of the in-place variables for a known plan (a warm start)."""
+    return {var: float(installs.get(c, 10**6) <= t) for c, ys in enumerate(model.y)
+            for t, var in zip(model.problem.years, ys)}
+
+
 def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
-                gap: float = 1e-4, threads: int | None = None) -> SolveReport:
+                gap: float = 1e-4, threads: int | None = None,
+                start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
     """Solve a built model and report status, objective, dual bound and gap.
 
     Parameters
@@ -132,14 +140,22 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
         Relative optimality gap at which the solver may stop.
     threads : int, optional
         Solver threads.
+    start : dict, optional
+        Values of the in-place variables of a known plan, given to HiGHS as a first
+        incumbent (see :func:`start_values`).
     """
     notes: list[str] = []
     name, engine = _solver(solver, time_limit, gap, threads, notes)
-    start = time.perf_counter()
+    began = time.perf_counter()
+    highs = None
     with _quiet():
-        model.prob.solve(engine)
-    seconds = time.perf_counter() - start
-    sol = model.prob.sol_status
+        if name == "highs":
+            highs = run_highs(model.prob, time_limit, gap, threads, start)
+            sol = highs.sol_status
+        else:
+            model.prob.solve(engine)
+            sol = model.prob.sol_status
+    seconds = time.perf_counter() - began
     objective = pulp.value(model.prob.objective) if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) else None
     if sol == pulp.LpSolutionOptimal:
         status = Status.OPTIMAL
@@ -154,13 +170,10 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
         notes.append("the solver returned a fractional point, not a plan; treated as no solution")
         status, objective = Status.NO_SOLUTION, None
     bound = gap_value = None
-    if name == "highs" and objective is not None:
-        info = model.prob.solverModel.getInfo()
-        # PuLP hands HiGHS a maximisation as the minimisation of the negated objective.
-        sign = -1.0 if model.prob.sense == pulp.LpMaximize else 1.0
-        if abs(info.mip_dual_bound) < 1e30:
-            bound = sign * info.mip_dual_bound
-            gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
+    if highs is not None and objective is not None:
+        bound, gap_value = highs.dual_bound, highs.gap
+    elif highs is not None:
+        bound = highs.dual_bound
     elif objective is not None:
         bound = objective if status == Status.OPTIMAL else relaxation_bound(model)
         if bound is not None:
