@@ -12,6 +12,7 @@ from rich.table import Table as RichTable
 
 from .catalog import load_catalog
 from .diagnose import diagnose
+from .defaults import DEFAULT_GAP
 from .errors import InputError, OptimizerError
 from .export import write_plan
 from .inputs import load_inputs
@@ -147,7 +148,7 @@ def plan(
     objective: Optional[str] = typer.Option(None, help=f"One of {', '.join(OBJECTIVES)}."),
     solver: str = typer.Option("highs", help="highs (default) or cbc."),
     time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds."),
-    gap: float = typer.Option(1e-4, help="Relative optimality gap tolerance."),
+    gap: float = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance (0.001 = 0.1%)."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan: .json, .csv or .xlsx."),
     write_model: Optional[Path] = typer.Option(None, help="Write the model as built: .lp or .mps."),
     catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),

@@ -23,6 +23,10 @@ class _Ledger:
         self.source = {s.id: ({t: s.amount for t in s.years} if s.per_year else {"all": s.amount})
                        for s in p.sources}
         self.by_id = {s.id: s for s in p.sources}
+        cand = p.candidates
+        self.item_capital, self.item_annual = cand["capital"].to_numpy(), cand["annual"].to_numpy()
+        self.cap_class, self.op_class = cand["cap_class"].to_numpy(), cand["op_class"].to_numpy()
+        self.measure, self.site = cand["measure_id"].tolist(), cand["site_id"].tolist()
 
     def _left(self, src, t):
         return self.source[src.id][t if src.per_year else "all"]
@@ -39,11 +43,10 @@ class _Ledger:
 
     def try_pay(self, c: int, t: int, rows: list) -> bool:
         """Pay candidate ``c`` installed in year ``t``; record funding rows; False if unaffordable."""
-        cand = self.p.candidates
-        cost, annual = float(cand.at[c, "capital"]), float(cand.at[c, "annual"])
+        cost, annual = float(self.item_capital[c]), float(self.item_annual[c])
         plan_rows, grant_use, local_cap = [], [], 0.0
         rest = cost
-        for src_id in self.p.cap_classes[int(cand.at[c, "cap_class"])]:
+        for src_id in self.p.cap_classes[int(self.cap_class[c])]:
             src = self.by_id[src_id]
             if t not in src.years or rest <= 0:
                 continue
@@ -63,7 +66,7 @@ class _Ledger:
         annual_rows, op_use = [], defaultdict(float)
         for y in [y for y in self.p.years if y >= t]:
             need = annual
-            for src_id in self.p.op_classes[int(cand.at[c, "op_class"])]:
+            for src_id in self.p.op_classes[int(self.op_class[c])]:
                 src = self.by_id[src_id]
                 # Match is paid on capital only: grants that need a match skip recurring costs.
                 if y not in src.years or need <= 0 or src.match_factor > 0:
@@ -84,7 +87,7 @@ class _Ledger:
             self.operating[y] -= amount
         for src, y, g in grant_use:
             self._take(src, y, g)
-        m, s = cand.at[c, "measure_id"], cand.at[c, "site_id"]
+        m, s = self.measure[c], self.site[c]
         rows += [(m, s, t, "capital", src, round(a, 2), mf) for src, a, mf in plan_rows if a > 0.005]
         rows += [(m, s, y, "annual", src, round(a, 2), "") for y, src, a in annual_rows if a > 0.005]
         return True
@@ -99,8 +102,16 @@ class _Ledger:
             amount -= used
 
 
-def greedy_plan(problem: Problem) -> Plan:
+def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> Plan:
     """Build the greedy baseline plan of a problem.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem to plan.
+    seed : list of (candidate row, year), optional
+        Items to try first, in order, each from the given year on (for example a rounded LP
+        solution); the value-per-dollar loop then fills what money is left.
 
     Returns
     -------
@@ -139,11 +150,11 @@ def greedy_plan(problem: Problem) -> Plan:
             start = max(start, min(ready))
         return start
 
-    def add(c) -> bool:
+    def add(c, not_before: int | None = None) -> bool:
         t0 = earliest(c)
         if t0 is None:
             return False
-        for t in [y for y in years if y >= t0]:
+        for t in [y for y in years if y >= max(t0, not_before or t0)]:
             if ledger.try_pay(c, t, rows):
                 installs[c] = t
                 for i in alt_of[c]:
@@ -165,6 +176,10 @@ def greedy_plan(problem: Problem) -> Plan:
         for _, options in rule.places:
             if options and not any(o in installs for o in options):
                 add_with_prerequisites(min(options, key=lambda o: tco[o]))
+
+    for c, year in seed or []:
+        if c not in installs:
+            add(c, year)
 
     # Value per dollar with lazy re-evaluation (gains only shrink as coverage grows).
     members = defaultdict(list)

@@ -3,6 +3,7 @@ arrays in one call (PuLP's own interface adds it a row at a time), a starting pl
 given, and the solution is written back into the PuLP variables."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import highspy
@@ -44,6 +45,24 @@ def _arrays(prob: pulp.LpProblem):
     return variables, position, cost, lower, upper, integer, starts, index, value, row_lower, row_upper
 
 
+#: Extra wall-clock seconds HiGHS gets past its own time limit before it is cancelled
+#: (it can overrun its limit in presolve on large models).
+GRACE = 0.25
+
+
+def _run_guarded(h: highspy.Highs, time_limit: float | None) -> None:
+    """Run HiGHS in a worker thread and cancel it if it overruns its time limit."""
+    worker = threading.Thread(target=h.run, daemon=True)
+    worker.start()
+    if time_limit is None:
+        worker.join()
+        return
+    worker.join(time_limit * (1 + GRACE) + 5)
+    if worker.is_alive():
+        h.cancelSolve()
+        worker.join()
+
+
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
@@ -80,7 +99,7 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if start:
         idx = np.array([position[id(v)] for v in start], dtype=np.int32)
         h.setSolution(len(idx), idx, np.array(list(start.values()), dtype=float))
-    h.run()
+    _run_guarded(h, time_limit)
     status = h.getModelStatus()
     info = h.getInfo()
     has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible

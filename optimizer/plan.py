@@ -38,12 +38,18 @@ class Plan:
 
 def items_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     """One row per installed item, in install order."""
-    cand = problem.candidates
-    rows = [(cand.at[c, "measure_id"], cand.at[c, "site_id"], year, int(cand.at[c, "quantity"]),
-             float(cand.at[c, "capital"]), float(cand.at[c, "annual"]), cand.at[c, "layer"],
-             cand.at[c, "component"], int(cand.at[c, "tier"]), cand.at[c, "name"],
-             cand.at[c, "budget_category"]) for c, year in sorted(installs.items(), key=lambda kv: (kv[1], kv[0]))]
-    return pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    order = sorted(installs, key=lambda c: (installs[c], c))
+    chosen = problem.candidates.iloc[order]
+    items = pd.DataFrame({
+        "measure_id": chosen["measure_id"].to_numpy(), "site_id": chosen["site_id"].to_numpy(),
+        "year": [installs[c] for c in order], "quantity": chosen["quantity"].astype(int).to_numpy(),
+        "capital_cost": chosen["capital"].astype(float).to_numpy(),
+        "annual_cost": chosen["annual"].astype(float).to_numpy(),
+        "layer": chosen["layer"].to_numpy(), "component": chosen["component"].to_numpy(),
+        "tier": chosen["tier"].astype(int).to_numpy(), "name": chosen["name"].to_numpy(),
+        "budget_category": chosen["budget_category"].to_numpy(),
+    })
+    return items[ITEM_COLUMNS]
 
 
 def split_funding(problem: Problem, installs: dict[int, int],
@@ -65,6 +71,7 @@ def split_funding(problem: Problem, installs: dict[int, int],
     cand = problem.candidates
     capital, annual = cand["capital"].to_numpy(), cand["annual"].to_numpy()
     cap_cls, op_cls = cand["cap_class"].to_numpy(), cand["op_class"].to_numpy()
+    measure, site = cand["measure_id"].tolist(), cand["site_id"].tolist()
     members = defaultdict(list)
     for c, year in installs.items():
         if capital[c] > 0:
@@ -92,17 +99,17 @@ def split_funding(problem: Problem, installs: dict[int, int],
             for src, amount in sorted(grant_by.get((kind, q, t), [])):
                 dollars = round(amount * scale * share, 2)
                 if dollars > 0:
-                    rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, src, dollars, ""))
+                    rows.append((measure[c], site[c], t, kind, src, dollars, ""))
                     paid += dollars
             local = round(float(cost[c]) - paid, 2)
             if kind == "capital":
                 for src, amount in sorted(match_by.get((q, t), [])):
                     dollars = min(round(amount * share, 2), local)
                     if dollars > 0:
-                        rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, LOCAL, dollars, src))
+                        rows.append((measure[c], site[c], t, kind, LOCAL, dollars, src))
                         local = round(local - dollars, 2)
             if local > 0:
-                rows.append((cand.at[c, "measure_id"], cand.at[c, "site_id"], t, kind, LOCAL, local, ""))
+                rows.append((measure[c], site[c], t, kind, LOCAL, local, ""))
     return pd.DataFrame(rows, columns=FUNDING_COLUMNS)
 
 

@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .defaults import DEFAULT_GAP
 from .errors import OptimizerError
 from .inputs import Inputs
 from .model import build_model
 from .plan import LOCAL, Plan
 from .problem import Problem, expand
 from .greedy import greedy_plan
-from .solve import SolveReport, Status, check, read_plan, relaxation_bound, solve_phases
+from .solve import (SolveReport, Status, check, read_plan, relaxation_bound, solve_phases,
+                    start_values)
 from .tiers import tiers_attained
-from .verify import Violation, plan_value
+from .verify import Violation, plan_value, verify
 
 
 class InvalidPlan(OptimizerError):
@@ -107,11 +109,10 @@ def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | No
     return Inputs(type(s).model_validate(data), inputs.catalog, inputs.path)
 
 
-def _greedy_fallback(model, report: SolveReport, baseline: float) -> PlanResult:
+def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanResult:
     """When the solver stops before it finds a plan, show the greedy plan if it keeps every
     rule, clearly marked as not proven optimal."""
     problem = model.problem
-    plan = greedy_plan(problem)
     checked = check(model, plan)
     if not checked.valid:
         report.notes.append("no plan was found in the time allowed; raise the time limit")
@@ -128,7 +129,7 @@ def _greedy_fallback(model, report: SolveReport, baseline: float) -> PlanResult:
 
 
 def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = None,
-             gap: float = 1e-4, threads: int | None = None) -> PlanResult:
+             gap: float = DEFAULT_GAP, threads: int | None = None) -> PlanResult:
     """Plan a scenario: the whole pipeline, with the independent check of the plan.
 
     Parameters
@@ -157,11 +158,13 @@ def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = N
     """
     problem = expand(inputs)
     model = build_model(problem)
-    report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    greedy = greedy_plan(problem)
+    start = start_values(model, greedy.installs) if not verify(problem, greedy) else None
+    report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, start=start)
     report.notes[:0] = problem.notes
     baseline = plan_value(problem, {})
     if report.status == Status.NO_SOLUTION:
-        return _greedy_fallback(model, report, baseline)
+        return _greedy_fallback(model, greedy, report, baseline)
     if not report.has_plan:
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
     checked = check(model, read_plan(model))

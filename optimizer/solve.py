@@ -12,6 +12,7 @@ from enum import StrEnum
 
 import pulp
 
+from .defaults import DEFAULT_GAP
 from .errors import OptimizerError
 from .highs_runner import run_highs
 from .model import K, Model, define_objective
@@ -92,8 +93,9 @@ def _quiet():
             os.close(saved)
 
 
-def relaxation_bound(model: Model) -> float | None:
-    """Objective of the LP relaxation: a bound on the best plan (upper for maximisation).
+def relaxation(model: Model) -> tuple[float | None, dict[pulp.LpVariable, float]]:
+    """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
+    maximisation) and the values of the in-place variables.
 
     The model's variables, values and status are restored afterwards (PuLP shares variable
     objects between a problem and its copies, so the relaxation is solved in place)."""
@@ -105,11 +107,18 @@ def relaxation_bound(model: Model) -> float | None:
             var.cat = pulp.LpContinuous
         with _quiet():
             prob.solve(pulp.HiGHS(msg=False) if "highs" in available_solvers() else _cbc(msg=False))
-        return pulp.value(prob.objective) if prob.status == pulp.LpStatusOptimal else None
+        if prob.status != pulp.LpStatusOptimal:
+            return None, {}
+        return pulp.value(prob.objective), {v: v.varValue or 0.0 for ys in model.y for v in ys}
     finally:
         for var, cat, value in saved:
             var.cat, var.varValue = cat, value
         prob.status, prob.sol_status = status, sol_status
+
+
+def relaxation_bound(model: Model) -> float | None:
+    """Objective of the LP relaxation: a bound on the best plan (upper for maximisation)."""
+    return relaxation(model)[0]
 
 
 def _integral(model: Model, tolerance: float = 1e-4) -> bool:
@@ -124,7 +133,7 @@ def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable
 
 
 def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
-                gap: float = 1e-4, threads: int | None = None,
+                gap: float = DEFAULT_GAP, threads: int | None = None,
                 start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
     """Solve a built model and report status, objective, dual bound and gap.
 
@@ -172,6 +181,9 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     bound = gap_value = None
     if highs is not None and objective is not None:
         bound, gap_value = highs.dual_bound, highs.gap
+        if bound is None or gap_value is None:  # stopped before the root LP: bound it ourselves
+            bound = relaxation_bound(model)
+            gap_value = None if bound is None else abs(bound - objective) / max(abs(objective), 1e-9)
     elif highs is not None:
         bound = highs.dual_bound
     elif objective is not None:
@@ -210,6 +222,7 @@ def solve_phases(model: Model, **options) -> SolveReport:
     report = solve_model(model, **options)
     if model.objective_kind != "tier1_count" or not report.has_plan:
         return report
+    options.pop("start", None)  # the start fits the first phase's objective only
     reached = round(report.objective)
     terms = [(z, 1) for z in model.tier1.values()]
     model.prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE,

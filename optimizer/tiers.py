@@ -26,8 +26,9 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
     cand = problem.candidates
     offered = {(r.site_id, r.layer, r.component) for r in cand[cand["tier"] == 1].itertuples()}
     offered |= {(r.site_id, r.layer, r.component) for r in problem.existing.itertuples() if r.tier == 1}
+    site, layer_of, comp, tier = (cand[k].tolist() for k in ("site_id", "layer", "component", "tier"))
     for c in installs or {}:
-        present[cand.at[c, "site_id"], cand.at[c, "layer"], cand.at[c, "component"]].add(int(cand.at[c, "tier"]))
+        present[site[c], layer_of[c], comp[c]].add(int(tier[c]))
     table = {}
     for s in problem.sites:
         row = {}

@@ -50,6 +50,8 @@ class _Checker:
         cand = problem.candidates
         self.key = cand["key"].tolist()
         self.src = {s.id: s for s in problem.sources}
+        self.col = {name: cand[name].tolist() for name in
+                    ("capital", "annual", "cap_class", "op_class", "layer", "tier")}
 
     def fail(self, rule: str, detail: str) -> None:
         self.out.append(Violation(rule, detail))
@@ -102,7 +104,7 @@ class _Checker:
             if c is None:
                 self.fail("once", f"{r.measure_id} at {r.site_id} is not a candidate")
                 continue
-            if abs(r.capital_cost - cand.at[c, "capital"]) > TOLERANCE or abs(r.annual_cost - cand.at[c, "annual"]) > TOLERANCE:
+            if abs(r.capital_cost - self.col["capital"][c]) > TOLERANCE or abs(r.annual_cost - self.col["annual"][c]) > TOLERANCE:
                 self.fail("costs", f"{r.measure_id} at {r.site_id}: costs differ from the problem's")
 
     def funding(self) -> None:
@@ -120,7 +122,7 @@ class _Checker:
             if r.source == LOCAL:
                 if r.match_for:
                     src = self.src.get(r.match_for)
-                    cls = p.cap_classes[int(cand.at[c, "cap_class"])]
+                    cls = p.cap_classes[int(self.col["cap_class"][c])]
                     if src is None or r.match_for not in cls or r.year not in src.years or r.kind != "capital":
                         self.fail("match", f"local money on {self.key[c]} in {r.year} counted as match for "
                                   f"{r.match_for}, which may not pay for it then")
@@ -130,14 +132,14 @@ class _Checker:
                 self.fail("funding_caps", f"unknown source {r.source}")
                 continue
             classes = p.cap_classes if r.kind == "capital" else p.op_classes
-            cls = classes[int(cand.at[c, "cap_class" if r.kind == "capital" else "op_class"])]
+            cls = classes[int(self.col["cap_class" if r.kind == "capital" else "op_class"][c])]
             if r.source not in cls:
                 self.fail("funding_balance", f"{src.name} may not pay the {r.kind} cost of {self.key[c]}")
             if r.year not in src.years:
                 self.fail("funding_caps", f"{src.name} used in {r.year}, outside its years {list(src.years)}")
         for c, year in self.installs.items():
-            for kind, cost, years in (("capital", cand.at[c, "capital"], [year]),
-                                      ("annual", cand.at[c, "annual"], [t for t in p.years if t >= year])):
+            for kind, cost, years in (("capital", self.col["capital"][c], [year]),
+                                      ("annual", self.col["annual"][c], [t for t in p.years if t >= year])):
                 for t in years:
                     got = paid.get((c, kind, t), 0.0)
                     if abs(got - cost) > TOLERANCE:
@@ -203,7 +205,7 @@ class _Checker:
 
         if p.equity:
             for c, year in inst.items():
-                layer, tier = cand.at[c, "layer"], cand.at[c, "tier"]
+                layer, tier = self.col["layer"][c], self.col["tier"][c]
                 if tier < 2:
                     continue
                 for s in p.sites:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from optimizer import load_inputs
+from optimizer.defaults import DEFAULT_GAP
 from optimizer.greedy import greedy_plan
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.result import optimize
@@ -29,7 +30,7 @@ def solved(name: str):
 def test_example_solves_to_optimality(name):
     result = solved(name)
     assert result.status == Status.OPTIMAL, result.report
-    assert result.report.gap is not None and result.report.gap <= 1e-4 + 1e-9
+    assert result.report.gap is not None and result.report.gap <= DEFAULT_GAP + 1e-9
     assert not verify(result.problem, result.plan)
     greedy = greedy_plan(result.problem)
     if not verify(result.problem, greedy):
