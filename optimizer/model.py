@@ -40,6 +40,7 @@ class Model:
     build_seconds: float = 0.0
     elastic: frozenset[str] = frozenset()
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    local_money: dict[str, dict] = field(default_factory=dict)
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
         """Add a named constraint; for an elastic rule family, with a penalised slack that
@@ -49,6 +50,12 @@ class Model:
             self.slack[name] = slack
             lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack
         self.prob.addConstraint(pulp.LpConstraint(lhs, sense, name=name, rhs=rhs))
+
+
+def _terms(pairs) -> pulp.LpAffineExpression:
+    """An affine expression from (variable, coefficient) pairs whose variables are distinct
+    (the fast path for the rows built by the thousand)."""
+    return pulp.LpAffineExpression(pairs)
 
 
 def _expr(pairs) -> pulp.LpAffineExpression:
@@ -97,7 +104,7 @@ def define_once(m: Model) -> None:
     """Each measure at most once per place: once in place it stays (y never falls back)."""
     for c, ys in enumerate(m.y):
         for t in range(1, len(ys)):
-            m.add(_expr([(ys[t - 1], 1), (ys[t], -1)]), pulp.LpConstraintLE, 0, f"once[{c},{t}]")
+            m.add(_terms([(ys[t - 1], 1), (ys[t], -1)]), pulp.LpConstraintLE, 0, f"once[{c},{t}]")
 
 
 def define_forbidden(m: Model) -> None:
@@ -111,7 +118,7 @@ def _needs(m: Model, links, name: str) -> None:
     keys = m.problem.candidates["key"].tolist()
     for k, (c, options) in enumerate(links):
         for t, var in zip(m.problem.years, m.y[c]):
-            m.add(_expr([(var, 1)] + [(m.y[o][ti], -1) for ti in [m.problem.years.index(t)] for o in options]),
+            m.add(_terms([(var, 1)] + [(m.y[o][ti], -1) for ti in [m.problem.years.index(t)] for o in options]),
                   pulp.LpConstraintLE, 0, f"{name}[{keys[c]},{k},{t}]")
 
 
@@ -170,7 +177,14 @@ def _spend_by_class(m: Model, column: str):
 
 
 def _local(m: Model, column: str):
-    """{(class, year index): local-money expression} = spend minus grant money."""
+    """{(class, year index): local-money terms} = spend minus grant money (built once per
+    model and kind of cost, then shared by the balance, budget and match rules)."""
+    if column not in m.local_money:
+        m.local_money[column] = _build_local(m, column)
+    return m.local_money[column]
+
+
+def _build_local(m: Model, column: str):
     p = m.problem
     grants = m.fcap if column == "capital" else m.fop
     by_class_year = defaultdict(list)
@@ -382,7 +396,7 @@ def value_terms(m: Model):
             fill = [prob.add_variable(f"coverage[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
             if not fill:
                 continue
-            m.add(_expr([(z, 1) for z in fill] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
+            m.add(_terms([(z, 1) for z in fill] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
                   f"value[{g},{t}]")
             pairs += [(z, weights[g] * slope) for z, (slope, _) in zip(fill, pieces)]
     return pairs
