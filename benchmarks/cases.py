@@ -22,6 +22,7 @@ class Case:
     time_limit: float
     target_seconds: float | None
     target: str
+    kind: str = "plan"  # which measurement of run.MEASURES runs it; analyses add their own kinds
 
 
 def _example(file: str) -> Callable[[], Inputs]:

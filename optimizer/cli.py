@@ -183,7 +183,7 @@ def plan(
             write_plan(result, out_file, inputs)
         except ValueError as exc:
             err.print(str(exc), highlight=False)
-            raise typer.Exit(EXIT_INPUT)
+            raise typer.Exit(EXIT_INPUT) from None
         out.print(f"wrote {out_file}", highlight=False)
 
 

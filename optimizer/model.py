@@ -67,11 +67,11 @@ def _expr(pairs) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(list(total.items()))
 
 
-def capital_terms(m: Model, rows, t_index: int, scale: float = 1.0):
+def capital_terms(m: Model, rows, t_index: int):
     """(variable, coefficient) pairs of the capital spent on ``rows`` in year ``t_index``."""
     cap = m.problem.candidates["capital"].to_numpy()
     for c in rows:
-        coef = cap[c] / K * scale
+        coef = cap[c] / K
         if coef:
             yield m.y[c][t_index], coef
             if t_index:
@@ -188,7 +188,7 @@ def _build_local(m: Model, column: str):
     p = m.problem
     grants = m.fcap if column == "capital" else m.fop
     by_class_year = defaultdict(list)
-    for (src, q, t), var in grants.items():
+    for (_src, q, t), var in grants.items():
         by_class_year[q, p.years.index(t)].append((var, -1))
     return {key: terms + by_class_year.get(key, []) for key, terms in _spend_by_class(m, column).items()}
 
@@ -251,7 +251,7 @@ def define_match(m: Model) -> None:
     p = m.problem
     local = _local(m, "capital")
     by_class_year = defaultdict(list)
-    for (src, q, t), var in m.match.items():
+    for (_src, q, t), var in m.match.items():
         by_class_year[q, p.years.index(t)].append((var, 1))
     for (q, ti), match_terms in by_class_year.items():
         m.add(_expr(match_terms + [(v, -c) for v, c in local[q, ti]]), pulp.LpConstraintLE, 0,

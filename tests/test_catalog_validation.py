@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import InputError, load_catalog
-from tests.conftest import default_rows, measure_row, only, write_measures
+from tests.conftest import default_rows, measure_row, only
 
 
 def problems_of(folder) -> list[str]:
