@@ -3,7 +3,7 @@ arrays in one call (PuLP's own interface adds it a row at a time), a starting pl
 given, and the solution is written back into the PuLP variables."""
 from __future__ import annotations
 
-import threading
+import multiprocessing as mp
 from dataclasses import dataclass
 
 import highspy
@@ -19,6 +19,7 @@ class HighsOutcome:
     objective: float | None
     dual_bound: float | None
     gap: float | None
+    stopped: bool = False  # True when HiGHS overran its time limit and was stopped
 
 
 def _arrays(prob: pulp.LpProblem):
@@ -45,26 +46,75 @@ def _arrays(prob: pulp.LpProblem):
     return variables, position, cost, lower, upper, integer, starts, index, value, row_lower, row_upper
 
 
-#: Extra wall-clock seconds HiGHS gets past its own time limit before it is cancelled
-#: (it can overrun its limit in presolve on large models).
+_OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+_INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModelStatus.kUnboundedOrInfeasible))
+
+#: Extra wall-clock seconds HiGHS gets past its own time limit before it is stopped (it can
+#: overrun its limit in presolve on large models, and then ignores a cancel request).
 GRACE = 0.25
 
 
-def _run_guarded(h: highspy.Highs, time_limit: float | None) -> None:
-    """Run HiGHS in a worker thread and cancel it if it overruns its time limit."""
-    worker = threading.Thread(target=h.run, daemon=True)
-    worker.start()
-    if time_limit is None:
-        worker.join()
-        return
-    worker.join(time_limit * (1 + GRACE) + 5)
-    if worker.is_alive():
-        h.cancelSolve()
-        worker.join()
+def _highs_lp(arrays: dict) -> highspy.HighsLp:
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(arrays["cost"]), len(arrays["row_lower"])
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = arrays["cost"], arrays["lower"], arrays["upper"]
+    lp.row_lower_, lp.row_upper_ = arrays["row_lower"], arrays["row_upper"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = arrays["start"], arrays["index"], arrays["value"]
+    if arrays["integer"] is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in arrays["integer"]]
+    return lp
+
+
+def _solve_child(conn, arrays: dict, options: dict, start) -> None:
+    """In a child process: solve and send back status, info numbers and column values."""
+    h = highspy.Highs()
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    h.passModel(_highs_lp(arrays))
+    if start is not None:
+        h.setSolution(len(start[0]), start[0], start[1])
+    h.run()
+    info = h.getInfo()
+    conn.send((int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
+               info.mip_dual_bound, info.mip_gap, np.asarray(h.getSolution().col_value)))
+    conn.close()
+
+
+def _context():
+    """Solver processes are forked from a clean server process: forking the caller itself
+    could copy a HiGHS thread pool (or a web server's locks) that the child cannot use."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["numpy", "highspy", "optimizer.highs_runner"])
+    return ctx
+
+
+def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
+    """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
+
+    Returns (model status, primal solution status, objective, dual bound, gap, column values),
+    or None when the solver had to be stopped or died."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
+    proc.start()
+    send.close()
+    wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
+    result = None
+    if receive.poll(wait):
+        try:
+            result = receive.recv()
+        except EOFError:  # the child died (out of memory, crash)
+            result = None
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    return result
 
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
-              start: dict[pulp.LpVariable, float] | None = None) -> HighsOutcome:
+              start: dict[pulp.LpVariable, float] | None = None, relax: bool = False) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -76,46 +126,45 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     start : dict, optional
         Values of some variables (a known plan); HiGHS completes and uses it as a first
         incumbent.
+    relax : bool
+        Solve the LP relaxation (every variable continuous) instead.
     """
     (variables, position, cost, lower, upper, integer, starts, index, value,
      row_lower, row_upper) = _arrays(prob)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(variables), len(row_lower)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_, lp.row_upper_ = np.array(row_lower, dtype=float), np.array(row_upper, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value, dtype=float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", gap)
+    arrays = {"cost": cost, "lower": lower, "upper": upper,
+              "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
+              "start": np.array(starts, dtype=np.int32), "index": np.array(index, dtype=np.int32),
+              "value": np.array(value, dtype=float), "integer": None if relax else integer}
+    options = {"output_flag": False, "mip_rel_gap": gap}
     if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
+        options["time_limit"] = float(time_limit)
     if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    h.passModel(lp)
+        options["threads"] = int(threads)
+    start_arrays = None
     if start:
-        idx = np.array([position[id(v)] for v in start], dtype=np.int32)
-        h.setSolution(len(idx), idx, np.array(list(start.values()), dtype=float))
-    _run_guarded(h, time_limit)
-    status = h.getModelStatus()
-    info = h.getInfo()
-    has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
+                        np.array(list(start.values()), dtype=float))
+    outcome = _run_guarded(arrays, options, start_arrays, time_limit)
+    if outcome is None:
+        return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=True)
+    status, primal_status, objective_value, dual_bound, mip_gap, col_value = outcome
+    has_point = primal_status == 2  # kSolutionStatusFeasible
     if has_point:
-        for var, val in zip(variables, h.getSolution().col_value):
-            var.varValue = val
+        for var, val in zip(variables, col_value):
+            var.varValue = float(val)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
-    objective = sign * info.objective_function_value if has_point else None
-    bound = sign * info.mip_dual_bound if abs(info.mip_dual_bound) < 1e30 else None
-    if status == highspy.HighsModelStatus.kOptimal and has_point:
+    objective = sign * objective_value if has_point else None
+    if relax:
+        bound = objective if status == _OPTIMAL else None
+    else:
+        bound = sign * dual_bound if abs(dual_bound) < 1e30 else None
+    if status == _OPTIMAL and has_point:
         sol = pulp.LpSolutionOptimal
-    elif status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+    elif status in _INFEASIBLE:
         sol = pulp.LpSolutionInfeasible
     elif has_point:
         sol = pulp.LpSolutionIntegerFeasible
     else:
         sol = pulp.LpSolutionNoSolutionFound
-    gap_value = info.mip_gap if has_point and info.mip_gap < 1e30 else None
+    gap_value = mip_gap if has_point and mip_gap < 1e30 and not relax else None
     return HighsOutcome(sol, objective, bound, gap_value)

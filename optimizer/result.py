@@ -120,7 +120,7 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanR
     report.status = Status.FEASIBLE
     report.objective = checked.value
     if report.dual_bound is None:
-        report.dual_bound = relaxation_bound(model)
+        report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
     if report.dual_bound is not None:
         report.gap = abs(report.dual_bound - checked.value) / max(abs(checked.value), 1e-9)
     report.notes.append("the solver stopped before it found a plan: this is the greedy baseline plan, "

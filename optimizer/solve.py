@@ -93,32 +93,42 @@ def _quiet():
             os.close(saved)
 
 
-def relaxation(model: Model) -> tuple[float | None, dict[pulp.LpVariable, float]]:
+def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | None, dict[pulp.LpVariable, float]]:
     """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
-    maximisation) and the values of the in-place variables.
+    maximisation) and the values of the in-place variables. The model's own variable values
+    are restored afterwards."""
+    saved = {v: v.varValue for v in model.prob.variables()}
+    try:
+        with _quiet():
+            if "highs" in available_solvers():
+                outcome = run_highs(model.prob, time_limit, 0.0, None, relax=True)
+                bound = outcome.dual_bound
+            else:
+                bound = _cbc_relaxation(model)
+        return bound, ({v: v.varValue or 0.0 for ys in model.y for v in ys} if bound is not None else {})
+    finally:
+        for var, value in saved.items():
+            var.varValue = value
 
-    The model's variables, values and status are restored afterwards (PuLP shares variable
-    objects between a problem and its copies, so the relaxation is solved in place)."""
+
+def _cbc_relaxation(model: Model) -> float | None:
     prob = model.prob
-    saved = [(v, v.cat, v.varValue) for v in prob.variables()]
+    cats = {v: v.cat for v in prob.variables()}
     status, sol_status = prob.status, prob.sol_status
     try:
-        for var, _, _ in saved:
+        for var in cats:
             var.cat = pulp.LpContinuous
-        with _quiet():
-            prob.solve(pulp.HiGHS(msg=False) if "highs" in available_solvers() else _cbc(msg=False))
-        if prob.status != pulp.LpStatusOptimal:
-            return None, {}
-        return pulp.value(prob.objective), {v: v.varValue or 0.0 for ys in model.y for v in ys}
+        prob.solve(_cbc(msg=False))
+        return pulp.value(prob.objective) if prob.status == pulp.LpStatusOptimal else None
     finally:
-        for var, cat, value in saved:
-            var.cat, var.varValue = cat, value
+        for var, cat in cats.items():
+            var.cat = cat
         prob.status, prob.sol_status = status, sol_status
 
 
-def relaxation_bound(model: Model) -> float | None:
+def relaxation_bound(model: Model, time_limit: float | None = None) -> float | None:
     """Objective of the LP relaxation: a bound on the best plan (upper for maximisation)."""
-    return relaxation(model)[0]
+    return relaxation(model, time_limit)[0]
 
 
 def _integral(model: Model, tolerance: float = 1e-4) -> bool:
@@ -161,6 +171,8 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
         if name == "highs":
             highs = run_highs(model.prob, time_limit, gap, threads, start)
             sol = highs.sol_status
+            if highs.stopped:
+                notes.append("HiGHS overran its time limit and was stopped")
         else:
             model.prob.solve(engine)
             sol = model.prob.sol_status
@@ -182,7 +194,7 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     if highs is not None and objective is not None:
         bound, gap_value = highs.dual_bound, highs.gap
         if bound is None or gap_value is None:  # stopped before the root LP: bound it ourselves
-            bound = relaxation_bound(model)
+            bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
             gap_value = None if bound is None else abs(bound - objective) / max(abs(objective), 1e-9)
     elif highs is not None:
         bound = highs.dual_bound
@@ -192,7 +204,7 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
             gap_value = gap
             notes.append(f"CBC proved optimality within the requested gap of {gap:.2%}; the gap shown is that bound")
         else:
-            bound = relaxation_bound(model)
+            bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
             if bound is not None:
                 gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
     if status == Status.FEASIBLE:
