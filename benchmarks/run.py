@@ -61,7 +61,8 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
         "build_s": round(t3 - t2, 3), "greedy_s": round(t_greedy - t3, 3), "solve_s": round(t4 - t_greedy, 3),
         "check_s": round(t5 - t4, 3),
         "total_s": round(total, 3), "build_share": round((t3 - t2) / total, 3),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_mb": round(max(resource.getrusage(who).ru_maxrss
+                             for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024),
         "value": None if value is None else round(value, 4),
         "dual_bound": None if report.dual_bound is None else round(report.dual_bound, 4),
         "gap": None if report.gap is None else round(report.gap, 6), "gap_target": case.gap,
@@ -161,7 +162,7 @@ def main() -> None:
             print({k: row.get(k) for k in ("case", "solver", "status", "total_s", "build_s", "solve_s", "gap",
                                            "peak_mb", "vs_greedy_pct", "target_met")}, flush=True)
             rows.append(row)
-    write(rows, args.out)
+            write(rows, args.out)  # after every row, so a long case cannot cost the others
     print(f"wrote {args.out / 'results.md'} and results.csv")
 
 
