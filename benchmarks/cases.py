@@ -9,7 +9,7 @@ from typing import Callable
 from optimizer.catalog import load_catalog
 from optimizer.inputs import Inputs, check_against_catalog, load_inputs
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.synthetic import SIZES, generate_scenario
+from optimizer.synthetic import generate_scenario
 
 
 @dataclass(frozen=True)
@@ -47,5 +47,3 @@ CASES = {
     "L": Case("L", _synthetic("L"), 5e-3, 120, 30.0, "within 0.5% in under 30 s"),
     "XL": Case("XL", _synthetic("XL"), 1e-2, 120, 120.0, "verified plan, gap under 1%, under 120 s and 4 GB"),
 }
-
-SIZE_OF = {name: SIZES.get(name) for name in CASES}

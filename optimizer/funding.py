@@ -20,17 +20,6 @@ class Award(BaseModel):
     per_campus: float | None = Field(default=None, ge=0)
     per_school_maximum: float | None = Field(default=None, ge=0)
 
-    def formula_amount(self, students: int, campuses: int) -> float | None:
-        """Amount of a formula allocation for a district, or None when there is no formula."""
-        if self.per_student is None and self.per_campus is None:
-            return None
-        amount = (self.per_student or 0) * students + (self.per_campus or 0) * campuses
-        if self.minimum is not None:
-            amount = max(amount, self.minimum)
-        if self.maximum is not None:
-            amount = min(amount, self.maximum)
-        return amount
-
 
 class FundingProgram(BaseModel):
     """A grant or allocation program and its accounting rules."""
@@ -58,8 +47,3 @@ class FundingProgram(BaseModel):
     source: str = Field(min_length=1)
     as_of: dt.date
     notes: str | None = None
-
-    @property
-    def is_federal(self) -> bool:
-        """Federal money: its match must come from non-federal funds."""
-        return self.level == "federal"

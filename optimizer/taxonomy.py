@@ -51,14 +51,6 @@ class Taxonomy(BaseModel):
         """Component ids in PASS order."""
         return [c.id for c in self.components]
 
-    def layer_name(self, layer_id: str) -> str:
-        """Display name of a layer."""
-        return next(layer.name for layer in self.layers if layer.id == layer_id)
-
-    def component_name(self, component_id: str) -> str:
-        """Display name of a component."""
-        return next(c.name for c in self.components if c.id == component_id)
-
 
 class EditionMapping(BaseModel):
     """Layer mapping between the 6th and 7th editions."""

@@ -19,9 +19,6 @@ TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
 MandateReach = Literal["every_site", "district"]
 
-#: Evidence ratings that count as weak, contested or harmful in screening.
-WEAK_EVIDENCE = ("none", "contested", "harmful")
-
 
 def values(literal) -> tuple[str, ...]:
     """The allowed values of a vocabulary."""
