@@ -67,8 +67,8 @@ def _highs_lp(arrays: dict) -> highspy.HighsLp:
     return lp
 
 
-def _solve_child(conn, arrays: dict, options: dict, start) -> None:
-    """In a child process: solve and send back status, info numbers and column values."""
+def _solve(arrays: dict, options: dict, start) -> tuple:
+    """Solve; return status, primal solution status, objective, dual bound, gap, values."""
     h = highspy.Highs()
     for key, value in options.items():
         h.setOptionValue(key, value)
@@ -77,8 +77,13 @@ def _solve_child(conn, arrays: dict, options: dict, start) -> None:
         h.setSolution(len(start[0]), start[0], start[1])
     h.run()
     info = h.getInfo()
-    conn.send((int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
-               info.mip_dual_bound, info.mip_gap, np.asarray(h.getSolution().col_value)))
+    return (int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
+            info.mip_dual_bound, info.mip_gap, np.asarray(h.getSolution().col_value))
+
+
+def _solve_child(conn, arrays: dict, options: dict, start) -> None:
+    """In a child process: solve and send the outcome back."""
+    conn.send(_solve(arrays, options, start))
     conn.close()
 
 
@@ -98,7 +103,10 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
-    proc.start()
+    try:
+        proc.start()
+    except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
+        return _solve(arrays, options, start)
     send.close()
     wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
     result = None
