@@ -50,6 +50,7 @@ class _Checker:
         cand = problem.candidates
         self.key = cand["key"].tolist()
         self.src = {s.id: s for s in problem.sources}
+        self.row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
         self.col = {name: cand[name].tolist() for name in
                     ("capital", "annual", "cap_class", "op_class", "layer", "tier")}
 
@@ -97,10 +98,8 @@ class _Checker:
                 self.fail("must", f"{key[c]} is on the must list but not in the plan")
 
     def costs(self) -> None:
-        cand = self.p.candidates
-        idx = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
         for r in self.plan.items.itertuples(index=False):
-            c = idx.get((r.measure_id, r.site_id))
+            c = self.row_of.get((r.measure_id, r.site_id))
             if c is None:
                 self.fail("once", f"{r.measure_id} at {r.site_id} is not a candidate")
                 continue
@@ -108,11 +107,10 @@ class _Checker:
                 self.fail("costs", f"{r.measure_id} at {r.site_id}: costs differ from the problem's")
 
     def funding(self) -> None:
-        p, cand, fund = self.p, self.p.candidates, self.plan.funding
-        idx = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
+        p, fund = self.p, self.plan.funding
         paid = defaultdict(float)
         for r in fund.itertuples(index=False):
-            c = idx.get((r.measure_id, r.site_id))
+            c = self.row_of.get((r.measure_id, r.site_id))
             if c is None or c not in self.installs:
                 self.fail("funding_balance", f"money paid on {r.measure_id} at {r.site_id}, which is not in the plan")
                 continue

@@ -52,6 +52,15 @@ def instances(draw, grants: bool):
     return measures, kwargs
 
 
+def solved_case(tmp_path, case):
+    """Write the drawn instance, solve it, and check the plan is valid."""
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    result = optimal(p)
+    assert result.valid, result.violations
+    return p, result
+
+
 def optimal(p):
     model = build_model(p)
     report = solve_model(model, gap=1e-9)
@@ -78,20 +87,14 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 @SETTINGS
 @given(instances(grants=False))
 def test_optimum_equals_brute_force(tmp_path, case):
-    measures, kwargs = case
-    p = problem(tmp_path, measures, **kwargs)
-    result = optimal(p)
-    assert result.valid, result.violations
+    p, result = solved_case(tmp_path, case)
     assert result.value == pytest.approx(brute_force_value(p), rel=1e-7, abs=1e-7)
 
 
 @SETTINGS
 @given(instances(grants=True))
 def test_plan_is_verified_and_never_below_greedy(tmp_path, case):
-    measures, kwargs = case
-    p = problem(tmp_path, measures, **kwargs)
-    result = optimal(p)
-    assert result.valid, result.violations
+    p, result = solved_case(tmp_path, case)
     f = result.plan.funding
     local = f[f["source"] == "local"]
     for t in p.years:
