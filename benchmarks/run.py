@@ -64,6 +64,7 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
         "peak_mb": round(max(resource.getrusage(who).ru_maxrss
                              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024),
         "value": None if value is None else round(value, 4),
+        "gain": None if report.objective is None else round(report.objective, 4),
         "dual_bound": None if report.dual_bound is None else round(report.dual_bound, 4),
         "gap": None if report.gap is None else round(report.gap, 6), "gap_target": case.gap,
         "verified": verified, "greedy_value": None if greedy_value is None else round(greedy_value, 4),

@@ -33,7 +33,8 @@ out = Console(width=140)
 err = Console(stderr=True, width=140)
 
 
-def _fail(exc: OptimizerError) -> None:
+def fail(exc: OptimizerError) -> None:
+    """Print an error of the tool's own (every input problem on its line) and exit 2."""
     if isinstance(exc, InputError):
         err.print(f"[bold red]{len(exc.problems)} problem(s) in the input[/]", highlight=False)
         for p in exc.problems:
@@ -43,13 +44,22 @@ def _fail(exc: OptimizerError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
-def _print_frame(frame, title: str) -> None:
+def print_frame(frame, title: str, decimals: int = 0) -> None:
+    """Print a data frame as a table, floats with thousands separators."""
     table = RichTable(title=title, show_lines=False)
     for col in frame.columns:
         table.add_column(str(col), overflow="fold")
     for row in frame.itertuples(index=False):
-        table.add_row(*(f"{v:,.0f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(_cell(v, decimals) for v in row))
     out.print(table)
+
+
+def _cell(value, decimals: int) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:,.{decimals if abs(value) >= 1 or decimals else 4}f}"
+    return str(value)
 
 
 @app.command()
@@ -73,7 +83,7 @@ def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenar
                   f"{len(awarded)} funding source(s) awarded, PASS edition {s.catalog_edition}.",
                   highlight=False)
     except OptimizerError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command("catalog")
@@ -92,7 +102,7 @@ def catalog_cmd(
     try:
         frame = load_catalog(folder, edition).frame
     except OptimizerError as exc:
-        _fail(exc)
+        fail(exc)
     filters = {"layer": layer, "component": component, "evidence": evidence,
                "tier": None if tier is None else (tier if tier == "outside" else int(tier))}
     for column, wanted in filters.items():
@@ -110,7 +120,7 @@ def catalog_cmd(
         return
     shown = frame[["id", "layer", "component", "tier", "unit_basis", "capital_typical",
                    "annual_cost", "effectiveness", "evidence"]]
-    _print_frame(shown, f"{len(frame)} measures")
+    print_frame(shown, f"{len(frame)} measures")
 
 
 def _money(x: float) -> str:
@@ -130,14 +140,14 @@ def _print_summary(result: PlanResult) -> None:
               f"{_money(totals['annual'])}, total cost of ownership {_money(totals['tco'])}", highlight=False)
     layer = result.spend_by("layer").rename("capital").reset_index()
     layer["capital"] = layer["capital"].map(_money)
-    _print_frame(layer, "Capital by layer")
+    print_frame(layer, "Capital by layer")
     src = result.spend_by_source().reset_index()
     for col in ("capital", "annual"):
         src[col] = src[col].map(_money)
-    _print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
+    print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
     before, after = result.tiers()
     both = before.astype(str) + " -> " + after.astype(str)
-    _print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")
+    print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")
 
 
 @app.command()
@@ -166,7 +176,7 @@ def plan(
             _write_model(inputs, write_model)
         result = optimize(inputs, solver=solver, time_limit=time_limit, gap=gap)
     except OptimizerError as exc:
-        _fail(exc)
+        fail(exc)
     if result.status == Status.NO_SOLUTION:
         err.print(f"{result.scenario}: the solver stopped before it found a plan. "
                   + " ".join(result.report.notes), highlight=False, markup=False)
@@ -211,6 +221,8 @@ def main() -> None:
                   "please report this with the scenario that caused it.", highlight=False, markup=False)
         raise SystemExit(1) from None
 
+
+from . import analysis_cli  # noqa: E402,F401  (registers the analysis subcommands on app)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -53,6 +53,10 @@ _INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModel
 #: overrun its limit in presolve on large models, and then ignores a cancel request).
 GRACE = 0.25
 
+#: Models up to this many columns are solved in this process: HiGHS keeps their time limit
+#: well, and starting a solver process (about a second) would dominate their solve time.
+IN_PROCESS_COLUMNS = 5000
+
 
 def _highs_lp(arrays: dict) -> highspy.HighsLp:
     lp = highspy.HighsLp()
@@ -121,6 +125,21 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     return result
 
 
+def _run(arrays: dict, options: dict, start, time_limit: float | None):
+    if len(arrays["cost"]) <= IN_PROCESS_COLUMNS:
+        return _solve(arrays, options, start)
+    return _run_guarded(arrays, options, start, time_limit)
+
+
+def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
+    """True when the returned point's objective is not the objective HiGHS reports."""
+    _status, primal_status, objective_value, *_rest, col_value = outcome
+    if primal_status != 2:
+        return False
+    actual = float(np.dot(cost, col_value))
+    return abs(actual - objective_value) > 1e-6 * max(1.0, abs(objective_value))
+
+
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None, relax: bool = False) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
@@ -152,7 +171,11 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if start:
         start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
                         np.array(list(start.values()), dtype=float))
-    outcome = _run_guarded(arrays, options, start_arrays, time_limit)
+    outcome = _run(arrays, options, start_arrays, time_limit)
+    if start_arrays is not None and outcome is not None and _point_disagrees(outcome, cost):
+        # HiGHS 1.16 can hand back the starting point while reporting the objective of a
+        # better solution it found in the presolved space: never trust such a point.
+        outcome = _run(arrays, options, None, time_limit)
     if outcome is None:
         return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=True)
     status, primal_status, objective_value, dual_bound, mip_gap, col_value = outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulp
 
@@ -41,15 +41,28 @@ class Model:
     elastic: frozenset[str] = frozenset()
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     local_money: dict[str, dict] = field(default_factory=dict)
+    budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
 
-    def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
-        """Add a named constraint; for an elastic rule family, with a penalised slack that
-        the infeasibility diagnosis reads."""
+    def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
+        """Add a named constraint and return it; for an elastic rule family, with a
+        penalised slack that the infeasibility diagnosis reads."""
         if name.split("[")[0] in self.elastic and sense != pulp.LpConstraintEQ:
             slack = self.prob.add_variable(f"slack_{name}", 0)
             self.slack[name] = slack
             lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack
-        self.prob.addConstraint(pulp.LpConstraint(lhs, sense, name=name, rhs=rhs))
+        constraint = pulp.LpConstraint(lhs, sense, name=name, rhs=rhs)
+        self.prob.addConstraint(constraint)
+        return constraint
+
+    def set_capital_budget(self, per_year: dict[int, float], total: float | None) -> None:
+        """Change the local capital budgets of the built model (and of its Problem, which
+        the verifier reads) without rebuilding it: the frontier and the budget searches
+        re-solve the same model at many budgets."""
+        self.problem = replace(self.problem, capital_budget=dict(per_year),
+                               total_budget=total if self.problem.total_budget is not None else None)
+        for t, row in self.budget_rows.items():
+            amount = self.problem.total_budget if t == "total" else per_year[t]
+            row.constant = -amount / K
 
 
 def _terms(pairs) -> pulp.LpAffineExpression:
@@ -211,7 +224,8 @@ def define_capital_budget(m: Model) -> None:
             terms.append((m.carry[t], 1))
             if ti:
                 terms.append((m.carry[p.years[ti - 1]], -1))
-        m.add(_expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K, f"capital_budget[{t}]")
+        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K,
+                                 f"capital_budget[{t}]")
 
 
 def define_operating_budget(m: Model) -> None:
@@ -228,7 +242,8 @@ def define_total_budget(m: Model) -> None:
     if m.problem.total_budget is None:
         return
     terms = [tv for ts in _local(m, "capital").values() for tv in ts]
-    m.add(_expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K, "total_budget")
+    m.budget_rows["total"] = m.add(_expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K,
+                                   "total_budget")
 
 
 def _grant_use(m: Model, src_id: str, year: int | None = None):

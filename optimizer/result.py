@@ -9,7 +9,7 @@ import pandas as pd
 from .defaults import DEFAULT_GAP
 from .errors import OptimizerError
 from .inputs import Inputs
-from .model import build_model
+from .model import Model, build_model
 from .plan import LOCAL, Plan
 from .problem import Problem, expand
 from .greedy import greedy_plan
@@ -110,22 +110,59 @@ def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | No
 
 
 def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanResult:
-    """When the solver stops before it finds a plan, show the greedy plan if it keeps every
-    rule, clearly marked as not proven optimal."""
+    """When the solver stops before it finds a plan, show the starting plan (it keeps every
+    rule), clearly marked as not proven optimal."""
     problem = model.problem
     checked = check(model, plan)
-    if not checked.valid:
-        report.notes.append("no plan was found in the time allowed; raise the time limit")
-        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
     report.status = Status.FEASIBLE
-    report.objective = checked.value
-    if report.dual_bound is None:
-        report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
-    if report.dual_bound is not None:
-        report.gap = abs(report.dual_bound - checked.value) / max(abs(checked.value), 1e-9)
-    report.notes.append("the solver stopped before it found a plan: this is the greedy baseline plan, "
-                        "verified but not proven optimal")
+    report.objective = report.gap = None
+    if model.objective_kind == "risk_reduction":  # the objective is the gain over nothing bought
+        report.objective = checked.value - baseline
+        if report.dual_bound is None:
+            report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
+        if report.dual_bound is not None:
+            # the bound carries the tiny tie-break terms, so it can sit a hair below the value
+            report.gap = max(0.0, report.dual_bound - report.objective) / max(abs(report.dual_bound), 1e-9)
+    report.notes.append("the solver stopped before it found a plan: this is the starting plan (the "
+                        "greedy baseline, or the plan of a nearby budget), verified but not proven optimal")
     return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
+
+
+def solve_and_check(model: Model, start: Plan | None = None, solver: str = "highs",
+                    time_limit: float | None = None, gap: float = DEFAULT_GAP,
+                    threads: int | None = None) -> PlanResult:
+    """Solve a built model, read the plan and check it independently.
+
+    Parameters
+    ----------
+    model : Model
+        A built model (possibly re-solved at another budget, see ``Model.set_capital_budget``).
+    start : Plan, optional
+        A known plan; when it keeps every rule of the model's Problem it starts the solver
+        and is shown (marked not proven optimal) if the solver finds nothing better in time.
+    solver, time_limit, gap, threads
+        As for :func:`optimize`.
+
+    Raises
+    ------
+    InvalidPlan
+        When the solver's plan fails the independent verifier.
+    """
+    problem = model.problem
+    usable = start is not None and not verify(problem, start)
+    report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
+                          start=start_values(model, start.installs) if usable else None)
+    report.notes[:0] = problem.notes
+    baseline = plan_value(problem, {})
+    if report.status == Status.NO_SOLUTION and usable:
+        return _greedy_fallback(model, start, report, baseline)
+    if not report.has_plan:
+        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
+    checked = check(model, read_plan(model))
+    if not checked.valid:
+        raise InvalidPlan(checked.violations)
+    return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
+                      model.build_seconds)
 
 
 def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = None,
@@ -158,17 +195,4 @@ def optimize(inputs: Inputs, solver: str = "highs", time_limit: float | None = N
     """
     problem = expand(inputs)
     model = build_model(problem)
-    greedy = greedy_plan(problem)
-    start = start_values(model, greedy.installs) if not verify(problem, greedy) else None
-    report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, start=start)
-    report.notes[:0] = problem.notes
-    baseline = plan_value(problem, {})
-    if report.status == Status.NO_SOLUTION:
-        return _greedy_fallback(model, greedy, report, baseline)
-    if not report.has_plan:
-        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
-    checked = check(model, read_plan(model))
-    if not checked.valid:
-        raise InvalidPlan(checked.violations)
-    return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
-                      model.build_seconds)
+    return solve_and_check(model, greedy_plan(problem), solver, time_limit, gap, threads)

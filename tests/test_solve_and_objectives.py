@@ -112,3 +112,39 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
     if r.status == Status.FEASIBLE:
         assert any("not proven optimal" in n for n in r.report.notes)
         assert r.report.gap > 0
+
+
+def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap(tmp_path, monkeypatch):
+    import optimizer.result as result_mod
+    measures = [m("a", annual_cost=0, effectiveness=0.5), m("b", annual_cost=0, effectiveness=0.3,
+                                                             component="video")]
+    inputs = instance(tmp_path, measures, budget={"capital": 1500, **FREE})
+    best = optimize(inputs)
+
+    def stopped(model, **options):
+        return solve_mod.SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
+    monkeypatch.setattr(result_mod, "solve_phases", stopped)
+    fallback = optimize(inputs)
+    assert fallback.status == Status.FEASIBLE and not verify(fallback.problem, fallback.plan)
+    assert any("starting plan (the greedy baseline" in n for n in fallback.report.notes)
+    gain = fallback.value - fallback.baseline_value
+    assert fallback.report.objective == pytest.approx(gain)
+    assert fallback.report.dual_bound >= (best.value - best.baseline_value) * (1 - 1e-3)
+    assert fallback.report.gap == pytest.approx(max(0.0, fallback.report.dual_bound - gain) / fallback.report.dual_bound)
+
+
+def test_a_worse_starting_plan_never_comes_back_as_the_optimum(tmp_path):
+    # HiGHS 1.16 can return the start while reporting a better objective found in the
+    # presolved space; the runner must notice and solve again.
+    from optimizer.solve import start_values
+    measures = [m("x", annual_cost=0, capital_typical=100, effectiveness=0.6),
+                m("req", annual_cost=0, capital_typical=300, effectiveness=0.1, component="communication"),
+                m("later", annual_cost=0, capital_typical=500, capital_high=500, effectiveness=0.5, component="video")]
+    mandate = {"law": {"title": "Test law", "measures": ["req"], "deadline_year": 2027}}
+    p = problem(tmp_path, measures, budget={"capital": 1000, **FREE}, mandates={"extra": mandate})
+    model = build_model(p)
+    rows = {k: i for i, k in enumerate(p.candidates["measure_id"])}
+    start = start_values(model, {rows["x"]: 2027, rows["req"]: 2027})
+    report = solve_model(model, start=start)
+    assert report.status == Status.OPTIMAL
+    assert report.objective == pytest.approx(1.16, abs=1e-3)

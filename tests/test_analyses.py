@@ -1,0 +1,150 @@
+"""The analyses on instances built so that the right answer is known in advance."""
+from __future__ import annotations
+
+import pytest
+
+from optimizer.alternatives import alternatives
+from optimizer.compare import compare
+from optimizer.explain import explain
+from optimizer.frontier import frontier
+from optimizer.pitch import Pitch, pitch
+from optimizer.result import apply_overrides, optimize
+from optimizer.screen import screen
+from tests.builders import instance, m, site
+
+FREE = {"operating": 1e9}
+
+
+def fixed(id: str, cost: float, **changes) -> dict:
+    """A measure with one capital cost (no range) and no recurring cost."""
+    return m(id, capital_low=cost, capital_typical=cost, capital_high=cost, annual_cost=0, **changes)
+
+
+THREE = [fixed("a", 100, effectiveness=0.5), fixed("b", 200, effectiveness=0.4, component="video"),
+         fixed("c", 400, effectiveness=0.3, component="communication")]
+
+
+def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_optimum(tmp_path):
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
+    f = frontier(inputs, points=5, max_budget=800)
+    values = f.table["value"].tolist()
+    assert f.table["budget"].tolist() == [0, 200, 400, 600, 800]
+    assert all(b >= a - 1e-9 for a, b in zip(values, values[1:]))
+    unlimited = optimize(apply_overrides(inputs, budget=10_000))
+    assert values[-1] == pytest.approx(unlimited.value)
+    assert values[0] == pytest.approx(f.plans[0].baseline_value)  # nothing affordable at $0
+    # Budget 200 buys a (100); 400 buys a+b (300); 600 and 800 buy all three (700)... at 600 a+b only.
+    assert [len(p.plan.items) for p in f.plans] == [0, 1, 2, 2, 3]
+    step = (values[1] - values[0]) / 200 * 1000
+    assert f.table["marginal_per_1000"].iloc[1] == pytest.approx(step)
+    assert f.table["knee"].sum() == 1
+
+
+def test_screening_gives_each_measure_its_reason(tmp_path):
+    measures = THREE[:1] + [
+        fixed("worse", 1000, effectiveness=0.3),                        # same layer and component as a
+        fixed("harm", 150, effectiveness=0.5, component="video", evidence="harmful"),
+        fixed("disc", 10, effectiveness=0.5, component="detection", discouraged="true",
+              discouraged_reason="test guidance says no"),
+        fixed("have", 10, component="communication"),
+        fixed("dear", 100_000, effectiveness=0.1, component="communication"),
+        fixed("low", 10, effectiveness=0.9, layer="classroom", discouraged="true", discouraged_reason="no"),
+        fixed("high", 10, effectiveness=0.9, layer="classroom", tier=2),  # its tier 1 is ruled out
+        fixed("banned", 10, effectiveness=0.9, component="people"),
+    ]
+    inputs = instance(tmp_path, measures, sites=[site("A", in_place="have")],
+                      budget={"capital": 100, **FREE}, must_not=[{"measure": "banned"}])
+    table = screen(inputs).set_index("measure_id")
+    verdicts = table["verdict"].to_dict()
+    assert verdicts == {"a": "chosen", "worse": "dominated", "harm": "weak evidence", "disc": "discouraged",
+                        "have": "in place", "dear": "never chosen", "low": "discouraged", "high": "skips tiers", "banned": "prohibited"}
+    assert "a gives 0.50 effectiveness" in table.at["worse", "reason"]
+    assert table.at["disc", "reason"] == "test guidance says no"
+
+
+def test_screening_names_the_budget_that_brings_a_measure_in(tmp_path):
+    inputs = instance(tmp_path, THREE, budget={"capital": 100, **FREE})
+    table = screen(inputs, multiple=3).set_index("measure_id")
+    assert table.at["b", "verdict"] == "needs more budget" and "1.5 times" not in table.at["b", "reason"]
+    assert table.at["b", "reason"].endswith("($300)")
+
+
+def test_alternatives_are_distinct_and_within_the_stated_percent(tmp_path):
+    measures = [fixed(f"x{i}", 100, effectiveness=0.5 - 0.01 * i, component=comp)
+                for i, comp in enumerate(["access_control", "video", "communication", "detection"])]
+    inputs = instance(tmp_path, measures, budget={"capital": 200, **FREE})
+    alt = alternatives(inputs, within=0.05, count=3)
+    sets = [frozenset(alt.best.plan.installs)] + [frozenset(p.plan.installs) for p in alt.plans]
+    assert len(alt.plans) == 3 and len(set(sets)) == 4
+    gain = alt.best.value - alt.best.baseline_value
+    assert all(p.value >= alt.best.value - 0.05 * gain - 1e-6 for p in alt.plans)
+    assert (alt.differences["items_added"] >= 1).all()
+
+
+def test_pitch_of_a_better_product_enters_and_displaces_the_weaker_one(tmp_path):
+    inputs = instance(tmp_path, [fixed("a", 200, effectiveness=0.2)], budget={"capital": 200, **FREE})
+    good = pitch(inputs, Pitch(name="Better Lock", capital=100, layer="building",
+                               component="access_control", tier=1, effectiveness=0.9))
+    assert good.chosen_at_budget and good.measure_id == "pitch-better-lock"
+    assert list(good.displaced["measure_id"]) == ["a"]
+    assert good.entry_budget is not None and good.entry_budget <= 200
+    useless = pitch(inputs, Pitch(name="Snake Oil", capital=100, layer="building",
+                                  component="access_control", tier=1, effectiveness=0.0))
+    assert not useless.chosen_at_budget and useless.entry_budget is None and useless.displaced.empty
+    assert useless.value_per_1000 == 0.0
+
+
+def test_pitch_with_an_unknown_layer_names_the_field(tmp_path):
+    from optimizer.errors import InputError
+    inputs = instance(tmp_path, [fixed("a", 200)], budget={"capital": 200, **FREE})
+    with pytest.raises(InputError, match="field 'layer'"):
+        pitch(inputs, Pitch(name="x", capital=1, layer="roof", component="video", effectiveness=0.1))
+
+
+def test_explain_gives_the_mandate_the_alternative_and_the_budget(tmp_path):
+    measures = [fixed("x", 100, effectiveness=0.6, alternative_group="g"),
+                fixed("y", 100, effectiveness=0.5, alternative_group="g"),
+                fixed("req", 300, effectiveness=0.1, component="communication"),
+                fixed("later", 500, effectiveness=0.5, component="video")]
+    mandate = {"law": {"title": "Test law", "measures": ["req"], "deadline_year": 2027}}
+    inputs = instance(tmp_path, measures, budget={"capital": 400, **FREE}, mandates={"extra": mandate})
+    req = explain(inputs, "req", "A")
+    assert req.chosen and any("meets mandate law (Test law)" in r for r in req.reasons)
+    y = explain(inputs, "y")
+    assert not y.chosen and any("alternative group" in r and "x@A" in r for r in y.reasons)
+    later = explain(inputs, "later", "A")
+    assert not later.chosen
+    assert any(r.startswith("enters the plan at a local capital budget of $9") for r in later.reasons)
+
+
+def test_compare_reports_deltas_and_changed_items(tmp_path):
+    small = instance(tmp_path, THREE, budget={"capital": 100, **FREE})
+    large = apply_overrides(small, budget=300)
+    c = compare({"small": optimize(small), "large": optimize(large)})
+    assert c.summary.at["capital", "delta large"] == pytest.approx(200)
+    assert c.summary.at["items", "small"] == 1 and c.summary.at["items", "large"] == 2
+    assert c.changes[["measure_id", "change"]].values.tolist() == [["b", "added"]]
+    assert c.spend_by_layer.loc["building", "delta large"] == pytest.approx(200)
+
+
+def test_robustness_without_spread_matches_the_single_plan(tmp_path):
+    from optimizer.robust import robust
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})  # fixed costs, no range
+    single = set(optimize(inputs).plan.items["measure_id"])
+    r = robust(inputs, samples=4, seed=1, effect_spread=0.0, workers=1)
+    share = r.frequency.set_index("measure_id")["share"].to_dict()
+    assert share == {mid: float(mid in single) for mid in ("a", "b", "c")}
+    assert set(r.frequency["verdict"]) == {"robust buy", "never"}
+
+
+def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_path):
+    from optimizer.robust import robust
+    ranged = [m(mid, capital_low=50, capital_typical=150, capital_high=400, annual_cost=0,
+                effectiveness=0.4, component=comp)
+              for mid, comp in (("a", "access_control"), ("b", "video"), ("c", "communication"))]
+    inputs = instance(tmp_path, ranged, budget={"capital": 300, **FREE})
+    one = robust(inputs, samples=8, seed=5, effect_spread=0.5, workers=1)
+    two = robust(inputs, samples=8, seed=5, effect_spread=0.5, workers=2)
+    assert one.values == two.values
+    assert one.frequency.equals(two.frequency)
+    assert 0 < one.frequency["share"].min() < 1 or one.frequency["share"].nunique() > 1

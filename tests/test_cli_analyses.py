@@ -1,0 +1,87 @@
+"""The analysis subcommands: a readable table by default, CSV or JSON with --out, clear
+errors with exit code 2."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+from tests.builders import instance, m
+
+FREE = {"operating": 1e9}
+
+
+@pytest.fixture
+def case(tmp_path):
+    measures = [m(mid, capital_low=c, capital_typical=c, capital_high=c, annual_cost=0, effectiveness=e, component=comp)
+                for mid, c, e, comp in (("a", 100, 0.5, "access_control"), ("b", 200, 0.4, "video"),
+                                        ("c", 400, 0.3, "communication"))]
+    inputs = instance(tmp_path, measures, budget={"capital": 300, **FREE})
+    return inputs.path, inputs.catalog.folder
+
+
+def invoke(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_frontier_writes_json_and_prints_a_table(case, tmp_path):
+    scenario, catalog = case
+    out = tmp_path / "frontier.json"
+    r = invoke("frontier", scenario, "--points", 3, "--max-budget", 700, "--catalog", catalog, "--out", out)
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    assert [row["budget"] for row in data["rows"]] == [0, 350, 700] and data["scenario_budget"] == 300
+    printed = invoke("frontier", scenario, "--points", 3, "--max-budget", 700, "--catalog", catalog)
+    assert "Efficient frontier" in printed.output and "350" in printed.output
+
+
+def test_screen_and_alternatives_write_csv(case, tmp_path):
+    scenario, catalog = case
+    r = invoke("screen", scenario, "--catalog", catalog, "--out", tmp_path / "s.csv")
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert set(table["measure_id"]) == {"a", "b", "c"} and "verdict" in table
+    r = invoke("alternatives", scenario, "--within", "60%", "--count", 2, "--catalog", catalog,
+               "--out", tmp_path / "alt.csv")
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(tmp_path / "alt.csv")) == 2
+
+
+def test_explain_prints_reasons_and_compare_prints_deltas(case, tmp_path):
+    scenario, catalog = case
+    r = invoke("explain", scenario, "c", "A", "--catalog", catalog)
+    assert r.exit_code == 0 and "c at A: not in the plan" in r.output and "enters the plan at" in r.output
+    other = scenario.with_name("bigger.yaml")
+    other.write_text(scenario.read_text().replace("capital: 300", "capital: 700"))
+    r = invoke("compare", scenario, other, "--catalog", catalog)
+    assert r.exit_code == 0, r.output
+    assert "delta bigger" in r.output and "Items that differ" in r.output
+
+
+def test_pitch_reads_a_file_and_names_a_bad_field(case, tmp_path):
+    scenario, catalog = case
+    good = tmp_path / "pitch.yaml"
+    good.write_text("name: Door Sensor Pro\ncapital: 50\nlayer: building\ncomponent: detection\n"
+                    "tier: 1\neffectiveness: 0.6\n")
+    r = invoke("pitch", scenario, "--file", good, "--catalog", catalog)
+    assert r.exit_code == 0, r.output
+    assert "pitch-door-sensor-pro enters the plan at the current budget" in r.output
+    r = invoke("pitch", scenario, "--cost", 50, "--layer", "roof", "--component", "video",
+               "--effectiveness", 0.5, "--catalog", catalog)
+    assert r.exit_code == 2 and "field 'layer'" in r.output and "roof" in r.output
+    r = invoke("pitch", scenario, "--layer", "building", "--component", "video", "--catalog", catalog)
+    assert r.exit_code == 2 and "capital" in r.output
+
+
+def test_robust_writes_frequencies(case, tmp_path):
+    scenario, catalog = case
+    out = tmp_path / "robust.csv"
+    r = invoke("robust", scenario, "--samples", 3, "--workers", 1, "--catalog", catalog, "--out", out)
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out)
+    assert set(table["verdict"]) <= {"robust buy", "borderline", "rarely", "never"} and len(table) == 3
