@@ -22,7 +22,8 @@ class Case:
     time_limit: float
     target_seconds: float | None
     target: str
-    kind: str = "plan"  # which measurement of run.MEASURES runs it; analyses add their own kinds
+    kind: str = "plan"  # which measurement of run.MEASURES runs it
+    size: int = 0  # frontier points or robustness draws, for the analysis kinds
 
 
 def _example(file: str) -> Callable[[], Inputs]:
@@ -45,5 +46,9 @@ CASES = {
     "S": Case("S", _synthetic("S"), 1e-3, 30, 1.0, "optimal within 0.1% in under 1 s"),
     "M": Case("M", _synthetic("M"), 1e-3, 60, 3.0, "optimal within 0.1% in under 3 s"),
     "L": Case("L", _synthetic("L"), 5e-3, 120, 30.0, "within 0.5% in under 30 s"),
+    "M-frontier": Case("M-frontier", _synthetic("M"), 5e-3, 60, 30.0, "20-point frontier in under 30 s",
+                       "frontier", 20),
+    "M-robust": Case("M-robust", _synthetic("M"), 5e-3, 60, 120.0, "200 draws in under 2 min, both cores",
+                     "robust", 200),
     "XL": Case("XL", _synthetic("XL"), 1e-2, 120, 120.0, "verified plan, gap under 1%, under 120 s and 4 GB"),
 }

@@ -25,8 +25,7 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     from optimizer.greedy import greedy_plan
     from optimizer.model import build_model
     from optimizer.problem import expand
-    from optimizer.result import check
-    from optimizer.solve import read_plan, solve_model, start_values
+    from optimizer.result import solve_and_check
     from optimizer.verify import plan_value, verify
 
     case = CASES[case_name]
@@ -44,22 +43,19 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     limit = time_limit or case.time_limit
     if case.target_seconds and not time_limit:  # leave room for the plan's check within the target
         limit = max(5.0, case.target_seconds - (t_greedy - t0) - 0.1 * case.target_seconds)
-    start = start_values(model, greedy.installs) if greedy_ok else None
-    report = solve_model(model, solver=solver, gap=case.gap, time_limit=limit, start=start)
-    t4 = time.perf_counter()
-    value = verified = None
-    if report.has_plan:
-        checked = check(model, read_plan(model))
-        value, verified = checked.value, checked.valid
+    result = solve_and_check(model, greedy if greedy_ok else None, solver, limit, case.gap)
+    report = result.report
     t5 = time.perf_counter()
+    value = result.value if result.plan is not None else None
+    verified = result.plan is not None  # solve_and_check raises when the verifier rejects a plan
     total = t5 - t0
     return {
         "case": case_name, "solver": report.solver, "sites": len(inputs.scenario.sites),
         "years": len(problem.years), "sources": len(problem.sources), "candidates": len(problem.candidates),
         "variables": len(model.prob.variables()), "constraints": model.prob.numConstraints(),
         "status": str(report.status), "load_s": round(t1 - t0, 3), "expand_s": round(t2 - t1, 3),
-        "build_s": round(t3 - t2, 3), "greedy_s": round(t_greedy - t3, 3), "solve_s": round(t4 - t_greedy, 3),
-        "check_s": round(t5 - t4, 3),
+        "build_s": round(t3 - t2, 3), "greedy_s": round(t_greedy - t3, 3),
+        "solve_s": round(t5 - t_greedy, 3),  # solve, read and verify the plan
         "total_s": round(total, 3), "build_share": round((t3 - t2) / total, 3),
         "peak_mb": round(max(resource.getrusage(who).ru_maxrss
                              for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024),
@@ -74,8 +70,44 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     }
 
 
-#: Measurements by case kind; the frontier and robustness analyses register theirs here.
-MEASURES = {"plan": measure_plan}
+def measure_frontier(case_name: str, solver: str, time_limit: float | None) -> dict:
+    """Time a frontier of ``case.size`` points (one model, re-solved at each budget)."""
+    from optimizer.frontier import frontier
+
+    case = CASES[case_name]
+    inputs = case.load()
+    began = time.perf_counter()
+    f = frontier(inputs, points=case.size, gap=case.gap, time_limit=time_limit or case.time_limit, solver=solver)
+    total = time.perf_counter() - began
+    values = f.table["value"].dropna().tolist()
+    return _analysis_row(case, solver, total, {
+        "status": ",".join(sorted(set(f.table["status"]))),
+        "non_decreasing": all(b >= a - 1e-9 for a, b in zip(values, values[1:]))})
+
+
+def measure_robust(case_name: str, solver: str, time_limit: float | None) -> dict:
+    """Time ``case.size`` robustness draws on a local Dask cluster with one worker per core."""
+    from optimizer.robust import robust
+
+    case = CASES[case_name]
+    inputs = case.load()
+    began = time.perf_counter()
+    r = robust(inputs, samples=case.size, seed=0, gap=case.gap, time_limit=time_limit or case.time_limit,
+               workers=os.cpu_count())
+    total = time.perf_counter() - began
+    solved = sum(1 for v in r.values if v == v)
+    return _analysis_row(case, solver, total, {"status": f"{solved}/{r.samples} solved"})
+
+
+def _analysis_row(case, solver: str, total: float, extra: dict) -> dict:
+    return {"case": case.name, "solver": solver, "kind": case.kind, "size": case.size,
+            "total_s": round(total, 2), "per_solve_s": round(total / case.size, 2), "gap_target": case.gap,
+            "target": case.target, "target_s": case.target_seconds,
+            "target_met": "yes" if case.target_seconds and total <= case.target_seconds else "no", **extra}
+
+
+#: Measurements by case kind.
+MEASURES = {"plan": measure_plan, "frontier": measure_frontier, "robust": measure_robust}
 
 
 def measure(case_name: str, solver: str, time_limit: float | None) -> dict:
@@ -127,7 +159,14 @@ def write(rows: list[dict], out: Path) -> None:
              "total_s", "build_share", "peak_mb", "gap", "gap_target", "vs_greedy_pct", "target_met"]
     lines = ["# Benchmark results", "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), "",
              "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
-    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in rows]
+    plans = [r for r in rows if r.get("kind", "plan") == "plan"]
+    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in plans]
+    analyses = [r for r in rows if r.get("kind", "plan") != "plan"]
+    if analyses:
+        cols = ["case", "kind", "size", "status", "total_s", "per_solve_s", "gap_target", "target", "target_met"]
+        lines += ["", "Analyses (size = frontier points or robustness draws):", "",
+                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in cols) + " |" for r in analyses]
     ratios = _ratios(rows)
     if ratios:
         lines += ["", "HiGHS against CBC on the same model (CBC / HiGHS; above 1 means HiGHS is better):", "",
@@ -159,6 +198,8 @@ def main() -> None:
     rows = []
     for case in args.cases.split(","):
         for solver in args.solvers.split(","):
+            if CASES[case].kind != "plan" and solver != "highs":
+                continue  # analyses are timed with the default solver only
             row = run_isolated(case, solver, args.time_limit)
             print({k: row.get(k) for k in ("case", "solver", "status", "total_s", "build_s", "solve_s", "gap",
                                            "peak_mb", "vs_greedy_pct", "target_met")}, flush=True)

@@ -126,7 +126,8 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
 
 
 def _run(arrays: dict, options: dict, start, time_limit: float | None):
-    if len(arrays["cost"]) <= IN_PROCESS_COLUMNS:
+    # A daemon process (a Dask or multiprocessing worker) may not start children.
+    if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
         return _solve(arrays, options, start)
     return _run_guarded(arrays, options, start, time_limit)
 
