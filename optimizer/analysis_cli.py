@@ -80,13 +80,15 @@ def _guard(call):
 def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                  points: int = typer.Option(11, min=2, max=200, help="Number of budget points."),
                  max_budget: Optional[float] = typer.Option(None, help="Largest local capital over the horizon ($); default twice the scenario's."),
+                 workers: int = typer.Option(1, min=1, help="Processes solving points at the same time."),
                  gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                  out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Value against budget: the plan at each budget, the marginal value of $1,000, the knee."""
     inputs = _load(scenario, catalog)
     bar, update = _progress("frontier")
     with bar:
-        result = _guard(lambda: frontier(inputs, points, max_budget, gap=gap, time_limit=time_limit, progress=update))
+        result = _guard(lambda: frontier(inputs, points, max_budget, gap=gap, time_limit=time_limit,
+                                           workers=workers, progress=update))
     knee = result.knee
     if knee is not None:
         out.print(f"knee at a local capital budget of ${knee['budget']:,.0f} (scenario: ${result.scenario_budget:,.0f})",

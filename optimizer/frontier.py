@@ -3,6 +3,8 @@ staircase, with the plan at each point, the marginal value of an extra $1,000 an
 (where more money starts to buy much less)."""
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,7 @@ import pandas as pd
 from .defaults import DEFAULT_GAP
 from .inputs import Inputs
 from .result import PlanResult
-from .sweep import BudgetSweep
+from .sweep import BudgetSweep, at_least, solve_chain
 
 FRONTIER_COLUMNS = ["budget", "value", "gain", "capital", "annual", "items", "status", "gap",
                     "marginal_per_1000", "knee"]
@@ -72,11 +74,11 @@ def knee_index(budgets: np.ndarray, values: np.ndarray) -> int | None:
 
 def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
              solver: str = "highs", gap: float = DEFAULT_GAP, time_limit: float | None = None,
-             threads: int | None = None, progress=None) -> Frontier:
+             threads: int | None = None, workers: int = 1, progress=None) -> Frontier:
     """Solve the scenario at evenly spaced local capital budgets.
 
-    The model is built once; each point changes only the budget rows and starts from the
-    previous point's plan, so the value never decreases along the frontier.
+    The model is built once (per worker); each point changes only the budget rows and starts
+    from the previous point's plan, and a point never shows less value than a smaller budget's.
 
     Parameters
     ----------
@@ -88,19 +90,23 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
         Largest local capital over the horizon, in dollars (default twice the scenario's).
     solver, gap, time_limit, threads
         As for :func:`~optimizer.result.optimize`, for every point.
+    workers : int
+        Processes solving points at the same time (each on an interleaved share of the
+        budgets, with one solver thread); 1 solves the points in order in this process.
     progress : callable, optional
-        Called as ``progress(done, total)`` after each point.
+        Called as ``progress(done, total)`` as points are done.
 
     Returns
     -------
     Frontier
     """
-    sweep = BudgetSweep(inputs, solver, gap, time_limit, threads)
-    budgets = budget_points(sweep.scenario_budget, points, max_budget)
-    rows, plans = [], []
-    for k, budget in enumerate(budgets):
-        result = sweep.at(budget)
-        plans.append(result)
+    scenario_budget = sum(inputs.scenario.budget.per_year("capital", inputs.scenario.horizon.fiscal_years).values())
+    budgets = budget_points(scenario_budget, points, max_budget)
+    options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
+    plans = (_in_parallel(inputs, budgets, options, workers, progress) if workers > 1
+             else _in_sequence(inputs, budgets, options, progress))
+    rows = []
+    for budget, result in zip(budgets, plans):
         has = result.plan is not None
         totals = result.totals() if has else {"capital": np.nan, "annual": np.nan}
         rows.append({"budget": budget, "value": result.value if has else np.nan,
@@ -108,11 +114,39 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
                      "capital": totals["capital"], "annual": totals["annual"],
                      "items": len(result.plan.items) if has else 0, "status": str(result.status),
                      "gap": result.report.gap})
-        if progress is not None:
-            progress(k + 1, len(budgets))
     table = pd.DataFrame(rows)
     step = table["value"].diff() / table["budget"].diff() * 1000
     table["marginal_per_1000"] = step
     knee = knee_index(table["budget"].to_numpy(float), table["value"].to_numpy(float))
     table["knee"] = [k == knee for k in range(len(table))]
-    return Frontier(table[FRONTIER_COLUMNS], plans, sweep.scenario_budget)
+    return Frontier(table[FRONTIER_COLUMNS], plans, scenario_budget)
+
+
+def _in_sequence(inputs: Inputs, budgets: list[float], options: dict, progress) -> list[PlanResult]:
+    sweep = BudgetSweep(inputs, **options)
+    plans = []
+    for k, budget in enumerate(budgets):
+        plans.append(sweep.at(budget))
+        if progress is not None:
+            progress(k + 1, len(budgets))
+    return plans
+
+
+def _in_parallel(inputs: Inputs, budgets: list[float], options: dict, workers: int, progress) -> list[PlanResult]:
+    """Interleaved shares of the budgets, each solved in order by its own process (one
+    solver thread each), then made non-decreasing."""
+    chains = [budgets[i::workers] for i in range(workers)]
+    options = dict(options, threads=1)
+    by_budget: dict[float, PlanResult] = {}
+    context = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
+        for future in as_completed(futures):
+            chain = chains[futures.index(future)]
+            by_budget.update(zip(chain, future.result()))
+            if progress is not None:
+                progress(len(by_budget), len(budgets))
+    plans = [by_budget[b] for b in budgets]
+    for k in range(1, len(plans)):
+        plans[k] = at_least(plans[k - 1], plans[k])
+    return plans

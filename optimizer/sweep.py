@@ -56,12 +56,24 @@ class BudgetSweep:
         smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
         start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
         result = solve_and_check(self.model, start, **self.options)
-        previous = self.results[max(smaller)] if smaller else None
-        if previous is not None and (result.plan is None or result.value < previous.value):
-            # A larger budget can always buy the smaller budget's plan: keep it when the
-            # solver, within its gap, returned something worth less.
-            note = "kept the plan of a smaller budget: the solver's plan here was worth less, within its gap"
-            result = replace(previous, problem=self.model.problem,
-                             report=replace(previous.report, notes=previous.report.notes + [note]))
+        if smaller:
+            result = at_least(self.results[max(smaller)], result)
         self.results[total] = result
         return result
+
+
+def at_least(smaller: PlanResult, larger: PlanResult) -> PlanResult:
+    """The plan at a larger budget, or the smaller budget's plan when the solver (within its
+    gap) returned something worth less: a larger budget can always buy the smaller plan."""
+    if smaller.plan is None or (larger.plan is not None and larger.value >= smaller.value):
+        return larger
+    note = "kept the plan of a smaller budget: the solver's plan here was worth less, within its gap"
+    return replace(smaller, problem=larger.problem,
+                   report=replace(smaller.report, notes=smaller.report.notes + [note]))
+
+
+def solve_chain(inputs: Inputs, budgets: list[float], options: dict) -> list[PlanResult]:
+    """Plans at ``budgets`` (ascending) from one model; run by the workers of a parallel
+    frontier, each on its share of the budgets."""
+    sweep = BudgetSweep(inputs, **options)
+    return [sweep.at(b) for b in budgets]

@@ -40,6 +40,13 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
     assert f.table["knee"].sum() == 1
 
 
+def test_frontier_in_parallel_gives_the_same_values(tmp_path):
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
+    one = frontier(inputs, points=5, max_budget=800)
+    two = frontier(inputs, points=5, max_budget=800, workers=2)
+    assert two.table["value"].tolist() == pytest.approx(one.table["value"].tolist())
+
+
 def test_screening_gives_each_measure_its_reason(tmp_path):
     measures = THREE[:1] + [
         fixed("worse", 1000, effectiveness=0.3),                        # same layer and component as a
