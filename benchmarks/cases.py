@@ -24,6 +24,7 @@ class Case:
     target: str
     kind: str = "plan"  # which measurement of run.MEASURES runs it
     size: int = 0  # frontier points or robustness draws, for the analysis kinds
+    workers: int = 1  # processes of a frontier
 
 
 def _example(file: str) -> Callable[[], Inputs]:
@@ -48,7 +49,9 @@ CASES = {
     "L": Case("L", _synthetic("L"), 5e-3, 120, 30.0, "within 0.5% in under 30 s"),
     "M-frontier": Case("M-frontier", _synthetic("M"), 5e-3, 60, 30.0, "20-point frontier in under 30 s",
                        "frontier", 20),
+    "M-frontier-2w": Case("M-frontier-2w", _synthetic("M"), 5e-3, 60, 30.0, "20-point frontier in under 30 s",
+                          "frontier", 20, workers=2),
     "M-robust": Case("M-robust", _synthetic("M"), 5e-3, 60, 120.0, "200 draws in under 2 min, both cores",
-                     "robust", 200),
+                     "robust", 200, workers=2),
     "XL": Case("XL", _synthetic("XL"), 1e-2, 120, 120.0, "verified plan, gap under 1%, under 120 s and 4 GB"),
 }

@@ -77,7 +77,8 @@ def measure_frontier(case_name: str, solver: str, time_limit: float | None) -> d
     case = CASES[case_name]
     inputs = case.load()
     began = time.perf_counter()
-    f = frontier(inputs, points=case.size, gap=case.gap, time_limit=time_limit or case.time_limit, solver=solver)
+    f = frontier(inputs, points=case.size, gap=case.gap, time_limit=time_limit or case.time_limit, solver=solver,
+                 workers=case.workers)
     total = time.perf_counter() - began
     values = f.table["value"].dropna().tolist()
     return _analysis_row(case, solver, total, {
@@ -93,14 +94,14 @@ def measure_robust(case_name: str, solver: str, time_limit: float | None) -> dic
     inputs = case.load()
     began = time.perf_counter()
     r = robust(inputs, samples=case.size, seed=0, gap=case.gap, time_limit=time_limit or case.time_limit,
-               workers=os.cpu_count())
+               workers=case.workers)
     total = time.perf_counter() - began
     solved = sum(1 for v in r.values if v == v)
     return _analysis_row(case, solver, total, {"status": f"{solved}/{r.samples} solved"})
 
 
 def _analysis_row(case, solver: str, total: float, extra: dict) -> dict:
-    return {"case": case.name, "solver": solver, "kind": case.kind, "size": case.size,
+    return {"case": case.name, "solver": solver, "kind": case.kind, "size": case.size, "workers": case.workers,
             "total_s": round(total, 2), "per_solve_s": round(total / case.size, 2), "gap_target": case.gap,
             "target": case.target, "target_s": case.target_seconds,
             "target_met": "yes" if case.target_seconds and total <= case.target_seconds else "no", **extra}
@@ -163,7 +164,7 @@ def write(rows: list[dict], out: Path) -> None:
     lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in plans]
     analyses = [r for r in rows if r.get("kind", "plan") != "plan"]
     if analyses:
-        cols = ["case", "kind", "size", "status", "total_s", "per_solve_s", "gap_target", "target", "target_met"]
+        cols = ["case", "kind", "size", "workers", "status", "total_s", "per_solve_s", "gap_target", "target", "target_met"]
         lines += ["", "Analyses (size = frontier points or robustness draws):", "",
                   "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in cols) + " |" for r in analyses]

@@ -80,7 +80,7 @@ def _guard(call):
 def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                  points: int = typer.Option(11, min=2, max=200, help="Number of budget points."),
                  max_budget: Optional[float] = typer.Option(None, help="Largest local capital over the horizon ($); default twice the scenario's."),
-                 workers: int = typer.Option(1, min=1, help="Processes solving points at the same time."),
+                 workers: Optional[int] = typer.Option(None, min=1, help="Processes solving points at the same time (default: 2 for large scenarios)."),
                  gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                  out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Value against budget: the plan at each budget, the marginal value of $1,000, the knee."""

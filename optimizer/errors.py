@@ -81,3 +81,7 @@ class ProblemCollector:
         """Raise :class:`InputError` with every recorded problem, if there is one."""
         if self.problems:
             raise InputError(self.problems)
+
+
+class SolverFailed(OptimizerError):
+    """The solver crashed or gave an answer that cannot be used; the inputs are unchanged."""

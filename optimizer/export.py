@@ -3,6 +3,7 @@ no timings or dates: the same input gives the same file, byte for byte."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,23 +11,39 @@ import pandas as pd
 from .inputs import Inputs
 from .plan import LOCAL
 from .result import PlanResult
+from .safe_write import replacing
 
 BUDGET_CATEGORIES = ["personnel", "equipment", "supplies", "contractual", "training", "other"]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe(value):
     """Neutralise text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
 def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise every text cell (object and pandas string columns alike)."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(_safe)
     return out
+
+
+def _sheet_name(text: str, taken: set[str]) -> str:
+    """A name Excel accepts: no []:*?/\\ or edge quotes, at most 31 characters, unique."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", text).strip("'")[:31]
+    name, n = base, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{base[:31 - len(str(n)) - 1]}~{n}"
+    taken.add(name.lower())
+    return name
 
 
 def _money(x: float) -> float:
@@ -119,16 +136,18 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> 
     before, after = result.tiers()
     tiers = before.add_suffix(" before").join(after.add_suffix(" after"))
     tiers = tiers[[c for layer in before.columns for c in (f"{layer} before", f"{layer} after")]]
+    sheets = {
+        "Summary": summary,
+        "Plan by site": plan_table(result).sort_values(["site_id", "year", "measure_id"]),
+        "Funding by source": result.spend_by_source().reset_index(),
+        "Tiers before and after": tiers.reset_index(),
+        "Assumptions": pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"]),
+    }
+    budgets = [(f"Budget {src.id}", _budget_sheet(result, src.id)) for src in result.problem.sources]
+    taken: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        _safe_frame(summary).to_excel(xl, sheet_name="Summary", index=False)
-        _safe_frame(plan_table(result).sort_values(["site_id", "year", "measure_id"])).to_excel(
-            xl, sheet_name="Plan by site", index=False)
-        _safe_frame(result.spend_by_source().reset_index()).to_excel(xl, sheet_name="Funding by source", index=False)
-        tiers.reset_index().to_excel(xl, sheet_name="Tiers before and after", index=False)
-        _safe_frame(pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"])).to_excel(
-            xl, sheet_name="Assumptions", index=False)
-        for src in result.problem.sources:
-            _budget_sheet(result, src.id).to_excel(xl, sheet_name=f"Budget {src.id}"[:31], index=False)
+        for name, frame in [*sheets.items(), *budgets]:
+            _safe_frame(frame).to_excel(xl, sheet_name=_sheet_name(name, taken), index=False)
 
 
 def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
@@ -156,15 +175,21 @@ def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
 
 
 def write_plan(result: PlanResult, path: Path | str, inputs: Inputs) -> Path:
-    """Write the plan by the file's suffix: ``.json``, ``.csv`` or ``.xlsx``."""
+    """Write the plan by the file's suffix: ``.json``, ``.csv`` or ``.xlsx``.
+
+    The file is replaced atomically: a failure while writing leaves any earlier file whole.
+    Text cells of CSV and Excel files that a spreadsheet would run as a formula are
+    prefixed with an apostrophe.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".json":
-        path.write_text(json.dumps(plan_dict(result), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    elif suffix == ".csv":
-        _safe_frame(plan_table(result)).to_csv(path, index=False, lineterminator="\n")
-    elif suffix == ".xlsx":
-        write_excel(result, path, assumptions(inputs, result))
-    else:
+    if suffix not in (".json", ".csv", ".xlsx"):
         raise ValueError(f"unknown plan file type {suffix!r}; use .json, .csv or .xlsx")
+    with replacing(path) as temp:
+        if suffix == ".json":
+            temp.write_text(json.dumps(plan_dict(result), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        elif suffix == ".csv":
+            _safe_frame(plan_table(result)).to_csv(temp, index=False, lineterminator="\n")
+        else:
+            write_excel(result, temp, assumptions(inputs, result))
     return path

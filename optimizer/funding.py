@@ -5,6 +5,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .parsing import Dollars, Fraction
 from .vocabulary import FundingCategory
 
 ProgramId = str
@@ -14,11 +15,11 @@ class Award(BaseModel):
     """How much one district can receive from a program (US dollars)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    maximum: float | None = Field(default=None, ge=0)
-    minimum: float | None = Field(default=None, ge=0)
-    per_student: float | None = Field(default=None, ge=0)
-    per_campus: float | None = Field(default=None, ge=0)
-    per_school_maximum: float | None = Field(default=None, ge=0)
+    maximum: Dollars | None = None
+    minimum: Dollars | None = None
+    per_student: Dollars | None = None
+    per_campus: Dollars | None = None
+    per_school_maximum: Dollars | None = None
 
 
 class FundingProgram(BaseModel):
@@ -35,7 +36,7 @@ class FundingProgram(BaseModel):
     excluded_categories: list[FundingCategory]
     award: Award
     annual: bool
-    match_rate: float = Field(ge=0, le=1)
+    match_rate: Fraction
     match_basis: str = Field(pattern=r"^(federal_share|total_cost|none)$")
     match_type: str = Field(pattern=r"^(cash|in_kind|either|none)$")
     match_waiver_possible: bool | None = None

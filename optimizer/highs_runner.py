@@ -10,6 +10,8 @@ import highspy
 import numpy as np
 import pulp
 
+from .errors import SolverFailed
+
 
 @dataclass
 class HighsOutcome:
@@ -20,6 +22,7 @@ class HighsOutcome:
     dual_bound: float | None
     gap: float | None
     stopped: bool = False  # True when HiGHS overran its time limit and was stopped
+    died: bool = False  # True when the solver process ended without an answer
 
 
 def _arrays(prob: pulp.LpProblem):
@@ -47,11 +50,16 @@ def _arrays(prob: pulp.LpProblem):
 
 
 _OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+_ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
+           ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
+           if hasattr(highspy.HighsModelStatus, name)}
 _INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModelStatus.kUnboundedOrInfeasible))
 
 #: Extra wall-clock seconds HiGHS gets past its own time limit before it is stopped (it can
 #: overrun its limit in presolve on large models, and then ignores a cancel request).
 GRACE = 0.25
+
+STOPPED, DIED = "stopped", "died"
 
 #: Models up to this many columns are solved in this process: HiGHS keeps their time limit
 #: well, and starting a solver process (about a second) would dominate their solve time.
@@ -71,8 +79,16 @@ def _highs_lp(arrays: dict) -> highspy.HighsLp:
     return lp
 
 
+_pool_threads: list = []  # the thread count HiGHS's process-wide pool was made with
+
+
 def _solve(arrays: dict, options: dict, start) -> tuple:
     """Solve; return status, primal solution status, objective, dual bound, gap, values."""
+    threads = options.get("threads")
+    if _pool_threads and _pool_threads[0] != threads:
+        # HiGHS keeps one thread pool per process: another thread count needs a new one.
+        highspy.Highs.resetGlobalScheduler(True)
+    _pool_threads[:] = [threads]
     h = highspy.Highs()
     for key, value in options.items():
         h.setOptionValue(key, value)
@@ -103,7 +119,8 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
 
     Returns (model status, primal solution status, objective, dual bound, gap, column values),
-    or None when the solver had to be stopped or died."""
+    ``STOPPED`` when the solver had to be stopped, or ``DIED`` when its process ended without
+    an answer (out of memory, a crash)."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
@@ -113,12 +130,12 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
         return _solve(arrays, options, start)
     send.close()
     wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
-    result = None
+    result = STOPPED
     if receive.poll(wait):
         try:
             result = receive.recv()
         except EOFError:  # the child died (out of memory, crash)
-            result = None
+            result = DIED
     if proc.is_alive():
         proc.kill()
     proc.join()
@@ -130,6 +147,22 @@ def _run(arrays: dict, options: dict, start, time_limit: float | None):
     if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
         return _solve(arrays, options, start)
     return _run_guarded(arrays, options, start, time_limit)
+
+
+def _checked(outcome, columns: int):
+    """The solver's outcome if it has the expected shape, else a :class:`SolverFailed`."""
+    if isinstance(outcome, str):
+        return outcome
+    if not isinstance(outcome, tuple) or len(outcome) != 6:
+        raise SolverFailed("HiGHS returned an answer of the wrong shape")
+    status, primal_status, objective, _bound, _gap, values = outcome
+    if status in _ERRORS:
+        raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
+    if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
+                               or not np.isfinite(objective)):
+        raise SolverFailed(f"HiGHS returned {len(values)} values for {columns} variables, or values "
+                           "that are not finite numbers")
+    return outcome
 
 
 def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
@@ -172,13 +205,14 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if start:
         start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
                         np.array(list(start.values()), dtype=float))
-    outcome = _run(arrays, options, start_arrays, time_limit)
-    if start_arrays is not None and outcome is not None and _point_disagrees(outcome, cost):
+    outcome = _checked(_run(arrays, options, start_arrays, time_limit), len(cost))
+    if start_arrays is not None and not isinstance(outcome, str) and _point_disagrees(outcome, cost):
         # HiGHS 1.16 can hand back the starting point while reporting the objective of a
         # better solution it found in the presolved space: never trust such a point.
-        outcome = _run(arrays, options, None, time_limit)
-    if outcome is None:
-        return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=True)
+        outcome = _checked(_run(arrays, options, None, time_limit), len(cost))
+    if isinstance(outcome, str):
+        return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
+                            died=outcome == DIED)
     status, primal_status, objective_value, dual_bound, mip_gap, col_value = outcome
     has_point = primal_status == 2  # kSolutionStatusFeasible
     if has_point:

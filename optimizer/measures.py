@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ProblemCollector
+from .parsing import MAX_FACTOR, Count, Dollars, Flag, Fraction, Number
 from .readers import Table, read_table
 from .validation import validate_model
 from .vocabulary import (BudgetCategory, Evidence, FundingCategory, Scope, TierBasis,
@@ -25,7 +26,7 @@ class ColumnSpec(BaseModel):
     type: str
     unit: str = ""
     allowed: str = ""
-    required: bool
+    required: Flag
     default: str = ""
     meaning: str
 
@@ -48,19 +49,19 @@ class Measure(BaseModel):
     tier_basis: TierBasis
     scope: Scope
     unit_basis: UnitBasis
-    unit_ratio: float = Field(default=1.0, gt=0)
-    capital_low: float = Field(ge=0)
-    capital_typical: float = Field(ge=0)
-    capital_high: float = Field(ge=0)
-    annual_cost: float = Field(ge=0)
-    useful_life: int = Field(ge=1, le=50)
-    effectiveness: float = Field(ge=0, le=1)
+    unit_ratio: Number = Field(default=1.0, gt=0, le=MAX_FACTOR)
+    capital_low: Dollars
+    capital_typical: Dollars
+    capital_high: Dollars
+    annual_cost: Dollars
+    useful_life: Count = Field(ge=1, le=50)
+    effectiveness: Fraction
     evidence: Evidence
     funding_categories: list[FundingCategory] = Field(min_length=1)
     budget_category: BudgetCategory
     prerequisites: list[str] = []
     alternative_group: str | None = None
-    discouraged: bool
+    discouraged: Flag
     discouraged_reason: str | None = None
     cost_source: str = Field(min_length=1)
     cost_year: int = Field(ge=1990, le=2030)
@@ -83,7 +84,6 @@ def load_column_dictionary(path: Path) -> list[ColumnSpec]:
     problems = ProblemCollector(path)
     specs = []
     for i, row in enumerate(table.rows):
-        row = dict(row, required=row.get("required") == "yes")
         spec = validate_model(ColumnSpec, row, problems, table.row_label(i))
         if spec:
             specs.append(spec)
@@ -105,11 +105,6 @@ def _check_header(table: Table, specs: list[ColumnSpec], problems: ProblemCollec
         if name not in known:
             problems.add("header", name, name, "a column of the column dictionary (catalog/columns.csv); "
                          "remove or rename it")
-    seen = set()
-    for name in table.header:
-        if name in seen:
-            problems.add("header", name, name, "each column once")
-        seen.add(name)
     for spec in specs:
         if spec.required and spec.name not in table.header:
             problems.add("header", spec.name, "", f"a column '{spec.name}' ({spec.meaning})")
@@ -152,6 +147,8 @@ def load_measures(path: Path, specs: list[ColumnSpec],
     """
     table = read_table(path)
     _check_header(table, specs, problems)
+    if not table.rows:
+        problems.add("row 2", "", "", "at least one measure below the header row")
     by_name = {s.name: s for s in specs}
     measures = []
     for i, row in enumerate(table.rows):

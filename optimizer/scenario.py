@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import InputError, InputProblem, ProblemCollector
+from .parsing import Count, Dollars, Flag, Fraction, Number, PerYear, Weight
 from .readers import read_table, read_yaml_mapping
 from .validation import validate_model
 from .vocabulary import FundingCategory, MandateReach, MandateStrength
@@ -23,13 +24,13 @@ class Site(BaseModel):
     id: str = Field(pattern=ID)
     name: str = Field(min_length=1)
     level: Literal["elementary", "middle", "high", "k8", "k12", "alternative", "other"]
-    enrollment: int = Field(ge=0)
-    staff: int = Field(ge=0)
-    exterior_doors: int = Field(ge=1)
-    entrances: int = Field(ge=1)
-    classrooms: int = Field(ge=0)
-    camera_positions: int = Field(ge=0)
-    risk_weight: float = Field(default=1.0, gt=0, le=10)
+    enrollment: Count
+    staff: Count
+    exterior_doors: Count = Field(ge=1)
+    entrances: Count = Field(ge=1)
+    classrooms: Count
+    camera_positions: Count
+    risk_weight: Number = Field(default=1.0, gt=0, le=10)
     in_place: list[str] = []
 
     @field_validator("in_place", mode="before")
@@ -51,25 +52,14 @@ class Horizon(BaseModel):
         return list(range(self.start, self.start + self.years))
 
 
-PerYear = float | dict[int, float]
-
-
 class Budget(BaseModel):
     """Local money: capital and operating budgets per fiscal year, and an optional total."""
 
     model_config = _STRICT
     capital: PerYear = Field(description="local capital money per fiscal year")
     operating: PerYear = Field(description="local operating money per year for recurring costs")
-    total: float | None = Field(default=None, ge=0)
-    carry_over: bool = False
-
-    @field_validator("capital", "operating")
-    @classmethod
-    def _non_negative(cls, value):
-        amounts = value.values() if isinstance(value, dict) else [value]
-        if any(a < 0 for a in amounts):
-            raise ValueError("amounts of zero or more")
-        return value
+    total: Dollars | None = None
+    carry_over: Flag = False
 
     def per_year(self, which: str, fiscal_years: list[int]) -> dict[int, float]:
         """Amounts of ``capital`` or ``operating`` for each fiscal year (0 where not given)."""
@@ -85,15 +75,15 @@ class FundingSource(BaseModel):
     model_config = _STRICT
     program: str | None = None
     name: str | None = None
-    amount: float = Field(ge=0)
-    awarded: bool = True
+    amount: Dollars
+    awarded: Flag = True
     first_year: int | None = None
     last_year: int | None = None
     level: Literal["federal", "state", "local", "private"] | None = None
     eligible_categories: list[FundingCategory] | None = None
     eligible_measures: list[str] | None = None
     excluded_measures: list[str] = []
-    match_rate: float | None = Field(default=None, ge=0, le=1)
+    match_rate: Fraction | None = None
 
 
 class ExtraMandate(BaseModel):
@@ -111,8 +101,8 @@ class Mandates(BaseModel):
     """Which mandates apply."""
 
     model_config = _STRICT
-    state_profile: bool = True
-    supplement_not_supplant: bool = True
+    state_profile: Flag = True
+    supplement_not_supplant: Flag = True
     extra: dict[str, ExtraMandate] = {}
 
 
@@ -127,8 +117,8 @@ class Pick(BaseModel):
 class CostOverride(Pick):
     """A vendor quote replacing the catalog cost for a measure (at one site or everywhere)."""
 
-    capital: float | None = Field(default=None, ge=0)
-    annual: float | None = Field(default=None, ge=0)
+    capital: Dollars | None = None
+    annual: Dollars | None = None
     source: str = Field(min_length=1)
 
 
@@ -136,16 +126,16 @@ class Weights(BaseModel):
     """Relative importance of layers and components (1 when not given)."""
 
     model_config = _STRICT
-    layers: dict[str, float] = {}
-    components: dict[str, float] = {}
+    layers: dict[str, Weight] = {}
+    components: dict[str, Weight] = {}
 
 
 class Share(BaseModel):
     """Minimum and maximum share of capital spend in a layer."""
 
     model_config = _STRICT
-    min: float = Field(default=0.0, ge=0, le=1)
-    max: float = Field(default=1.0, ge=0, le=1)
+    min: Fraction = 0.0
+    max: Fraction = 1.0
 
 
 class Policy(BaseModel):
@@ -155,7 +145,7 @@ class Policy(BaseModel):
     objective: Literal["risk_reduction", "least_cost_tier", "tier1_first"] = "risk_reduction"
     target_tier: int = Field(default=1, ge=1, le=4)
     tier_order: Literal["strict", "relaxed", "off"] = "strict"
-    equity: bool = False
+    equity: Flag = False
     layer_share: dict[str, Share] = {}
 
 
@@ -222,6 +212,8 @@ def _read_sites(path: Path, sheet: str | int, problems: ProblemCollector) -> lis
     for name in table.header:
         if name not in known:
             local.add("header", name, name, "a site column: " + ", ".join(known))
+    if not table.rows:
+        local.add("row 2", "", "", "at least one site below the header row")
     sites = []
     for i, row in enumerate(table.rows):
         data = {k: v for k, v in row.items() if v != "" and k in known}

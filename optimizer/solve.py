@@ -13,7 +13,7 @@ from enum import StrEnum
 import pulp
 
 from .defaults import DEFAULT_GAP
-from .errors import OptimizerError
+from .errors import OptimizerError, SolverFailed, short
 from .highs_runner import run_highs
 from .model import K, Model, define_objective
 from .plan import Plan, make_plan
@@ -80,6 +80,19 @@ def _solver(name: str, time_limit: float | None, gap: float, threads: int | None
 
 
 @contextlib.contextmanager
+def solver_errors(name: str):
+    """Turn a solver's own crash into :class:`SolverFailed`, with what to do next."""
+    try:
+        yield
+    except SolverFailed:
+        raise
+    except (RuntimeError, ValueError, OSError, pulp.PulpSolverError) as exc:
+        raise SolverFailed(f"the {name} solver failed ({short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 80)}); your inputs are unchanged. "
+                           "Try the other solver (--solver cbc or highs) and report the scenario "
+                           "if it happens again") from None
+
+
+@contextlib.contextmanager
 def _quiet():
     """Silence the solver's banner, which HiGHS writes to the process's standard output."""
     sys.stdout.flush()
@@ -99,7 +112,7 @@ def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | N
     are restored afterwards."""
     saved = {v: v.varValue for v in model.prob.variables()}
     try:
-        with _quiet():
+        with _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
             if "highs" in available_solvers():
                 outcome = run_highs(model.prob, time_limit, 0.0, None, relax=True)
                 bound = outcome.dual_bound
@@ -167,12 +180,14 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     name, engine = _solver(solver, time_limit, gap, threads, notes)
     began = time.perf_counter()
     highs = None
-    with _quiet():
+    with _quiet(), solver_errors(name):
         if name == "highs":
             highs = run_highs(model.prob, time_limit, gap, threads, start)
             sol = highs.sol_status
             if highs.stopped:
                 notes.append("HiGHS overran its time limit and was stopped")
+            if highs.died:
+                notes.append("the HiGHS process ended without an answer (out of memory, or a crash)")
         else:
             model.prob.solve(engine)
             sol = model.prob.sol_status

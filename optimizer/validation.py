@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import ProblemCollector
+from .parsing import PER_YEAR_FORMS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,7 +46,7 @@ def validate_model(model: type[M], data: Any, problems: ProblemCollector, where:
         return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            field = prefix + ".".join(str(p) for p in error["loc"])
+            field = prefix + ".".join(str(p) for p in error["loc"] if p not in PER_YEAR_FORMS)
             value = "" if error["type"] == "missing" else error.get("input", "")
             if isinstance(value, dict):
                 value = ""

@@ -1,0 +1,62 @@
+"""Writing files so that a crash, a full disk or a killed process leaves either the old file
+or the new one, never half of one: write beside the target, flush to disk, then move the
+new file over the old in one step (``os.replace``)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX only; other systems cannot open a folder)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def replacing(path: Path | str) -> Iterator[Path]:
+    """Give a temporary path beside ``path`` to write to; when the block ends, flush it to
+    disk and move it over ``path`` in one step.
+
+    Parameters
+    ----------
+    path : Path or str
+        The file to create or replace. An existing file keeps its permissions.
+
+    Yields
+    ------
+    Path
+        A new file name in the same folder, ending in the same suffix (so writers that
+        pick a format by suffix still work).
+
+    Notes
+    -----
+    If the block raises (or the flush fails), ``path`` is left as it was and the temporary
+    file is removed.
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+    try:
+        yield temp
+        _fsync(temp)
+        if path.exists():
+            shutil.copymode(path, temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_folder(path.parent)

@@ -1,0 +1,88 @@
+"""The same scenario gives the same plan files, byte for byte: planned twice, and planned
+with one or with two solver threads. Plan files hold no timings or dates (see
+optimizer/export.py), so nothing is left out of the comparison.
+
+Each thread count is planned in a fresh process: HiGHS keeps one thread pool per process,
+and a second count in the same process fails (see tests/test_solver_faults.py)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optimizer import load_inputs
+from optimizer.export import write_plan
+from optimizer.paths import PROJECT_ROOT, SCENARIOS_DIR
+from optimizer.result import optimize
+
+RURAL = SCENARIOS_DIR / "rural.yaml"
+SUFFIXES = (".json", ".csv")
+
+#: Plans the rural example with the thread count argv[1] and writes argv[2] + suffix.
+PLAN_IN_A_FRESH_PROCESS = """
+import sys
+from optimizer import load_inputs
+from optimizer.export import write_plan
+from optimizer.result import optimize
+inputs = load_inputs(sys.argv[3])
+result = optimize(inputs, threads=int(sys.argv[1]))
+for suffix in (".json", ".csv"):
+    write_plan(result, sys.argv[2] + suffix, inputs)
+"""
+
+
+CLOCK_WORDS = ("second", "time", "date", "elapsed", "duration")
+
+
+def keys(value) -> list[str]:
+    """Every key of a JSON document, at any depth."""
+    if isinstance(value, dict):
+        return [k for k, v in value.items() for k in (k, *keys(v))]
+    if isinstance(value, list):
+        return [k for v in value for k in keys(v)]
+    return []
+
+
+def read_files(stem: Path) -> dict[str, bytes]:
+    """The plan files written under ``stem``."""
+    return {suffix: stem.with_suffix(suffix).read_bytes() for suffix in SUFFIXES}
+
+
+@pytest.fixture(scope="module")
+def rural_files(tmp_path_factory) -> dict[str, dict[str, bytes]]:
+    """JSON and CSV plan files of the rural example: two plans in this process, and one per
+    thread count in a fresh process."""
+    folder = tmp_path_factory.mktemp("plans")
+    inputs = load_inputs(RURAL)
+    files = {}
+    for run in ("first", "again"):
+        result = optimize(inputs)
+        files[run] = {suffix: write_plan(result, folder / f"{run}{suffix}", inputs).read_bytes()
+                      for suffix in SUFFIXES}
+    for threads in (1, 2):
+        stem = folder / f"threads{threads}"
+        done = subprocess.run([sys.executable, "-c", PLAN_IN_A_FRESH_PROCESS, str(threads), str(stem), str(RURAL)],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr
+        files[f"{threads} threads"] = read_files(stem)
+    return files
+
+
+def test_same_scenario_twice_gives_identical_files(rural_files):
+    assert rural_files["first"] == rural_files["again"]
+
+
+def test_one_or_two_threads_give_identical_files(rural_files):
+    assert rural_files["1 threads"] == rural_files["2 threads"]
+    assert rural_files["1 threads"] == rural_files["first"]
+
+
+def test_plan_json_holds_no_clock_readings(rural_files):
+    data = json.loads(rural_files["first"][".json"])
+    assert data["items"], "the rural plan buys something"
+    assert data["status"] == "optimal"
+    clock = [k for k in keys(data) if any(word in k.lower() for word in CLOCK_WORDS)]
+    assert clock == []

@@ -1,0 +1,134 @@
+"""When the solver misbehaves: a time limit gives a verified plan marked not proven optimal
+with its gap; a missing solver falls back and says so; a crashing solver or one that
+returns garbage gives an OptimizerError (or a verified plan clearly marked as not proven
+optimal), never a wrong plan shown as optimal, and the inputs are left as they were."""
+from __future__ import annotations
+
+import highspy
+import numpy as np
+import pulp
+import pytest
+
+from optimizer import OptimizerError, highs_runner, load_inputs
+from optimizer.defaults import DEFAULT_GAP
+from optimizer.export import plan_dict
+from optimizer.paths import SCENARIOS_DIR
+from optimizer.result import optimize
+from optimizer.solve import SolverUnavailable, Status
+from optimizer.verify import verify
+from tests.builders import instance, m, site
+
+OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A two-measure instance small enough for HiGHS to run in this process."""
+    return instance(
+        tmp_path,
+        [m("lock"), m("plan", layer="district", component="policies", scope="district",
+                      unit_basis="district", funding_categories="planning", budget_category="contractual")],
+        sites=[site("A"), site("B")], budget={"capital": 5000, "operating": 100},
+        horizon={"start": 2027, "years": 2}, must=[{"measure": "lock", "site": "A"}])
+
+
+def snapshot(inputs) -> tuple:
+    """Everything a plan is made from, as plain data."""
+    catalog = inputs.catalog
+    return (inputs.scenario.model_dump(), {k: v.model_dump() for k, v in catalog.measures.items()},
+            {k: v.model_dump() for k, v in catalog.programs.items()}, inputs.path)
+
+
+def assert_verified_not_optimal(result) -> None:
+    assert result.status == Status.FEASIBLE
+    assert verify(result.problem, result.plan) == []
+    assert any("not proven optimal" in note for note in result.report.notes), result.report.notes
+    assert plan_dict(result)["status"] == "feasible"
+
+
+def test_time_limit_gives_a_plan_marked_not_proven_optimal():
+    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
+    result = optimize(inputs, time_limit=0.5)
+    data = plan_dict(result)
+    assert verify(result.problem, result.plan) == []
+    if result.status == Status.OPTIMAL:  # a fast machine may prove it in time
+        assert data["status"] == "optimal" and data["gap"] is not None and data["gap"] <= DEFAULT_GAP
+    else:
+        assert_verified_not_optimal(result)
+        assert data["gap"] is not None and data["gap"] > 0, "a plan stopped by the time limit must show its gap"
+
+
+def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
+    if "PULP_CBC_CMD" not in pulp.listSolvers(onlyAvailable=True) and "COIN_CMD" not in pulp.listSolvers(onlyAvailable=True):
+        pytest.skip("CBC is not installed here")
+    monkeypatch.setattr("optimizer.solve.available_solvers", lambda: ["cbc"])
+    result = optimize(small, solver="highs")
+    assert result.report.solver == "cbc"
+    assert any("highs is not available; used cbc instead" in n for n in result.report.notes)
+    assert result.status == Status.OPTIMAL and verify(result.problem, result.plan) == []
+
+
+def test_no_solver_at_all_is_a_clear_error(small, monkeypatch):
+    monkeypatch.setattr("optimizer.solve.available_solvers", list)  # none
+    before = snapshot(small)
+    with pytest.raises(SolverUnavailable, match="pip install highspy"):
+        optimize(small)
+    assert snapshot(small) == before
+
+
+def _raise(arrays, options, start):
+    raise RuntimeError("HiGHS crashed: simulated")
+
+
+CRASHES = {
+    "raises": _raise,
+    "returns a short tuple": lambda arrays, options, start: (OPTIMAL,),
+    "returns NaN values": lambda arrays, options, start: (
+        OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan)),
+    "returns no values": lambda arrays, options, start: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([])),
+}
+
+
+@pytest.mark.parametrize("crash", list(CRASHES))
+def test_solver_crash_leaves_inputs_unchanged(small, monkeypatch, crash):
+    monkeypatch.setattr("optimizer.highs_runner._solve", CRASHES[crash])
+    before = snapshot(small)
+    with pytest.raises(Exception):  # noqa: B017 - which type is the next test's concern
+        optimize(small)
+    assert snapshot(small) == before
+
+
+@pytest.mark.parametrize("crash", list(CRASHES))
+def test_solver_crash_is_an_optimizer_error(small, monkeypatch, crash):
+    monkeypatch.setattr("optimizer.highs_runner._solve", CRASHES[crash])
+    with pytest.raises(OptimizerError, match="(?i)solver|highs"):
+        optimize(small)
+
+
+GARBAGE = {
+    "unknown status": lambda arrays, options, start: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"]))),
+    "fractional point called optimal": lambda arrays, options, start: (
+        OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5)),
+}
+
+
+@pytest.mark.parametrize("garbage", list(GARBAGE))
+def test_solver_garbage_gives_a_verified_plan_marked_not_optimal(small, monkeypatch, garbage):
+    monkeypatch.setattr("optimizer.highs_runner._solve", GARBAGE[garbage])
+    before = snapshot(small)
+    assert_verified_not_optimal(optimize(small))
+    assert snapshot(small) == before
+
+
+def test_solver_process_that_dies_gives_the_starting_plan(small, monkeypatch):
+    monkeypatch.setattr("optimizer.highs_runner.IN_PROCESS_COLUMNS", 0)  # use the guarded child
+    monkeypatch.setattr("optimizer.highs_runner._run_guarded", lambda *args: highs_runner.DIED)
+    result = optimize(small)
+    assert_verified_not_optimal(result)
+    assert any("ended without an answer" in note for note in result.report.notes)
+
+
+def test_two_thread_counts_in_one_process_both_solve(small):
+    for threads in (2, 1):
+        result = optimize(small, threads=threads)
+        assert result.status == Status.OPTIMAL, (threads, result.report.notes)
