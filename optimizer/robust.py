@@ -93,7 +93,7 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)
     results: list = [None] * samples
     with Client(scheduler or cluster) as client:
         shared = client.scatter(inputs, broadcast=True)
