@@ -93,11 +93,16 @@ def split_funding(problem: Problem, installs: dict[int, int],
         granted = sum(a for _, a in grant_by.get((kind, q, t), []))
         # Solver tolerances can leave grants a hair above what the items cost: never pay more.
         scale = min(1.0, total / granted) if granted > 0 else 1.0
-        for c in sorted(items):
+        given: dict[str, float] = defaultdict(float)
+        ordered = sorted(items)
+        for c in ordered:
             share = cost[c] / total
             paid = 0.0
             for src, amount in sorted(grant_by.get((kind, q, t), [])):
                 dollars = round(amount * scale * share, 2)
+                if c == ordered[-1]:  # the last item takes the rest, so cents never add up past the award
+                    dollars = round(amount * scale - given[src], 2)
+                given[src] += dollars
                 if dollars > 0:
                     rows.append((measure[c], site[c], t, kind, src, dollars, ""))
                     paid += dollars

@@ -1,0 +1,181 @@
+"""The Streamlit app driven headlessly (AppTest): the numbers it shows must be the ones the
+API (and so the command line) gives for the same scenario.
+
+Solves of the suburban example take seconds each; the app caches them for the whole test
+process, so the tests below share five suburban solves (two of them the API's own)."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from optimizer import load_inputs
+from optimizer.export import assumptions
+from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
+from optimizer.result import apply_overrides, optimize
+from ui import fmt
+from ui.report import report_html
+
+AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+BUDGET = 400_000.0  # local capital per fiscal year, as ``plan --budget 400000``
+PLAN, SCENARIO, COMPARE = "ui/pages/plan.py", "ui/pages/scenario.py", "ui/pages/compare.py"
+BUDGET_KEY, SVPP_KEY = "options:budget", "scenario:funding_sources.svpp.awarded"
+
+
+class ScriptSources(HTMLParser):
+    """Counts the script elements of an HTML page and collects their ``src`` attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.count, self.sources = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.count += 1
+            self.sources += [value for name, value in attrs if name == "src"]
+
+
+def start() -> AppTest:
+    """A fresh session of the app, opened on its first page."""
+    at = AppTest.from_file(APP, default_timeout=900).run()
+    assert not at.exception
+    return at
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    """Open a page and check it ran without an exception."""
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value shown by the metric with this label."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def page_text(at: AppTest) -> str:
+    """Every label and text value on the page, as one text."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        for text in (getattr(node, "value", None), getattr(node, "label", None), getattr(proto, "label", None)):
+            if isinstance(text, str):
+                found.append(text)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return " ".join(found)
+
+
+def charts_json(at: AppTest) -> str:
+    """The plotly specs of every chart on the page, as one text."""
+    return " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
+
+
+@pytest.fixture(scope="module")
+def at_budget():
+    """The API's plan of the suburban example at ``BUDGET`` per year, and its inputs."""
+    inputs = apply_overrides(load_inputs(EXAMPLE_SCENARIO), budget=BUDGET)
+    return inputs, optimize(inputs)
+
+
+def test_opens_on_the_example_without_solving():
+    at = start()
+    assert at.selectbox[0].value == "suburban.yaml"
+    assert [m.value for m in at.metric][:3] == ["15", "9,482", "2027-2029"]
+    assert at.number_input(key="scenario:budget.capital.2027").value == 450_000
+    assert at.toggle(key=SVPP_KEY).value is True
+
+
+def test_changing_the_budget_shows_the_apis_plan(at_budget):
+    _, expected = at_budget
+    at = visit(start(), PLAN)
+    scenario_budget = metric(at, "Risk reduction")
+    assert "$1,100,000" in charts_json(at)  # waterfall starts at 450k + 350k + 300k
+    at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
+    assert not at.exception
+    assert metric(at, "Risk reduction") == fmt.value(expected.value) != scenario_budget
+    assert metric(at, "Capital spend") == fmt.money(expected.totals()["capital"])
+    assert metric(at, "Items") == f"{len(expected.plan.items):,}"
+    assert "$1,200,000" in charts_json(at)  # the waterfall follows: 3 x 400k
+
+
+def test_grant_toggle_and_pins_compare_like_the_api(at_budget):
+    _, with_svpp = at_budget
+    without = optimize(apply_overrides(load_inputs(SCENARIOS_DIR / "suburban_no_svpp.yaml"), budget=BUDGET))
+    at = visit(start(), PLAN)
+    at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
+    at.button(key="pin:A").click().run()
+    visit(at, SCENARIO).toggle(key=SVPP_KEY).set_value(False).run()
+    visit(at, PLAN)
+    assert at.number_input(key=BUDGET_KEY).value == BUDGET  # the budget survived the page change
+    assert metric(at, "Risk reduction") == fmt.value(without.value)
+    at.button(key="pin:B").click().run()
+    visit(at, COMPARE)
+    assert metric(at, "Risk reduction, A") == fmt.value(with_svpp.value)
+    assert metric(at, "Risk reduction, B") == fmt.value(without.value)
+    capital = next(m for m in at.metric if m.label == "Capital spend, B")
+    assert capital.value == fmt.money(without.totals()["capital"])
+    assert "grants: pccd, title-iv-a" in page_text(at)
+
+
+def test_bad_uploads_keep_the_users_edits():
+    at = start()
+    at.number_input(key="scenario:budget.capital.2027").set_value(123_456.0).run()
+    bad_sites = b"id,name,level,enrollment\nES-X,,castle,many\n"
+    at.file_uploader(key="upload").set_value(("bad_sites.csv", bad_sites, "text/csv")).run()
+    assert not at.exception and at.error, "a bad upload is reported in the page"
+    problems = at.dataframe[0].value
+    assert {"file", "where", "field", "value", "expected"} <= set(problems.columns)
+    assert "bad_sites.csv" in set(problems["file"])
+    assert {("row 2", "level"), ("row 2", "enrollment")} <= set(zip(problems["where"], problems["field"]))
+    assert metric(at, "Sites") == "15"
+    assert at.number_input(key="scenario:budget.capital.2027").value == 123_456
+    assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456
+
+    at.file_uploader(key="upload").set_value(("broken.yaml", b"name: [unclosed\n", "text/yaml")).run()
+    assert "broken.yaml" in set(at.dataframe[0].value["file"])
+    assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456
+
+    sites = (SCENARIOS_DIR / "urban_sites.csv").read_bytes()
+    at.file_uploader(key="upload").set_value(("urban_sites.csv", sites, "text/csv")).run()
+    assert not at.error
+    assert metric(at, "Sites") == str(len(sites.decode().strip().splitlines()) - 1)
+    assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456  # a sites table keeps the rest
+
+
+def test_an_infeasible_scenario_names_the_conflicting_rules():
+    at = start()
+    at.selectbox(key="builtin").set_value("rural.yaml").run()
+    assert metric(at, "Sites") == "3"
+    visit(at, PLAN).number_input(key=BUDGET_KEY).set_value(0.0).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "No plan keeps every rule" in message and "local capital budget of fiscal year 2027 is short" in message
+
+
+def test_every_page_renders_on_a_cached_plan():
+    at = visit(start(), PLAN)
+    for page, needle in [("funding", "Grant money left"), ("frontier", "Budgets to solve"),
+                         ("screening", "Screen the catalog"), ("robustness", "Draws"),
+                         ("export", "Download the HTML report"), ("compare", "Pin plans")]:
+        assert needle in page_text(visit(at, f"ui/pages/{page}.py")), page
+
+
+def test_board_report_is_self_contained(at_budget):
+    inputs, result = at_budget
+    html = report_html(result, assumptions(inputs, result))
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    scripts = ScriptSources()
+    scripts.feed(html)
+    assert scripts.count == 2 + 5 and not scripts.sources  # plotly's config and code inline, 5 charts
+    assert html.count("Plotly.newPlot") == 5
+    assert fmt.value(result.value) in html and fmt.money(result.totals()["capital"]) in html
+    assert all(m in html for m in result.plan.items["measure_id"])
+    assert "Assumptions and sources" in html and "COPS SVPP award FY2026" in html

@@ -1,0 +1,181 @@
+"""Plotly figures of plans and analyses. Each function takes plain tables and returns a
+figure, so the pages and the board report draw the same charts."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.colors
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from . import fmt
+
+PALETTE = px.colors.qualitative.Safe
+#: Funding sources get their own colors, so they never look like layers.
+SOURCE_PALETTE = px.colors.qualitative.Dark2
+#: PASS tiers 0 (none) to 4, light to dark.
+TIER_COLORS = ["#f1f1f1", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+MONEY_HOVER = "$%{value:,.0f}"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def empty(title: str, text: str) -> go.Figure:
+    """A blank figure carrying a message (nothing to draw)."""
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, 250)
+
+
+def colors(names: list[str], palette: list[str] = PALETTE) -> dict[str, str]:
+    """A stable color for each name (layers, or sources with ``SOURCE_PALETTE``), in order."""
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def translucent(color: str, alpha: float = 0.35) -> str:
+    """A color (hex or ``rgb(...)``) as ``rgba(...)`` with the given opacity."""
+    rgb = plotly.colors.unlabel_rgb(plotly.colors.convert_colors_to_same_type(color, "rgb")[0][0])
+    return f"rgba({rgb[0]:.0f}, {rgb[1]:.0f}, {rgb[2]:.0f}, {alpha})"
+
+
+def spend_treemap(items: pd.DataFrame, layers: list[str]) -> go.Figure:
+    """Capital spend by layer, component and measure (all sites of a measure together)."""
+    title = "Capital spend by layer, component and measure"
+    items = items[items["capital_cost"] > 0]
+    if items.empty:
+        return empty(title, "No capital spend in this plan")
+    fig = px.treemap(items, path=[px.Constant("All capital"), "layer", "component", "name"],
+                     values="capital_cost", color="layer", color_discrete_map=colors(layers))
+    fig.update_traces(hovertemplate="%{label}<br>" + MONEY_HOVER + "<extra></extra>",
+                      texttemplate="%{label}<br>$%{value:,.0f}")
+    return _layout(fig, title, 520)
+
+
+def money_waterfall(flow: pd.DataFrame) -> go.Figure:
+    """From the money available for capital to what is left (``tables.money_flow``)."""
+    fig = go.Figure(go.Waterfall(x=flow["step"], y=flow["amount"], measure=flow["measure"],
+                                 text=[fmt.money(v) for v in flow["amount"]], textposition="outside",
+                                 hovertemplate="%{x}: %{text}<extra></extra>",
+                                 totals=dict(marker=dict(color="#2171b5"))))
+    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+    return _layout(fig, "From budget to spend to what is left (capital, all years)")
+
+
+def capital_by_year(frame: pd.DataFrame, budget: dict[int, float], sources: list[str]) -> go.Figure:
+    """Capital spend per fiscal year stacked by source, with the local capital budget."""
+    fig = go.Figure()
+    palette = colors(sources, SOURCE_PALETTE)
+    for source in sources:
+        rows = frame[frame["source"] == source]
+        if not rows.empty:
+            fig.add_bar(x=rows["year"].astype(str), y=rows["amount"], name=source,
+                        marker_color=palette[source], hovertemplate=source + ": $%{y:,.0f}<extra></extra>")
+    fig.add_scatter(x=[str(y) for y in budget], y=list(budget.values()), mode="markers",
+                    name="local capital budget", marker=dict(symbol="line-ew-open", size=40, color="black"),
+                    hovertemplate="local budget: $%{y:,.0f}<extra></extra>")
+    fig.update_layout(barmode="stack", xaxis_title="fiscal year")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+    return _layout(fig, "Capital spend by fiscal year and source")
+
+
+def tier_heatmaps(before: pd.DataFrame, after: pd.DataFrame) -> go.Figure:
+    """PASS tier per site (rows) and layer (columns), before and after the plan."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("Before", "After"),
+                        horizontal_spacing=0.04)
+    scale = [[i / 4, c] for i, c in enumerate(TIER_COLORS)]
+    for col, frame in enumerate((before, after), start=1):
+        fig.add_trace(go.Heatmap(z=frame.to_numpy(), x=list(frame.columns), y=list(frame.index),
+                                 zmin=0, zmax=4, colorscale=scale, text=frame.to_numpy(),
+                                 texttemplate="%{text}", showscale=col == 2,
+                                 colorbar=dict(title="tier", tickvals=[0, 1, 2, 3, 4]),
+                                 hovertemplate="%{y}, %{x}: tier %{z}<extra></extra>"), 1, col)
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "PASS tier per site and layer", 120 + 24 * len(before))
+
+
+def funding_sankey(flows: pd.DataFrame, sources: list[str], layers: list[str]) -> go.Figure:
+    """Dollars from funding sources (left) to PASS layers (right)."""
+    title = "Which source pays for which layer"
+    if flows.empty:
+        return empty(title, "No spending in this plan")
+    used = [s for s in sources if s in set(flows["source"])]
+    targets = [layer for layer in layers if layer in set(flows["layer"])]
+    nodes = used + targets
+    index = {name: i for i, name in enumerate(nodes)}
+    palette = {**colors(sources, SOURCE_PALETTE), **colors(layers)}
+    fig = go.Figure(go.Sankey(
+        node=dict(label=nodes, color=[palette[n] for n in nodes], pad=18, thickness=18,
+                  hovertemplate="%{label}: $%{value:,.0f}<extra></extra>"),
+        link=dict(source=[index[s] for s in flows["source"]], target=[index[t] for t in flows["layer"]],
+                  value=flows["amount"], color=[translucent(palette[s]) for s in flows["source"]],
+                  hovertemplate="%{source.label} to %{target.label}: $%{value:,.0f}<extra></extra>")))
+    fig.update_layout(font_size=13)
+    return _layout(fig, title, 460)
+
+
+def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: float | None = None) -> go.Figure:
+    """Best risk reduction against local capital over the horizon, as a staircase.
+
+    Hovering a point shows its items and spend; the knee and the scenario's own budget are
+    marked, and ``selected`` (a budget of the table) is highlighted.
+    """
+    data = table[["items", "capital", "annual", "gain"]].to_numpy()
+    hover = ("Local capital budget $%{x:,.0f}<br>Risk reduction %{y:,.3f}<br>%{customdata[0]} items"
+             "<br>Capital spend $%{customdata[1]:,.0f}<br>Annual cost $%{customdata[2]:,.0f}<extra></extra>")
+    fig = go.Figure(go.Scatter(x=table["budget"], y=table["value"], mode="lines+markers", name="best plan",
+                               line_shape="hv", customdata=data, hovertemplate=hover,
+                               marker=dict(size=10)))
+    knee = table[table["knee"]]
+    if not knee.empty:
+        fig.add_scatter(x=knee["budget"], y=knee["value"], mode="markers", name="knee",
+                        marker=dict(size=18, symbol="circle-open", color="#d62728", line=dict(width=3)),
+                        customdata=knee[["items", "capital", "annual", "gain"]].to_numpy(), hovertemplate=hover)
+    if selected is not None:
+        row = table[table["budget"] == selected]
+        fig.add_scatter(x=row["budget"], y=row["value"], mode="markers", name="shown below",
+                        marker=dict(size=16, symbol="diamond", color="#ff7f0e"), hoverinfo="skip")
+    fig.add_vline(x=scenario_budget, line_dash="dot", annotation_text="scenario budget")
+    fig.update_xaxes(title="local capital over the horizon", tickprefix="$", tickformat=",.0f")
+    fig.update_yaxes(title="risk reduction")
+    return _layout(fig, "Efficient frontier: best plan at each budget (click a point to see its plan)", 460)
+
+
+def grouped_bars(frame: pd.DataFrame, names: list[str], title: str) -> go.Figure:
+    """One bar per plan (columns ``names``) for each row of ``frame`` (dollars)."""
+    fig = go.Figure()
+    for name in names:
+        fig.add_bar(x=[str(i) for i in frame.index], y=frame[name], name=name,
+                    hovertemplate=name + ": $%{y:,.0f}<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+    return _layout(fig, title, 360)
+
+
+def selection_frequency(frequency: pd.DataFrame) -> go.Figure:
+    """Share of random draws choosing each measure (measures chosen at least once)."""
+    title = "How often each measure is chosen"
+    chosen = frequency[frequency["share"] > 0].sort_values("share")
+    if chosen.empty:
+        return empty(title, "No measure was chosen in any draw")
+    fig = px.bar(chosen, x="share", y="name", color="verdict", orientation="h",
+                 hover_data={"measure_id": True, "mean_places": ":.1f", "name": False},
+                 category_orders={"verdict": ["robust buy", "borderline", "rarely"]})
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(title=None)
+    return _layout(fig, title, 120 + 18 * len(chosen))
+
+
+def verdict_counts(screened: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Number of catalog measures per screening verdict."""
+    counts = screened["verdict"].value_counts().reindex(order).dropna()
+    fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), text=counts.to_numpy(),
+                           textposition="outside", hovertemplate="%{x}: %{y} measures<extra></extra>"))
+    return _layout(fig, "Catalog measures by verdict", 320)

@@ -1,0 +1,153 @@
+"""Every computation of the app, cached on the canonical JSON of the scenario and options
+(``state.request()``), so going back and forth between pages and settings is instant.
+
+Each function takes the request text, rebuilds the checked inputs from it and calls one
+public function of ``optimizer``. Analyses that report progress draw their own progress
+bar inside the cached call (a bar made outside cannot be replayed from the cache).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from optimizer import Catalog, Inputs, load_catalog
+from optimizer.compare import Comparison, compare
+from optimizer.diagnose import diagnose
+from optimizer.explain import Explanation, explain
+from optimizer.export import assumptions, write_plan
+from optimizer.frontier import Frontier, frontier
+from optimizer.paths import CATALOG_DIR
+from optimizer.pitch import PitchResult, pitch, read_pitch
+from optimizer.result import PlanResult, apply_overrides, optimize
+from optimizer.robust import Robustness, robust
+from optimizer.screen import screen
+
+from . import report, scenario_files
+
+#: Name that problems of the vendor pitch form carry.
+PITCH_FORM = "vendor pitch form"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def catalog(edition: int) -> Catalog:
+    """The built-in catalog in a PASS edition."""
+    return load_catalog(CATALOG_DIR, edition)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def scenario_inputs(scenario_key: str) -> Inputs:
+    """Checked inputs of an edited scenario (``state.scenario_key()``).
+
+    Raises
+    ------
+    InputError
+        When the edited scenario has problems (not cached: checked again next time).
+    """
+    data = json.loads(scenario_key)
+    return scenario_files.inputs_of(data["scenario"], data["file"])
+
+
+def inputs(request: str) -> Inputs:
+    """Checked inputs of a request, with the plan options' budget applied."""
+    data = json.loads(request)
+    key = json.dumps({"file": data["file"], "scenario": data["scenario"]}, separators=(",", ":"))
+    return apply_overrides(scenario_inputs(key), budget=data["options"]["budget"])
+
+
+def _solver_options(request: str) -> dict:
+    options = json.loads(request)["options"]
+    return {"gap": options["gap"], "time_limit": options["time_limit"]}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def plan(request: str) -> PlanResult:
+    """The verified plan of a request (infeasible ones come back without a plan)."""
+    return optimize(inputs(request), **_solver_options(request))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def conflicts(request: str) -> list[str]:
+    """The rules that conflict in an infeasible request, in plain words."""
+    return [str(c) for c in diagnose(plan(request).problem)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def plan_file(request: str, suffix: str) -> bytes:
+    """The plan written as ``.xlsx``, ``.csv`` or ``.json`` (``optimizer.export``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_plan(plan(request), Path(folder) / f"plan{suffix}", inputs(request))
+        return path.read_bytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def board_report(request: str) -> str:
+    """The self-contained HTML report of a request's plan."""
+    result = plan(request)
+    return report.report_html(result, assumptions(inputs(request), result))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def comparison(labels: tuple[str, ...], requests: tuple[str, ...]) -> Comparison:
+    """Plans of several requests side by side, the first the reference for deltas."""
+    return compare({label: plan(r) for label, r in zip(labels, requests)})
+
+
+def _progress_bar(what: str):
+    """A progress bar and the ``progress(done, total)`` callback that moves it."""
+    bar = st.progress(0.0, text=f"{what}: starting")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{what}: {done} of {total}")
+
+    return bar, progress
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
+    """The efficient frontier from zero to ``max_budget`` (local capital over the horizon)."""
+    bar, progress = _progress_bar("Budgets solved")
+    result = frontier(inputs(request), points=points, max_budget=max_budget, progress=progress,
+                      **_solver_options(request))
+    bar.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def screening(request: str, multiple: float) -> pd.DataFrame:
+    """Every catalog measure with a verdict and its reason (``optimizer.screen``)."""
+    return screen(inputs(request), plan(request), multiple=multiple, **_solver_options(request))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def pitch_check(request: str, product: str) -> PitchResult:
+    """A vendor's product (JSON of the form's fields) checked against the plan.
+
+    Raises
+    ------
+    InputError
+        Naming each bad field of the form.
+    """
+    checked = read_pitch(json.loads(product), PITCH_FORM)
+    options = _solver_options(request)
+    return pitch(inputs(request), checked, gap=options["gap"], time_limit=options["time_limit"])
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def explanation(request: str, measure_id: str, site_id: str | None) -> Explanation:
+    """Why a measure is in the plan, or what would bring it in (``optimizer.explain``)."""
+    return explain(inputs(request), measure_id, site_id, **_solver_options(request))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def robustness(request: str, samples: int, seed: int, effect_spread: float, workers: int) -> Robustness:
+    """Selection frequency of each measure over random draws of costs and effectiveness."""
+    bar, progress = _progress_bar("Draws solved")
+    result = robust(inputs(request), samples=samples, seed=seed, effect_spread=effect_spread,
+                    time_limit=_solver_options(request)["time_limit"], workers=workers,
+                    progress=progress)
+    bar.empty()
+    return result

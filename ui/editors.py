@@ -1,0 +1,194 @@
+"""Editors of the parts of a scenario: sites, budgets, funding sources, state and mandates,
+must / must-not lists, weights and vendor quotes. Each writes the user's changes into the
+edited scenario mapping (``state``); checking them is left to ``optimizer.load_inputs``."""
+from __future__ import annotations
+
+import json
+from typing import get_args
+
+import pandas as pd
+import streamlit as st
+
+from optimizer import Catalog
+from optimizer.scenario import Site
+
+from . import state
+
+SCENARIO = state.SCENARIO
+SITE_COLUMNS = list(Site.model_fields)
+SITE_LEVELS = list(get_args(Site.model_fields["level"].annotation))
+NO_STATE, EVERY_SITE = "(none)", "(every site)"
+QUOTE_FIELDS = ("measure", "site", "capital", "annual", "source")
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows of an edited table as plain data, empty cells left out (so defaults apply and
+    missing required values are reported by the scenario check)."""
+    rows = json.loads(frame.to_json(orient="records"))
+    return [{k: v for k, v in row.items() if v is not None and v != ""} for row in rows]
+
+
+def sites_frame(sites: list[dict]) -> pd.DataFrame:
+    """Sites as a table, measures in place joined with ``;``."""
+    frame = pd.DataFrame(sites).reindex(columns=SITE_COLUMNS)
+    frame["in_place"] = [";".join(v) if isinstance(v, list) else v for v in frame["in_place"]]
+    return frame
+
+
+def sites_records(frame: pd.DataFrame) -> list[dict]:
+    """An edited sites table as site mappings (``in_place`` split back into a list)."""
+    rows = records(frame)
+    for row in rows:
+        if isinstance(row.get("in_place"), str):
+            row["in_place"] = [m.strip() for m in row["in_place"].split(";") if m.strip()]
+    return rows
+
+
+def table_editor(name: str, frame: pd.DataFrame, path: tuple, to_data, **kwargs) -> None:
+    """An editable table of part of the scenario; edits are written back at ``path``.
+
+    The table starts from the scenario as it is whenever it appears afresh (first visit,
+    after a load, back from another page), so edits are never applied twice.
+
+    Parameters
+    ----------
+    name : str
+        Names the table in widget keys.
+    frame : DataFrame
+        The part of the scenario as a table.
+    path : tuple
+        Where the part lives in the scenario mapping.
+    to_data : callable
+        Turns the edited table back into plain data.
+    **kwargs
+        Passed to ``st.data_editor``.
+    """
+    key = f"{SCENARIO}{state.SEP}{name}#{state.version()}.{st.session_state.get('rev' + name, 0)}"
+    base = "base" + state.SEP + name
+    if key not in st.session_state:
+        st.session_state[base] = frame
+    edited = st.data_editor(st.session_state[base], key=key, width="stretch", **kwargs)
+    if not edited.equals(st.session_state[base]):
+        state.set_at(SCENARIO, path, to_data(edited))
+
+
+def refresh(name: str) -> None:
+    """Start a table editor afresh from the scenario (after a change made elsewhere)."""
+    st.session_state["rev" + name] = st.session_state.get("rev" + name, 0) + 1
+
+
+def sites(data: dict) -> None:
+    """The sites table: add, delete and edit rows."""
+    st.caption("One row per school. Measures in place are catalog ids separated by ';'. "
+               "Rows are numbered from 0, as problems name them (sites.3 is the fourth row).")
+    table_editor("sites", sites_frame(data["sites"]), ("sites",), sites_records, num_rows="dynamic",
+                 height=min(38 + 35 * (len(data["sites"]) + 1), 560),
+                 column_config={"level": st.column_config.SelectboxColumn(options=SITE_LEVELS),
+                                "in_place": st.column_config.TextColumn(width="large")})
+
+
+def budget(data: dict) -> None:
+    """Local capital and operating budgets per fiscal year, carry-over and a total cap."""
+    years = list(data["budget"]["capital"])
+    for which, words in (("capital", "Local capital"), ("operating", "Local operating")):
+        for column, year in zip(st.columns(len(years)), years):
+            state.bound(column.number_input, f"{words} {year} ($)", SCENARIO, ("budget", which, year),
+                        min_value=0.0, step=10_000.0, format="%.0f")
+    left, right = st.columns(2)
+    state.bound(left.toggle, "Unspent local capital carries over to the next year", SCENARIO,
+                ("budget", "carry_over"), default=False)
+    state.bound(right.number_input, "Cap on all local capital over the horizon ($, empty: none)",
+                SCENARIO, ("budget", "total"), min_value=0.0, step=10_000.0, format="%.0f")
+
+
+def funding(data: dict, catalog: Catalog) -> None:
+    """Each funding source: awarded or not, and its amount."""
+    if not data.get("funding_sources"):
+        st.info("This scenario has no funding sources.")
+    for sid, source in data.get("funding_sources", {}).items():
+        program = catalog.programs.get(source.get("program") or "")
+        with st.container(border=True):
+            text, awarded, amount = st.columns([3, 1, 2])
+            text.markdown(f"**{source.get('name') or sid}** (`{sid}`)")
+            text.caption((program.name + (" (the amount is per year)" if program.annual else ""))
+                         if program else "custom source")
+            state.bound(awarded.toggle, "Awarded", SCENARIO, ("funding_sources", sid, "awarded"),
+                        default=True)
+            state.bound(amount.number_input, "Amount ($)", SCENARIO, ("funding_sources", sid, "amount"),
+                        min_value=0.0, step=5_000.0, format="%.0f")
+
+
+def mandates(data: dict, catalog: Catalog) -> None:
+    """The state whose mandate profile applies, and which mandates apply."""
+    codes = [NO_STATE] + sorted(set(catalog.states) | ({data["state"]} if data.get("state") else set()))
+    code = state.bound(st.selectbox, "State", SCENARIO, ("state",), options=codes,
+                       format_func=lambda c: c if c == NO_STATE or c not in catalog.states
+                       else f"{c} ({catalog.states[c].name})",
+                       show=lambda v: v or NO_STATE, keep=lambda v: None if v == NO_STATE else v)
+    state.bound(st.toggle, "Apply the state's mandate profile", SCENARIO, ("mandates", "state_profile"),
+                default=True)
+    state.bound(st.toggle, "Supplement, not supplant: federal money may not pay for state mandates",
+                SCENARIO, ("mandates", "supplement_not_supplant"), default=True)
+    if code in catalog.states:
+        profile = catalog.states[code]
+        st.dataframe(pd.DataFrame([{"mandate": m.title, "strength": m.strength, "deadline": m.deadline,
+                                    "measures": ", ".join(m.measures), "source": m.source}
+                                   for m in profile.mandates]), hide_index=True, width="stretch")
+    extra = data.get("mandates", {}).get("extra") or {}
+    if extra:
+        st.caption("Mandates this scenario adds (edit them in the YAML file):")
+        st.dataframe(pd.DataFrame([{"key": k, **v} for k, v in extra.items()]), hide_index=True)
+
+
+def picks(data: dict, catalog: Catalog) -> None:
+    """Measures that must be bought, and measures that must not, at a site or everywhere."""
+    site_ids = [s.get("id") for s in data["sites"] if s.get("id")]
+    config = {"measure": st.column_config.SelectboxColumn(options=sorted(catalog.measures), required=True),
+              "site": st.column_config.SelectboxColumn(options=site_ids, help="empty: every site")}
+    for listing, words in (("must", "Must buy"), ("must_not", "Must not buy")):
+        st.markdown(f"**{words}** (leave the site empty for every site)")
+        frame = pd.DataFrame(data.get(listing, []), columns=["measure", "site"])
+        table_editor(listing, frame, (listing,), records, num_rows="dynamic", column_config=config)
+
+
+def weights(data: dict, catalog: Catalog) -> None:
+    """Relative importance of each layer and component (1 when not given)."""
+    taxonomy = catalog.taxonomy
+    for group, named in (("layers", taxonomy.layers), ("components", taxonomy.components)):
+        st.markdown(f"**{group.title()}**")
+        for column, item in zip(st.columns(len(named)), named):
+            state.bound(column.number_input, item.name, SCENARIO, ("weights", group, item.id),
+                        default=1.0, min_value=0.0, max_value=1000.0, step=0.1)
+
+
+def _add_quote() -> None:
+    values = {f: st.session_state[f"quote{state.SEP}{f}"] for f in QUOTE_FIELDS}
+    quote = {k: v for k, v in values.items() if v not in (None, "", EVERY_SITE)}
+    state.scenario().setdefault("cost_overrides", []).append(quote)
+    refresh("cost_overrides")
+
+
+def quotes(data: dict, catalog: Catalog) -> None:
+    """Vendor quotes replacing catalog costs: a form to add one, a table to edit them."""
+    site_ids = [s.get("id") for s in data["sites"] if s.get("id")]
+    with st.form("vendor_quote", clear_on_submit=True, border=True):
+        st.markdown("**Add a vendor quote** (cost per unit, replacing the catalog's typical cost)")
+        first, second = st.columns(2)
+        first.selectbox("Measure", sorted(catalog.measures), key=f"quote{state.SEP}measure",
+                        format_func=lambda m: f"{m} ({catalog.measures[m].name})")
+        second.selectbox("Site", [EVERY_SITE] + site_ids, key=f"quote{state.SEP}site")
+        first.number_input("Capital per unit ($)", min_value=0.0, value=None, step=100.0,
+                           key=f"quote{state.SEP}capital")
+        second.number_input("Annual cost per unit ($)", min_value=0.0, value=None, step=100.0,
+                            key=f"quote{state.SEP}annual")
+        st.text_input("Source of the quote", placeholder="e.g. Acme Locks quote of 2026-03-02",
+                      key=f"quote{state.SEP}source")
+        st.form_submit_button("Add the quote", on_click=_add_quote)
+    frame = pd.DataFrame(data.get("cost_overrides", []), columns=list(QUOTE_FIELDS)).astype(
+        {"capital": float, "annual": float})
+    config = {"measure": st.column_config.SelectboxColumn(options=sorted(catalog.measures), required=True),
+              "site": st.column_config.SelectboxColumn(options=site_ids, help="empty: every site"),
+              "capital": st.column_config.NumberColumn(min_value=0.0),
+              "annual": st.column_config.NumberColumn(min_value=0.0)}
+    table_editor("cost_overrides", frame, ("cost_overrides",), records, num_rows="dynamic",
+                 column_config=config)

@@ -1,0 +1,53 @@
+"""Frontier page: the best plan at each local capital budget, as a staircase; clicking a
+point (or picking its budget) shows that plan."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from ui import charts, compute, fmt, state, views
+
+POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"
+
+st.title("Efficient frontier")
+st.caption("The best risk reduction at evenly spaced local capital budgets (over the whole "
+           "horizon, spread over the years as the scenario's budgets are; grants come on top).")
+result = views.current_plan()
+if result is None:
+    st.stop()
+scenario_budget = sum(result.problem.capital_budget.values())
+left, middle, right = st.columns([1, 1, 1])
+points = left.slider("Budgets to solve", 3, 15, 7, key=POINTS)
+top = middle.number_input("Largest budget ($)", min_value=1_000.0, step=50_000.0, format="%.0f",
+                          value=max(2 * scenario_budget, 1_000.0), key=TOP)
+clicked = right.button("Compute the frontier", type="primary", icon=":material/play_arrow:")
+task = json.dumps(["frontier", state.request(), points, top])
+if not state.started(task, clicked):
+    st.info(f"Each budget is one solve; {points} budgets take about {points} times as long as the plan.")
+    st.stop()
+
+found = compute.frontier_of(state.request(), points, top)
+table = found.table
+budgets = table["budget"].tolist()
+chart = st.container()
+if PICK not in st.session_state or st.session_state[PICK] not in budgets:
+    knee = found.knee
+    st.session_state[PICK] = float(knee["budget"]) if knee is not None else budgets[-1]
+with chart:
+    event = st.plotly_chart(charts.frontier_staircase(table, found.scenario_budget, st.session_state[PICK]),
+                            on_select="rerun", selection_mode="points", key="frontier:chart")
+click = [p["x"] for p in event.selection.points] if event and event.selection.points else []
+if click and click != st.session_state.get(LAST_CLICK):  # a new click picks that budget
+    st.session_state[LAST_CLICK] = click
+    st.session_state[PICK] = min(budgets, key=lambda b: abs(b - click[0]))
+    st.rerun()
+st.dataframe(table, hide_index=True, width="stretch", column_config=views.money_columns(table))
+chosen = st.selectbox("Show the plan at budget", budgets, key=PICK, format_func=fmt.money)
+picked = found.plans[budgets.index(chosen)]
+st.subheader(f"Plan at a local capital budget of {fmt.money(chosen)}")
+if picked.plan is None:
+    st.warning(f"No plan at this budget ({picked.status}).")
+    st.stop()
+views.headline(picked)
+views.plan_details(picked, "frontier")

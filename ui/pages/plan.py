@@ -1,0 +1,45 @@
+"""Plan page: the capital budget, the best plan's headline numbers, its table and charts,
+and buttons that pin it for comparison."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import fmt, state, views
+
+OPTIONS = state.OPTIONS
+
+
+def _title() -> str:
+    """Words that say which plan this is, for the Compare page."""
+    data, budget = state.scenario(), state.options()["budget"]
+    grants = [k for k, s in data.get("funding_sources", {}).items() if s.get("awarded", True)]
+    money = "scenario budgets" if budget is None else f"{fmt.money(budget)} capital per year"
+    return f"{data['name']}; {money}; grants: {', '.join(grants) or 'none'}"
+
+
+st.title("Plan")
+budget_column, settings_column = st.columns([2, 3])
+state.bound(budget_column.number_input, "Local capital budget per fiscal year ($)", OPTIONS, ("budget",),
+            min_value=0.0, step=25_000.0, format="%.0f",
+            placeholder="empty: the scenario's budgets, year by year",
+            help="The same amount every fiscal year, as the command line's --budget. Clear it to "
+                 "go back to the scenario's own budgets.")
+with settings_column.expander("Solver settings"):
+    state.bound(st.number_input, "Time limit per solve (seconds)", OPTIONS, ("time_limit",),
+                min_value=5.0, max_value=3600.0, step=10.0)
+    state.bound(st.number_input, "Optimality gap", OPTIONS, ("gap",), min_value=0.0, max_value=0.2,
+                step=0.0005, format="%.4f")
+
+result = views.current_plan()
+if result is None:
+    st.stop()
+views.headline(result)
+for note in result.report.notes:
+    st.info(note)
+pins = st.columns(len(state.PIN_LABELS) + 1)
+pins[0].markdown("**Pin this plan to compare it:**")
+for column, label in zip(pins[1:], state.PIN_LABELS):
+    if column.button(f"Pin as {label}", key=f"pin:{label}", icon=":material/push_pin:"):
+        state.pin(label, state.request(), _title())
+        st.toast(f"Pinned as {label}: {_title()}")
+views.plan_details(result, "plan")

@@ -1,0 +1,122 @@
+"""Screening and pitch page: which catalog products the district does not need and why,
+why one measure is in or out, and a form to test a product a vendor proposes."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from optimizer import OptimizerError
+from optimizer.screen import VERDICTS
+from optimizer.vocabulary import BudgetCategory, Evidence, FundingCategory, Scope, UnitBasis, values
+from ui import charts, compute, fmt, state, views
+
+PITCH = "pitch:product"
+EVERY_PLACE = "(every place)"
+
+
+def screening(request: str) -> None:
+    """The screening table with reasons, filterable by verdict."""
+    st.subheader("Which products are unnecessary for this district")
+    left, right = st.columns([1, 2])
+    multiple = left.number_input("Try budgets up to this multiple of the scenario's", 1.5, 10.0, 3.0, 0.5,
+                                 key="screen:multiple")
+    clicked = right.button("Screen the catalog", type="primary", icon=":material/play_arrow:")
+    if not state.started(json.dumps(["screen", request, multiple]), clicked):
+        st.caption("Screening solves the plan at two larger budgets to tell 'needs more budget' "
+                   "from 'never chosen'.")
+        return
+    with st.spinner("Screening every catalog measure...", show_time=True):
+        screened = compute.screening(request, multiple)
+    st.plotly_chart(charts.verdict_counts(screened, list(VERDICTS)), key="screen:counts")
+    shown = st.multiselect("Verdicts shown", list(VERDICTS),
+                           default=[v for v in VERDICTS if v not in ("chosen", "in place")], key="screen:verdicts")
+    rows = screened[screened["verdict"].isin(shown)] if shown else screened
+    st.dataframe(rows.astype({"tier": str}), hide_index=True, width="stretch", height=360)
+
+
+def explanation(request: str, result) -> None:
+    """Why one measure is in the plan, or what would bring it in."""
+    st.subheader("Why is a measure in the plan, or not?")
+    catalog = compute.inputs(request).catalog
+    left, middle, right = st.columns([2, 1, 1])
+    measure = left.selectbox("Measure", sorted(catalog.measures), key="explain:measure",
+                             format_func=lambda m: f"{m} ({catalog.measures[m].name})")
+    site = middle.selectbox("Place", [EVERY_PLACE] + [s.id for s in result.problem.sites] + ["district"],
+                            key="explain:site")
+    clicked = right.button("Explain", icon=":material/help:")
+    place = None if site == EVERY_PLACE else site
+    if not state.started(json.dumps(["explain", request, measure, place]), clicked):
+        return
+    try:
+        with st.spinner("Explaining...", show_time=True):
+            found = compute.explanation(request, measure, place)
+    except (OptimizerError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    st.markdown(("**In the plan.** " if found.chosen else "**Not in the plan.** ")
+                + " ".join(f"{r[0].upper()}{r[1:]}." for r in found.reasons))
+    st.dataframe(found.places, hide_index=True, width="stretch", column_config=views.money_columns(found.places))
+
+
+def pitch_form(request: str) -> None:
+    """A form describing a vendor's product, and what it would do to the plan."""
+    st.subheader("Test a product a vendor proposes")
+    taxonomy = compute.inputs(request).catalog.pass7
+    with st.form("pitch"):
+        first, second, third = st.columns(3)
+        product = {
+            "name": first.text_input("Product name", placeholder="e.g. SmartDoor AI lock"),
+            "capital": second.number_input("Capital cost per unit ($)", min_value=0.0, value=2_000.0, step=100.0),
+            "annual": third.number_input("Annual cost per unit ($)", min_value=0.0, value=0.0, step=50.0),
+            "layer": first.selectbox("Layer", taxonomy.layer_ids, index=taxonomy.layer_ids.index("building")
+                                     if "building" in taxonomy.layer_ids else 0),
+            "component": second.selectbox("Component", taxonomy.component_ids),
+            "tier": third.selectbox("PASS tier", [None, 1, 2, 3, 4], format_func=lambda t: str(t) if t else "outside the tiers"),
+            "effectiveness": first.slider("Effectiveness claimed (0-1)", 0.0, 1.0, 0.3, 0.05),
+            "unit_basis": second.selectbox("Priced per", values(UnitBasis)),
+            "scope": third.selectbox("Scope", values(Scope)),
+            "evidence": first.selectbox("Evidence", values(Evidence), index=values(Evidence).index("none")),
+            "funding_categories": second.multiselect("Grant categories", values(FundingCategory), default=["hardware"]),
+            "budget_category": third.selectbox("Budget category", values(BudgetCategory),
+                                               index=values(BudgetCategory).index("equipment")),
+            "useful_life": first.number_input("Useful life (years)", min_value=1, max_value=50, value=10),
+        }
+        if st.form_submit_button("Check the pitch", type="primary", icon=":material/play_arrow:"):
+            st.session_state[PITCH] = (request, json.dumps(product))
+    asked, product_json = st.session_state.get(PITCH, (None, None))
+    if asked != request:  # nothing asked yet for this scenario
+        return
+    try:
+        with st.spinner("Planning with and without the product (several solves)...", show_time=True):
+            found = compute.pitch_check(request, product_json)
+    except OptimizerError as exc:
+        views.show_error(exc, "The pitch cannot be checked")
+        return
+    except ValueError as exc:  # the scenario has no plan at its own budget
+        st.error(str(exc))
+        return
+    columns = st.columns(4)
+    columns[0].metric("In the plan at this budget", "yes" if found.chosen_at_budget else "no")
+    columns[1].metric("Enters at a local capital budget of",
+                      "never" if found.entry_budget is None else fmt.money(found.entry_budget))
+    columns[2].metric("Risk reduction per $1,000", f"{found.value_per_1000:.4f}")
+    columns[3].metric("The plan's last $1,000 buy", f"{found.plan_marginal_per_1000:.4f}")
+    st.info(found.summary())
+    if not found.places.empty:
+        st.markdown("**Where it would go**")
+        st.dataframe(found.places, hide_index=True, column_config=views.money_columns(found.places))
+    if not found.displaced.empty:
+        st.markdown("**What it would displace**")
+        st.dataframe(found.displaced, hide_index=True, column_config=views.money_columns(found.displaced))
+
+
+st.title("Screening and vendor pitch")
+result = views.current_plan()
+if result is None:
+    st.stop()
+screening(state.request())
+st.divider()
+explanation(state.request(), result)
+st.divider()
+pitch_form(state.request())

@@ -1,0 +1,142 @@
+"""Scenario files for the app: the built-in examples, uploaded files, and the edited
+scenario (a plain mapping) turned back into checked inputs.
+
+Everything goes through :func:`optimizer.load_inputs`, so an edited or uploaded scenario is
+checked exactly as the command line checks a file, and its problems name row and field.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
+from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
+
+#: File types the upload box takes: a scenario, or a sites table replacing the sites.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+SITES_SUFFIXES = (".csv", ".xlsx")
+UPLOAD_TYPES = [s.lstrip(".") for s in SCENARIO_SUFFIXES + SITES_SUFFIXES]
+
+
+def builtin_names() -> list[str]:
+    """File names of the built-in scenarios, sorted."""
+    return sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def default_name() -> str:
+    """File name of the scenario the app opens on."""
+    return EXAMPLE_SCENARIO.name
+
+
+def as_mapping(scenario: Scenario) -> dict:
+    """A checked scenario as JSON-ready plain data for editing.
+
+    Sites are inline and the capital and operating budgets are mappings from fiscal year
+    (as text) to dollars, so every year has its own entry to edit.
+    """
+    data = scenario.model_dump(mode="json")
+    for which in ("capital", "operating"):
+        per_year = scenario.budget.per_year(which, scenario.horizon.fiscal_years)
+        data["budget"][which] = {str(year): amount for year, amount in per_year.items()}
+    return data
+
+
+def yaml_text(data: dict) -> str:
+    """A scenario mapping as YAML text (plain data, keys in their given order)."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def load_builtin(name: str) -> dict:
+    """The mapping of a built-in scenario, checked against the catalog.
+
+    Raises
+    ------
+    InputError
+        When the file has problems.
+    """
+    return as_mapping(load_inputs(SCENARIOS_DIR / Path(name).name).scenario)
+
+
+def inputs_of(data: dict, file_name: str) -> Inputs:
+    """Check an edited scenario mapping as if it were the file ``file_name``.
+
+    Parameters
+    ----------
+    data : dict
+        The scenario as plain data.
+    file_name : str
+        The name the scenario is known by (shown in problems and in the plan's assumptions).
+
+    Raises
+    ------
+    InputError
+        Naming each bad row and field.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / file_name
+        path.write_text(yaml_text(data), encoding="utf-8")
+        inputs = load_inputs(path)
+    return Inputs(inputs.scenario, inputs.catalog, Path(file_name))
+
+
+def _refuse(name: str, expected: str) -> InputError:
+    return InputError([InputProblem(name, "", "", "", expected)])
+
+
+def _safe_name(name: str) -> str:
+    """The last part of an uploaded file's name, never a folder name."""
+    base = Path(name.replace("\\", "/")).name
+    return base if base not in ("", ".", "..") else "upload"
+
+
+def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str) -> tuple[dict, str]:
+    """Read uploaded files into a scenario mapping.
+
+    One YAML scenario may come with the sites table it names (``sites_file``); it may also
+    extend a built-in scenario. A CSV or Excel sites table alone replaces the sites of the
+    current scenario.
+
+    Parameters
+    ----------
+    files : list of (name, content)
+        The uploaded files.
+    current : dict
+        The scenario being edited (kept for a sites-only upload).
+    current_name : str
+        Its file name.
+
+    Returns
+    -------
+    (dict, str)
+        The new scenario mapping and its file name.
+
+    Raises
+    ------
+    InputError
+        Naming the uploaded file, row and field of each problem.
+    """
+    names = [_safe_name(name) for name, _ in files]
+    scenarios = [n for n in names if n.lower().endswith(SCENARIO_SUFFIXES)]
+    tables = [n for n in names if n.lower().endswith(SITES_SUFFIXES)]
+    if len(scenarios) > 1 or (not scenarios and len(tables) != 1):
+        raise _refuse(", ".join(names), "one scenario YAML file (with the sites table it names), "
+                      "or one sites table (.csv or .xlsx) alone")
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        if scenarios:  # a what-if file may extend a built-in scenario
+            for path in SCENARIOS_DIR.iterdir():
+                if path.suffix in SCENARIO_SUFFIXES + SITES_SUFFIXES:
+                    shutil.copy(path, folder / path.name)
+        for name, (_, content) in zip(names, files):
+            (folder / name).write_bytes(content)
+        if scenarios:
+            name = scenarios[0]
+        else:
+            name = current_name
+            base = {k: v for k, v in current.items() if k != "sites"}
+            (folder / name).write_text(yaml_text({**base, "sites_file": tables[0]}), encoding="utf-8")
+        inputs = load_inputs(folder / name)
+    return as_mapping(inputs.scenario), name

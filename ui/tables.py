@@ -1,0 +1,125 @@
+"""Plan results reshaped for display: filtered plan rows, the flow of money from budget to
+remainder, what each funding source paid and has left, and source-to-layer flows. Pure
+pandas on a :class:`~optimizer.result.PlanResult`; no Streamlit, no planning logic."""
+from __future__ import annotations
+
+import pandas as pd
+
+from optimizer.export import plan_table
+from optimizer.plan import LOCAL
+from optimizer.result import PlanResult
+
+KEY = ["measure_id", "site_id"]
+#: Differences below this many dollars are rounding of costs split over sources.
+CENTS = 1.0
+#: Dollar columns of :func:`source_balance`.
+BALANCE_MONEY = ["available", "capital paid", "recurring paid", "local match paid", "left"]
+
+
+def plan_rows(result: PlanResult, sites=(), layers=(), years=(), sources=()) -> pd.DataFrame:
+    """The plan's items with their capital split by source, filtered.
+
+    Parameters
+    ----------
+    result : PlanResult
+        A plan.
+    sites, layers, years, sources : collections
+        Keep only items at these sites, in these layers, installed in these fiscal years,
+        or paid (capital or recurring) by these sources; empty keeps all.
+    """
+    table = plan_table(result)
+    keep = pd.Series(True, index=table.index)
+    for column, wanted in (("site_id", sites), ("layer", layers), ("year", years)):
+        if wanted:
+            keep &= table[column].isin(list(wanted))
+    if sources:
+        funding = result.funding
+        paid = funding[funding["source"].isin(list(sources)) & (funding["amount"] > 0)]
+        keys = set(zip(paid["measure_id"], paid["site_id"]))
+        keep &= [k in keys for k in zip(table["measure_id"], table["site_id"])]
+    return table[keep].reset_index(drop=True)
+
+
+def source_ids(result: PlanResult) -> list[str]:
+    """Funding sources of the plan, awarded grants first, then ``local``."""
+    return [s.id for s in result.problem.sources] + [LOCAL]
+
+
+def tiers_reached(result: PlanResult) -> tuple[int, int, int]:
+    """Site-layer cells at PASS tier 1 or higher after and before the plan, and all cells."""
+    before, after = result.tiers()
+    return int((after >= 1).to_numpy().sum()), int((before >= 1).to_numpy().sum()), after.size
+
+
+def _grants_available(result: PlanResult) -> dict[str, float]:
+    return {s.id: s.amount * (len(s.years) if s.per_year else 1) for s in result.problem.sources}
+
+
+def _local_capital(result: PlanResult) -> float:
+    """Local capital over the horizon: the yearly budgets, capped by the total if one is set."""
+    problem = result.problem
+    whole = sum(problem.capital_budget.values())
+    return whole if problem.total_budget is None else min(whole, problem.total_budget)
+
+
+def money_flow(result: PlanResult) -> pd.DataFrame:
+    """Steps from the money available for capital to what is left.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``step``, ``amount`` (negative for spending) and ``measure`` (plotly
+        waterfall: ``absolute``, ``relative`` or ``total``): local capital budget, awarded
+        grants, capital spend, grant money spent on recurring costs, and what is left.
+    """
+    funding = result.funding
+    grant_annual = funding[(funding["kind"] == "annual") & (funding["source"] != LOCAL)]["amount"].sum()
+    steps = [("Local capital budget", _local_capital(result), "absolute"),
+             ("Awarded grants", sum(_grants_available(result).values()), "relative"),
+             ("Capital spend", -result.totals()["capital"], "relative"),
+             ("Grants spent on recurring costs", -float(grant_annual), "relative")]
+    steps.append(("Left over", sum(amount for _, amount, _ in steps), "total"))
+    return pd.DataFrame(steps, columns=["step", "amount", "measure"])
+
+
+def source_balance(result: PlanResult) -> pd.DataFrame:
+    """Per funding source: money available, what it paid for capital and recurring costs,
+    the local match paid for it, and what is left.
+
+    The district's own money appears as two rows, ``local capital`` (the capital budget)
+    and ``local operating`` (the operating budget, which pays recurring costs).
+    """
+    funding = result.funding
+    paid = funding.pivot_table(index="source", columns="kind", values="amount", aggfunc="sum",
+                               fill_value=0.0).reindex(columns=["capital", "annual"], fill_value=0.0)
+    match = funding[(funding["source"] == LOCAL) & (funding["match_for"] != "")]
+    match = match.groupby("match_for")["amount"].sum()
+    rows = []
+    names = {s.id: s.name for s in result.problem.sources}
+    for sid, available in _grants_available(result).items():
+        capital, annual = (float(paid.at[sid, k]) if sid in paid.index else 0.0 for k in ("capital", "annual"))
+        rows.append((sid, names[sid], available, capital, annual, float(match.get(sid, 0.0))))
+    local = paid.loc[LOCAL] if LOCAL in paid.index else pd.Series({"capital": 0.0, "annual": 0.0})
+    rows.append(("local capital", "District capital budget", _local_capital(result),
+                 float(local["capital"]), 0.0, 0.0))
+    rows.append(("local operating", "District operating budget", sum(result.problem.operating_budget.values()),
+                 0.0, float(local["annual"]), 0.0))
+    table = pd.DataFrame(rows, columns=["source", "name"] + BALANCE_MONEY[:-1])
+    left = table["available"] - table["capital paid"] - table["recurring paid"]
+    table["left"] = left.where(left.abs() >= CENTS, 0.0)  # cents from splitting costs over sources
+    return table
+
+
+def source_to_layer(result: PlanResult, kinds=("capital", "annual")) -> pd.DataFrame:
+    """Dollars from each source to each PASS layer (columns ``source``, ``layer``,
+    ``amount``), for the kinds of cost asked (capital, annual or both)."""
+    funding = result.funding[result.funding["kind"].isin(list(kinds))]
+    layers = result.plan.items[KEY + ["layer"]].drop_duplicates(KEY)
+    flows = funding.merge(layers, on=KEY).groupby(["source", "layer"], as_index=False)["amount"].sum()
+    return flows[flows["amount"] > 0].reset_index(drop=True)
+
+
+def capital_by_year(result: PlanResult) -> pd.DataFrame:
+    """Capital dollars by fiscal year and source (columns ``year``, ``source``, ``amount``)."""
+    funding = result.funding[result.funding["kind"] == "capital"]
+    return funding.groupby(["year", "source"], as_index=False)["amount"].sum()

@@ -1,0 +1,109 @@
+"""Pieces the pages share: input problems as a table, the current plan with every way it
+can fail shown in words, headline numbers, and a plan's table and charts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from optimizer import InputError, InputProblem, OptimizerError
+from optimizer.result import PlanResult
+from optimizer.solve import Status
+
+from . import charts, compute, fmt, report, state, tables
+
+SCENARIO_PAGE = "ui/pages/scenario.py"
+PLAN_PAGE = "ui/pages/plan.py"
+#: Column formats of money columns in tables.
+MONEY = st.column_config.NumberColumn(format="dollar", step=1)
+
+
+def money_columns(frame: pd.DataFrame) -> dict:
+    """Column settings showing the dollar columns of ``frame`` as dollars."""
+    words = ("cost", "capital", "annual", "amount", "paid", "budget", "tco")
+    return {c: MONEY for c in frame.columns
+            if any(w in str(c) for w in words) and pd.api.types.is_float_dtype(frame[c])}
+
+
+def problems_table(problems: list[InputProblem]) -> None:
+    """Input problems as a table: file, place (row or key), field, value, what is expected."""
+    frame = pd.DataFrame([{"file": Path(p.file).name, "where": p.where, "field": p.field,
+                           "value": p.value, "expected": p.expected} for p in problems])
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def show_error(exc: OptimizerError, what: str) -> None:
+    """An error of the tool in the page (never a traceback); input problems as a table."""
+    if isinstance(exc, InputError):
+        st.error(f"{what}: {len(exc.problems)} problem(s). Each row names the file, the place, "
+                 "the field, the value found and what is expected.")
+        problems_table(exc.problems)
+    else:
+        st.error(f"{what}: {exc}")
+
+
+def current_plan() -> PlanResult | None:
+    """The plan of the edited scenario with the current options, solved behind a spinner
+    (or taken from the cache).
+
+    Problems of the scenario, an infeasible scenario (with the conflicting rules in plain
+    words) and a solver that stopped without a plan are shown in the page; the result is
+    None then.
+    """
+    request = state.request()
+    try:
+        with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
+            result = compute.plan(request)
+    except OptimizerError as exc:
+        show_error(exc, "This scenario cannot be planned")
+        st.page_link(SCENARIO_PAGE, label="Fix it on the Scenario page", icon=":material/edit:")
+        return None
+    if result.plan is not None:
+        return result
+    if result.status == Status.INFEASIBLE:
+        with st.spinner("Finding the rules that conflict..."):
+            conflicts = compute.conflicts(request)
+        st.error("No plan keeps every rule of this scenario. These rules conflict:\n\n"
+                 + "\n".join(f"- {c}" for c in conflicts))
+    else:
+        st.warning("The solver stopped before it found a plan. " + " ".join(result.report.notes))
+    return None
+
+
+def headline(result: PlanResult) -> None:
+    """The plan's headline numbers as metrics."""
+    numbers = report.headline(result)
+    for row in (numbers[:4], numbers[4:]):
+        for column, (label, value, note) in zip(st.columns(4), row):
+            column.metric(label, value, delta=note)
+
+
+def plan_details(result: PlanResult, key: str) -> None:
+    """A plan's table, filterable by site, layer, fiscal year and source, and its charts.
+
+    Parameters
+    ----------
+    result : PlanResult
+        A plan.
+    key : str
+        Prefix of the filter widgets' keys (one per page showing a plan).
+    """
+    items, problem = result.plan.items, result.problem
+    columns = st.columns(4)
+    sites = columns[0].multiselect("Sites", sorted(set(items["site_id"])), key=f"{key}:sites")
+    layers = columns[1].multiselect("Layers", [x for x in problem.layers if x in set(items["layer"])],
+                                    key=f"{key}:layers")
+    years = columns[2].multiselect("Fiscal years", problem.years, key=f"{key}:years")
+    sources = columns[3].multiselect("Paid by", tables.source_ids(result), key=f"{key}:sources")
+    rows = tables.plan_rows(result, sites, layers, years, sources)
+    st.caption(f"{len(rows)} of {len(items)} items; capital {fmt.money(rows['capital_cost'].sum())}, "
+               f"annual cost {fmt.money(rows['annual_cost'].sum())}.")
+    st.dataframe(rows, hide_index=True, width="stretch", height=320, column_config=money_columns(rows))
+    st.plotly_chart(charts.spend_treemap(rows, problem.layers), key=f"{key}:treemap")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.money_waterfall(tables.money_flow(result)), key=f"{key}:waterfall")
+    right.plotly_chart(charts.capital_by_year(tables.capital_by_year(result), problem.capital_budget,
+                                              tables.source_ids(result)), key=f"{key}:years_chart")
+    before, after = result.tiers()
+    st.plotly_chart(charts.tier_heatmaps(before, after), key=f"{key}:tiers")
