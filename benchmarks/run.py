@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import time
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -111,9 +112,12 @@ def _analysis_row(case, solver: str, total: float, extra: dict) -> dict:
 MEASURES = {"plan": measure_plan, "frontier": measure_frontier, "robust": measure_robust}
 
 
-def measure(case_name: str, solver: str, time_limit: float | None) -> dict:
-    """Run the measurement that the case's kind names."""
-    return MEASURES[CASES[case_name].kind](case_name, solver, time_limit)
+def measure(case_name: str, solver: str, time_limit: float | None, size: int | None = None) -> dict:
+    """Run the measurement that the case's kind names (``size`` overrides an analysis case's)."""
+    case = CASES[case_name]
+    if size is not None and case.kind != "plan":
+        CASES[case_name] = replace(case, size=size)
+    return MEASURES[case.kind](case_name, solver, time_limit)
 
 
 def _met(case, report, value, total, verified) -> str:
@@ -130,11 +134,11 @@ def _child(args, queue):
         queue.put({"case": args[0], "solver": args[1], "status": f"error: {type(exc).__name__}: {exc}"})
 
 
-def run_isolated(case: str, solver: str, time_limit: float | None) -> dict:
+def run_isolated(case: str, solver: str, time_limit: float | None, size: int | None = None) -> dict:
     """Run one measurement in a fresh process (its own peak memory)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=((case, solver, time_limit), queue))
+    proc = ctx.Process(target=_child, args=((case, solver, time_limit, size), queue))
     proc.start()
     row = queue.get()
     proc.join()
@@ -195,13 +199,15 @@ def main() -> None:
     parser.add_argument("--solvers", default="highs,cbc", help="comma-separated: highs, cbc")
     parser.add_argument("--time-limit", type=float, default=None, help="override every case's time limit")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--size", type=int, default=None,
+                        help="override the points or draws of the analysis cases (a quicker run)")
     args = parser.parse_args()
     rows = []
     for case in args.cases.split(","):
         for solver in args.solvers.split(","):
             if CASES[case].kind != "plan" and solver != "highs":
                 continue  # analyses are timed with the default solver only
-            row = run_isolated(case, solver, args.time_limit)
+            row = run_isolated(case, solver, args.time_limit, args.size)
             print({k: row.get(k) for k in ("case", "solver", "status", "total_s", "build_s", "solve_s", "gap",
                                            "peak_mb", "vs_greedy_pct", "target_met")}, flush=True)
             rows.append(row)

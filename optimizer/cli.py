@@ -29,8 +29,8 @@ EXIT_NO_PLAN = 4
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Plan school security spending: catalog, scenarios, optimal plans.")
-out = Console(width=140)
-err = Console(stderr=True, width=140)
+out = Console(width=140, soft_wrap=True)
+err = Console(stderr=True, width=140, soft_wrap=True)
 
 
 def fail(exc: OptimizerError) -> None:
