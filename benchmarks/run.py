@@ -162,10 +162,11 @@ def write(rows: list[dict], out: Path) -> None:
     env = environment()
     shown = ["case", "solver", "sites", "years", "candidates", "status", "expand_s", "build_s", "greedy_s", "solve_s",
              "total_s", "build_share", "peak_mb", "gap", "gap_target", "vs_greedy_pct", "target_met"]
-    lines = ["# Benchmark results", "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), "",
-             "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    lines = ["# Benchmark results", "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items())]
     plans = [r for r in rows if r.get("kind", "plan") == "plan"]
-    lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in plans]
+    if plans:
+        lines += ["", "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+        lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in shown) + " |" for r in plans]
     analyses = [r for r in rows if r.get("kind", "plan") != "plan"]
     if analyses:
         cols = ["case", "kind", "size", "workers", "status", "total_s", "per_solve_s", "gap_target", "target", "target_met"]
