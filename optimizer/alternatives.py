@@ -8,6 +8,7 @@ import pandas as pd
 import pulp
 
 from .defaults import DEFAULT_GAP
+from .errors import NoFeasiblePlan
 from .greedy import greedy_plan
 from .inputs import Inputs
 from .model import build_model
@@ -56,7 +57,7 @@ def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_diffe
     model = build_model(problem)
     best = solve_and_check(model, greedy_plan(problem), solver, time_limit, gap)
     if best.plan is None:
-        raise ValueError("the scenario has no feasible plan; run `plan` to see the conflicting rules")
+        raise NoFeasiblePlan("alternatives")
     gain = best.value - best.baseline_value
     floor = model.prob.objective - (1 - within) * (best.report.objective or gain)
     model.prob.addConstraint(pulp.LpConstraint(floor, pulp.LpConstraintGE, name="value_floor", rhs=0))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .errors import NoFeasiblePlan
 from .result import PlanResult
 
 
@@ -72,7 +73,7 @@ def compare(results: dict[str, PlanResult]) -> Comparison:
         raise ValueError("compare needs at least two scenarios")
     missing = [name for name, r in results.items() if r.plan is None]
     if missing:
-        raise ValueError(f"no plan to compare for: {', '.join(missing)} (infeasible or stopped early)")
+        raise NoFeasiblePlan(f"compare {', '.join(missing)}")
     names = list(results)
     summary = _with_deltas(pd.DataFrame({n: _summary(r) for n, r in results.items()}), names)
     tiers = pd.DataFrame({n: r.tiers()[1].stack() for n, r in results.items()})

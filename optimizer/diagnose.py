@@ -89,7 +89,7 @@ def diagnose(problem: Problem) -> list[Conflict]:
         if amount > 1e-6:
             conflicts.append(Conflict(name.split("[")[0], name, amount, _describe(problem, name, amount)))
     conflicts.sort(key=lambda c: (c.rule not in REQUIREMENTS, -c.amount))
-    money = sum(s.amount * (len(s.years) if s.per_year else 1) for s in problem.sources)
+    money = sum(s.award_over_horizon for s in problem.sources)
     local = sum(problem.capital_budget.values())
     if conflicts:
         required = _required_cost(problem)

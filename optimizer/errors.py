@@ -83,5 +83,14 @@ class ProblemCollector:
             raise InputError(self.problems)
 
 
+class NoFeasiblePlan(OptimizerError, ValueError):
+    """An analysis needs the scenario's plan, and the scenario has none (its rules conflict,
+    or the solver stopped before it found one)."""
+
+    def __init__(self, what: str):
+        super().__init__(f"{what}: the scenario has no feasible plan at its own budget; "
+                         "run `plan` to see the conflicting rules")
+
+
 class SolverFailed(OptimizerError):
     """The solver crashed or gave an answer that cannot be used; the inputs are unchanged."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .defaults import DEFAULT_GAP
-from .errors import InputError, InputProblem
+from .errors import InputError, InputProblem, NoFeasiblePlan
 from .inputs import Inputs
 from .marginal import added_value, cost_of_ownership, entry_budget, marginal_value_per_dollar, removed_value
 from .result import PlanResult
@@ -64,7 +64,7 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
         raise InputError([InputProblem("command line", "", "site", site_id, "a site id of the scenario")])
     result = sweep.at(sweep.scenario_budget)
     if result.plan is None:
-        raise ValueError("the scenario has no feasible plan to explain; run `plan` to see the conflicting rules")
+        raise NoFeasiblePlan(f"explain {measure_id}")
     cand = problem.candidates
     pick = cand["measure_id"] == measure_id
     if site_id is not None:
@@ -88,8 +88,7 @@ def _places(result: PlanResult, rows: list[int]) -> pd.DataFrame:
         value = (removed_value(problem, installs, [c]) if c in installs
                  else added_value(problem, installs, [c]))
         out.append({"site_id": problem.candidates.at[c, "site_id"], "year": installs.get(c),
-                    "cost_of_ownership": tco, "value": value,
-                    "value_per_1000": 1000 * value / tco if tco else float("inf")})
+                    "cost_of_ownership": tco, "value": value, "value_per_1000": _per_1000(value, tco)})
     return pd.DataFrame(out, columns=["site_id", "year", "cost_of_ownership", "value", "value_per_1000"])
 
 
@@ -116,12 +115,8 @@ def _why_in(result: PlanResult, mine: list[int], sweep: BudgetSweep) -> list[str
     if needed_by:
         reasons.append(f"needed first (prerequisite or lower tier) by {len(needed_by)} planned item(s): "
                        + ", ".join(needed_by[:8]) + (" ..." if len(needed_by) > 8 else ""))
-    value = removed_value(p, result.plan.installs, mine)
-    tco = cost_of_ownership(p, mine)
-    margin = 1000 * marginal_value_per_dollar(sweep, sweep.scenario_budget)
-    reasons.append(f"adds {value:.3f} risk reduction for ${tco:,.0f} over the horizon: "
-                   f"{1000 * value / tco if tco else float('inf'):.4f} per $1,000, against {margin:.4f} "
-                   "that the plan's last $1,000 buy")
+    reasons.append(_worth("adds", removed_value(p, result.plan.installs, mine), p, mine, sweep,
+                          " over the horizon"))
     return reasons
 
 
@@ -142,12 +137,7 @@ def _why_out(result: PlanResult, rows: list[int], measure, sweep: BudgetSweep, s
     if measure.evidence in EVIDENCE_AGAINST:
         reasons.append(EVIDENCE_AGAINST[measure.evidence])
     reasons += _operating_room(result, rows)
-    value = added_value(p, installs, rows)
-    tco = cost_of_ownership(p, rows)
-    margin = 1000 * marginal_value_per_dollar(sweep, sweep.scenario_budget)
-    reasons.append(f"would add {value:.3f} risk reduction for ${tco:,.0f}: "
-                   f"{1000 * value / tco if tco else float('inf'):.4f} per $1,000, against {margin:.4f} "
-                   "that the plan's last $1,000 buy")
+    reasons.append(_worth("would add", added_value(p, installs, rows), p, rows, sweep))
     if search_budget and not any(cand.loc[rows, "forbidden"] != ""):
         site = cand.at[rows[0], "site_id"] if len(rows) == 1 else None
         needed = entry_budget(sweep, measure.id, site)
@@ -155,6 +145,18 @@ def _why_out(result: PlanResult, rows: list[int], measure, sweep: BudgetSweep, s
                        f"(scenario: ${sweep.scenario_budget:,.0f})" if needed is not None else
                        "does not enter the plan at any budget up to 3 times the scenario's")
     return reasons
+
+
+def _per_1000(value: float, tco: float) -> float:
+    return 1000 * value / tco if tco else float("inf")
+
+
+def _worth(verb: str, value: float, problem, rows: list[int], sweep: BudgetSweep, span: str = "") -> str:
+    """The sentence comparing the item's value per $1,000 with what the plan's last $1,000 buy."""
+    tco = cost_of_ownership(problem, rows)
+    margin = 1000 * marginal_value_per_dollar(sweep, sweep.scenario_budget)
+    return (f"{verb} {value:.3f} risk reduction for ${tco:,.0f}{span}: {_per_1000(value, tco):.4f} per $1,000, "
+            f"against {margin:.4f} that the plan's last $1,000 buy")
 
 
 def _operating_room(result: PlanResult, rows: list[int]) -> list[str]:

@@ -14,7 +14,7 @@ import pandas as pd
 from .defaults import DEFAULT_GAP
 from .inputs import Inputs
 from .result import PlanResult
-from .sweep import BudgetSweep, at_least, solve_chain
+from .sweep import BudgetSweep, at_least, scenario_budget, solve_chain
 
 FRONTIER_COLUMNS = ["budget", "value", "gain", "capital", "annual", "items", "status", "gap",
                     "marginal_per_1000", "knee"]
@@ -103,8 +103,8 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     -------
     Frontier
     """
-    scenario_budget = sum(inputs.scenario.budget.per_year("capital", inputs.scenario.horizon.fiscal_years).values())
-    budgets = budget_points(scenario_budget, points, max_budget)
+    whole = scenario_budget(inputs)
+    budgets = budget_points(whole, points, max_budget)
     options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
     if workers is None:
         workers = default_workers(inputs, len(budgets))
@@ -124,7 +124,7 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     table["marginal_per_1000"] = step
     knee = knee_index(table["budget"].to_numpy(float), table["value"].to_numpy(float))
     table["knee"] = [k == knee for k in range(len(table))]
-    return Frontier(table[FRONTIER_COLUMNS], plans, scenario_budget)
+    return Frontier(table[FRONTIER_COLUMNS], plans, whole)
 
 
 #: Sites x fiscal years from which a frontier is solved by two processes by default: below

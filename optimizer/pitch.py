@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from .defaults import DEFAULT_GAP
-from .errors import ProblemCollector
+from .errors import NoFeasiblePlan, ProblemCollector
 from .inputs import Inputs
 from .marginal import added_value, cost_of_ownership, entry_budget, marginal_value_per_dollar
 from .measures import Measure
@@ -161,7 +161,7 @@ def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0, solver: str = "
     budget = before.scenario_budget
     base, new = before.at(budget), after.at(budget)
     if base.plan is None or new.plan is None:
-        raise ValueError("the scenario has no feasible plan at its own budget; fix it before checking a pitch")
+        raise NoFeasiblePlan(f"pitch of {product.name}")
     mine = new.plan.items["measure_id"] == measure.id
     keys = set(zip(new.plan.items["measure_id"], new.plan.items["site_id"]))
     old = _items(base)

@@ -47,6 +47,11 @@ class Source:
     supplement_not_supplant: bool
 
     @property
+    def award_over_horizon(self) -> float:
+        """Dollars the source can pay over the horizon (an annual allocation once a year)."""
+        return self.amount * (len(self.years) if self.per_year else 1)
+
+    @property
     def match_factor(self) -> float:
         """Local match required per grant dollar used."""
         if self.match_rate <= 0:

@@ -116,8 +116,8 @@ def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]]]]) -
             counts[key] = counts.get(key, 0) + 1
     items = pd.DataFrame([(m, s, n / samples) for (m, s), n in sorted(counts.items())],
                          columns=["measure_id", "site_id", "share"])
-    per_measure = {m: sum(1 for _, its in results if any(k[0] == m for k in its)) / samples
-                   for m in inputs.catalog.measures}
+    chosen = [{m for m, _ in its} for _, its in results]  # measures of each draw's plan
+    per_measure = {m: sum(m in draw for draw in chosen) / samples for m in inputs.catalog.measures}
     places = items.groupby("measure_id")["share"].sum() if len(items) else pd.Series(dtype=float)
     rows = [{"measure_id": m, "name": inputs.catalog.measures[m].name, "share": share,
              "mean_places": float(places.get(m, 0.0)), "verdict": _verdict(share)}

@@ -19,6 +19,11 @@ def scenario_dict(scenario: Scenario) -> dict:
     return scenario.model_dump(mode="python", exclude_defaults=True)
 
 
+def scenario_yaml(data: dict) -> str:
+    """A scenario mapping as YAML text: plain data only, keys in their given order."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
 def save_scenario_yaml(data: dict, path: Path | str) -> Path:
     """Write a scenario mapping as YAML, atomically.
 
@@ -45,7 +50,7 @@ def save_scenario_yaml(data: dict, path: Path | str) -> Path:
         When ``data`` holds something other than plain data; nothing is written then.
     """
     path = Path(path)
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text = scenario_yaml(data)
     with replacing(path) as temp:
         temp.write_text(text, encoding="utf-8")
     return path

@@ -14,6 +14,12 @@ from .problem import Problem, expand
 from .result import PlanResult, solve_and_check
 
 
+def scenario_budget(inputs: Inputs) -> float:
+    """The scenario's local capital over the whole horizon (its yearly budgets summed)."""
+    s = inputs.scenario
+    return sum(s.budget.per_year("capital", s.horizon.fiscal_years).values())
+
+
 def spread_budget(problem: Problem, total: float) -> dict[int, float]:
     """Split a total local capital budget over the fiscal years in the proportions of the
     scenario's own yearly budgets (evenly when those are all zero)."""
@@ -43,7 +49,7 @@ class BudgetSweep:
         self.inputs = inputs
         self.problem = problem or expand(inputs)
         self.model: Model = build_model(self.problem)
-        self.scenario_budget = sum(self.problem.capital_budget.values())
+        self.scenario_budget = scenario_budget(inputs)
         self.options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
         self.results: dict[float, PlanResult] = {}
 

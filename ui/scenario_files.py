@@ -10,10 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
+from optimizer.scenario_io import scenario_yaml
 
 #: File types the upload box takes: a scenario, or a sites table replacing the sites.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -44,11 +43,6 @@ def as_mapping(scenario: Scenario) -> dict:
     return data
 
 
-def yaml_text(data: dict) -> str:
-    """A scenario mapping as YAML text (plain data, keys in their given order)."""
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-
-
 def load_builtin(name: str) -> dict:
     """The mapping of a built-in scenario, checked against the catalog.
 
@@ -77,7 +71,7 @@ def inputs_of(data: dict, file_name: str) -> Inputs:
     """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / file_name
-        path.write_text(yaml_text(data), encoding="utf-8")
+        path.write_text(scenario_yaml(data), encoding="utf-8")
         inputs = load_inputs(path)
     return Inputs(inputs.scenario, inputs.catalog, Path(file_name))
 
@@ -137,6 +131,6 @@ def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str
         else:
             name = current_name
             base = {k: v for k, v in current.items() if k != "sites"}
-            (folder / name).write_text(yaml_text({**base, "sites_file": tables[0]}), encoding="utf-8")
+            (folder / name).write_text(scenario_yaml({**base, "sites_file": tables[0]}), encoding="utf-8")
         inputs = load_inputs(folder / name)
     return as_mapping(inputs.scenario), name

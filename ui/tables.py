@@ -52,7 +52,7 @@ def tiers_reached(result: PlanResult) -> tuple[int, int, int]:
 
 
 def _grants_available(result: PlanResult) -> dict[str, float]:
-    return {s.id: s.amount * (len(s.years) if s.per_year else 1) for s in result.problem.sources}
+    return {s.id: s.award_over_horizon for s in result.problem.sources}
 
 
 def _local_capital(result: PlanResult) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from optimizer import InputError
-from optimizer.scenario_io import scenario_dict
+from optimizer.scenario_io import scenario_dict, scenario_yaml
 from ui import compute, editors, scenario_files, state, views
 
 BUILTIN, UPLOAD = "builtin", "upload"
@@ -84,6 +84,6 @@ with summary:
     else:
         save, plan = st.columns([2, 3])
         save.download_button("Save the scenario as YAML", icon=":material/download:",
-                             data=scenario_files.yaml_text(scenario_dict(inputs.scenario)),
+                             data=scenario_yaml(scenario_dict(inputs.scenario)),
                              file_name=state.file_name(), mime="application/x-yaml")
         plan.page_link(views.PLAN_PAGE, label="See the plan", icon=":material/checklist:")

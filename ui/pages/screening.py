@@ -51,7 +51,7 @@ def explanation(request: str, result) -> None:
     try:
         with st.spinner("Explaining...", show_time=True):
             found = compute.explanation(request, measure, place)
-    except (OptimizerError, ValueError) as exc:
+    except OptimizerError as exc:
         st.error(str(exc))
         return
     st.markdown(("**In the plan.** " if found.chosen else "**Not in the plan.** ")
@@ -90,11 +90,8 @@ def pitch_form(request: str) -> None:
     try:
         with st.spinner("Planning with and without the product (several solves)...", show_time=True):
             found = compute.pitch_check(request, product_json)
-    except OptimizerError as exc:
+    except OptimizerError as exc:  # bad fields, or no plan at the scenario's own budget
         views.show_error(exc, "The pitch cannot be checked")
-        return
-    except ValueError as exc:  # the scenario has no plan at its own budget
-        st.error(str(exc))
         return
     columns = st.columns(4)
     columns[0].metric("In the plan at this budget", "yes" if found.chosen_at_budget else "no")
