@@ -2,6 +2,7 @@
 checked across files (ids, prerequisites, tier chains, mandate references)."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ from .funding import FundingProgram
 from .mandates import StateProfile
 from .measures import ColumnSpec, Measure, load_column_dictionary, load_measures
 from .paths import CATALOG_DIR
+from .prices import in_dollar_year, load_price_index, load_settings
 from .readers import read_yaml_mapping
 from .taxonomy import (DEFAULT_EDITION, EditionMapping, Taxonomy, load_edition_mapping,
                        load_taxonomy)
@@ -36,6 +38,8 @@ class Catalog:
     measures: dict[str, Measure]
     programs: dict[str, FundingProgram]
     states: dict[str, StateProfile]
+    as_of: dt.date
+    dollar_year: int
 
     def layer_of(self, measure: Measure) -> str:
         """The measure's layer in this catalog's PASS edition."""
@@ -205,8 +209,36 @@ def load_catalog(folder: Path = CATALOG_DIR, edition: int = DEFAULT_EDITION) -> 
     programs = _load_programs(folder / "funding_programs.yaml", program_problems)
     state_problems = ProblemCollector(folder / "state_mandates.yaml")
     states = _load_states(folder / "state_mandates.yaml", measures, state_problems)
+    _check_program_references(programs, measures, states, program_problems)
+    settings_problems = ProblemCollector(folder / "catalog.yaml")
+    settings = load_settings(folder, settings_problems)
+    if settings is not None:
+        index_problems = ProblemCollector(folder / settings.price_index)
+        index = load_price_index(folder / settings.price_index, index_problems)
+        settings_problems.extend(index_problems.problems)
+        converted = dict((m.id, m) for _, m in in_dollar_year(
+            [(where, m) for where, m in rows if m.id in measures], index, settings.dollar_year,
+            measure_problems))
+        measures = {mid: converted.get(mid, m) for mid, m in measures.items()}
     all_problems = ProblemCollector(folder)
-    for collector in (measure_problems, program_problems, state_problems):
+    for collector in (measure_problems, program_problems, state_problems, settings_problems):
         all_problems.extend(collector.problems)
     all_problems.raise_if_any()
-    return Catalog(folder, edition, chosen, pass7, mapping, columns, measures, programs, states)
+    return Catalog(folder, edition, chosen, pass7, mapping, columns, measures, programs, states,
+                   settings.as_of, settings.dollar_year)
+
+
+def _check_program_references(programs: dict[str, FundingProgram], measures: dict[str, Measure],
+                              states: dict[str, StateProfile], problems: ProblemCollector) -> None:
+    """Measures named by a program's rules and limits exist; compliance-first mandates exist."""
+    mandate_ids = {m.id for p in states.values() for m in p.mandates}
+    for i, program in enumerate(programs.values()):
+        where = f"programs[{i}] ({program.id})"
+        for kind, items in (("rules", program.rules), ("limits", program.limits)):
+            for j, item in enumerate(items):
+                for mid in item.measures:
+                    if mid not in measures:
+                        problems.add(f"{where}.{kind}[{j}]", "measures", mid, "ids of measures in measures.csv")
+        for mid in program.compliance_first:
+            if mid not in mandate_ids:
+                problems.add(where, "compliance_first", mid, "ids of mandates in state_mandates.yaml")

@@ -145,6 +145,12 @@ def _print_summary(result: PlanResult) -> None:
     for col in ("capital", "annual"):
         src[col] = src[col].map(_money)
     print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
+    use = result.grant_use()
+    if len(use):
+        for col in ("award", "used", "local_match", "unused"):
+            use[col] = use[col].map(_money)
+        use["grant_share"] = use["grant_share"].map(lambda x: "" if x is None or x != x else f"{x:.0%}")
+        print_frame(use.drop(columns=["name"]), f"Grant money used and left (dollars of {result.problem.dollar_year})")
     before, after = result.tiers()
     both = before.astype(str) + " -> " + after.astype(str)
     print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")

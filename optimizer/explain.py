@@ -8,6 +8,7 @@ import pandas as pd
 
 from .defaults import DEFAULT_GAP
 from .errors import InputError, InputProblem, NoFeasiblePlan
+from .grant_use import rulings_for
 from .inputs import Inputs
 from .marginal import added_value, cost_of_ownership, entry_budget, marginal_value_per_dollar, removed_value
 from .result import PlanResult
@@ -76,8 +77,20 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
     if not rows:
         return Explanation(measure_id, site_id, False, [_absent(inputs, problem, measure_id, site_id)], places)
     if mine:
-        return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep), places)
-    return Explanation(measure_id, site_id, False, _why_out(result, rows, measure, sweep, search_budget), places)
+        return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep) + _who_pays(result, measure_id, site_id),
+                           places)
+    return Explanation(measure_id, site_id, False,
+                       _why_out(result, rows, measure, sweep, search_budget) + _who_pays(result, measure_id, site_id),
+                       places)
+
+
+def _who_pays(result: PlanResult, measure_id: str, site_id: str | None) -> list[str]:
+    """What each grant says about the item, and money a grant leaves unused, with why."""
+    out = [f"grant rules: {sentence}" for sentence in rulings_for(result.problem, measure_id, site_id)]
+    use = result.grant_use()
+    for r in use[use["unused"] > 0].itertuples(index=False):
+        out.append(f"{r.name} leaves ${r.unused:,.0f} unused in {r.period}: {r.why_unused}")
+    return out
 
 
 def _places(result: PlanResult, rows: list[int]) -> pd.DataFrame:

@@ -80,6 +80,7 @@ def plan_dict(result: PlanResult) -> dict:
         "objective": round(result.value, 6),
         "baseline_objective": round(result.baseline_value, 6),
         "solver": result.report.solver,
+        "dollar_year": result.problem.dollar_year,
         "totals": result.totals(),
         "items": items,
         "spend": {
@@ -90,6 +91,8 @@ def plan_dict(result: PlanResult) -> dict:
             "by_source": {k: {"capital": _money(r.capital), "annual": _money(r.annual)}
                           for k, r in by_source.iterrows()},
         },
+        "grant_use": [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                      for row in result.grant_use().to_dict("records")],
         "tiers": {"before": {s: {k: int(v) for k, v in row.items()} for s, row in before.iterrows()},
                   "after": {s: {k: int(v) for k, v in row.items()} for s, row in after.iterrows()}},
         "notes": list(result.report.notes),
@@ -104,7 +107,9 @@ def plan_table(result: PlanResult) -> pd.DataFrame:
                                 aggfunc="sum", fill_value=0.0)
     order = [s.id for s in result.problem.sources if s.id in split.columns] + [c for c in [LOCAL] if c in split.columns]
     split = split[order].add_prefix("paid_by_").reset_index()
-    return items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
+    table = items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
+    table["dollars_of"] = result.problem.dollar_year
+    return table
 
 
 def _budget_sheet(result: PlanResult, source_id: str) -> pd.DataFrame:
@@ -127,6 +132,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> 
     data = plan_dict(result)
     summary = pd.DataFrame([
         ("scenario", data["scenario"]), ("status", data["status"]),
+        ("costs in US dollars of", data["dollar_year"]),
         ("optimality gap", data["gap"]), ("risk reduction (objective)", data["objective"]),
         ("risk reduction with nothing bought", data["baseline_objective"]),
         ("capital over the horizon ($)", data["totals"]["capital"]),
@@ -140,6 +146,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> 
         "Summary": summary,
         "Plan by site": plan_table(result).sort_values(["site_id", "year", "measure_id"]),
         "Funding by source": result.spend_by_source().reset_index(),
+        "Grant money used and left": result.grant_use(),
         "Tiers before and after": tiers.reset_index(),
         "Assumptions": pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"]),
     }
@@ -161,16 +168,19 @@ def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
         "local capital budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.capital_budget.items()),
         "local operating budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.operating_budget.items()),
         "tier order": s.policy.tier_order, "objective": s.policy.objective,
-        "costs": "typical catalog cost per unit unless a vendor quote overrides it",
+        "costs": f"typical catalog cost per unit in {catalog.dollar_year} dollars (CPI-U, catalog/price_index.csv) "
+                 "unless a vendor quote overrides it",
+        "catalog checked on": f"{catalog.as_of} (catalog/audit.csv)",
     }
     for src in result.problem.sources:
         program = catalog.programs.get(s.funding_sources[src.id].program or "")
-        origin = f"{program.source}, as of {program.as_of}" if program else "custom source from the scenario"
+        origin = f"{program.citation}, as of {program.as_of}" if program else "custom source from the scenario"
         out[f"funding: {src.id}"] = (f"{src.name}: ${src.amount:,.0f}{' per year' if src.per_year else ''}, "
                                      f"years {src.years[0]}-{src.years[-1]}, match {src.match_rate:.0%}; {origin}")
     for mid in sorted(set(result.plan.items["measure_id"])):
         m = catalog.measures[mid]
-        out[f"cost: {mid}"] = f"{m.cost_source} ({m.cost_year} dollars); evidence {m.evidence}: {m.evidence_source}"
+        out[f"cost: {mid}"] = (f"{m.cost_source} (quoted in {m.cost_year} dollars, shown in {catalog.dollar_year} "
+                               f"dollars); evidence {m.evidence}: {m.evidence_source}")
     return out
 
 

@@ -46,9 +46,12 @@ class _Ledger:
         cost, annual = float(self.item_capital[c]), float(self.item_annual[c])
         plan_rows, grant_use, local_cap = [], [], 0.0
         rest = cost
-        for src_id in self.p.cap_classes[int(self.cap_class[c])]:
+        q = int(self.cap_class[c])
+        for src_id in self.p.cap_classes[q]:
             src = self.by_id[src_id]
-            if t not in src.years or rest <= 0:
+            # Items under a program's limit or its compliance-first rule are left to local
+            # money here: the baseline stays simple and always keeps those rules.
+            if t not in src.years or rest <= 0 or self.p.cap_tags[q][src_id]:
                 continue
             g = min(self._left(src, t), rest / (1 + src.match_factor))
             if g <= 0.01:
@@ -66,10 +69,11 @@ class _Ledger:
         annual_rows, op_use = [], defaultdict(float)
         for y in [y for y in self.p.years if y >= t]:
             need = annual
-            for src_id in self.p.op_classes[int(self.op_class[c])]:
+            r = int(self.op_class[c])
+            for src_id in self.p.op_classes[r]:
                 src = self.by_id[src_id]
                 # Match is paid on capital only: grants that need a match skip recurring costs.
-                if y not in src.years or need <= 0 or src.match_factor > 0:
+                if y not in src.years or need <= 0 or src.match_factor > 0 or self.p.op_tags[r][src_id]:
                     continue
                 g = min(self._left(src, y) - sum(a for s2, y2, a in grant_use if s2 is src and (not src.per_year or y2 == y)), need)
                 if g > 0.01:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .errors import ProblemCollector
+from .mandates import Mandate
 from .paths import CATALOG_DIR
 from .scenario import Scenario, load_scenario
 
@@ -39,6 +40,7 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
     """
     problems = ProblemCollector(path)
     site_ids = {s.id for s in scenario.sites}
+    mandate_ids = set(scenario.mandates.extra) | {m.id for m in state_mandates(scenario, catalog)}
     for i, site in enumerate(scenario.sites):
         for mid in site.in_place:
             _check_measure(catalog, problems, f"site {site.id} (sites[{i}])", "in_place", mid, "site")
@@ -54,15 +56,24 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
         for field in ("eligible_measures", "excluded_measures"):
             for mid in getattr(source, field) or []:
                 _check_measure(catalog, problems, f"funding_sources.{key}", field, mid)
-        if source.program is not None and source.program not in catalog.programs:
-            problems.add(f"funding_sources.{key}", "program", source.program,
-                         "a program id of catalog/funding_programs.yaml")
+        where = f"funding_sources.{key}"
+        for site_id in source.sites or []:
+            if site_id not in site_ids:
+                problems.add(where, "sites", site_id, "a site id of this scenario (the award's approved sites)")
+        if source.earmark is not None and source.earmark not in mandate_ids:
+            problems.add(where, "earmark", source.earmark, "the id of a mandate of the scenario's state "
+                         "profile or of mandates.extra, which this money is earmarked for")
+        program = catalog.programs.get(source.program) if source.program else None
+        if source.program is not None and program is None:
+            problems.add(where, "program", source.program, "a program id of catalog/funding_programs.yaml")
+        elif (program is not None and source.match_rate is not None
+              and source.match_rate < program.match_rate and not program.match_waiver_possible):
+            problems.add(where, "match_rate", source.match_rate,
+                         f"at least the program's {program.match_rate:.0%} (it grants no waiver); "
+                         "a district may put in more match, never less")
     for key, mandate in scenario.mandates.extra.items():
         for mid in mandate.measures:
             _check_measure(catalog, problems, f"mandates.extra.{key}", "measures", mid)
-    if scenario.state and scenario.mandates.state_profile and scenario.state not in catalog.states:
-        problems.add("state", "state", scenario.state, "a state with a profile in "
-                     "catalog/state_mandates.yaml, or mandates.state_profile: false")
     layers = catalog.taxonomy.layer_ids
     for name in (*scenario.weights.layers, *scenario.policy.layer_share):
         if name not in layers:
@@ -73,6 +84,13 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
             problems.add("weights.components", "component", name,
                          "a PASS component: " + ", ".join(catalog.taxonomy.component_ids))
     problems.raise_if_any()
+
+
+def state_mandates(scenario: Scenario, catalog: Catalog) -> list[Mandate]:
+    """The mandates of the scenario's state profile (none when the state has no profile in
+    the catalog or the scenario turns the profile off)."""
+    profile = catalog.states.get(scenario.state or "")
+    return list(profile.mandates) if profile and scenario.mandates.state_profile else []
 
 
 def load_inputs(path: Path | str, catalog_folder: Path = CATALOG_DIR) -> Inputs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .vocabulary import MandateReach, MandateStrength
 
@@ -20,8 +20,17 @@ class Mandate(BaseModel):
     strength: MandateStrength
     deadline: dt.date
     applies_to: MandateReach
-    source: str = Field(min_length=1)
+    law: str = Field(min_length=1, description="the law's name and number, e.g. the act that enacted it")
+    enacted: dt.date = Field(description="the day the law was signed or took effect")
+    source: str = Field(min_length=1, description="the statute or rule section that imposes it")
+    url: str | None = None
     as_of: dt.date
+
+    @model_validator(mode="after")
+    def _deadline_after_law(self):
+        if self.deadline < self.enacted:
+            raise ValueError(f"deadline {self.deadline} falls before the law was enacted ({self.enacted})")
+        return self
 
     def deadline_fiscal_year(self) -> int:
         """The fiscal year (named by the calendar year it ends in, July to June) by whose end

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import pulp
 
-from .problem import COVERAGE_SEGMENTS, DISTRICT, Problem
+from .problem import AFTER_COMPLIANCE, COVERAGE_SEGMENTS, DISTRICT, Problem
 
 K = 1000.0  # dollars per model money unit
 
 #: Rules that ``build_model(skip=...)`` can leave out, to see their effect or to test them.
 RULES = ("once", "forbidden", "prerequisites", "tier_order", "alternatives", "mandates", "must",
          "funding_balance", "capital_budget", "operating_budget", "total_budget", "funding_caps",
-         "match", "layer_share", "equity", "target_tier")
+         "match", "funding_limits", "compliance_first", "layer_share", "equity", "target_tier")
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
 
 
@@ -63,6 +64,35 @@ class Model:
         for t, row in self.budget_rows.items():
             amount = self.problem.total_budget if t == "total" else per_year[t]
             row.constant = -amount / K
+
+
+    def grant_terms(self, src_id: str, years=None, tag: str | None = None):
+        """(variable, 1) pairs of the grant money ``src_id`` pays (capital and recurring), in
+        ``years`` when given, on the classes of items carrying ``tag`` when given."""
+        p = self.problem
+        for table, tags in ((self.fcap, p.cap_tags), (self.fop, p.op_tags)):
+            for (s, q, t), var in table.items():
+                if s == src_id and (years is None or t in years) and (tag is None or tag in tags[q][s]):
+                    yield var, 1
+
+    @contextmanager
+    def funding_stage(self, installs: dict[int, int]):
+        """The second, linear stage: within the block, every in-place decision is fixed to
+        ``installs`` and the objective is the most grant dollars (so the least local money),
+        under every rule of the model; bounds and objective are restored afterwards."""
+        saved = [(v, v.lowBound, v.upBound) for ys in self.y for v in ys]
+        objective, sense = self.prob.objective, self.prob.sense
+        try:
+            for c, ys in enumerate(self.y):
+                for t, var in zip(self.problem.years, ys):
+                    var.lowBound = var.upBound = float(installs.get(c, 10**6) <= t)
+            self.prob.sense = pulp.LpMaximize
+            self.prob.setObjective(_terms([(v, 1.0) for table in (self.fcap, self.fop) for v in table.values()]))
+            yield self
+        finally:
+            for var, low, up in saved:
+                var.lowBound, var.upBound = low, up
+            self.prob.objective, self.prob.sense = objective, sense
 
 
 def _terms(pairs) -> pulp.LpAffineExpression:
@@ -246,18 +276,12 @@ def define_total_budget(m: Model) -> None:
                                    "total_budget")
 
 
-def _grant_use(m: Model, src_id: str, year: int | None = None):
-    return [(v, 1) for grants in (m.fcap, m.fop) for (s, _, t), v in grants.items()
-            if s == src_id and (year is None or t == year)]
-
-
 def define_funding_caps(m: Model) -> None:
     """Each source within its award (per year for annual allocations)."""
     for src in m.problem.sources:
-        spans = [(t, [t]) for t in src.years] if src.per_year else [("all", list(src.years))]
-        for label, years in spans:
-            terms = [tv for t in years for tv in _grant_use(m, src.id, t)]
-            m.add(_expr(terms), pulp.LpConstraintLE, src.amount / K, f"cap[{src.id},{label}]")
+        for label, years in src.spans:
+            m.add(_expr(m.grant_terms(src.id, years)), pulp.LpConstraintLE, src.amount / K,
+                  f"cap[{src.id},{label}]")
 
 
 def define_match(m: Model) -> None:
@@ -275,8 +299,39 @@ def define_match(m: Model) -> None:
         if src.match_factor <= 0:
             continue
         terms = [(v, 1) for (s, _, _), v in m.match.items() if s == src.id]
-        terms += [(v, -src.match_factor * c) for v, c in _grant_use(m, src.id)]
+        terms += [(v, -src.match_factor * c) for v, c in m.grant_terms(src.id)]
         m.add(_expr(terms), pulp.LpConstraintGE, 0, f"match[{src.id}]")
+
+
+def define_funding_limits(m: Model) -> None:
+    """Caps inside a program: at most its share of the award on the items a limit covers."""
+    for src in m.problem.sources:
+        for lim in src.limits:
+            for label, years in src.spans:
+                terms = list(m.grant_terms(src.id, years, lim.id))
+                if terms:
+                    m.add(_expr(terms), pulp.LpConstraintLE, lim.share * src.amount / K,
+                          f"limit[{src.id},{lim.id},{label}]")
+
+
+def define_compliance_first(m: Model) -> None:
+    """A source whose program pays for compliance first pays for other items in a year only
+    once every place of its compliance mandates is met by that year."""
+    p = m.problem
+    for src in p.sources:
+        places = p.compliance.get(src.id)
+        if places is None:
+            continue
+        for ti, t in enumerate(p.years):
+            after = list(m.grant_terms(src.id, (t,), AFTER_COMPLIANCE))
+            if not after:
+                continue
+            met = m.prob.add_variable(f"compliance_met[{src.id},{t}]", 0, 1, pulp.LpBinary)
+            for k, (place, options) in enumerate(places):
+                m.add(_expr([(met, 1)] + [(m.y[o][ti], -1) for o in options]), pulp.LpConstraintLE, 0,
+                      f"compliance_met[{src.id},{place},{k},{t}]")
+            m.add(_expr(after + [(met, -src.amount / K)]), pulp.LpConstraintLE, 0,
+                  f"compliance_first[{src.id},{t}]")
 
 
 def define_layer_share(m: Model) -> None:
@@ -464,7 +519,8 @@ DEFINE = {
     "mandates": define_mandates, "must": define_must, "funding_balance": define_funding_balance,
     "capital_budget": define_capital_budget, "operating_budget": define_operating_budget,
     "total_budget": define_total_budget, "funding_caps": define_funding_caps,
-    "match": define_match, "layer_share": define_layer_share, "equity": define_equity,
+    "match": define_match, "funding_limits": define_funding_limits,
+    "compliance_first": define_compliance_first, "layer_share": define_layer_share, "equity": define_equity,
     "target_tier": define_target_tier,
 }
 

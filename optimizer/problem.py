@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .catalog import Catalog
-from .funding import FundingProgram
-from .inputs import Inputs
+from .allowability import Ruling, rule_on
+from .funding import AllowRule, FundingProgram
+from .inputs import Inputs, state_mandates
 from .measures import Measure
 from .scenario import FundingSource, Scenario, Site
 
@@ -28,28 +29,46 @@ def coverage_value(raw: float) -> float:
 
 
 @dataclass(frozen=True)
+class SourceLimit:
+    """A cap inside a program: at most ``share`` of the award on ``measures``."""
+
+    id: str
+    share: float
+    measures: frozenset[str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Source:
-    """A funding source as the model sees it (awarded sources only)."""
+    """A funding source as the model sees it (awarded sources only). What it may pay for is
+    in :attr:`Problem.rulings`, decided by the program's cited rules and the award's scope."""
 
     id: str
     name: str
+    program: str | None
     federal: bool
     amount: float
     per_year: bool
     years: tuple[int, ...]
-    categories: frozenset[str]
-    excluded: frozenset[str]
     recurring_allowed: bool
-    only_measures: frozenset[str] | None
-    excluded_measures: frozenset[str]
+    sites: frozenset[str] | None
+    earmark: str | None
     match_rate: float
     match_basis: str
     supplement_not_supplant: bool
+    limits: tuple[SourceLimit, ...] = ()
+    compliance_measures: frozenset[str] = frozenset()
 
     @property
     def award_over_horizon(self) -> float:
         """Dollars the source can pay over the horizon (an annual allocation once a year)."""
         return self.amount * (len(self.years) if self.per_year else 1)
+
+    @property
+    def spans(self) -> list[tuple[int | str, tuple[int, ...]]]:
+        """The periods the award is capped over: each year for an annual allocation, else
+        the whole period ("all")."""
+        return [(t, (t,)) for t in self.years] if self.per_year else [("all", self.years)]
 
     @property
     def match_factor(self) -> float:
@@ -120,6 +139,20 @@ class Problem:
     layers: list[str]
     components: list[str]
     notes: list[str] = field(default_factory=list)
+    rulings: dict[tuple[str, str], Ruling] = field(default_factory=dict)
+    cap_tags: dict[int, dict[str, frozenset[str]]] = field(default_factory=dict)
+    op_tags: dict[int, dict[str, frozenset[str]]] = field(default_factory=dict)
+    compliance: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = field(default_factory=dict)
+    supplement_not_supplant: bool = True
+    dollar_year: int | None = None
+
+    def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
+        """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
+        why not: the program's rules and the award's scope (measure ruling), its sites, its
+        recurring-cost rule and supplement-not-supplant."""
+        row = self.candidates.iloc[c]
+        return _may_pay(src, self.rulings[src.id, row["measure_id"]], row["site_id"],
+                        bool(row["mandated"]), kind, self.supplement_not_supplant)
 
     @property
     def last_year(self) -> int:
@@ -139,8 +172,57 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
     return tuple(y for y in years if first <= y <= last)
 
 
-def _sources(scenario: Scenario, catalog: Catalog, notes: list[str]) -> list[Source]:
+AFTER_COMPLIANCE = "after_compliance"
+
+
+def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
+                  earmark: tuple[str, frozenset[str]] | None) -> Ruling:
+    """Narrow a program's ruling by the award's scope in the scenario."""
+    where = f"scenario funding_sources.{key}"
+    if not ruling.allowed:
+        return ruling
+    if fs.eligible_measures is not None and measure.id not in fs.eligible_measures:
+        return Ruling(False, "outside the award's approved project (its eligible_measures)", where)
+    if measure.id in fs.excluded_measures:
+        return Ruling(False, "excluded from this award by the scenario (excluded_measures)", where)
+    if fs.program and fs.eligible_categories is not None and not set(fs.eligible_categories) & set(measure.funding_categories):
+        return Ruling(False, "outside the award's approved budget categories (its eligible_categories)", where)
+    if earmark is not None and measure.id not in earmark[1]:
+        return Ruling(False, f"the money is earmarked for the mandate '{earmark[0]}'", where)
+    return ruling
+
+
+def _may_pay(src: Source, ruling: Ruling, site_id: str, mandated: bool, kind: str,
+             sns: bool) -> Ruling:
+    """A measure's ruling for one source, narrowed by the award's sites, its recurring-cost
+    rule and supplement-not-supplant."""
+    if not ruling.allowed:
+        return ruling
+    if src.sites is not None and site_id not in src.sites:
+        return Ruling(False, "the award's approved sites do not include "
+                      + ("district-wide items" if site_id == DISTRICT else f"site {site_id}"),
+                      f"scenario funding_sources.{src.id}.sites")
+    if kind == "annual" and not src.recurring_allowed:
+        return Ruling(False, "the program does not pay recurring costs (subscriptions, salaries, "
+                      "service fees); they fall on the operating budget")
+    if src.federal and src.supplement_not_supplant and mandated and sns and src.earmark is None:
+        return Ruling(False, "federal money supplements and may not supplant what state law "
+                      "already requires (supplement-not-supplant); the mandate is paid from "
+                      "state or local money")
+    return ruling
+
+
+def _mandate_titles(scenario: Scenario, catalog: Catalog) -> dict[str, tuple[str, frozenset[str]]]:
+    """Every mandate the scenario can name (any state's, and its own): id -> (title, measures)."""
+    out = {m.id: (m.title, frozenset(m.measures)) for p in catalog.states.values() for m in p.mandates}
+    out.update({k: (m.title, frozenset(m.measures)) for k, m in scenario.mandates.extra.items()})
+    return out
+
+
+def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
+             rulings: dict[tuple[str, str], Ruling]) -> list[Source]:
     out = []
+    mandates = _mandate_titles(scenario, catalog)
     for key, src in scenario.funding_sources.items():
         if not src.awarded:
             continue
@@ -148,27 +230,41 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str]) -> list[Sou
         if program is not None and not program.public_schools_eligible:
             notes.append(f"funding source {key}: {program.name} is not open to public schools; ignored")
             continue
+        if program is not None and program.closed_on(catalog.as_of):
+            notes.append(f"funding source {key}: {program.name} had to be spent by "
+                         f"{program.spend_by:%Y-%m-%d}, before the catalog's as-of date "
+                         f"{catalog.as_of:%Y-%m-%d}; it is not active money and is left out")
+            continue
         level = src.level or (program.level if program else "local")
         rate = src.match_rate if src.match_rate is not None else (program.match_rate if program else 0.0)
+        if program is not None and rate != program.match_rate:
+            notes.append(f"funding source {key}: local match {rate:.0%} where {program.name} asks "
+                         f"{program.match_rate:.0%}" + (" (more than the minimum, by the district's choice)"
+                                                         if rate > program.match_rate else " (needs the waiver granted)"))
         years = _source_years(src, program, scenario.horizon.fiscal_years)
         if not years:
             notes.append(f"funding source {key}: no fiscal year of the horizon is inside its period; ignored")
             continue
+        rules = program.rules if program else [] if not src.eligible_categories else [AllowRule(
+            effect="allow", cost_types=src.eligible_categories or [], reason="the scenario's own terms for this money",
+            citation=f"scenario funding_sources.{key}.eligible_categories", year=scenario.horizon.start)]
+        earmark = mandates[src.earmark] if src.earmark else None
+        for m in catalog.measures.values():
+            rulings[key, m.id] = _scope_ruling(key, src, rule_on(rules, m.id, m.funding_categories), m, earmark)
+        limits = tuple(SourceLimit(lim.id, lim.share, frozenset(
+            m.id for m in catalog.measures.values() if lim.covers(m.id, frozenset(m.funding_categories))),
+            f"{lim.reason} ({lim.citation})") for lim in (program.limits if program else []))
+        first = frozenset(mid for mid_ in (program.compliance_first if program else [])
+                          for mid in mandates.get(mid_, ("", frozenset()))[1])
         out.append(Source(
-            id=key,
-            name=src.name or (program.name if program else key),
-            federal=level == "federal",
-            amount=src.amount,
-            per_year=bool(program and program.annual),
-            years=years,
-            categories=frozenset(src.eligible_categories or (program.eligible_categories if program else [])),
-            excluded=frozenset(program.excluded_categories if program else []),
+            id=key, name=src.name or (program.name if program else key),
+            program=program.id if program else None, federal=level == "federal",
+            amount=src.amount, per_year=bool(program and program.annual), years=years,
             recurring_allowed=program.recurring_costs_allowed if program else True,
-            only_measures=None if src.eligible_measures is None else frozenset(src.eligible_measures),
-            excluded_measures=frozenset(src.excluded_measures),
-            match_rate=rate,
-            match_basis=(program.match_basis if program else "federal_share"),
+            sites=None if src.sites is None else frozenset(src.sites), earmark=src.earmark,
+            match_rate=rate, match_basis=(program.match_basis if program else "federal_share"),
             supplement_not_supplant=(program.supplement_not_supplant if program else level == "federal"),
+            limits=limits, compliance_measures=first,
         ))
     return out
 
@@ -198,15 +294,17 @@ def expand(inputs: Inputs) -> Problem:
     scenario, catalog = inputs.scenario, inputs.catalog
     years = scenario.horizon.fiscal_years
     notes: list[str] = []
-    sources = _sources(scenario, catalog, notes)
+    rulings: dict[tuple[str, str], Ruling] = {}
+    sources = _sources(scenario, catalog, notes, rulings)
     layer_w = scenario.weights.layers
     comp_w = scenario.weights.components
 
     # Mandates that apply: state profile plus the scenario's own.
-    mandate_specs = []
-    if scenario.state and scenario.mandates.state_profile and scenario.state in catalog.states:
-        for m in catalog.states[scenario.state].mandates:
-            mandate_specs.append((m.id, m.title, m.strength, m.deadline_fiscal_year(), m.measures, m.applies_to))
+    mandate_specs = [(m.id, m.title, m.strength, m.deadline_fiscal_year(), m.measures, m.applies_to)
+                     for m in state_mandates(scenario, catalog)]
+    if scenario.state and scenario.state not in catalog.states:
+        notes.append(f"the catalog has no mandate profile for {scenario.state}: no state rules were "
+                     "applied; add the state's mandates under mandates.extra or to catalog/state_mandates.yaml")
     for key, m in scenario.mandates.extra.items():
         mandate_specs.append((key, m.title, m.strength, m.deadline_year, m.measures, m.applies_to))
     mandated_ids = {mid for spec in mandate_specs if spec[2] == "must" for mid in spec[4]}
@@ -258,28 +356,30 @@ def expand(inputs: Inputs) -> Problem:
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
     have = set(zip(existing["measure_id"], existing["site_id"]))
 
-    # Funding classes: candidates with the same eligible sources share funding variables.
-    def eligible(src: Source, measure_id: str, cats: frozenset, mandated: bool, recurring: bool) -> bool:
-        """May ``src`` pay this measure's capital (or, with ``recurring``, annual) cost?"""
-        if recurring and not src.recurring_allowed:
-            return False
-        if src.federal and src.supplement_not_supplant and mandated and scenario.mandates.supplement_not_supplant:
-            return False
-        if measure_id in src.excluded_measures:
-            return False
-        if src.only_measures is not None:
-            return measure_id in src.only_measures
-        return bool(cats & src.categories) and not (cats & src.excluded)
+    # Funding classes: candidates that the same sources may pay, with the same limits and
+    # compliance standing, share funding variables.
+    sns = scenario.mandates.supplement_not_supplant
 
-    triples = list(zip(cand["measure_id"], cand["categories"], cand["mandated"]))
-    cap_sig = [tuple(s.id for s in sources if eligible(s, mid, c, m, False)) for mid, c, m in triples]
-    op_sig = [tuple(s.id for s in sources if eligible(s, mid, c, m, True)) for mid, c, m in triples]
-    cap_classes = {i: sig for i, sig in enumerate(sorted(set(cap_sig)))}
-    op_classes = {i: sig for i, sig in enumerate(sorted(set(op_sig)))}
-    cap_index = {sig: i for i, sig in cap_classes.items()}
-    op_index = {sig: i for i, sig in op_classes.items()}
-    cand["cap_class"] = [cap_index[s] for s in cap_sig]
-    cand["op_class"] = [op_index[s] for s in op_sig]
+    def signature(mid: str, site_id: str, mandated: bool, kind: str) -> tuple:
+        sig = []
+        for src in sources:
+            if _may_pay(src, rulings[src.id, mid], site_id, mandated, kind, sns).allowed:
+                tags = {lim.id for lim in src.limits if mid in lim.measures}
+                if src.compliance_measures and mid not in src.compliance_measures:
+                    tags.add(AFTER_COMPLIANCE)
+                sig.append((src.id, tuple(sorted(tags))))
+        return tuple(sig)
+
+    triples = list(zip(cand["measure_id"], cand["site_id"], cand["mandated"]))
+    class_maps = {}
+    for kind, column in (("capital", "cap_class"), ("annual", "op_class")):
+        sigs = [signature(mid, site_id, mandated, kind) for mid, site_id, mandated in triples]
+        classes = {i: sig for i, sig in enumerate(sorted(set(sigs)))}
+        index = {sig: i for i, sig in classes.items()}
+        cand[column] = [index[sig] for sig in sigs]
+        class_maps[kind] = ({q: tuple(sid for sid, _ in sig) for q, sig in classes.items()},
+                            {q: {sid: frozenset(tags) for sid, tags in sig} for q, sig in classes.items()})
+    (cap_classes, cap_tags), (op_classes, op_tags) = class_maps["capital"], class_maps["annual"]
 
     # Prerequisites: each resolved to the candidate rows that satisfy it at this place.
     prerequisites = []
@@ -323,15 +423,8 @@ def expand(inputs: Inputs) -> Problem:
         if len(members) > room:
             alternatives.append((members, room))
 
-    # Mandates.
-    mandates = []
-    for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
-        if strength != "must":
-            continue
-        by_year = None if deadline > years[-1] else max(deadline, years[0])
-        if deadline < years[0]:
-            notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "
-                         f"planned for {years[0]} at the latest")
+    # Mandates: at each place, the candidate rows that meet it (or the place is met already).
+    def places(measure_ids, reach) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
         targets = [s.id for s in scenario.sites] if reach == "every_site" else [DISTRICT]
         place_rows, met = [], []
         for place in targets:
@@ -341,7 +434,28 @@ def expand(inputs: Inputs) -> Problem:
                 continue
             place_rows.append((place, tuple(row_of[(m, p)] for m in measure_ids for p in options_places
                                             if (m, p) in row_of)))
+        return place_rows, met
+
+    mandates = []
+    for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
+        if strength != "must":
+            continue
+        by_year = None if deadline > years[-1] else max(deadline, years[0])
+        if deadline < years[0]:
+            notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "
+                         f"planned for {years[0]} at the latest")
+        place_rows, met = places(measure_ids, reach)
         mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met)))
+
+    # Compliance first: a source pays for other items in a year only once every place of the
+    # compliance mandates its program names is met by then.
+    by_id = {m.id: m for p in catalog.states.values() for m in p.mandates}
+    compliance = {}
+    for src in sources:
+        program = catalog.programs.get(scenario.funding_sources[src.id].program or "")
+        if program is not None and program.compliance_first:
+            compliance[src.id] = tuple(pr for mid in program.compliance_first if mid in by_id
+                                       for pr in places(by_id[mid].measures, by_id[mid].applies_to)[0])
 
     # Coverage groups: site x layer x component; district measures cover every site.
     layers = catalog.taxonomy.layer_ids
@@ -379,5 +493,7 @@ def expand(inputs: Inputs) -> Problem:
         layer_share={k: (v.min, v.max) for k, v in scenario.policy.layer_share.items()},
         equity=scenario.policy.equity, tier_order=scenario.policy.tier_order,
         objective=scenario.policy.objective, target_tier=scenario.policy.target_tier,
-        layers=layers, components=components, notes=notes,
+        layers=layers, components=components, notes=notes, rulings=rulings, cap_tags=cap_tags,
+        op_tags=op_tags, compliance=compliance, supplement_not_supplant=sns,
+        dollar_year=catalog.dollar_year,
     )

@@ -12,9 +12,10 @@ from .inputs import Inputs
 from .model import Model, build_model
 from .plan import LOCAL, Plan
 from .problem import Problem, expand
+from .grant_use import grant_use
 from .greedy import greedy_plan
-from .solve import (SolveReport, Status, check, read_plan, relaxation_bound, solve_phases,
-                    start_values)
+from .solve import (SolveReport, Status, check, fund_grants_first, read_plan, relaxation_bound,
+                    solve_phases, start_values)
 from .tiers import tiers_attained
 from .verify import Violation, plan_value, verify
 
@@ -78,6 +79,11 @@ class PlanResult:
         table = table[["capital", "annual"]]
         order = [s.id for s in self.problem.sources if s.id in table.index] + ([LOCAL] if LOCAL in table.index else [])
         return table.loc[order]
+
+    def grant_use(self) -> pd.DataFrame:
+        """Grant money used and left per source and award period, with the local match
+        counted, the grant's real share, and why money stays unused."""
+        return grant_use(self.problem, self.plan)
 
     def tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """PASS tier per site and layer, before and after the plan."""
@@ -149,6 +155,8 @@ def solve_and_check(model: Model, start: Plan | None = None, solver: str = "high
         When the solver's plan fails the independent verifier.
     """
     problem = model.problem
+    if start is not None:
+        start = fund_grants_first(model, start.installs) or start
     usable = start is not None and not verify(problem, start)
     report = solve_phases(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
                           start=start_values(model, start.installs) if usable else None)

@@ -70,7 +70,13 @@ class Budget(BaseModel):
 
 
 class FundingSource(BaseModel):
-    """Money awarded to the district: from a catalog program or custom (local, private)."""
+    """Money awarded to the district: from a catalog program or custom (local, private).
+
+    The award's scope narrows what the program's rules allow, never widens it: the approved
+    project's measures (``eligible_measures``), its sites, and money earmarked for one
+    mandate (``earmark``: a mandate id), which pays only for that mandate's measures and is
+    not blocked by supplement-not-supplant, since the mandate is its purpose.
+    """
 
     model_config = _STRICT
     program: str | None = None
@@ -83,6 +89,8 @@ class FundingSource(BaseModel):
     eligible_categories: list[FundingCategory] | None = None
     eligible_measures: list[str] | None = None
     excluded_measures: list[str] = []
+    sites: list[str] | None = None
+    earmark: str | None = None
     match_rate: Fraction | None = None
 
 

@@ -227,15 +227,19 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     return SolveReport(status, name, objective, bound, gap_value, seconds, notes)
 
 
-def read_plan(model: Model) -> Plan:
-    """Read installations and funding from a solved model into a :class:`Plan`."""
-    p = model.problem
+def _installs(model: Model) -> dict[int, int]:
+    """Candidate row -> first fiscal year in place, read from a solved model."""
     installs = {}
     for c, ys in enumerate(model.y):
-        for t, var in zip(p.years, ys):
+        for t, var in zip(model.problem.years, ys):
             if (var.value() or 0) > 0.5:
                 installs[c] = t
                 break
+    return installs
+
+
+def _funding(model: Model):
+    """Class-level grant and match dollars of a solved model."""
     grants = {}
     for kind, table in (("capital", model.fcap), ("annual", model.fop)):
         for (src, q, t), var in table.items():
@@ -243,7 +247,33 @@ def read_plan(model: Model) -> Plan:
                 grants[kind, src, q, t] = var.value() * K
     matches = {(src, q, t): var.value() * K for (src, q, t), var in model.match.items()
                if (var.value() or 0) * K > 0.005}
-    return make_plan(p, installs, grants, matches)
+    return grants, matches
+
+
+def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
+    """The second stage: with the items and years of a plan fixed, pay them with as many
+    grant dollars (and so as few local dollars) as every rule allows, by a linear program.
+    Returns None when the items cannot be paid at all under the model's rules."""
+    if not model.fcap and not model.fop:
+        return make_plan(model.problem, installs, {}, {})
+    saved = {v: v.varValue for v in model.prob.variables()}
+    try:
+        with model.funding_stage(installs), _quiet(), solver_errors("highs"):
+            if "highs" in available_solvers():
+                ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
+            else:
+                ok = _cbc_relaxation(model) is not None
+            return make_plan(model.problem, installs, *_funding(model)) if ok else None
+    finally:
+        for var, value in saved.items():
+            var.varValue = value
+
+
+def read_plan(model: Model) -> Plan:
+    """Read the installations of a solved model and pay them grants first (see
+    :func:`fund_grants_first`); the solver's own funding split is kept if that stage fails."""
+    installs = _installs(model)
+    return fund_grants_first(model, installs) or make_plan(model.problem, installs, *_funding(model))
 
 
 def solve_phases(model: Model, **options) -> SolveReport:

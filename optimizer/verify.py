@@ -176,6 +176,57 @@ class _Checker:
                 if match + tol < need:
                     self.fail("match", f"{src.name} needs ${need:,.0f} of local match, ${match:,.0f} is counted")
 
+    def grant_rules(self) -> None:
+        """Limits inside a program, compliance first, and grants before local money."""
+        p, fund, inst = self.p, self.plan.funding, self.installs
+        grants = fund[fund["source"] != LOCAL]
+        free_local = fund[(fund["source"] == LOCAL) & (fund["match_for"] == "")]
+        for src in p.sources:
+            used = grants[grants["source"] == src.id]
+            binding = set()
+            for lim in src.limits:
+                for label, years in src.spans:
+                    amount = float(used[used["year"].isin(years) & used["measure_id"].isin(lim.measures)]["amount"].sum())
+                    if amount > lim.share * src.amount + TOLERANCE:
+                        self.fail("funding_limits", f"{src.name} pays ${amount:,.0f} under the limit "
+                                  f"'{lim.id}' in {label}, over {lim.share:.0%} of ${src.amount:,.0f}")
+                    if amount >= lim.share * src.amount - TOLERANCE:
+                        binding |= {(m, y) for m in lim.measures for y in years}
+            places = p.compliance.get(src.id)
+            if places is not None:
+                for r in used.itertuples(index=False):
+                    if r.measure_id in src.compliance_measures:
+                        continue
+                    for place, options in places:
+                        if not _in_place_by(inst, options, r.year):
+                            self.fail("compliance_first", f"{src.name} pays {r.measure_id} at {r.site_id} in "
+                                      f"{r.year} before its compliance items are in place at {place}")
+                            break
+            self._grants_first(src, used, free_local, binding)
+
+    def _grants_first(self, src, used, free_local, binding) -> None:
+        p = self.p
+        if src.match_factor >= 1e5:
+            return
+        for label, years in src.spans:
+            unused = src.amount - float(used[used["year"].isin(years)]["amount"].sum())
+            if unused <= TOLERANCE:
+                continue
+            for r in free_local[free_local["year"].isin(years)].itertuples(index=False):
+                c = self.row_of.get((r.measure_id, r.site_id))
+                if (c is None or r.amount <= TOLERANCE or (r.measure_id, r.year) in binding
+                        or (r.kind == "annual" and src.match_factor > 0)
+                        or not p.may_pay(src, c, r.kind).allowed):
+                    continue
+                places = p.compliance.get(src.id)
+                if places and r.measure_id not in src.compliance_measures and not all(
+                        _in_place_by(self.installs, options, r.year) for _, options in places):
+                    continue
+                self.fail("grants_first", f"{src.name} leaves ${unused:,.0f} unused in {label} while local "
+                          f"money pays ${r.amount:,.2f} of the {r.kind} cost of {self.key[c]} in {r.year}, "
+                          "which it may pay for")
+                return
+
     def shares(self) -> None:
         p, items = self.p, self.plan.items
         for layer, (lo, hi) in p.layer_share.items():
@@ -239,6 +290,6 @@ def verify(problem: Problem, plan: Plan) -> list[Violation]:
     """
     checker = _Checker(problem, plan)
     for step in (checker.structure, checker.rules, checker.costs, checker.funding, checker.budgets,
-                 checker.shares, checker.equity_and_target):
+                 checker.grant_rules, checker.shares, checker.equity_and_target):
         step()
     return checker.out

@@ -10,7 +10,7 @@ import yaml
 from optimizer.inputs import Inputs, load_inputs
 from optimizer.paths import CATALOG_DIR
 from optimizer.problem import Problem, expand
-from tests.conftest import PROGRAM, measure_row, write_measures
+from tests.conftest import PROGRAM, measure_row, write_measures, write_settings
 
 _counter = itertools.count()
 
@@ -43,6 +43,7 @@ def instance(tmp: Path, measures: list[dict], programs: list[dict] | None = None
     write_measures(folder / "catalog" / "measures.csv", measures)
     (folder / "catalog" / "funding_programs.yaml").write_text(yaml.safe_dump({"programs": programs or []}))
     (folder / "catalog" / "state_mandates.yaml").write_text(yaml.safe_dump({"states": states or []}))
+    write_settings(folder / "catalog")
     data = {"name": "case", "horizon": {"start": 2027, "years": 1}, "sites": [site("A")],
             "budget": {"capital": 0, "operating": 0}}
     data.update(scenario)

@@ -47,7 +47,11 @@ def write_measures(path: Path, rows: list[dict], header: list[str] | None = None
 PROGRAM = {
     "id": "test-grant", "name": "Test grant", "level": "federal", "state": None,
     "agency": "Test agency", "public_schools_eligible": True,
-    "eligible_categories": ["hardware"], "excluded_categories": ["construction"],
+    "rules": [{"effect": "allow", "cost_types": ["hardware"], "reason": "pays for hardware",
+               "citation": "test solicitation, p. 1", "year": 2025},
+              {"effect": "deny", "cost_types": ["construction"], "reason": "no construction",
+               "citation": "test solicitation, p. 2", "year": 2025}],
+    "citation": "test statute sec. 1",
     "award": {"maximum": 1000, "minimum": None, "per_student": None, "per_campus": None,
               "per_school_maximum": None},
     "annual": False, "match_rate": 0.25, "match_basis": "federal_share", "match_type": "cash",
@@ -58,8 +62,16 @@ PROGRAM = {
 
 STATE = {"state": "TX", "name": "Texas", "mandates": [{
     "id": "tx-test", "title": "Test mandate", "measures": ["bld-lock"], "strength": "must",
-    "deadline": "2027-06-30", "applies_to": "every_site", "source": "test law (2023)",
-    "as_of": "2025-01-01"}]}
+    "deadline": "2027-06-30", "applies_to": "every_site", "law": "Test Act (2023)",
+    "enacted": "2023-06-01", "source": "test law sec. 1 (2023)", "as_of": "2025-01-01"}]}
+
+
+def write_settings(folder: Path, dollar_year: int = 2024) -> None:
+    """The catalog's settings and price index beside a test catalog; test costs are quoted
+    in 2024 dollars, so by default they are shown unchanged."""
+    (folder / "catalog.yaml").write_text(
+        f"as_of: 2026-11-29\ndollar_year: {dollar_year}\nprice_index: price_index.csv\n")
+    shutil.copy(CATALOG_DIR / "price_index.csv", folder / "price_index.csv")
 
 
 def default_rows() -> list[dict]:
@@ -89,6 +101,7 @@ def make_catalog(tmp_path):
             yaml.safe_dump({"programs": programs if programs is not None else [PROGRAM]}))
         (folder / "state_mandates.yaml").write_text(
             yaml.safe_dump({"states": states if states is not None else [STATE]}))
+        write_settings(folder)
         return folder
 
     return make

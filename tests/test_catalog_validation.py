@@ -150,10 +150,10 @@ def test_mandate_naming_unknown_measure(make_catalog):
 def test_program_with_bad_category_and_missing_key(make_catalog):
     from tests.conftest import PROGRAM
     program = {k: v for k, v in PROGRAM.items() if k != "source"}
-    program["eligible_categories"] = ["hardware", "snacks"]
+    program["rules"] = [dict(PROGRAM["rules"][0], cost_types=["hardware", "snacks"])]
     problems = problems_of(make_catalog(programs=[program]))
     only(problems, "funding_programs.yaml", "programs[0]", "source", "required")
-    only(problems, "programs[0]", "eligible_categories.1", "snacks")
+    only(problems, "programs[0]", "rules.0.cost_types.1", "snacks")
 
 
 def test_yaml_not_a_mapping(make_catalog):

@@ -20,6 +20,7 @@ from optimizer.result import optimize
 from optimizer.solve import Status
 from optimizer.verify import verify
 from tests.builders import m, program, site
+from tests.conftest import write_settings
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -58,6 +59,7 @@ def write_catalog(folder: Path, measures_text: str) -> Path:
     (catalog / "measures.csv").write_text(measures_text, encoding="utf-8", newline="")
     (catalog / "funding_programs.yaml").write_text(yaml.safe_dump({"programs": [program("fed")]}))
     (catalog / "state_mandates.yaml").write_text(yaml.safe_dump({"states": []}))
+    write_settings(catalog)
     return catalog
 
 

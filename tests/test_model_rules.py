@@ -96,7 +96,7 @@ def test_alternatives(tmp_path):
 def test_mandates(tmp_path):
     state = {"state": "NJ", "name": "New Jersey", "mandates": [{
         "id": "nj-panic", "title": "Panic alarm", "measures": ["panic"], "strength": "must",
-        "deadline": "2026-06-30", "applies_to": "every_site", "source": "law (2019)", "as_of": "2025-01-01"}]}
+        "deadline": "2026-06-30", "applies_to": "every_site", "source": "law (2019)", "law": "Test Act (2019)", "enacted": "2019-05-01", "as_of": "2025-01-01"}]}
     p = problem(tmp_path, [m("panic", component="detection", effectiveness=0.05, annual_cost=0),
                            m("lock", annual_cost=0, effectiveness=0.9)],
                 states=[state], state="NJ", budget={"capital": 200, **FREE})
@@ -197,7 +197,7 @@ def test_target_tier(tmp_path):
 def test_supplement_not_supplant(tmp_path):
     state = {"state": "NJ", "name": "New Jersey", "mandates": [{
         "id": "nj-lock", "title": "Locks", "measures": ["a"], "strength": "must",
-        "deadline": "2030-06-30", "applies_to": "every_site", "source": "law (2019)", "as_of": "2025-01-01"}]}
+        "deadline": "2030-06-30", "applies_to": "every_site", "source": "law (2019)", "law": "Test Act (2019)", "enacted": "2019-05-01", "as_of": "2025-01-01"}]}
     kwargs = dict(programs=[program("fed", match_rate=0, match_basis="none", match_type="none")],
                   funding_sources=grant(), states=[state], state="NJ", budget={"capital": 200, **FREE})
     on = solve(problem(tmp_path, [m("a", annual_cost=0)], **kwargs))
@@ -246,3 +246,37 @@ def test_item_level_eligibility_and_cost_override(tmp_path):
                            cost_overrides=[{"measure": "b", "site": "A", "capital": 150, "source": "vendor quote 2026"}],
                            **kwargs))
     assert installed(quoted) == {"b"} and quoted.plan.items["capital_cost"].tolist() == [150]
+
+
+NO_MATCH = dict(match_rate=0, match_basis="none", match_type="none")
+
+
+def test_funding_limits(tmp_path):
+    # The grant may spend at most 25% of its $300 on "a": a ($150) then needs local money,
+    # which there is none of. Without the limit the grant pays for both.
+    limit = {"id": "tech", "share": 0.25, "measures": ["a"], "reason": "technology at most 25%",
+             "citation": "test statute sec. 9", "year": 2024}
+    measures = [m("a", annual_cost=0, capital_low=150, capital_typical=150, capital_high=150),
+                m("b", component="video", annual_cost=0, capital_low=150, capital_typical=150, capital_high=150)]
+    p = problem(tmp_path, measures, programs=[program("fed", limits=[limit], **NO_MATCH)],
+                funding_sources=grant(amount=300), budget={"capital": 0, **FREE})
+    ok, bad = binds(p, "funding_limits")
+    assert installed(ok) == {"b"} and installed(bad) == {"a", "b"}
+    assert "funding_limits" in rules_broken(bad)
+
+
+def test_compliance_first(tmp_path):
+    # The program pays for other items only once its compliance item "c" is in place: with
+    # $100 of grant and no local money it buys "c", never the more valuable "a" alone.
+    state = {"state": "NJ", "name": "New Jersey", "mandates": [{
+        "id": "nj-standard", "title": "Facility standard", "measures": ["c"], "strength": "must",
+        "deadline": "2030-06-30", "applies_to": "every_site", "source": "rule sec. 1 (2023)",
+        "law": "Test rule (2023)", "enacted": "2023-01-01", "as_of": "2025-01-01"}]}
+    measures = [m("a", effectiveness=0.9, annual_cost=0),
+                m("c", component="video", effectiveness=0.1, annual_cost=0)]
+    p = problem(tmp_path, measures, states=[state],
+                programs=[program("fed", compliance_first=["nj-standard"], **NO_MATCH)],
+                funding_sources=grant(amount=200), budget={"capital": 0, **FREE})
+    ok, bad = binds(p, "compliance_first")
+    assert installed(ok) == {"c"} and installed(bad) == {"a"}
+    assert "compliance_first" in rules_broken(bad)

@@ -89,7 +89,7 @@ def test_greedy_misses_what_the_optimizer_finds(tmp_path):
 def test_diagnosis_names_the_money_gap(tmp_path):
     state = {"state": "NJ", "name": "New Jersey", "mandates": [{
         "id": "nj-panic", "title": "Panic alarm", "measures": ["panic"], "strength": "must",
-        "deadline": "2026-06-30", "applies_to": "every_site", "source": "law (2019)", "as_of": "2025-01-01"}]}
+        "deadline": "2026-06-30", "applies_to": "every_site", "source": "law (2019)", "law": "Test Act (2019)", "enacted": "2019-05-01", "as_of": "2025-01-01"}]}
     measures = [m("panic", component="detection", annual_cost=0, capital_low=400, capital_typical=400,
                   capital_high=400)]
     inputs = instance(tmp_path, measures, states=[state], state="NJ", sites=[site("A"), site("B")],
