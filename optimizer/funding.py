@@ -33,6 +33,9 @@ class Cited(BaseModel):
     citation: str = Field(min_length=1, description="statute, regulation or solicitation, with section")
     url: str | None = None
     year: int = Field(ge=1965, le=2100)
+    basis: Literal["primary", "secondary", "inferred"] = Field(
+        description="primary: read in the statute, rule or solicitation; secondary: a faithful "
+                    "copy or summary only; inferred: the tool's reading of a closed list of uses")
 
 
 class AllowRule(Cited):

@@ -247,7 +247,8 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
             continue
         rules = program.rules if program else [] if not src.eligible_categories else [AllowRule(
             effect="allow", cost_types=src.eligible_categories or [], reason="the scenario's own terms for this money",
-            citation=f"scenario funding_sources.{key}.eligible_categories", year=scenario.horizon.start)]
+            citation=f"scenario funding_sources.{key}.eligible_categories", year=scenario.horizon.start,
+            basis="primary")]
         earmark = mandates[src.earmark] if src.earmark else None
         for m in catalog.measures.values():
             rulings[key, m.id] = _scope_ruling(key, src, rule_on(rules, m.id, m.funding_categories), m, earmark)
@@ -440,6 +441,10 @@ def expand(inputs: Inputs) -> Problem:
     for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
         if strength != "must":
             continue
+        if deadline is None:
+            notes.append(f"mandate {mid} ({title}): the law's compliance date is not confirmed in the "
+                         f"catalog; planned as due by fiscal year {years[0]}")
+            deadline = years[0]
         by_year = None if deadline > years[-1] else max(deadline, years[0])
         if deadline < years[0]:
             notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "

@@ -255,7 +255,7 @@ def test_funding_limits(tmp_path):
     # The grant may spend at most 25% of its $300 on "a": a ($150) then needs local money,
     # which there is none of. Without the limit the grant pays for both.
     limit = {"id": "tech", "share": 0.25, "measures": ["a"], "reason": "technology at most 25%",
-             "citation": "test statute sec. 9", "year": 2024}
+             "citation": "test statute sec. 9", "year": 2024, "basis": "primary"}
     measures = [m("a", annual_cost=0, capital_low=150, capital_typical=150, capital_high=150),
                 m("b", component="video", annual_cost=0, capital_low=150, capital_typical=150, capital_high=150)]
     p = problem(tmp_path, measures, programs=[program("fed", limits=[limit], **NO_MATCH)],

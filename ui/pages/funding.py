@@ -31,3 +31,10 @@ st.caption("Grants: the award over its years. Local match is paid from the distr
            "budget and counted there too. Recurring costs are paid every year an item is in place.")
 st.dataframe(balance, hide_index=True, width="stretch",
              column_config={c: views.MONEY for c in tables.BALANCE_MONEY})
+st.subheader("Grant money used and left")
+st.caption(f"Per award period, in {result.problem.dollar_year} dollars. Grants pay before local money: "
+           "with the items of the plan fixed, a second step gives every eligible dollar to a grant. "
+           "Where money is left, the last column says why.")
+st.dataframe(result.grant_use(), hide_index=True, width="stretch",
+             column_config={**{c: views.MONEY for c in ("award", "used", "local_match", "unused")},
+                            "grant_share": views.PERCENT})
