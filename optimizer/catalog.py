@@ -100,6 +100,10 @@ def _load_states(path: Path, measures: dict[str, Measure],
             for measure_id in mandate.measures:
                 if measure_id not in measures:
                     problems.add(mwhere, "measures", measure_id, "ids of measures in measures.csv")
+            if mandate.applies_to == "district" and all(
+                    measures[m].scope == "site" for m in mandate.measures if m in measures):
+                problems.add(mwhere, "applies_to", "district", "every_site or any_site: a district "
+                             "mandate can only be met by a district-wide measure, and these are per school")
         states[profile.state] = profile
     return states
 

@@ -426,10 +426,12 @@ def expand(inputs: Inputs) -> Problem:
 
     # Mandates: at each place, the candidate rows that meet it (or the place is met already).
     def places(measure_ids, reach) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
-        targets = [s.id for s in scenario.sites] if reach == "every_site" else [DISTRICT]
+        site_ids = [s.id for s in scenario.sites]
+        targets = site_ids if reach == "every_site" else [DISTRICT]
         place_rows, met = [], []
         for place in targets:
-            options_places = [place, DISTRICT] if place != DISTRICT else [DISTRICT]
+            options_places = ([place, DISTRICT] if place != DISTRICT
+                              else [*site_ids, DISTRICT] if reach == "any_site" else [DISTRICT])
             if any((m, p) in have for m in measure_ids for p in options_places):
                 met.append(place)
                 continue

@@ -17,7 +17,9 @@ UnitBasis = Literal["school", "exterior_door", "entrance", "classroom", "camera_
                     "student", "staff", "district"]
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
-MandateReach = Literal["every_site", "district"]
+#: every_site: at each school; district: once, by a district-wide measure; any_site: at
+#: least once in the district (at any school, or district-wide), e.g. "at least one team".
+MandateReach = Literal["every_site", "district", "any_site"]
 
 
 def values(literal) -> tuple[str, ...]:

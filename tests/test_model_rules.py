@@ -280,3 +280,18 @@ def test_compliance_first(tmp_path):
     ok, bad = binds(p, "compliance_first")
     assert installed(ok) == {"c"} and installed(bad) == {"a"}
     assert "compliance_first" in rules_broken(bad)
+
+
+def test_a_mandate_for_at_least_one_team_is_met_at_one_school(tmp_path):
+    # "at least one team per school entity": one site suffices; the cheaper one is chosen.
+    state = {"state": "NJ", "name": "New Jersey", "mandates": [{
+        "id": "nj-team", "title": "At least one team", "measures": ["team"], "strength": "must",
+        "deadline": "2026-06-30", "applies_to": "any_site", "source": "law sec. 2", "law": "Test Act (2019)",
+        "enacted": "2019-05-01", "as_of": "2025-01-01"}]}
+    p = problem(tmp_path, [m("team", effectiveness=0, annual_cost=0, unit_basis="staff", capital_low=1,
+                             capital_typical=1, capital_high=1)],
+                sites=[site("A", staff=10), site("B", staff=50)], states=[state], state="NJ",
+                budget={"capital": 1000, **FREE})
+    ok, bad = binds(p, "mandates")
+    assert ok.plan.items[["measure_id", "site_id"]].values.tolist() == [["team", "A"]]
+    assert installed(bad) == set()
