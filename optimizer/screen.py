@@ -11,12 +11,14 @@ from collections import defaultdict
 import pandas as pd
 
 from .defaults import DEFAULT_GAP
+from .grant_use import rulings_for
 from .inputs import Inputs
 from .problem import Problem
 from .result import PlanResult
 from .sweep import BudgetSweep
 
-SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "tier", "evidence", "verdict", "reason"]
+SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "tier", "evidence", "verdict", "reason",
+                  "grant_rules"]
 #: Evidence ratings that keep a measure out of the recommendations, with the words used.
 EVIDENCE_AGAINST = {"harmful": "evidence suggests harm", "contested": "evidence is contested",
                     "none": "no evidence that it works"}
@@ -110,7 +112,8 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
                                    unreachable, larger, base, multiple)
         rows.append({"measure_id": m.id, "name": m.name, "layer": inputs.catalog.layer_of(m),
                      "component": m.component, "tier": m.tier or "outside", "evidence": m.evidence,
-                     "verdict": verdict, "reason": reason})
+                     "verdict": verdict, "reason": reason,
+                     "grant_rules": "; ".join(rulings_for(problem, m.id))})
     return pd.DataFrame(rows, columns=SCREEN_COLUMNS)
 
 

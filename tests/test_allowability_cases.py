@@ -64,9 +64,11 @@ FORBIDDEN_FOR_STOP = {"bld-ppl-sro", "bld-ppl-armed-guard", "bld-det-ai-weapons-
 def test_a_scenario_funded_only_by_stop_never_shows_stop_money_on_what_stop_may_not_pay(tmp_path):
     base = yaml.safe_load((SCENARIOS_DIR / "rural.yaml").read_text())
     base["funding_sources"] = {"stop": {"program": "bja-stop", "name": "BJA STOP award", "amount": 1000000}}
-    first = base["sites"][0]["id"]
-    # The district buys every forbidden item with its own money; STOP has plenty left.
-    base["must"] = [{"measure": m, "site": first} for m in sorted(FORBIDDEN_FOR_STOP)]
+    first, second = base["sites"][0]["id"], base["sites"][1]["id"]
+    # The district buys every forbidden item with its own money; STOP has plenty left. An
+    # officer and an armed guard are alternatives, so the guard goes to another school.
+    base["must"] = [{"measure": m, "site": second if m == "bld-ppl-armed-guard" else first}
+                    for m in sorted(FORBIDDEN_FOR_STOP)]
     base["must_not"] = []
     base["budget"] = {"capital": 400000, "operating": 600000}
     path = tmp_path / "stop_only.yaml"

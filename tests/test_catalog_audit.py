@@ -52,7 +52,17 @@ def test_programs_and_mandates_are_as_of_the_audit(catalog):
         assert all(rule.citation and rule.reason for rule in program.rules)
     for profile in catalog.states.values():
         for m in profile.mandates:
-            assert m.enacted <= m.deadline and m.law and m.source
+            assert m.law and m.source
+            if m.enacted and m.deadline:
+                assert m.enacted <= m.deadline
+
+
+def test_a_deadline_before_the_law_was_enacted_is_refused(make_catalog):
+    from tests.conftest import STATE
+    state = dict(STATE, mandates=[dict(STATE["mandates"][0], deadline="2022-01-01", enacted="2023-06-01")])
+    with pytest.raises(InputError) as err:
+        load_catalog(make_catalog(states=[state]))
+    only([str(p) for p in err.value.problems], "state_mandates.yaml", "falls before the law was enacted")
 
 
 def test_costs_are_brought_to_the_dollar_year_by_the_price_index(make_catalog):

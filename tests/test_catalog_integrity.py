@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import load_catalog
+from optimizer.allowability import rule_on
 from optimizer.measures import Measure
 from optimizer.vocabulary import (BudgetCategory, Evidence, FundingCategory, Scope, TierBasis,
                                   UnitBasis, values)
@@ -128,9 +129,10 @@ def test_funding_programs(catalog):
     assert len(federal) >= 7 and len(states) >= 6
     assert catalog.programs["fema-nsgp"].public_schools_eligible is False
     assert catalog.programs["cops-svpp"].match_rate == 0.25
-    assert "construction" in catalog.programs["cops-svpp"].excluded_categories
+    svpp = catalog.programs["cops-svpp"]
+    assert not rule_on(svpp.rules, "bld-arc-vestibule-construction", ["construction"]).allowed
     for p in catalog.programs.values():
-        assert p.source and p.as_of.year >= 2014
+        assert p.source and p.citation and p.as_of.year >= 2014
 
 
 def test_state_profiles_have_real_strength(catalog):

@@ -17,6 +17,7 @@ SCENARIO_PAGE = "ui/pages/scenario.py"
 PLAN_PAGE = "ui/pages/plan.py"
 #: Column formats of money columns in tables.
 MONEY = st.column_config.NumberColumn(format="dollar", step=1)
+PERCENT = st.column_config.NumberColumn(format="percent")
 
 
 def money_columns(frame: pd.DataFrame) -> dict:
