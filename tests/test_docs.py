@@ -246,7 +246,8 @@ CSV_BLOCKS = [b for p in DOCS for b in blocks(p, "csv")]
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=lambda b: b.where)
 def test_yaml_snippets_are_accepted(block: Block, tmp_path):
     """A snippet of scenario keys is applied as a what-if on the suburban example and must
-    load; a ``states:`` snippet is appended to a copy of the catalog, which must load."""
+    load; a ``states:`` or ``programs:`` snippet is appended to a copy of the catalog, which
+    must load."""
     from optimizer import load_catalog, load_inputs
     from optimizer.paths import CATALOG_DIR
 
@@ -267,6 +268,15 @@ def test_yaml_snippets_are_accepted(block: Block, tmp_path):
         mandates.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
         catalog = load_catalog(folder)
         assert {s["state"] for s in data["states"]} <= set(catalog.states)
+    elif set(data) == {"programs"}:
+        folder = tmp_path / "catalog"
+        shutil.copytree(CATALOG_DIR, folder)
+        programs = folder / "funding_programs.yaml"
+        current = yaml.safe_load(programs.read_text(encoding="utf-8"))
+        current["programs"] += data["programs"]
+        programs.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+        catalog = load_catalog(folder)
+        assert {p["id"] for p in data["programs"]} <= set(catalog.programs)
     else:
         pytest.fail(f"{block.where}: a YAML snippet of unknown kind (keys {sorted(data)})")
 
