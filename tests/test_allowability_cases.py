@@ -96,5 +96,10 @@ def test_a_scenario_funded_only_by_stop_never_shows_stop_money_on_what_stop_may_
         record = dict(zip(header, row))
         if record["measure_id"] in FORBIDDEN_FOR_STOP:
             assert not record.get("paid_by_stop")
+    assert "Grant money used and left" in book.sheetnames
     html = report_html(result, assumptions(inputs, result))
-    assert "BJA STOP award" in html
+    assert "BJA STOP award" in html and "US dollars of 2025" in html
+    # Every export says the dollar year, and STOP money left over is explained in words.
+    assert data["dollar_year"] == 2025
+    left = [g for g in data["grant_use"] if g["source"] == "stop" and g["unused"] > 0]
+    assert left and all(g["why_unused"] for g in left)

@@ -101,7 +101,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
 <h2>Funding by source</h2>
 {_table(balance, tables.BALANCE_MONEY)}
 <h2>Grant money used and left</h2>
-{_table(result.grant_use().drop(columns=["grant_share"]), ["award", "used", "local_match", "unused"])}
+{_table(result.grant_use().drop(columns=["grant_share"]).rename(columns={"local_match": "local match", "why_unused": "why money is left"}), ["award", "used", "local match", "unused"])}
 <p class="sub">All costs in US dollars of {result.problem.dollar_year} (CPI-U).</p>
 <h2>Assumptions and sources</h2>
 <table>{rows}</table>

@@ -35,6 +35,7 @@ st.subheader("Grant money used and left")
 st.caption(f"Per award period, in {result.problem.dollar_year} dollars. Grants pay before local money: "
            "with the items of the plan fixed, a second step gives every eligible dollar to a grant. "
            "Where money is left, the last column says why.")
-st.dataframe(result.grant_use(), hide_index=True, width="stretch",
-             column_config={**{c: views.MONEY for c in ("award", "used", "local_match", "unused")},
-                            "grant_share": views.PERCENT})
+WORDS = {"local_match": "local match", "grant_share": "grant share", "why_unused": "why money is left"}
+st.dataframe(result.grant_use().rename(columns=WORDS), hide_index=True, width="stretch",
+             column_config={**{c: views.MONEY for c in ("award", "used", "local match", "unused")},
+                            "grant share": views.PERCENT})
