@@ -259,24 +259,17 @@ def test_yaml_snippets_are_accepted(block: Block, tmp_path):
         what_if = tmp_path / "snippet.yaml"
         what_if.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         load_inputs(what_if)
-    elif set(data) == {"states"}:
+    elif set(data) in ({"states"}, {"programs"}):
+        key = next(iter(data))
         folder = tmp_path / "catalog"
         shutil.copytree(CATALOG_DIR, folder)
-        mandates = folder / "state_mandates.yaml"
-        current = yaml.safe_load(mandates.read_text(encoding="utf-8"))
-        current["states"] += data["states"]
-        mandates.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+        target = folder / ("state_mandates.yaml" if key == "states" else "funding_programs.yaml")
+        current = yaml.safe_load(target.read_text(encoding="utf-8"))
+        current[key] += data[key]
+        target.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
         catalog = load_catalog(folder)
-        assert {s["state"] for s in data["states"]} <= set(catalog.states)
-    elif set(data) == {"programs"}:
-        folder = tmp_path / "catalog"
-        shutil.copytree(CATALOG_DIR, folder)
-        programs = folder / "funding_programs.yaml"
-        current = yaml.safe_load(programs.read_text(encoding="utf-8"))
-        current["programs"] += data["programs"]
-        programs.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
-        catalog = load_catalog(folder)
-        assert {p["id"] for p in data["programs"]} <= set(catalog.programs)
+        loaded = set(catalog.states) if key == "states" else set(catalog.programs)
+        assert {item["state" if key == "states" else "id"] for item in data[key]} <= loaded
     else:
         pytest.fail(f"{block.where}: a YAML snippet of unknown kind (keys {sorted(data)})")
 
