@@ -219,6 +219,14 @@ def _mandate_titles(scenario: Scenario, catalog: Catalog) -> dict[str, tuple[str
     return out
 
 
+def _custom_rules(key: str, src: FundingSource, year: int) -> list[AllowRule]:
+    """A custom source (no catalog program) pays for the cost types the scenario lists."""
+    if not src.eligible_categories:
+        return []
+    return [AllowRule(effect="allow", cost_types=src.eligible_categories, reason="the scenario's own terms for this money",
+                      citation=f"scenario funding_sources.{key}.eligible_categories", year=year, basis="primary")]
+
+
 def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
              rulings: dict[tuple[str, str], Ruling]) -> list[Source]:
     out = []
@@ -245,18 +253,15 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
         if not years:
             notes.append(f"funding source {key}: no fiscal year of the horizon is inside its period; ignored")
             continue
-        rules = program.rules if program else [] if not src.eligible_categories else [AllowRule(
-            effect="allow", cost_types=src.eligible_categories or [], reason="the scenario's own terms for this money",
-            citation=f"scenario funding_sources.{key}.eligible_categories", year=scenario.horizon.start,
-            basis="primary")]
+        rules = program.rules if program else _custom_rules(key, src, scenario.horizon.start)
         earmark = mandates[src.earmark] if src.earmark else None
         for m in catalog.measures.values():
             rulings[key, m.id] = _scope_ruling(key, src, rule_on(rules, m.id, m.funding_categories), m, earmark)
         limits = tuple(SourceLimit(lim.id, lim.share, frozenset(
             m.id for m in catalog.measures.values() if lim.covers(m.id, frozenset(m.funding_categories))),
             f"{lim.reason} ({lim.citation})") for lim in (program.limits if program else []))
-        first = frozenset(mid for mid_ in (program.compliance_first if program else [])
-                          for mid in mandates.get(mid_, ("", frozenset()))[1])
+        first = frozenset(measure for mandate_id in (program.compliance_first if program else [])
+                          for measure in mandates.get(mandate_id, ("", frozenset()))[1])
         out.append(Source(
             id=key, name=src.name or (program.name if program else key),
             program=program.id if program else None, federal=level == "federal",
@@ -347,7 +352,6 @@ def expand(inputs: Inputs) -> Problem:
             rows.append(dict(base, key=f"{measure.id}@{place}", quantity=quantity,
                              capital=quantity * unit_capital, annual=quantity * unit_annual,
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
-                             categories=frozenset(measure.funding_categories),
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisites)))

@@ -258,8 +258,9 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
         return make_plan(model.problem, installs, {}, {})
     saved = {v: v.varValue for v in model.prob.variables()}
     try:
-        with model.funding_stage(installs), _quiet(), solver_errors("highs"):
-            if "highs" in available_solvers():
+        lp = "highs" if "highs" in available_solvers() else "cbc"
+        with model.funding_stage(installs), _quiet(), solver_errors(lp):
+            if lp == "highs":
                 ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
             else:
                 ok = _cbc_relaxation(model) is not None
