@@ -71,7 +71,8 @@ def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenar
             per_layer = catalog.frame.groupby("layer").size().to_dict()
             out.print(f"catalog {path}: valid. {len(catalog.measures)} measures "
                       f"({', '.join(f'{k} {v}' for k, v in per_layer.items())}), "
-                      f"{len(catalog.programs)} funding programs, {len(catalog.states)} state profiles.",
+                      f"{len(catalog.programs)} funding programs, {len(catalog.states)} state profiles; "
+                      f"rules checked on {catalog.as_of} (audit.csv), costs in {catalog.dollar_year} dollars.",
                       highlight=False)
             return
         inputs = load_inputs(path)
@@ -82,6 +83,8 @@ def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenar
                   f"{s.horizon.fiscal_years[0]}-{s.horizon.fiscal_years[-1]}, state {s.state or '-'}, "
                   f"{len(awarded)} funding source(s) awarded, PASS edition {s.catalog_edition}.",
                   highlight=False)
+        for note in expand(inputs).notes:
+            out.print(f"  note: {note}", highlight=False)
     except OptimizerError as exc:
         fail(exc)
 

@@ -135,3 +135,15 @@ def test_validate_bad_file_exits_2_without_traceback(tmp_path):
     r = run("validate", bad)
     assert r.returncode == 2 and "horizon.years" in r.stderr and "bad.yaml" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_validate_names_closed_programs_and_a_state_without_a_profile(tmp_path):
+    from optimizer.paths import SCENARIOS_DIR
+    what_if = tmp_path / "what_if.yaml"
+    what_if.write_text(f"extends: {SCENARIOS_DIR / 'suburban.yaml'}\nstate: WY\nfunding_sources:\n"
+                       "  connections:\n    program: ed-stronger-connections\n    amount: 200000\n")
+    result = run("validate", what_if)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "had to be spent by 2026-09-30" in text and "not active money" in text
+    assert "no mandate profile for WY" in text
