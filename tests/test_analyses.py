@@ -10,7 +10,7 @@ from optimizer.frontier import frontier
 from optimizer.pitch import Pitch, pitch
 from optimizer.result import apply_overrides, optimize
 from optimizer.screen import screen
-from tests.builders import instance, m, site
+from tests.builders import instance, m, program, site
 
 FREE = {"operating": 1e9}
 
@@ -155,3 +155,18 @@ def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_pa
     assert one.values == two.values
     assert one.frequency.equals(two.frequency)
     assert 0 < one.frequency["share"].min() < 1 or one.frequency["share"].nunique() > 1
+
+
+def test_screening_and_explain_say_which_grant_may_not_pay_and_why(tmp_path):
+    fed = program("fed", rules=[
+        {"effect": "allow", "cost_types": ["hardware"], "reason": "pays for hardware", "citation": "test sec. 1",
+         "year": 2024, "basis": "primary"},
+        {"effect": "deny", "measures": ["b"], "reason": "no officers", "citation": "test sec. 2",
+         "year": 2024, "basis": "primary"}])
+    inputs = instance(tmp_path, THREE, programs=[fed], funding_sources={"g": {"program": "fed", "amount": 50}},
+                      budget={"capital": 300, **FREE})
+    table = screen(inputs).set_index("measure_id")
+    assert table.at["b", "grant_rules"] == "Test grant may not pay for this: no officers (test sec. 2, 2024)"
+    assert table.at["a", "grant_rules"].startswith("Test grant may pay for this: pays for hardware")
+    why = explain(inputs, "b", search_budget=False)
+    assert "grant rules: Test grant may not pay for this: no officers (test sec. 2, 2024)" in why.reasons
