@@ -24,6 +24,8 @@ from .readers import read_yaml_mapping
 from .result import optimize
 from .robust import robust
 from .screen import screen
+from .stance_check import stance_check
+from .stances import STANCE_WORDS, STANCES
 
 CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
 GAP = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance of each solve.")
@@ -89,6 +91,8 @@ def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
     with bar:
         result = _guard(lambda: frontier(inputs, points, max_budget, gap=gap, time_limit=time_limit,
                                            workers=workers, progress=update))
+    stance = inputs.scenario.policy.evidence_stance
+    out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]})", highlight=False)
     knee = result.knee
     if knee is not None:
         out.print(f"knee at a local capital budget of ${knee['budget']:,.0f} (scenario: ${result.scenario_budget:,.0f})",
@@ -134,6 +138,20 @@ def screen_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     _emit(table, out_file, "Screening of the catalog")
 
 
+@app.command("stances")
+def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Which purchases hold under every evidence stance, and which depend on opinion."""
+    inputs = _load(scenario, catalog)
+    check = _guard(lambda: stance_check(inputs, gap=gap, time_limit=time_limit))
+    for stance in STANCES:
+        out.print(f"{stance}: {STANCE_WORDS[stance]}", highlight=False)
+    counts = check.table["verdict"].value_counts()
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    _emit(check.table, out_file, "Measures bought, places under each evidence stance")
+
+
 @app.command("pitch")
 def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
               name: str = typer.Option("vendor product", help="Product name."),
@@ -143,6 +161,7 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
               component: Optional[str] = typer.Option(None, help="PASS component id (e.g. access_control)."),
               tier: Optional[int] = typer.Option(None, min=1, max=4, help="PASS tier the vendor claims."),
               effectiveness: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Effectiveness 0-1."),
+              role: Optional[str] = typer.Option(None, help="Its job: prevent, detect, delay, respond or recover (default: the usual job of its component)."),
               unit_basis: str = typer.Option("school", help="Priced per: school, classroom, exterior_door, entrance, camera_position, student, staff, district."),
               from_file: Optional[Path] = typer.Option(None, "--file", help="A YAML file with the same fields instead of the options."),
               gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
@@ -154,7 +173,7 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
         source = str(from_file)
     else:
         data = {k: v for k, v in dict(name=name, capital=cost, annual=annual, layer=layer, component=component,
-                                      tier=tier, effectiveness=effectiveness, unit_basis=unit_basis).items()
+                                      tier=tier, effectiveness=effectiveness, role=role, unit_basis=unit_basis).items()
                 if v is not None}
         source = "command line"
     product = _guard(lambda: read_pitch(data, source))

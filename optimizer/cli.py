@@ -20,6 +20,7 @@ from .model import OBJECTIVES, build_model
 from .paths import CATALOG_DIR
 from .problem import expand
 from .result import PlanResult, apply_overrides, optimize
+from .stances import STANCE_WORDS
 from .solve import Status
 from .taxonomy import DEFAULT_EDITION
 
@@ -137,6 +138,9 @@ def _print_summary(result: PlanResult) -> None:
               f"build {result.build_seconds:.2f} s, solve {r.solve_seconds:.2f} s", highlight=False)
     for note in r.notes:
         out.print(f"  note: {note}", highlight=False)
+    stance = result.problem.evidence_stance
+    out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]}); costs in {result.problem.dollar_year} dollars",
+              highlight=False)
     totals = result.totals()
     out.print(f"risk reduction {result.value:,.3f} (with nothing bought {result.baseline_value:,.3f}); "
               f"{len(result.plan.items)} items; capital {_money(totals['capital'])}, annual cost "

@@ -13,6 +13,7 @@ from .inputs import Inputs
 from .marginal import added_value, cost_of_ownership, entry_budget, marginal_value_per_dollar, removed_value
 from .result import PlanResult
 from .screen import EVIDENCE_AGAINST
+from .stance_check import stance_check, verdict
 from .sweep import BudgetSweep
 
 
@@ -76,12 +77,23 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
     places = _places(result, rows)
     if not rows:
         return Explanation(measure_id, site_id, False, [_absent(inputs, problem, measure_id, site_id)], places)
+    context = [_stance_sentence(inputs, measure_id, site_id, solver, gap, time_limit)] + _who_pays(result, measure_id, site_id)
     if mine:
-        return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep) + _who_pays(result, measure_id, site_id),
-                           places)
-    return Explanation(measure_id, site_id, False,
-                       _why_out(result, rows, measure, sweep, search_budget) + _who_pays(result, measure_id, site_id),
+        return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep) + context, places)
+    return Explanation(measure_id, site_id, False, _why_out(result, rows, measure, sweep, search_budget) + context,
                        places)
+
+
+def _stance_sentence(inputs: Inputs, measure_id: str, site_id: str | None, solver: str, gap: float,
+                     time_limit: float | None) -> str:
+    """Under which evidence stances the plan buys the item, and what that means."""
+    check = stance_check(inputs, solver, gap, time_limit)
+    under = [st for st, r in check.plans.items()
+             if ((r.plan.items["measure_id"] == measure_id)
+                 & ((r.plan.items["site_id"] == site_id) if site_id else True)).any()]
+    if not under:
+        return "evidence stance: bought under no evidence stance"
+    return f"evidence stance: bought under {', '.join(under)} ({verdict(set(under))})"
 
 
 def _who_pays(result: PlanResult, measure_id: str, site_id: str | None) -> list[str]:

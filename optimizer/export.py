@@ -12,6 +12,7 @@ from .inputs import Inputs
 from .plan import LOCAL
 from .result import PlanResult
 from .safe_write import replacing
+from .stances import STANCE_WORDS
 
 BUDGET_CATEGORIES = ["personnel", "equipment", "supplies", "contractual", "training", "other"]
 
@@ -81,6 +82,7 @@ def plan_dict(result: PlanResult) -> dict:
         "baseline_objective": round(result.baseline_value, 6),
         "solver": result.report.solver,
         "dollar_year": result.problem.dollar_year,
+        "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
         "items": items,
         "spend": {
@@ -168,6 +170,7 @@ def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
         "local capital budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.capital_budget.items()),
         "local operating budget per year ($)": ", ".join(f"{y}: {v:,.0f}" for y, v in result.problem.operating_budget.items()),
         "tier order": s.policy.tier_order, "objective": s.policy.objective,
+        "evidence stance": f"{s.policy.evidence_stance}: {STANCE_WORDS[s.policy.evidence_stance]}",
         "costs": f"typical catalog cost per unit in {catalog.dollar_year} dollars (CPI-U, catalog/price_index.csv) "
                  "unless a vendor quote overrides it",
         "catalog checked on": f"{catalog.as_of} (catalog/audit.csv)",

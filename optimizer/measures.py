@@ -11,7 +11,7 @@ from .errors import ProblemCollector
 from .parsing import MAX_FACTOR, Count, Dollars, Flag, Fraction, Number
 from .readers import Table, read_table
 from .validation import validate_model
-from .vocabulary import (BudgetCategory, Evidence, FundingCategory, Scope, TierBasis,
+from .vocabulary import (BudgetCategory, Evidence, FundingCategory, Role, Scope, TierBasis,
                          UnitBasis)
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -56,7 +56,10 @@ class Measure(BaseModel):
     annual_cost: Dollars
     useful_life: Count = Field(ge=1, le=50)
     effectiveness: Fraction
+    effectiveness_note: str | None = None
+    role: Role
     evidence: Evidence
+    evidence_key: str | None = Field(default=None, pattern=ID_PATTERN)
     funding_categories: list[FundingCategory] = Field(min_length=1)
     budget_category: BudgetCategory
     prerequisites: list[str] = []

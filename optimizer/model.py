@@ -21,7 +21,7 @@ K = 1000.0  # dollars per model money unit
 #: Rules that ``build_model(skip=...)`` can leave out, to see their effect or to test them.
 RULES = ("once", "forbidden", "prerequisites", "tier_order", "alternatives", "mandates", "must",
          "funding_balance", "capital_budget", "operating_budget", "total_budget", "funding_caps",
-         "match", "funding_limits", "compliance_first", "layer_share", "equity", "target_tier")
+         "match", "funding_limits", "compliance_first", "projects", "layer_share", "equity", "target_tier")
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
 
 
@@ -334,6 +334,24 @@ def define_compliance_first(m: Model) -> None:
                   f"compliance_first[{src.id},{t}]")
 
 
+def define_projects(m: Model) -> None:
+    """At most ``max_projects`` distinct measures bought: a plan a board can approve is a
+    handful of projects, each a measure bought at one or more places."""
+    p = m.problem
+    if p.max_projects is None:
+        return
+    rows = defaultdict(list)
+    for c, mid in enumerate(p.candidates["measure_id"]):
+        rows[mid].append(c)
+    bought = []
+    for mid, cs in rows.items():
+        u = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
+        bought.append((u, 1))
+        for c in cs:
+            m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{p.candidates.at[c, 'key']}]")
+    m.add(_terms(bought), pulp.LpConstraintLE, p.max_projects, "projects")
+
+
 def define_layer_share(m: Model) -> None:
     """Capital spend per layer between its minimum and maximum share of all capital spend."""
     p = m.problem
@@ -520,7 +538,8 @@ DEFINE = {
     "capital_budget": define_capital_budget, "operating_budget": define_operating_budget,
     "total_budget": define_total_budget, "funding_caps": define_funding_caps,
     "match": define_match, "funding_limits": define_funding_limits,
-    "compliance_first": define_compliance_first, "layer_share": define_layer_share, "equity": define_equity,
+    "compliance_first": define_compliance_first, "projects": define_projects,
+    "layer_share": define_layer_share, "equity": define_equity,
     "target_tier": define_target_tier,
 }
 

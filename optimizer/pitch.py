@@ -18,7 +18,12 @@ from .measures import Measure
 from .result import PlanResult
 from .sweep import BudgetSweep
 from .validation import validate_model
-from .vocabulary import BudgetCategory, Evidence, FundingCategory, Scope, UnitBasis
+from .vocabulary import BudgetCategory, Evidence, FundingCategory, Role, Scope, UnitBasis
+
+
+#: The usual job of a PASS component, for a pitched product whose role is not given.
+COMPONENT_ROLE = {"detection": "detect", "video": "detect", "access_control": "delay", "architectural": "delay",
+                  "communication": "respond", "people": "prevent", "policies": "prevent"}
 
 
 class Pitch(BaseModel):
@@ -31,6 +36,9 @@ class Pitch(BaseModel):
     component: str
     tier: int | None = Field(default=None, ge=1, le=4)
     effectiveness: float = Field(ge=0, le=1)
+    role: Role | None = Field(default=None, description="the job it does; by default the usual job "
+                              "of its PASS component (detection and video: detect; access control and "
+                              "architecture: delay; communication: respond; people and policies: prevent)")
     unit_basis: UnitBasis = "school"
     scope: Scope = "site"
     evidence: Evidence = "none"
@@ -53,6 +61,7 @@ class Pitch(BaseModel):
             "unit_basis": self.unit_basis, "capital_low": self.capital, "capital_typical": self.capital,
             "capital_high": self.capital, "annual_cost": self.annual, "useful_life": self.useful_life,
             "effectiveness": self.effectiveness, "evidence": self.evidence,
+            "role": self.role or COMPONENT_ROLE.get(self.component, "prevent"),
             "funding_categories": self.funding_categories, "budget_category": self.budget_category,
             "discouraged": False, "cost_source": "vendor quote (pitch check)", "cost_year": min(year, 2030),
             "evidence_source": "vendor claim (pitch check)", "evidence_year": min(year, 2030)})

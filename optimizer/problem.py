@@ -15,6 +15,7 @@ from .funding import AllowRule, FundingProgram
 from .inputs import Inputs, state_mandates
 from .measures import Measure
 from .scenario import FundingSource, Scenario, Site
+from .stances import STANCE_WEIGHTS
 
 DISTRICT = "district"
 
@@ -102,11 +103,11 @@ class Problem:
     candidates : DataFrame
         One row per measure x site (site scope) or measure x district (district scope) that
         is not already in place. Columns: key, measure_id, site_id, scope, layer, component,
-        tier, quantity, capital, annual, effectiveness, cap_class, op_class, forbidden,
+        role, tier, quantity, capital, annual, effectiveness, cap_class, op_class, forbidden,
         mandated, budget_category, name.
     groups : DataFrame
-        Coverage groups (site x layer x component) with weight (site risk x layer weight x
-        component weight) and existing coverage.
+        Coverage groups (site x layer x component x role) with weight (site risk x layer
+        weight x component weight x role weight) and existing coverage.
     group_members : DataFrame
         (group, candidate row) pairs: which candidates add coverage to which group.
     """
@@ -145,6 +146,8 @@ class Problem:
     compliance: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = field(default_factory=dict)
     supplement_not_supplant: bool = True
     dollar_year: int | None = None
+    max_projects: int | None = None
+    evidence_stance: str = "full"
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -304,6 +307,7 @@ def expand(inputs: Inputs) -> Problem:
     sources = _sources(scenario, catalog, notes, rulings)
     layer_w = scenario.weights.layers
     comp_w = scenario.weights.components
+    stance = STANCE_WEIGHTS[scenario.policy.evidence_stance]
 
     # Mandates that apply: state profile plus the scenario's own.
     mandate_specs = [(m.id, m.title, m.strength, m.deadline_fiscal_year(), m.measures, m.applies_to)
@@ -330,8 +334,8 @@ def expand(inputs: Inputs) -> Problem:
                 continue
             in_place = measure.id in (site.in_place if site else district_in_place)
             base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
-                        component=measure.component, tier=measure.tier or 0,
-                        effectiveness=measure.effectiveness)
+                        component=measure.component, role=measure.role, tier=measure.tier or 0,
+                        effectiveness=measure.effectiveness * stance[measure.evidence])
             if in_place:
                 existing_rows.append(base)
                 continue
@@ -357,7 +361,7 @@ def expand(inputs: Inputs) -> Problem:
                              prerequisite_ids=tuple(measure.prerequisites)))
     cand = pd.DataFrame(rows).reset_index(drop=True)
     existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
-                                                    "component", "tier", "effectiveness"])
+                                                    "component", "role", "tier", "effectiveness"])
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
     have = set(zip(existing["measure_id"], existing["site_id"]))
 
@@ -468,27 +472,32 @@ def expand(inputs: Inputs) -> Problem:
             compliance[src.id] = tuple(pr for mid in program.compliance_first if mid in by_id
                                        for pr in places(by_id[mid].measures, by_id[mid].applies_to)[0])
 
-    # Coverage groups: site x layer x component; district measures cover every site.
+    # Coverage groups: site x layer x component x role, for the combinations the catalog
+    # offers at the site; district measures cover every site.
     layers = catalog.taxonomy.layer_ids
     components = catalog.taxonomy.component_ids
-    group_rows = []
+    role_w = scenario.weights.roles
     site_ids = [s.id for s in scenario.sites]
-    for s in scenario.sites:
-        for layer in layers:
-            for comp in components:
-                group_rows.append((s.id, layer, comp,
-                                   s.risk_weight * layer_w.get(layer, 1.0) * comp_w.get(comp, 1.0)))
-    groups = pd.DataFrame(group_rows, columns=["site_id", "layer", "component", "weight"])
-    gindex = {(s, l, c): i for i, (s, l, c) in enumerate(zip(groups["site_id"], groups["layer"], groups["component"]))}
+    risk = {s.id: s.risk_weight for s in scenario.sites}
+    keyed = [(s, r.layer, r.component, r.role, r.effectiveness, i, kind)
+             for kind, frame in (("existing", existing), ("candidate", cand))
+             for i, r in enumerate(frame[["site_id", "layer", "component", "role", "effectiveness"]].itertuples(index=False))
+             for s in (site_ids if r.site_id == DISTRICT else [r.site_id])]
+    gindex: dict[tuple, int] = {}
+    for s, layer, comp, role, *_ in sorted(keyed, key=lambda k: (site_ids.index(k[0]), k[1], k[2], k[3])):
+        gindex.setdefault((s, layer, comp, role), len(gindex))
+    groups = pd.DataFrame(list(gindex), columns=["site_id", "layer", "component", "role"])
+    groups["weight"] = [risk[s] * layer_w.get(layer, 1.0) * comp_w.get(comp, 1.0) * role_w.get(role, 1.0)
+                        for s, layer, comp, role in gindex]
     existing_cov = [0.0] * len(groups)
-    for r in existing.itertuples(index=False):
-        for s in (site_ids if r.site_id == DISTRICT else [r.site_id]):
-            existing_cov[gindex[(s, r.layer, r.component)]] += r.effectiveness
-    groups["existing"] = existing_cov
     members = []
-    for i, r in enumerate(cand[["site_id", "layer", "component", "effectiveness"]].itertuples(index=False)):
-        for s in (site_ids if r.site_id == DISTRICT else [r.site_id]):
-            members.append((gindex[(s, r.layer, r.component)], i, r.effectiveness))
+    for s, layer, comp, role, eff, i, kind in keyed:
+        g = gindex[(s, layer, comp, role)]
+        if kind == "existing":
+            existing_cov[g] += eff
+        else:
+            members.append((g, i, eff))
+    groups["existing"] = existing_cov
     group_members = pd.DataFrame(members, columns=["group", "candidate", "effectiveness"])
 
     capital_budget = scenario.budget.per_year("capital", years)
@@ -506,5 +515,6 @@ def expand(inputs: Inputs) -> Problem:
         objective=scenario.policy.objective, target_tier=scenario.policy.target_tier,
         layers=layers, components=components, notes=notes, rulings=rulings, cap_tags=cap_tags,
         op_tags=op_tags, compliance=compliance, supplement_not_supplant=sns,
-        dollar_year=catalog.dollar_year,
+        dollar_year=catalog.dollar_year, max_projects=scenario.policy.max_projects,
+        evidence_stance=scenario.policy.evidence_stance,
     )

@@ -11,7 +11,8 @@ from .errors import InputError, InputProblem, ProblemCollector
 from .parsing import Count, Dollars, Flag, Fraction, Number, PerYear, Weight
 from .readers import read_table, read_yaml_mapping
 from .validation import validate_model
-from .vocabulary import FundingCategory, MandateReach, MandateStrength
+from .stances import Stance
+from .vocabulary import FundingCategory, MandateReach, MandateStrength, Role
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -131,11 +132,12 @@ class CostOverride(Pick):
 
 
 class Weights(BaseModel):
-    """Relative importance of layers and components (1 when not given)."""
+    """Relative importance of layers, components and roles (1 when not given)."""
 
     model_config = _STRICT
     layers: dict[str, Weight] = {}
     components: dict[str, Weight] = {}
+    roles: dict[Role, Weight] = {}
 
 
 class Share(BaseModel):
@@ -155,6 +157,9 @@ class Policy(BaseModel):
     tier_order: Literal["strict", "relaxed", "off"] = "strict"
     equity: Flag = False
     layer_share: dict[str, Share] = {}
+    evidence_stance: Stance = "full"
+    max_projects: int | None = Field(default=None, ge=1, le=500,
+                                     description="at most this many distinct measures bought")
 
 
 class Scenario(BaseModel):

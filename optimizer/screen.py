@@ -15,10 +15,12 @@ from .grant_use import rulings_for
 from .inputs import Inputs
 from .problem import Problem
 from .result import PlanResult
+from .stance_check import stance_check
+from .stances import STANCES
 from .sweep import BudgetSweep
 
-SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "tier", "evidence", "verdict", "reason",
-                  "grant_rules"]
+SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "role", "tier", "evidence", "verdict", "reason",
+                  "chosen_under", "grant_rules"]
 #: Evidence ratings that keep a measure out of the recommendations, with the words used.
 EVIDENCE_AGAINST = {"harmful": "evidence suggests harm", "contested": "evidence is contested",
                     "none": "no evidence that it works"}
@@ -87,7 +89,9 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     Returns
     -------
     DataFrame
-        One row per measure (``SCREEN_COLUMNS``); ``verdict`` is one of :data:`VERDICTS`.
+        One row per measure (``SCREEN_COLUMNS``); ``verdict`` is one of :data:`VERDICTS`
+        under the scenario's evidence stance; ``chosen_under`` lists the evidence stances
+        under which the plan buys the measure (see :func:`~optimizer.stance_check.stance_check`).
     """
     sweep = BudgetSweep(inputs, solver, gap, time_limit)
     problem = sweep.problem
@@ -106,13 +110,16 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
             for m in _chosen(bigger):
                 larger.setdefault(m, factor)
     in_place = set(problem.existing["measure_id"])
+    check = stance_check(inputs, solver, gap, time_limit)
+    under = {st: set(r.plan.items["measure_id"]) for st, r in check.plans.items()}
     rows = []
     for m in inputs.catalog.measures.values():
         verdict, reason = _verdict(m, chosen, in_place, set(cand["measure_id"]), forbidden, dominated,
                                    unreachable, larger, base, multiple)
         rows.append({"measure_id": m.id, "name": m.name, "layer": inputs.catalog.layer_of(m),
                      "component": m.component, "tier": m.tier or "outside", "evidence": m.evidence,
-                     "verdict": verdict, "reason": reason,
+                     "role": m.role, "verdict": verdict, "reason": reason,
+                     "chosen_under": ", ".join(st for st in STANCES if m.id in under[st]) or "no stance",
                      "grant_rules": "; ".join(rulings_for(problem, m.id))})
     return pd.DataFrame(rows, columns=SCREEN_COLUMNS)
 

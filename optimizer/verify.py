@@ -229,6 +229,9 @@ class _Checker:
 
     def shares(self) -> None:
         p, items = self.p, self.plan.items
+        if p.max_projects is not None and items["measure_id"].nunique() > p.max_projects:
+            self.fail("projects", f"{items['measure_id'].nunique()} distinct measures bought, more than "
+                      f"the {p.max_projects} projects allowed")
         for layer, (lo, hi) in p.layer_share.items():
             for t in p.years:
                 in_year = items[items["year"] == t]

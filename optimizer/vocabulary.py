@@ -17,6 +17,9 @@ UnitBasis = Literal["school", "exterior_door", "entrance", "classroom", "camera_
                     "student", "staff", "district"]
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
+#: The job a measure does (docs/effectiveness-rubric.md): measures with different roles never
+#: crowd each other out in the value model.
+Role = Literal["prevent", "detect", "delay", "respond", "recover"]
 #: every_site: at each school; district: once, by a district-wide measure; any_site: at
 #: least once in the district (at any school, or district-wide), e.g. "at least one team".
 MandateReach = Literal["every_site", "district", "any_site"]

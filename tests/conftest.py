@@ -25,7 +25,7 @@ def measure_row(id: str, **overrides) -> dict:
         "layer": "building", "pass6_layer": "", "component": "access_control", "tier": "1",
         "tier_basis": "stated", "scope": "site", "unit_basis": "school", "unit_ratio": "",
         "capital_low": "100", "capital_typical": "200", "capital_high": "300",
-        "annual_cost": "10", "useful_life": "10", "effectiveness": "0.5",
+        "annual_cost": "10", "useful_life": "10", "effectiveness": "0.5", "role": "delay",
         "evidence": "expert_consensus", "funding_categories": "hardware",
         "budget_category": "equipment", "prerequisites": "", "alternative_group": "",
         "discouraged": "false", "discouraged_reason": "", "cost_source": "test source (2024)",

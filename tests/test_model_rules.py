@@ -295,3 +295,13 @@ def test_a_mandate_for_at_least_one_team_is_met_at_one_school(tmp_path):
     ok, bad = binds(p, "mandates")
     assert ok.plan.items[["measure_id", "site_id"]].values.tolist() == [["team", "A"]]
     assert installed(bad) == set()
+
+
+def test_projects(tmp_path):
+    # Two distinct measures at two schools: with at most one project the plan buys the better
+    # measure everywhere instead of a scatter of both.
+    measures = [m("a", annual_cost=0, effectiveness=0.6), m("b", component="video", annual_cost=0, effectiveness=0.5)]
+    p = problem(tmp_path, measures, sites=[site("A"), site("B")], budget={"capital": 800, **FREE},
+                policy={"max_projects": 1})
+    ok, bad = binds(p, "projects")
+    assert installed(ok) == {"a"} and len(ok.plan.items) == 2 and installed(bad) == {"a", "b"}

@@ -8,7 +8,7 @@ import streamlit as st
 
 from optimizer import OptimizerError
 from optimizer.screen import VERDICTS
-from optimizer.vocabulary import BudgetCategory, Evidence, FundingCategory, Scope, UnitBasis, values
+from optimizer.vocabulary import BudgetCategory, Evidence, FundingCategory, Role, Scope, UnitBasis, values
 from ui import charts, compute, fmt, state, views
 
 PITCH = "pitch:product"
@@ -76,6 +76,7 @@ def pitch_form(request: str) -> None:
             "effectiveness": first.slider("Effectiveness claimed (0-1)", 0.0, 1.0, 0.3, 0.05),
             "unit_basis": second.selectbox("Priced per", values(UnitBasis)),
             "scope": third.selectbox("Scope", values(Scope)),
+            "role": third.selectbox("Its job", values(Role), index=values(Role).index("detect")),
             "evidence": first.selectbox("Evidence", values(Evidence), index=values(Evidence).index("none")),
             "funding_categories": second.multiselect("Grant categories", values(FundingCategory), default=["hardware"]),
             "budget_category": third.selectbox("Budget category", values(BudgetCategory),

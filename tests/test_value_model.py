@@ -1,0 +1,60 @@
+"""The value model rewards what works: measures doing different jobs never crowd each other
+out, and the evidence stance changes the plan exactly where a small catalog says it must."""
+from __future__ import annotations
+
+import pytest
+
+from optimizer.problem import coverage_value
+from optimizer.result import optimize
+from optimizer.stance_check import EVIDENCE, HOLDS, OPINION, stance_check, with_stance
+from tests.builders import instance, m
+
+FREE = {"operating": 1e9}
+
+
+def fixed(id: str, cost: float, **changes) -> dict:
+    return m(id, capital_low=cost, capital_typical=cost, capital_high=cost, annual_cost=0, **changes)
+
+
+def test_measures_doing_different_jobs_add_up_even_in_one_pass_component(tmp_path):
+    # A lock (delay) and a door alarm (detect) share the access-control component; each does
+    # its whole job, so together they are worth twice one of them, not a capped 1.
+    measures = [fixed("lock", 100, effectiveness=1.0, role="delay"),
+                fixed("alarm", 100, effectiveness=1.0, role="detect")]
+    both = optimize(instance(tmp_path, measures, budget={"capital": 200, **FREE}))
+    one = optimize(instance(tmp_path, measures, budget={"capital": 100, **FREE}))
+    assert set(both.plan.items["measure_id"]) == {"lock", "alarm"}
+    assert both.value - both.baseline_value == pytest.approx(2 * (one.value - one.baseline_value))
+
+
+def test_measures_doing_the_same_job_crowd_each_other_out(tmp_path):
+    # Two delay measures in one component: the second adds little once the first does the job.
+    measures = [fixed("lock", 100, effectiveness=1.0, role="delay"),
+                fixed("film", 100, effectiveness=1.0, role="delay")]
+    both = optimize(instance(tmp_path, measures, budget={"capital": 200, **FREE}))
+    one = optimize(instance(tmp_path, measures, budget={"capital": 100, **FREE}))
+    # Diminishing returns inside one job: 0.8 for the first, only 0.2 more for the second.
+    assert one.value - one.baseline_value == pytest.approx(coverage_value(1.0)) == pytest.approx(0.8)
+    assert both.value - both.baseline_value == pytest.approx(coverage_value(2.0)) == pytest.approx(1.0)
+
+
+SMALL = [fixed("tam", 100, effectiveness=0.4, role="prevent", evidence="moderate", component="people", layer="district",
+               scope="district", unit_basis="district"),
+         fixed("drill", 100, effectiveness=0.4, role="respond", evidence="expert_consensus", component="people",
+               layer="district", scope="district", unit_basis="district"),
+         fixed("tips", 100, effectiveness=0.3, role="detect", evidence="promising", component="people",
+               layer="district", scope="district", unit_basis="district")]
+
+
+def test_the_evidence_stance_changes_the_plan_exactly_where_it_must(tmp_path):
+    inputs = instance(tmp_path, SMALL, budget={"capital": 200, **FREE})
+    bought = {stance: set(optimize(with_stance(inputs, stance)).plan.items["measure_id"])
+              for stance in ("full", "reduced", "evidence_only")}
+    # In full the drill (expert consensus, 0.4) beats the tip line (promising, 0.3); counted at
+    # half, it does not.
+    assert bought == {"full": {"tam", "drill"}, "reduced": {"tam", "tips"}, "evidence_only": {"tam", "tips"}}
+    table = stance_check(inputs).table.set_index("measure_id")
+    assert table.at["tam", "verdict"] == HOLDS
+    assert table.at["drill", "verdict"] == OPINION
+    assert table.at["tips", "verdict"] == EVIDENCE
+    assert table.loc["drill", ["full", "reduced", "evidence_only"]].tolist() == [1, 0, 0]
