@@ -20,7 +20,7 @@ from .stances import STANCES
 from .sweep import BudgetSweep
 
 SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "role", "tier", "evidence", "verdict", "reason",
-                  "chosen_under", "grant_rules"]
+                  "better_buy", "chosen_under", "grant_rules"]
 #: Evidence ratings that keep a measure out of the recommendations, with the words used.
 EVIDENCE_AGAINST = {"harmful": "evidence suggests harm", "contested": "evidence is contested",
                     "none": "no evidence that it works"}
@@ -35,14 +35,14 @@ def _tco(problem: Problem) -> pd.Series:
 
 
 def dominated_by(problem: Problem, allowed: set[str]) -> dict[str, str]:
-    """Measures for which another allowed measure of the same layer, component and scope, of
-    no higher tier, gives at least the effectiveness for no more cost of ownership at every
+    """Measures for which another allowed measure of the same layer, component, role and
+    scope, of no higher tier, gives at least the effectiveness for no more cost of ownership at every
     place both could go (and is strictly better in one of the two)."""
     cand = problem.candidates.assign(tco=_tco(problem))
     cost = {m: dict(zip(g["site_id"], g["tco"])) for m, g in cand.groupby("measure_id")}
     info = cand.drop_duplicates("measure_id").set_index("measure_id")
     out = {}
-    for (_layer, _comp, _scope), group in info.groupby(["layer", "component", "scope"]):
+    for _, group in info.groupby(["layer", "component", "role", "scope"]):
         for m in group.index:
             for other in group.index:
                 if other == m or other not in allowed:
@@ -56,6 +56,30 @@ def dominated_by(problem: Problem, allowed: set[str]) -> dict[str, str]:
                 if eff_o >= eff_m and cheaper and strictly:
                     out[m] = f"{other} gives {eff_o:.2f} effectiveness (vs {eff_m:.2f}) for no more cost"
                     break
+    return out
+
+
+def better_buys(problem: Problem, allowed: set[str], evidence: dict[str, str], names: dict[str, str]) -> dict[str, str]:
+    """For each measure, the allowed measure that does the same job (same layer and role)
+    for less money per unit of effect, in words with the evidence of each."""
+    cand = problem.candidates.assign(tco=_tco(problem))
+    info = cand.groupby("measure_id").agg(layer=("layer", "first"), role=("role", "first"),
+                                          effectiveness=("effectiveness", "first"), tco=("tco", "mean"))
+    info = info[info["effectiveness"] > 0]
+    info["per_effect"] = info["tco"] / info["effectiveness"]
+    out = {}
+    for _, group in info.groupby(["layer", "role"]):
+        options = group[group.index.isin(allowed)].sort_values("per_effect")
+        for mid, row in group.iterrows():
+            best = options[options.index != mid].head(1)
+            if best.empty or best["per_effect"].iloc[0] >= row["per_effect"]:
+                continue
+            other = best.index[0]
+            b = best.iloc[0]
+            out[mid] = (f"{names[other]} does the same job ({row['role']}, {row['layer']} layer) for less: "
+                        f"{b['effectiveness']:.2f} of it for ${b['tco']:,.0f} a place over the horizon, against "
+                        f"{row['effectiveness']:.2f} for ${row['tco']:,.0f}; evidence {evidence[other]} against "
+                        f"{evidence[mid]}")
     return out
 
 
@@ -110,6 +134,8 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
             for m in _chosen(bigger):
                 larger.setdefault(m, factor)
     in_place = set(problem.existing["measure_id"])
+    better = better_buys(problem, allowed, {m.id: m.evidence for m in inputs.catalog.measures.values()},
+                         {m.id: m.name for m in inputs.catalog.measures.values()})
     check = stance_check(inputs, solver, gap, time_limit)
     under = {st: set(r.plan.items["measure_id"]) for st, r in check.plans.items()}
     rows = []
@@ -119,6 +145,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
         rows.append({"measure_id": m.id, "name": m.name, "layer": inputs.catalog.layer_of(m),
                      "component": m.component, "tier": m.tier or "outside", "evidence": m.evidence,
                      "role": m.role, "verdict": verdict, "reason": reason,
+                     "better_buy": "" if verdict in ("chosen", "in place") else better.get(m.id, ""),
                      "chosen_under": ", ".join(st for st in STANCES if m.id in under[st]) or "no stance",
                      "grant_rules": "; ".join(rulings_for(problem, m.id))})
     return pd.DataFrame(rows, columns=SCREEN_COLUMNS)

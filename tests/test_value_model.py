@@ -58,3 +58,16 @@ def test_the_evidence_stance_changes_the_plan_exactly_where_it_must(tmp_path):
     assert table.at["drill", "verdict"] == OPINION
     assert table.at["tips", "verdict"] == EVIDENCE
     assert table.loc["drill", ["full", "reduced", "evidence_only"]].tolist() == [1, 0, 0]
+
+
+def test_screening_names_the_better_buy_for_the_same_job(tmp_path):
+    from optimizer.screen import screen
+    measures = [fixed("tam", 100, effectiveness=0.45, role="prevent", evidence="moderate", component="people"),
+                fixed("gadget", 400, effectiveness=0.2, role="prevent", evidence="none", component="detection"),
+                fixed("other-job", 50, effectiveness=0.5, role="respond", component="communication")]
+    table = screen(instance(tmp_path, measures, budget={"capital": 150, **FREE})).set_index("measure_id")
+    assert table.at["gadget", "verdict"] != "chosen"
+    assert table.at["gadget", "better_buy"] == ("tam does the same job (prevent, building layer) for less: 0.45 of it "
+                                                "for $100 a place over the horizon, against 0.20 for $400; evidence "
+                                                "moderate against none")
+    assert table.at["tam", "better_buy"] == ""
