@@ -13,6 +13,7 @@ from .plan import LOCAL
 from .result import PlanResult
 from .safe_write import replacing
 from .stances import STANCE_WORDS
+from .tiers import tier_progress
 
 BUDGET_CATEGORIES = ["personnel", "equipment", "supplies", "contractual", "training", "other"]
 
@@ -109,6 +110,7 @@ def plan_table(result: PlanResult) -> pd.DataFrame:
                                 aggfunc="sum", fill_value=0.0)
     order = [s.id for s in result.problem.sources if s.id in split.columns] + [c for c in [LOCAL] if c in split.columns]
     split = split[order].add_prefix("paid_by_").reset_index()
+    items["pass_tier"] = tier_progress(result.problem, items, result.plan.installs)
     table = items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
     table["dollars_of"] = result.problem.dollar_year
     return table

@@ -16,7 +16,7 @@ from .grant_use import grant_use
 from .greedy import greedy_plan
 from .solve import (SolveReport, Status, check, fund_grants_first, read_plan, relaxation_bound,
                     solve_phases, start_values)
-from .tiers import tiers_attained
+from .tiers import BEYOND, OUTSIDE, TOWARD, WITHIN, tier_progress, tiers_attained
 from .verify import Violation, plan_value, verify
 
 
@@ -84,6 +84,13 @@ class PlanResult:
         """Grant money used and left per source and award period, with the local match
         counted, the grant's real share, and why money stays unused."""
         return grant_use(self.problem, self.plan)
+
+    def tier_money(self) -> pd.DataFrame:
+        """Capital and items of the plan by what they do for PASS tiers (within the tiers
+        reached, toward the next tier, beyond it, outside the tiers)."""
+        items = self.plan.items.assign(pass_tier=tier_progress(self.problem, self.plan.items, self.plan.installs))
+        return (items.groupby("pass_tier").agg(items=("measure_id", "size"), capital=("capital_cost", "sum"))
+                .reindex([WITHIN, TOWARD, BEYOND, OUTSIDE]).dropna().astype({"items": int}))
 
     def tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """PASS tier per site and layer, before and after the plan."""

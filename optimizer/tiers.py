@@ -47,3 +47,25 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
     frame = pd.DataFrame.from_dict(table, orient="index")[problem.layers]
     frame.index.name = "site_id"
     return frame
+
+
+TOWARD = "toward the next tier"
+WITHIN = "within the tiers reached"
+BEYOND = "beyond the next tier"
+OUTSIDE = "outside the tiers"
+
+
+def tier_progress(problem: Problem, items: pd.DataFrame, installs: dict[int, int]) -> pd.Series:
+    """For each plan item, what it does for PASS tiers: within the tiers its school reaches in
+    the layer after the plan, toward the next tier, beyond the next tier (money that buys
+    nothing toward a tier yet), or outside the tiers. District-wide items count at the school
+    where they help most."""
+    after = tiers_attained(problem, installs)
+    out = []
+    for r in items.itertuples(index=False):
+        if r.tier == 0:
+            out.append(OUTSIDE)
+            continue
+        reached = (after[r.layer].max() if r.site_id == DISTRICT else after.at[r.site_id, r.layer])
+        out.append(WITHIN if r.tier <= reached else TOWARD if r.tier == reached + 1 else BEYOND)
+    return pd.Series(out, index=items.index, name="pass_tier", dtype=object)

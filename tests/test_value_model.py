@@ -71,3 +71,18 @@ def test_screening_names_the_better_buy_for_the_same_job(tmp_path):
                                                 "for $100 a place over the horizon, against 0.20 for $400; evidence "
                                                 "moderate against none")
     assert table.at["tam", "better_buy"] == ""
+
+
+def test_money_that_buys_nothing_toward_a_tier_is_visible(tmp_path):
+    # The building layer stays at tier 0 while its video component lacks a tier-1 measure
+    # (too dear), so the tier-2 reader buys nothing toward a tier yet; a costs-nothing
+    # outside-tier item is shown as such.
+    measures = [fixed("lock", 100, effectiveness=0.3), fixed("reader", 100, tier=2, effectiveness=0.5),
+                fixed("camera", 10_000, component="video", effectiveness=0.3),
+                fixed("sign", 10, tier="outside", tier_basis="outside", effectiveness=0.1, component="communication")]
+    result = optimize(instance(tmp_path, measures, budget={"capital": 210, **FREE}))
+    assert set(result.plan.items["measure_id"]) == {"lock", "reader", "sign"}
+    money = result.tier_money()
+    assert money.loc["toward the next tier", "capital"] == 100      # the lock: tier 1 of a tier-0 layer
+    assert money.loc["beyond the next tier", "capital"] == 100      # the reader
+    assert money.loc["outside the tiers", "capital"] == 10
