@@ -62,3 +62,34 @@ def test_cli_files_match_the_api(tmp_path):
     assert plan["capital_cost"].sum() == pytest.approx(data["totals"]["capital"], abs=1)
     assumptions = book["Assumptions"].set_index("assumption")["value"]
     assert "PASS" in assumptions["catalog"] and "COPS" in assumptions["funding: svpp"]
+
+
+def _left_out_for_opinion(result) -> list[tuple[str, str]]:
+    """(bought, left out) pairs where the plan buys a measure without evidence (none or
+    contested) while an evidence-backed one (strong or moderate) doing the same job (layer
+    and role) at the same place, for less money per unit of effect, is left out although
+    nothing rules it out (its alternative group is free, it is allowed)."""
+    p, installs = result.problem, result.plan.installs
+    cand = p.candidates
+    catalog = load_inputs(SCENARIOS_DIR / "rural.yaml").catalog
+    evidence = {mid: catalog.measures[mid].evidence for mid in set(cand["measure_id"])}
+    per_effect = (cand["capital"] + cand["annual"] * len(p.years)) / cand["effectiveness"].where(cand["effectiveness"] > 0)
+    taken_groups = {(cand.at[c, "alternative_group"], cand.at[c, "site_id"]) for c in installs
+                    if cand.at[c, "alternative_group"]}
+    out = []
+    for c in installs:
+        if evidence[cand.at[c, "measure_id"]] not in ("none", "contested") or not per_effect[c] > 0:
+            continue
+        for d in cand.index[(cand["layer"] == cand.at[c, "layer"]) & (cand["role"] == cand.at[c, "role"])
+                            & cand["site_id"].isin([cand.at[c, "site_id"], "district"])
+                            & (cand["forbidden"] == "")]:
+            if (d not in installs and evidence[cand.at[d, "measure_id"]] in ("strong", "moderate")
+                    and per_effect[d] < per_effect[c]
+                    and (cand.at[d, "alternative_group"], cand.at[d, "site_id"]) not in taken_groups):
+                out.append((cand.at[c, "key"], cand.at[d, "key"]))
+    return out
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_evidence_backed_measures_are_not_left_out_for_unproven_ones_doing_the_same_job(name):
+    assert _left_out_for_opinion(solved(name)) == []

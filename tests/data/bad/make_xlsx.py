@@ -25,10 +25,10 @@ SITES = [["ES-1", "Oak Elementary", "elementary", 420, 35, 10, 1, 20, 18, 1.0, "
          ["HS-1", "Ridge High", "high", 1500, 110, 24, 2, 60, 50, 1.2, None]]
 
 MEASURES = """\
-id,name,description,layer,pass6_layer,component,tier,tier_basis,scope,unit_basis,unit_ratio,capital_low,capital_typical,capital_high,annual_cost,useful_life,effectiveness,evidence,funding_categories,budget_category,prerequisites,alternative_group,discouraged,discouraged_reason,cost_source,cost_year,evidence_source,evidence_year
-bld-lock,Café door lock,A test measure.,building,,access_control,1,stated,site,school,,100,200,300,10,10,0.5,expert_consensus,hardware,equipment,,,false,,test source (2024),2024,test evidence (2023),2023
-bld-reader,Card reader,A test measure.,building,,access_control,2,stated,site,exterior_door,,500,750,2000,10,10,0.5,expert_consensus,hardware,equipment,bld-lock,,false,,test source (2024),2024,test evidence (2023),2023
-dst-plan,District plan,A test measure.,district,,policies,1,stated,district,district,,100,200,300,10,10,0.5,expert_consensus,planning,contractual,,,false,,test source (2024),2024,test evidence (2023),2023
+id,name,description,layer,pass6_layer,component,tier,tier_basis,scope,unit_basis,unit_ratio,capital_low,capital_typical,capital_high,annual_cost,useful_life,effectiveness,evidence,funding_categories,budget_category,prerequisites,alternative_group,discouraged,discouraged_reason,cost_source,cost_year,evidence_source,evidence_year,role
+bld-lock,Café door lock,A test measure.,building,,access_control,1,stated,site,school,,100,200,300,10,10,0.5,expert_consensus,hardware,equipment,,,false,,test source (2024),2024,test evidence (2023),2023,delay
+bld-reader,Card reader,A test measure.,building,,access_control,2,stated,site,exterior_door,,500,750,2000,10,10,0.5,expert_consensus,hardware,equipment,bld-lock,,false,,test source (2024),2024,test evidence (2023),2023,delay
+dst-plan,District plan,A test measure.,district,,policies,1,stated,district,district,,100,200,300,10,10,0.5,expert_consensus,planning,contractual,,,false,,test source (2024),2024,test evidence (2023),2023,delay
 """
 
 SCENARIO = """\
