@@ -141,12 +141,15 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         for c in members:
             alt_of[c].append(i)
     forbidden = cand["forbidden"].to_numpy()
+    replace_from = cand["not_before"].to_numpy()
     tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
 
     def earliest(c) -> int | None:
         if forbidden[c] or c in installs or any(alt_room[i] < 1 for i in alt_of[c]):
             return None
-        start = years[0]
+        start = max(years[0], int(replace_from[c]))
+        if start > years[-1]:
+            return None
         for options in needs[c]:
             ready = [installs[o] for o in options if o in installs]
             if not ready:
@@ -190,7 +193,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     for g, c, e in p.group_members.itertuples(index=False):
         members[int(c)].append((int(g), float(e)))
     weight = p.groups["weight"].to_numpy()
-    raw = p.groups["existing"].to_numpy().astype(float).copy()
+    raw = p.existing_coverage()[:, -1].copy()  # after ageing measures end, so replacements look worth it
 
     def gain(c) -> float:
         return sum(weight[g] * (coverage_value(raw[g] + e) - coverage_value(raw[g])) for g, e in members[c])

@@ -19,7 +19,7 @@ from .problem import AFTER_COMPLIANCE, COVERAGE_SEGMENTS, DISTRICT, Problem
 K = 1000.0  # dollars per model money unit
 
 #: Rules that ``build_model(skip=...)`` can leave out, to see their effect or to test them.
-RULES = ("once", "forbidden", "prerequisites", "tier_order", "alternatives", "mandates", "must",
+RULES = ("once", "forbidden", "replacement_timing", "prerequisites", "tier_order", "alternatives", "mandates", "must",
          "funding_balance", "capital_budget", "operating_budget", "total_budget", "funding_caps",
          "match", "funding_limits", "compliance_first", "projects", "layer_share", "equity", "target_tier")
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
@@ -155,6 +155,16 @@ def define_forbidden(m: Model) -> None:
     for c in m.problem.candidates.index[m.problem.candidates["forbidden"] != ""]:
         for var in m.y[c]:
             var.upBound = 0
+
+
+def define_replacement_timing(m: Model) -> None:
+    """The replacement of an ageing measure is installed no earlier than the year its
+    predecessor's useful life ends (before that, both would count)."""
+    years = m.problem.years
+    for c, not_before in enumerate(m.problem.candidates["not_before"]):
+        for t, var in zip(years, m.y[c]):
+            if t < not_before:
+                var.upBound = 0
 
 
 def _needs(m: Model, links, name: str) -> None:
@@ -467,7 +477,7 @@ def coverage_pieces(existing: float, reachable: float) -> list[tuple[float, floa
 
 
 def value_terms(m: Model):
-    """Coverage value: for each site x layer x component group and year, the raw coverage
+    """Coverage value: for each site x layer x component x role group and year, the raw coverage
     added by the plan fills the pieces of the diminishing-returns curve (one row per group
     and year, one bounded variable per piece). Returns (variable, weight) pairs whose sum is
     the risk reduction gained, counted per year in effect."""
@@ -476,11 +486,12 @@ def value_terms(m: Model):
     for g, c, e in p.group_members.itertuples(index=False):
         members[int(g)].append((int(c), float(e)))
     weights = p.groups["weight"].to_numpy()
-    existing = p.groups["existing"].to_numpy()
+    existing = p.existing_coverage()
     pairs = []
     for g, items in members.items():
-        pieces = coverage_pieces(existing[g], existing[g] + sum(e for _, e in items))
+        reach = sum(e for _, e in items)
         for ti, t in enumerate(p.years):
+            pieces = coverage_pieces(existing[g, ti], existing[g, ti] + reach)
             fill = [prob.add_variable(f"coverage[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
             if not fill:
                 continue
@@ -532,7 +543,8 @@ def define_objective(m: Model, kind: str) -> None:
 
 
 DEFINE = {
-    "once": define_once, "forbidden": define_forbidden, "prerequisites": define_prerequisites,
+    "once": define_once, "forbidden": define_forbidden, "replacement_timing": define_replacement_timing,
+    "prerequisites": define_prerequisites,
     "tier_order": define_tier_order, "alternatives": define_alternatives,
     "mandates": define_mandates, "must": define_must, "funding_balance": define_funding_balance,
     "capital_budget": define_capital_budget, "operating_budget": define_operating_budget,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
@@ -148,6 +149,15 @@ class Problem:
     dollar_year: int | None = None
     max_projects: int | None = None
     evidence_stance: str = "full"
+    expiring: list[tuple[int, float, int]] = field(default_factory=list)  # (group, effectiveness, until year)
+
+    def existing_coverage(self) -> np.ndarray:
+        """Raw coverage in place per group (rows) and year (columns): measures without an
+        end of life count every year; an ageing one until the year its useful life ends."""
+        cover = np.repeat(self.groups["existing"].to_numpy(dtype=float)[:, None], len(self.years), axis=1)
+        for g, eff, until in self.expiring:
+            cover[g, [ti for ti, t in enumerate(self.years) if t < until]] += eff
+        return cover
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -336,9 +346,21 @@ def expand(inputs: Inputs) -> Problem:
             base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
                         component=measure.component, role=measure.role, tier=measure.tier or 0,
                         effectiveness=measure.effectiveness * stance[measure.evidence])
+            # An in-place measure with an install year stops counting at the end of its
+            # useful life: already spent before the horizon, it is simply a candidate again;
+            # spent inside the horizon, it counts until then and its replacement is a
+            # candidate from that year on.
+            installed = (site.installed if site else scenario.district_installed).get(measure.id)
+            until = installed + measure.useful_life if in_place and installed is not None else None
+            if until is not None and until <= years[0]:
+                notes.append(f"{measure.name} at {place} (installed {installed}) is past its "
+                             f"{measure.useful_life}-year useful life: it no longer counts and may be replaced")
+                in_place = False
             if in_place:
-                existing_rows.append(base)
-                continue
+                existing_rows.append(dict(base, until=until if until is not None and until <= years[-1] else 0))
+                if not until or until > years[-1]:
+                    continue
+            not_before = until if in_place else 0
             quantity = measure.quantity(_count(measure, site, scenario.sites))
             if quantity <= 0:
                 continue
@@ -358,10 +380,10 @@ def expand(inputs: Inputs) -> Problem:
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
-                             prerequisite_ids=tuple(measure.prerequisites)))
+                             prerequisite_ids=tuple(measure.prerequisites), not_before=not_before))
     cand = pd.DataFrame(rows).reset_index(drop=True)
     existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
-                                                    "component", "role", "tier", "effectiveness"])
+                                                    "component", "role", "tier", "effectiveness", "until"])
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
     have = set(zip(existing["measure_id"], existing["site_id"]))
 
@@ -424,8 +446,9 @@ def expand(inputs: Inputs) -> Problem:
     # Alternative groups: at most one per place; an existing member leaves room for none.
     alternatives = []
     alt = cand[cand["alternative_group"] != ""]
-    existing_groups = {(catalog.measures[m].alternative_group, s)
-                       for m, s in have if catalog.measures[m].alternative_group}
+    existing_groups = {(catalog.measures[r.measure_id].alternative_group, r.site_id)
+                       for r in existing[existing["until"] == 0].itertuples(index=False)
+                       if catalog.measures[r.measure_id].alternative_group}
     for (group, site_id), rows_ in alt.groupby(["alternative_group", "site_id"]).groups.items():
         members = tuple(int(r) for r in rows_)
         room = 0 if (group, site_id) in existing_groups else 1
@@ -483,6 +506,7 @@ def expand(inputs: Inputs) -> Problem:
              for kind, frame in (("existing", existing), ("candidate", cand))
              for i, r in enumerate(frame[["site_id", "layer", "component", "role", "effectiveness"]].itertuples(index=False))
              for s in (site_ids if r.site_id == DISTRICT else [r.site_id])]
+    until = existing["until"].tolist()
     gindex: dict[tuple, int] = {}
     for s, layer, comp, role, *_ in sorted(keyed, key=lambda k: (site_ids.index(k[0]), k[1], k[2], k[3])):
         gindex.setdefault((s, layer, comp, role), len(gindex))
@@ -490,13 +514,15 @@ def expand(inputs: Inputs) -> Problem:
     groups["weight"] = [risk[s] * layer_w.get(layer, 1.0) * comp_w.get(comp, 1.0) * role_w.get(role, 1.0)
                         for s, layer, comp, role in gindex]
     existing_cov = [0.0] * len(groups)
-    members = []
+    members, expiring = [], []
     for s, layer, comp, role, eff, i, kind in keyed:
         g = gindex[(s, layer, comp, role)]
-        if kind == "existing":
-            existing_cov[g] += eff
-        else:
+        if kind == "candidate":
             members.append((g, i, eff))
+        elif until[i]:
+            expiring.append((g, eff, until[i]))
+        else:
+            existing_cov[g] += eff
     groups["existing"] = existing_cov
     group_members = pd.DataFrame(members, columns=["group", "candidate", "effectiveness"])
 
@@ -515,6 +541,6 @@ def expand(inputs: Inputs) -> Problem:
         objective=scenario.policy.objective, target_tier=scenario.policy.target_tier,
         layers=layers, components=components, notes=notes, rulings=rulings, cap_tags=cap_tags,
         op_tags=op_tags, compliance=compliance, supplement_not_supplant=sns,
-        dollar_year=catalog.dollar_year, max_projects=scenario.policy.max_projects,
+        dollar_year=catalog.dollar_year, max_projects=scenario.policy.max_projects, expiring=expiring,
         evidence_stance=scenario.policy.evidence_stance,
     )

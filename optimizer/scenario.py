@@ -33,11 +33,22 @@ class Site(BaseModel):
     camera_positions: Count
     risk_weight: Number = Field(default=1.0, gt=0, le=10)
     in_place: list[str] = []
+    installed: dict[str, int] = Field(default={}, description="fiscal year each in-place measure was "
+                                      "installed (measure id: year); it stops counting at the end of its useful life")
 
     @field_validator("in_place", mode="before")
     @classmethod
     def _split(cls, value):
         return [v.strip() for v in value.split(";") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("installed", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        """A sites-file cell reads ``measure:year; measure:year``."""
+        if not isinstance(value, str):
+            return value
+        pairs = [part.split(":", 1) for part in value.split(";") if part.strip()]
+        return {k.strip(): v.strip() for k, v in (pair if len(pair) == 2 else (pair[0], "") for pair in pairs)}
 
 
 class Horizon(BaseModel):
@@ -173,6 +184,7 @@ class Scenario(BaseModel):
     horizon: Horizon
     sites: list[Site] = Field(min_length=1)
     district_in_place: list[str] = []
+    district_installed: dict[str, int] = {}
     budget: Budget
     funding_sources: dict[str, FundingSource] = {}
     mandates: Mandates = Mandates()
@@ -283,6 +295,18 @@ def _check_internal(s: Scenario, problems: ProblemCollector) -> None:
         if site.id in seen:
             problems.add(f"sites[{i}]", "id", site.id, "a site id used once")
         seen.add(site.id)
+        for mid, year in site.installed.items():
+            if mid not in site.in_place:
+                problems.add(f"site {site.id} (sites[{i}])", "installed", mid, "a measure listed in in_place")
+            if not 1950 <= year <= s.horizon.start:
+                problems.add(f"site {site.id} (sites[{i}])", "installed", year,
+                             f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})")
+    for mid, year in s.district_installed.items():
+        if mid not in s.district_in_place:
+            problems.add("district_installed", "installed", mid, "a measure listed in district_in_place")
+        if not 1950 <= year <= s.horizon.start:
+            problems.add("district_installed", "installed", year,
+                         f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})")
     years = s.horizon.fiscal_years
     for which in ("capital", "operating"):
         value = getattr(s.budget, which)

@@ -33,9 +33,9 @@ def plan_value(problem: Problem, installs: dict[int, int]) -> float:
                 if t >= year:
                     raw[int(g), t] += e
     weights = problem.groups["weight"].to_numpy()
-    existing = problem.groups["existing"].to_numpy()
-    return float(sum(weights[g] * coverage_value(existing[g] + raw[g, t])
-                     for g in range(len(weights)) for t in problem.years))
+    existing = problem.existing_coverage()
+    return float(sum(weights[g] * coverage_value(existing[g, ti] + raw[g, t])
+                     for g in range(len(weights)) for ti, t in enumerate(problem.years)))
 
 
 def _in_place_by(installs: dict[int, int], rows, year: int) -> bool:
@@ -76,9 +76,13 @@ class _Checker:
     def rules(self) -> None:
         p, inst, key = self.p, self.installs, self.key
         forbidden = p.candidates["forbidden"].to_numpy()
+        not_before = p.candidates["not_before"].to_numpy()
         for c in inst:
             if forbidden[c]:
                 self.fail("forbidden", f"{key[c]} is {forbidden[c]}")
+            if inst[c] < not_before[c]:
+                self.fail("replacement_timing", f"{key[c]} replaces a measure still in its useful life: "
+                          f"installed {inst[c]}, its predecessor serves until {not_before[c]}")
         for rule, links in (("prerequisites", p.prerequisites), ("tier_order", p.tier_links)):
             for c, options in links:
                 if c in inst and not _in_place_by(inst, options, inst[c]):

@@ -305,3 +305,15 @@ def test_projects(tmp_path):
                 policy={"max_projects": 1})
     ok, bad = binds(p, "projects")
     assert installed(ok) == {"a"} and len(ok.plan.items) == 2 and installed(bad) == {"a", "b"}
+
+
+def test_replacement_timing(tmp_path):
+    # Cameras installed in 2016 with a 10-year life serve until fiscal year 2026. Money is
+    # there only in 2025: a replacement bought then would count twice while the old cameras
+    # still serve, so the rule keeps it out until 2026, when there is no money.
+    cam = m("cam", component="video", role="detect", annual_cost=0, useful_life=10)
+    p = problem(tmp_path, [cam], sites=[site("A", in_place="cam", installed={"cam": 2016})],
+                horizon={"start": 2025, "years": 2}, budget={"capital": {2025: 500, 2026: 0}, **FREE})
+    ok, bad = binds(p, "replacement_timing")
+    assert installed(ok) == set() and bad.plan.items["year"].tolist() == [2025]
+    assert "replacement_timing" in rules_broken(bad)

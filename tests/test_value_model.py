@@ -7,7 +7,7 @@ import pytest
 from optimizer.problem import coverage_value
 from optimizer.result import optimize
 from optimizer.stance_check import EVIDENCE, HOLDS, OPINION, stance_check, with_stance
-from tests.builders import instance, m
+from tests.builders import instance, m, site
 
 FREE = {"operating": 1e9}
 
@@ -86,3 +86,21 @@ def test_money_that_buys_nothing_toward_a_tier_is_visible(tmp_path):
     assert money.loc["toward the next tier", "capital"] == 100      # the lock: tier 1 of a tier-0 layer
     assert money.loc["beyond the next tier", "capital"] == 100      # the reader
     assert money.loc["outside the tiers", "capital"] == 10
+
+
+def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_path):
+    cam = fixed("cam", 300, component="video", role="detect", effectiveness=0.3, useful_life=10)
+    sites = [site(name, in_place="cam", installed={"cam": year})
+             for name, year in (("OLD", 2014), ("AGING", 2018), ("NEW", 2024))]
+    inputs = instance(tmp_path, [cam], sites=sites, horizon={"start": 2027, "years": 3},
+                      budget={"capital": 1000, **FREE})
+    result = optimize(inputs)
+    replaced = dict(zip(result.plan.items["site_id"], result.plan.items["year"]))
+    # OLD's cameras are past their life before the horizon: replaced at once; AGING's end in
+    # fiscal year 2028 and are replaced then, not before; NEW's still serve.
+    assert replaced == {"OLD": 2027, "AGING": 2028}
+    assert any("past its 10-year useful life" in n for n in result.report.notes)
+    # When a replacement does not fit the budget, the old cameras simply lapse.
+    dear = optimize(instance(tmp_path, [dict(cam, capital_typical="1000000", capital_high="1000000")], sites=sites,
+                             horizon={"start": 2027, "years": 3}, budget={"capital": 1000, **FREE}))
+    assert dear.plan.items.empty
