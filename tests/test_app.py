@@ -179,3 +179,14 @@ def test_board_report_is_self_contained(at_budget):
     assert fmt.value(result.value) in html and fmt.money(result.totals()["capital"]) in html
     assert all(m in html for m in result.plan.items["measure_id"])
     assert "Assumptions and sources" in html and "COPS SVPP award FY2026" in html
+
+
+def test_the_evidence_stance_changes_the_plan_as_in_the_api():
+    from optimizer.stance_check import with_stance
+    expected = optimize(with_stance(load_inputs(EXAMPLE_SCENARIO), "evidence_only"))
+    at = visit(start(), PLAN)
+    full = metric(at, "Risk reduction")
+    at.selectbox(key="scenario:policy.evidence_stance").set_value("evidence_only").run()
+    assert not at.exception
+    assert metric(at, "Risk reduction") == fmt.value(expected.value) != full
+    assert metric(at, "Items") == f"{len(expected.plan.items):,}"

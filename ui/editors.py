@@ -32,11 +32,14 @@ def sites_frame(sites: list[dict]) -> pd.DataFrame:
     """Sites as a table, measures in place joined with ``;``."""
     frame = pd.DataFrame(sites).reindex(columns=SITE_COLUMNS)
     frame["in_place"] = [";".join(v) if isinstance(v, list) else v for v in frame["in_place"]]
+    frame["installed"] = ["; ".join(f"{k}:{y}" for k, y in v.items()) if isinstance(v, dict) else v
+                          for v in frame["installed"]]
     return frame
 
 
 def sites_records(frame: pd.DataFrame) -> list[dict]:
-    """An edited sites table as site mappings (``in_place`` split back into a list)."""
+    """An edited sites table as site mappings (``in_place`` split back into a list;
+    ``installed`` stays text, ``measure:year; ...``, which the scenario check reads)."""
     rows = records(frame)
     for row in rows:
         if isinstance(row.get("in_place"), str):

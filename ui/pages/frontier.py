@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from optimizer.stances import STANCE_WORDS
 from ui import charts, compute, fmt, state, views
 
 POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"
@@ -16,6 +17,8 @@ st.caption("The best risk reduction at evenly spaced local capital budgets (over
 result = views.current_plan()
 if result is None:
     st.stop()
+stance = result.problem.evidence_stance
+st.caption(f"Evidence stance: **{stance}** ({STANCE_WORDS[stance]}); costs in {result.problem.dollar_year} dollars.")
 scenario_budget = sum(result.problem.capital_budget.values())
 left, middle, right = st.columns([1, 1, 1])
 points = left.slider("Budgets to solve", 3, 15, 7, key=POINTS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from optimizer.stances import STANCE_WORDS, STANCES
 from ui import fmt, state, views
 
 OPTIONS = state.OPTIONS
@@ -24,6 +25,10 @@ state.bound(budget_column.number_input, "Local capital budget per fiscal year ($
             placeholder="empty: the scenario's budgets, year by year",
             help="The same amount every fiscal year, as the command line's --budget. Clear it to "
                  "go back to the scenario's own budgets.")
+state.bound(settings_column.selectbox, "Evidence stance", state.SCENARIO, ("policy", "evidence_stance"),
+            default="full", options=list(STANCES), format_func=lambda s: f"{s}: {STANCE_WORDS[s]}",
+            help="How much measures resting on expert opinion or on no evidence count. The Screening "
+                 "page shows which purchases hold under every stance.")
 with settings_column.expander("Solver settings"):
     state.bound(st.number_input, "Time limit per solve (seconds)", OPTIONS, ("time_limit",),
                 min_value=5.0, max_value=3600.0, step=10.0)
