@@ -77,17 +77,17 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
     places = _places(result, rows)
     if not rows:
         return Explanation(measure_id, site_id, False, [_absent(inputs, problem, measure_id, site_id)], places)
-    context = [_stance_sentence(inputs, measure_id, site_id, solver, gap, time_limit)] + _who_pays(result, measure_id, site_id)
+    context = [_stance_sentence(inputs, result, measure_id, site_id, solver, gap, time_limit)] + _who_pays(result, measure_id, site_id)
     if mine:
         return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep) + context, places)
     return Explanation(measure_id, site_id, False, _why_out(result, rows, measure, sweep, search_budget) + context,
                        places)
 
 
-def _stance_sentence(inputs: Inputs, measure_id: str, site_id: str | None, solver: str, gap: float,
-                     time_limit: float | None) -> str:
+def _stance_sentence(inputs: Inputs, result: PlanResult, measure_id: str, site_id: str | None, solver: str,
+                     gap: float, time_limit: float | None) -> str:
     """Under which evidence stances the plan buys the item, and what that means."""
-    check = stance_check(inputs, solver, gap, time_limit)
+    check = stance_check(inputs, solver, gap, time_limit, known=result)
     under = [st for st, r in check.plans.items()
              if ((r.plan.items["measure_id"] == measure_id)
                  & ((r.plan.items["site_id"] == site_id) if site_id else True)).any()]

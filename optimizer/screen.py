@@ -136,7 +136,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     in_place = set(problem.existing["measure_id"])
     better = better_buys(problem, allowed, {m.id: m.evidence for m in inputs.catalog.measures.values()},
                          {m.id: m.name for m in inputs.catalog.measures.values()})
-    check = stance_check(inputs, solver, gap, time_limit)
+    check = stance_check(inputs, solver, gap, time_limit, known=result if result.plan is not None else None)
     under = {st: set(r.plan.items["measure_id"]) for st, r in check.plans.items()}
     rows = []
     for m in inputs.catalog.measures.values():

@@ -54,11 +54,14 @@ class StanceCheck:
 
 
 def stance_check(inputs: Inputs, solver: str = "highs", gap: float = DEFAULT_GAP,
-                 time_limit: float | None = None) -> StanceCheck:
-    """Plan the scenario under each evidence stance and compare what is bought."""
+                 time_limit: float | None = None, known: PlanResult | None = None) -> StanceCheck:
+    """Plan the scenario under each evidence stance and compare what is bought; ``known`` is
+    the scenario's own plan (under its own stance), when the caller has it already."""
     plans = {}
+    own = inputs.scenario.policy.evidence_stance
     for stance in STANCES:
-        result = optimize(with_stance(inputs, stance), solver, time_limit, gap)
+        result = (known if known is not None and stance == own
+                  else optimize(with_stance(inputs, stance), solver, time_limit, gap))
         if result.plan is None:
             raise NoFeasiblePlan(f"the plan under the '{stance}' evidence stance")
         plans[stance] = result
