@@ -186,6 +186,9 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
 
 
 AFTER_COMPLIANCE = "after_compliance"
+CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
+                     "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
+                     "name", "alternative_group", "prerequisite_ids", "not_before"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -293,7 +296,8 @@ def _count(measure: Measure, site: Site | None, sites: list[Site]) -> float:
     if basis in ("school", "district"):
         return 1 if site is not None or basis == "district" else len(sites)
     attr = {"exterior_door": "exterior_doors", "entrance": "entrances", "classroom": "classrooms",
-            "camera_position": "camera_positions", "student": "enrollment", "staff": "staff"}[basis]
+            "camera_position": "camera_positions", "student": "enrollment", "staff": "staff",
+            "glazing_sqft": "glazing_sqft"}[basis]
     return getattr(site, attr) if site is not None else sum(getattr(s, attr) for s in sites)
 
 
@@ -335,6 +339,7 @@ def expand(inputs: Inputs) -> Problem:
     overrides = {(o.measure, o.site): o for o in scenario.cost_overrides}
 
     existing_rows, rows = [], []
+    unsized: set[str] = set()
     district_in_place = set(scenario.district_in_place)
     places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
     for measure in catalog.measures.values():
@@ -363,6 +368,8 @@ def expand(inputs: Inputs) -> Problem:
             not_before = until if in_place else 0
             quantity = measure.quantity(_count(measure, site, scenario.sites))
             if quantity <= 0:
+                if measure.unit_basis == "glazing_sqft":
+                    unsized.add(measure.name)
                 continue
             override = overrides.get((measure.id, place)) or overrides.get((measure.id, None))
             unit_capital = override.capital if override and override.capital is not None else measure.capital_typical
@@ -381,7 +388,10 @@ def expand(inputs: Inputs) -> Problem:
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisites), not_before=not_before))
-    cand = pd.DataFrame(rows).reset_index(drop=True)
+    if unsized:
+        notes.append(f"{', '.join(sorted(unsized))}: priced by square foot of glazing; not planned at schools "
+                     "whose glazing area is not given (sites column glazing_sqft)")
+    cand = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS).reset_index(drop=True)
     existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
                                                     "component", "role", "tier", "effectiveness", "until"])
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}

@@ -31,6 +31,8 @@ class Site(BaseModel):
     entrances: Count = Field(ge=1)
     classrooms: Count
     camera_positions: Count
+    glazing_sqft: Count = Field(default=0, description="square feet of entry and ground-floor glazing; "
+                                "0 when not surveyed (glazing measures are then not planned)")
     risk_weight: Number = Field(default=1.0, gt=0, le=10)
     in_place: list[str] = []
     installed: dict[str, int] = Field(default={}, description="fiscal year each in-place measure was "

@@ -14,7 +14,7 @@ Evidence = Literal["strong", "moderate", "promising", "expert_consensus", "none"
 BudgetCategory = Literal["personnel", "equipment", "supplies", "contractual", "training", "other"]
 Scope = Literal["site", "district"]
 UnitBasis = Literal["school", "exterior_door", "entrance", "classroom", "camera_position",
-                    "student", "staff", "district"]
+                    "student", "staff", "district", "glazing_sqft"]
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
 #: The job a measure does (docs/effectiveness-rubric.md): measures with different roles never

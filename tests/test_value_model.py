@@ -104,3 +104,12 @@ def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_p
     dear = optimize(instance(tmp_path, [dict(cam, capital_typical="1000000", capital_high="1000000")], sites=sites,
                              horizon={"start": 2027, "years": 3}, budget={"capital": 1000, **FREE}))
     assert dear.plan.items.empty
+
+
+def test_security_film_is_sized_by_glazing_area_and_not_planned_without_it(tmp_path):
+    film = fixed("film", 15, unit_basis="glazing_sqft", effectiveness=0.3)
+    surveyed = optimize(instance(tmp_path, [film], sites=[site("A", glazing_sqft=800)], budget={"capital": 20_000, **FREE}))
+    assert surveyed.plan.items[["quantity", "capital_cost"]].values.tolist() == [[800, 12_000]]
+    unknown = optimize(instance(tmp_path, [film], sites=[site("A")], budget={"capital": 20_000, **FREE}))
+    assert unknown.plan.items.empty
+    assert any("priced by square foot of glazing" in n and "glazing_sqft" in n for n in unknown.report.notes)
