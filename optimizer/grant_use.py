@@ -57,8 +57,8 @@ def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...
         reasons.append("every planned item it may pay for in these years is paid by grants"
                        + (f"; the {not_bought} other items it may pay for were not bought (their value per "
                           "dollar, recurring costs or local match did not fit the budgets)" if not_bought else "")
-                       if not unpaid else f"{len(unpaid)} planned item(s) it may pay for are paid locally "
-                       "because of the rules above")
+                       if not unpaid else f"{len(unpaid)} planned item(s) it may pay for are paid locally: their "
+                       "costs fall outside its years, or are recurring costs that would need a local match")
     if years[-1] < problem.years[-1]:
         reasons.append(f"its money can be spent only through FY{years[-1]} (period of performance or spend-by date)")
     return "; ".join(reasons)
