@@ -1,5 +1,5 @@
-"""The same scenario gives the same plan files, byte for byte: planned twice, and planned
-with one or with two solver threads. Plan files hold no timings or dates (see
+"""The same scenario gives the same plan files, byte for byte, when planned twice; with one
+or with two solver threads and the gap closed, the same value, cost and grant use. Plan files hold no timings or dates (see
 optimizer/export.py), so nothing is left out of the comparison.
 
 Each thread count is planned in a fresh process: HiGHS keeps one thread pool per process,
@@ -28,7 +28,7 @@ from optimizer import load_inputs
 from optimizer.export import write_plan
 from optimizer.result import optimize
 inputs = load_inputs(sys.argv[3])
-result = optimize(inputs, threads=int(sys.argv[1]))
+result = optimize(inputs, threads=int(sys.argv[1]), gap=0.0)
 for suffix in (".json", ".csv"):
     write_plan(result, sys.argv[2] + suffix, inputs)
 """
@@ -58,9 +58,9 @@ def rural_files(tmp_path_factory) -> dict[str, dict[str, bytes]]:
     folder = tmp_path_factory.mktemp("plans")
     inputs = load_inputs(RURAL)
     files = {}
-    for run in ("first", "again"):
-        result = optimize(inputs)
-        files[run] = {suffix: write_plan(result, folder / f"{run}{suffix}", inputs).read_bytes()
+    for run, gap in (("first", None), ("again", None), ("closed gap", 0.0)):
+        result = optimize(inputs) if gap is None else optimize(inputs, gap=gap)
+        files[run] = {suffix: write_plan(result, folder / f"{run.replace(' ', '_')}{suffix}", inputs).read_bytes()
                       for suffix in SUFFIXES}
     for threads in (1, 2):
         stem = folder / f"threads{threads}"
@@ -75,9 +75,19 @@ def test_same_scenario_twice_gives_identical_files(rural_files):
     assert rural_files["first"] == rural_files["again"]
 
 
-def test_one_or_two_threads_give_identical_files(rural_files):
-    assert rural_files["1 threads"] == rural_files["2 threads"]
-    assert rural_files["1 threads"] == rural_files["first"]
+SAME_FOR_ANY_THREADS = ("status", "gap", "objective", "baseline_objective", "totals", "dollar_year",
+                        "evidence_stance", "grant_use", "notes")
+
+
+def test_one_or_two_threads_give_the_same_plan_value_and_spend(rural_files):
+    # Within a gap tolerance, one and two threads may stop at different plans that are both
+    # within the gap of the best (seen on the rural example: values 135.352 and 135.284, both
+    # within 0.1%); with the gap closed they reach the same value, cost and grant use. Where
+    # two items tie exactly (the same item at two schools alike in every number), either may
+    # be chosen, so the item list itself is compared only for one thread count.
+    plans = {name: json.loads(rural_files[name][".json"]) for name in ("1 threads", "2 threads", "closed gap")}
+    for key in SAME_FOR_ANY_THREADS:
+        assert plans["1 threads"][key] == plans["2 threads"][key] == plans["closed gap"][key], key
 
 
 def test_plan_json_holds_no_clock_readings(rural_files):
