@@ -25,7 +25,7 @@ def _eligible_rows(problem: Problem, src: Source) -> list[int]:
             if src.id in problem.cap_classes[int(q)] or src.id in problem.op_classes[int(r)]]
 
 
-def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...], used: float) -> str:
+def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...]) -> str:
     fund = plan.funding
     eligible = _eligible_rows(problem, src)
     if not eligible:
@@ -79,7 +79,7 @@ def grant_use(problem: Problem, plan: Plan) -> pd.DataFrame:
                          "award": src.amount, "used": round(used, 2), "local_match": round(match, 2),
                          "grant_share": round(used / (used + match), 4) if used + match else None,
                          "unused": round(unused, 2),
-                         "why_unused": _why_unused(problem, plan, src, years, used) if unused > TOLERANCE else ""})
+                         "why_unused": _why_unused(problem, plan, src, years) if unused > TOLERANCE else ""})
     return pd.DataFrame(rows, columns=GRANT_USE_COLUMNS)
 
 

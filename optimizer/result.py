@@ -98,17 +98,19 @@ class PlanResult:
 
 
 def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | None = None,
-                    objective: str | None = None) -> Inputs:
-    """A copy of the inputs with the capital budget per year, the horizon length or the
-    objective changed (the command line's ``--budget``, ``--years``, ``--objective``)."""
+                    objective: str | None = None, stance: str | None = None) -> Inputs:
+    """A copy of the inputs with the capital budget per year, the horizon length, the
+    objective or the evidence stance changed (the command line's ``--budget``, ``--years``,
+    ``--objective``; the stance check)."""
     s = inputs.scenario
     changes = {}
     if years is not None:
         changes["horizon"] = s.horizon.model_copy(update={"years": years})
     if budget is not None:
         changes["budget"] = s.budget.model_copy(update={"capital": float(budget)})
-    if objective is not None:
-        changes["policy"] = s.policy.model_copy(update={"objective": objective})
+    policy = {k: v for k, v in (("objective", objective), ("evidence_stance", stance)) if v is not None}
+    if policy:
+        changes["policy"] = s.policy.model_copy(update=policy)
     if not changes:
         return inputs
     data = s.model_dump()

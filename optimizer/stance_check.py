@@ -10,7 +10,7 @@ import pandas as pd
 from .defaults import DEFAULT_GAP
 from .errors import NoFeasiblePlan
 from .inputs import Inputs
-from .result import PlanResult, optimize
+from .result import PlanResult, apply_overrides, optimize
 from .stances import STANCES
 
 #: Verdicts, from the firmest to the weakest.
@@ -22,9 +22,7 @@ STANCE_COLUMNS = ["measure_id", "name", "evidence", *STANCES, "verdict"]
 
 def with_stance(inputs: Inputs, stance: str) -> Inputs:
     """A copy of the inputs planned under another evidence stance."""
-    s = inputs.scenario
-    policy = s.policy.model_copy(update={"evidence_stance": stance})
-    return Inputs(s.model_copy(update={"policy": policy}), inputs.catalog, inputs.path)
+    return apply_overrides(inputs, stance=stance)
 
 
 def verdict(chosen_under: set[str]) -> str:

@@ -182,7 +182,7 @@ class _Checker:
 
     def grant_rules(self) -> None:
         """Limits inside a program, compliance first, and grants before local money."""
-        p, fund, inst = self.p, self.plan.funding, self.installs
+        p, fund = self.p, self.plan.funding
         grants = fund[fund["source"] != LOCAL]
         free_local = fund[(fund["source"] == LOCAL) & (fund["match_for"] == "")]
         for src in p.sources:
@@ -196,17 +196,22 @@ class _Checker:
                                   f"'{lim.id}' in {label}, over {lim.share:.0%} of ${src.amount:,.0f}")
                     if amount >= lim.share * src.amount - TOLERANCE:
                         binding |= {(m, y) for m in lim.measures for y in years}
-            places = p.compliance.get(src.id)
-            if places is not None:
-                for r in used.itertuples(index=False):
-                    if r.measure_id in src.compliance_measures:
-                        continue
-                    for place, options in places:
-                        if not _in_place_by(inst, options, r.year):
-                            self.fail("compliance_first", f"{src.name} pays {r.measure_id} at {r.site_id} in "
-                                      f"{r.year} before its compliance items are in place at {place}")
-                            break
+            for r in used.itertuples(index=False):
+                missing = self._compliance_missing(src, r.measure_id, r.year)
+                if missing:
+                    self.fail("compliance_first", f"{src.name} pays {r.measure_id} at {r.site_id} in "
+                              f"{r.year} before its compliance items are in place at {missing}")
             self._grants_first(src, used, free_local, binding)
+
+    def _compliance_missing(self, src, measure_id: str, year: int) -> str | None:
+        """The first place whose compliance items are not in place by ``year``, when ``src``
+        must pay for compliance before ``measure_id``; None otherwise."""
+        if measure_id in src.compliance_measures:
+            return None
+        for place, options in self.p.compliance.get(src.id, ()):
+            if not _in_place_by(self.installs, options, year):
+                return place
+        return None
 
     def _grants_first(self, src, used, free_local, binding) -> None:
         p = self.p
@@ -222,9 +227,7 @@ class _Checker:
                         or (r.kind == "annual" and src.match_factor > 0)
                         or not p.may_pay(src, c, r.kind).allowed):
                     continue
-                places = p.compliance.get(src.id)
-                if places and r.measure_id not in src.compliance_measures and not all(
-                        _in_place_by(self.installs, options, r.year) for _, options in places):
+                if self._compliance_missing(src, r.measure_id, r.year):
                     continue
                 self.fail("grants_first", f"{src.name} leaves ${unused:,.0f} unused in {label} while local "
                           f"money pays ${r.amount:,.2f} of the {r.kind} cost of {self.key[c]} in {r.year}, "

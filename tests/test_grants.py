@@ -8,7 +8,7 @@ import pytest
 from optimizer.allowability import rule_on
 from optimizer.errors import InputError
 from optimizer.funding import AllowRule
-from optimizer.grant_use import grant_use, rulings_for
+from optimizer.grant_use import rulings_for
 from optimizer.plan import make_plan
 from optimizer.result import optimize
 from optimizer.verify import verify
