@@ -46,9 +46,9 @@ def _describe(problem: Problem, name: str, amount: float) -> str:
     if family == "match":
         return f"funding source {inside} lacks {dollars} of eligible local match"
     if family == "mandate":
-        mandate_id, place = inside.rsplit(",", 1)
+        mandate_id, place, year = inside.rsplit(",", 2)
         rule = next(r for r in problem.mandates if r.id == mandate_id)
-        return f"mandate '{rule.title}' cannot be met at {place} by {rule.by_year}"
+        return f"mandate '{rule.title}' cannot be met at {place} by {year}"
     if family == "must":
         return f"must-have item {inside} cannot be bought"
     return f"target tier cannot be reached: {inside}"
@@ -59,9 +59,8 @@ def _required_cost(problem: Problem) -> float:
     cand = problem.candidates
     cost = sum(float(cand.at[c, "capital"]) for c in problem.musts)
     for rule in problem.mandates:
-        if rule.by_year is not None:
-            cost += sum(min((float(cand.at[o, "capital"]) for o in options), default=0.0)
-                        for _, options in rule.places)
+        cost += sum(min((float(cand.at[o, "capital"]) for o in options), default=0.0)
+                    for _, _, options in rule.requirements())
     return cost
 
 

@@ -131,7 +131,8 @@ def _why_in(result: PlanResult, mine: list[int], sweep: BudgetSweep) -> list[str
     cand = p.candidates
     reasons = []
     for rule in p.mandates:
-        if any(c in opts for _, opts in rule.places for c in mine):
+        options = [opts for _, opts in rule.places] + [opts for _, _, opts in rule.renewals]
+        if any(c in opts for opts in options for c in mine):
             reasons.append(f"meets mandate {rule.id} ({rule.title}), due fiscal year {rule.deadline_year}")
     if any(c in p.musts for c in mine):
         reasons.append("on the scenario's must list")

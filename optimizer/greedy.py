@@ -180,7 +180,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     for c in p.musts:
         add_with_prerequisites(c)
     for rule in p.mandates:
-        for _, options in rule.places:
+        for _, _, options in rule.requirements():
             if options and not any(o in installs for o in options):
                 add_with_prerequisites(min(options, key=lambda o: tco[o]))
 

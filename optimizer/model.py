@@ -197,12 +197,9 @@ def define_mandates(m: Model) -> None:
     """Each mandate is met at each place by its deadline (within the horizon)."""
     years = m.problem.years
     for rule in m.problem.mandates:
-        if rule.by_year is None:
-            continue
-        t = years.index(rule.by_year)
-        for place, options in rule.places:
-            m.add(_expr((m.y[o][t], 1) for o in options), pulp.LpConstraintGE, 1,
-                 f"mandate[{rule.id},{place}]")
+        for place, year, options in rule.requirements():
+            m.add(_expr((m.y[o][years.index(year)], 1) for o in options), pulp.LpConstraintGE, 1,
+                 f"mandate[{rule.id},{place},{year}]")
 
 
 def define_must(m: Model) -> None:

@@ -93,6 +93,17 @@ class MandateRule:
     by_year: int | None  # None: due after the horizon, not binding
     places: tuple[tuple[str, tuple[int, ...]], ...]  # (site or district, candidate rows)
     met_already: tuple[str, ...]  # places where an existing measure satisfies it
+    # (place, year, candidate rows): met today by a measure whose useful life ends inside the
+    # horizon; one of the rows must be in place by that year (or by ``by_year`` if later).
+    renewals: tuple[tuple[str, int, tuple[int, ...]], ...] = ()
+
+    def requirements(self) -> list[tuple[str, int, tuple[int, ...]]]:
+        """(place, year, candidate rows): one of the rows is in place by the year; empty
+        when the mandate falls due after the horizon."""
+        if self.by_year is None:
+            return []
+        return ([(place, self.by_year, options) for place, options in self.places]
+                + [(place, max(year, self.by_year), options) for place, year, options in self.renewals])
 
 
 @dataclass
@@ -466,19 +477,26 @@ def expand(inputs: Inputs) -> Problem:
             alternatives.append((members, room))
 
     # Mandates: at each place, the candidate rows that meet it (or the place is met already).
-    def places(measure_ids, reach) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
+    # An ageing measure meets a mandate only until its useful life ends; then one of the
+    # options (its replacement among them) must be in place.
+    ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
+
+    def places(measure_ids, reach):
         site_ids = [s.id for s in scenario.sites]
         targets = site_ids if reach == "every_site" else [DISTRICT]
-        place_rows, met = [], []
+        place_rows, met, renewals = [], [], []
         for place in targets:
             options_places = ([place, DISTRICT] if place != DISTRICT
                               else [*site_ids, DISTRICT] if reach == "any_site" else [DISTRICT])
-            if any((m, p) in have for m in measure_ids for p in options_places):
-                met.append(place)
+            options = tuple(row_of[(m, p)] for m in measure_ids for p in options_places if (m, p) in row_of)
+            lasts = [ends[m, p] for m in measure_ids for p in options_places if (m, p) in ends]
+            if not lasts:
+                place_rows.append((place, options))
                 continue
-            place_rows.append((place, tuple(row_of[(m, p)] for m in measure_ids for p in options_places
-                                            if (m, p) in row_of)))
-        return place_rows, met
+            met.append(place)
+            if 0 not in lasts:
+                renewals.append((place, max(lasts), options))
+        return place_rows, met, renewals
 
     mandates = []
     for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
@@ -492,8 +510,9 @@ def expand(inputs: Inputs) -> Problem:
         if deadline < years[0]:
             notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "
                          f"planned for {years[0]} at the latest")
-        place_rows, met = places(measure_ids, reach)
-        mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met)))
+        place_rows, met, renewals = places(measure_ids, reach)
+        mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met),
+                                    tuple(renewals)))
 
     # Compliance first: a source pays for other items in a year only once every place of the
     # compliance mandates its program names is met by then.

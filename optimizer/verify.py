@@ -92,11 +92,9 @@ class _Checker:
             if len(chosen) > room:
                 self.fail("alternatives", f"{', '.join(chosen)} are alternatives; at most {room} may be added")
         for rule in p.mandates:
-            if rule.by_year is None:
-                continue
-            for place, options in rule.places:
-                if not _in_place_by(inst, options, rule.by_year):
-                    self.fail("mandates", f"{rule.title} not met at {place} by {rule.by_year}")
+            for place, year, options in rule.requirements():
+                if not _in_place_by(inst, options, year):
+                    self.fail("mandates", f"{rule.title} not met at {place} by {year}")
         for c in p.musts:
             if c not in inst:
                 self.fail("must", f"{key[c]} is on the must list but not in the plan")

@@ -106,6 +106,27 @@ def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_p
     assert dear.plan.items.empty
 
 
+def test_a_mandated_measure_at_the_end_of_its_life_must_be_replaced_when_it_lapses(tmp_path):
+    # The law wants a panic alarm at every school. School A's was installed in 2016 with a
+    # 10-year life: it meets the law until fiscal year 2026 and must be replaced then, even
+    # though the lock is worth far more per dollar. School B's is new and needs nothing.
+    state = {"state": "NJ", "name": "New Jersey", "mandates": [{
+        "id": "nj-panic", "title": "Panic alarm", "measures": ["panic"], "strength": "must",
+        "deadline": "2020-06-30", "applies_to": "every_site", "source": "law (2019)",
+        "law": "Test Act (2019)", "enacted": "2019-05-01", "as_of": "2025-01-01"}]}
+    measures = [fixed("panic", 100, component="detection", role="respond", effectiveness=0.05, useful_life=10),
+                fixed("lock", 100, effectiveness=0.9)]
+    sites = [site("A", in_place="panic", installed={"panic": 2016}),
+             site("B", in_place="panic", installed={"panic": 2024})]
+    inputs = instance(tmp_path, measures, states=[state], state="NJ", sites=sites,
+                      horizon={"start": 2025, "years": 3}, budget={"capital": 200, **FREE})
+    result = optimize(inputs)
+    panic = result.plan.items.query("measure_id == 'panic'")
+    assert panic[["site_id", "year"]].values.tolist() == [["A", 2026]]
+    rule = result.problem.mandates[0]
+    assert rule.met_already == ("A", "B") and [(pl, yr) for pl, yr, _ in rule.requirements()] == [("A", 2026)]
+
+
 def test_security_film_is_sized_by_glazing_area_and_not_planned_without_it(tmp_path):
     film = fixed("film", 15, unit_basis="glazing_sqft", effectiveness=0.3)
     surveyed = optimize(instance(tmp_path, [film], sites=[site("A", glazing_sqft=800)], budget={"capital": 20_000, **FREE}))
