@@ -68,7 +68,7 @@ def plan_dict(result: PlanResult) -> dict:
         key = (r.measure_id, r.site_id)
         items.append({
             "measure_id": r.measure_id, "site_id": r.site_id, "year": int(r.year),
-            "quantity": int(r.quantity), "capital_cost": _money(r.capital_cost),
+            "quantity": int(r.quantity), "unit": r.unit, "capital_cost": _money(r.capital_cost),
             "annual_cost": _money(r.annual_cost), "layer": r.layer, "component": r.component,
             "tier": int(r.tier) or None, "name": r.name,
             "funding": cap_by_item.get(key, {}), "annual_funding": ann_by_item.get(key, {}),

@@ -10,7 +10,7 @@ import pandas as pd
 from .problem import Problem
 
 LOCAL = "local"
-ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "capital_cost", "annual_cost",
+ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "unit", "capital_cost", "annual_cost",
                 "layer", "component", "tier", "name", "budget_category"]
 FUNDING_COLUMNS = ["measure_id", "site_id", "year", "kind", "source", "amount", "match_for"]
 
@@ -43,6 +43,7 @@ def items_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     items = pd.DataFrame({
         "measure_id": chosen["measure_id"].to_numpy(), "site_id": chosen["site_id"].to_numpy(),
         "year": [installs[c] for c in order], "quantity": chosen["quantity"].astype(int).to_numpy(),
+        "unit": chosen["unit"].to_numpy(),
         "capital_cost": chosen["capital"].astype(float).to_numpy(),
         "annual_cost": chosen["annual"].astype(float).to_numpy(),
         "layer": chosen["layer"].to_numpy(), "component": chosen["component"].to_numpy(),

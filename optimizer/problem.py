@@ -17,6 +17,7 @@ from .inputs import Inputs, state_mandates
 from .measures import Measure
 from .scenario import FundingSource, Scenario, Site
 from .stances import STANCE_WEIGHTS
+from .vocabulary import STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
 
 DISTRICT = "district"
 
@@ -199,7 +200,7 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
 AFTER_COMPLIANCE = "after_compliance"
 CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
                      "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
-                     "name", "alternative_group", "prerequisite_ids", "not_before"]
+                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -302,10 +303,19 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
     return out
 
 
+def _lanes(site: Site) -> int:
+    """Screening lanes the school counted, else one per STUDENTS_PER_SCREENING_LANE students."""
+    if site.screening_lanes is not None:
+        return site.screening_lanes
+    return math.ceil(site.enrollment / STUDENTS_PER_SCREENING_LANE) if site.enrollment else 0
+
+
 def _count(measure: Measure, site: Site | None, sites: list[Site]) -> float:
     basis = measure.unit_basis
     if basis in ("school", "district"):
         return 1 if site is not None or basis == "district" else len(sites)
+    if basis == "screening_lane":
+        return _lanes(site) if site is not None else sum(_lanes(s) for s in sites)
     attr = {"exterior_door": "exterior_doors", "entrance": "entrances", "classroom": "classrooms",
             "camera_position": "camera_positions", "student": "enrollment", "staff": "staff",
             "glazing_sqft": "glazing_sqft"}[basis]
@@ -369,8 +379,9 @@ def expand(inputs: Inputs) -> Problem:
             installed = (site.installed if site else scenario.district_installed).get(measure.id)
             until = installed + measure.useful_life if in_place and installed is not None else None
             if until is not None and until <= years[0]:
-                notes.append(f"{measure.name} at {place} (installed {installed}) is past its "
-                             f"{measure.useful_life}-year useful life: it no longer counts and may be replaced")
+                notes.append(f"{place}: {measure.name} (installed {installed}) reached the end of its "
+                             f"{measure.useful_life}-year useful life in {until}; it no longer counts and its "
+                             "replacement is a candidate")
                 in_place = False
             if in_place:
                 existing_rows.append(dict(base, until=until if until is not None and until <= years[-1] else 0))
@@ -382,6 +393,9 @@ def expand(inputs: Inputs) -> Problem:
                 if measure.unit_basis == "glazing_sqft":
                     unsized.add(measure.name)
                 continue
+            unit = UNIT_LABELS[measure.unit_basis]
+            if measure.unit_basis == "screening_lane" and site is not None and site.screening_lanes is None:
+                unit += f" (estimated, one per {STUDENTS_PER_SCREENING_LANE} students)"
             override = overrides.get((measure.id, place)) or overrides.get((measure.id, None))
             unit_capital = override.capital if override and override.capital is not None else measure.capital_typical
             unit_annual = override.annual if override and override.annual is not None else measure.annual_cost
@@ -398,7 +412,8 @@ def expand(inputs: Inputs) -> Problem:
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
-                             prerequisite_ids=tuple(measure.prerequisites), not_before=not_before))
+                             prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
+                             unit=unit))
     if unsized:
         notes.append(f"{', '.join(sorted(unsized))}: priced by square foot of glazing; not planned at schools "
                      "whose glazing area is not given (sites column glazing_sqft)")

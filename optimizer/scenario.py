@@ -33,6 +33,8 @@ class Site(BaseModel):
     camera_positions: Count
     glazing_sqft: Count = Field(default=0, description="square feet of entry and ground-floor glazing; "
                                 "0 when not surveyed (glazing measures are then not planned)")
+    screening_lanes: Count | None = Field(default=None, description="entry lanes where students would be "
+                                          "screened at arrival; empty: estimated from enrollment")
     risk_weight: Number = Field(default=1.0, gt=0, le=10)
     in_place: list[str] = []
     installed: dict[str, int] = Field(default={}, description="fiscal year each in-place measure was "

@@ -14,7 +14,16 @@ Evidence = Literal["strong", "moderate", "promising", "expert_consensus", "none"
 BudgetCategory = Literal["personnel", "equipment", "supplies", "contractual", "training", "other"]
 Scope = Literal["site", "district"]
 UnitBasis = Literal["school", "exterior_door", "entrance", "classroom", "camera_position",
-                    "student", "staff", "district", "glazing_sqft"]
+                    "student", "staff", "district", "glazing_sqft", "screening_lane"]
+#: What one unit of each basis is called in plans (a licence's annual cost is per unit per year).
+UNIT_LABELS = {"school": "school", "exterior_door": "exterior door", "entrance": "entrance",
+               "classroom": "classroom", "camera_position": "camera position", "student": "student",
+               "staff": "staff member", "district": "district", "glazing_sqft": "sq ft of glazing",
+               "screening_lane": "screening lane"}
+#: Students one entry-screening lane serves in the morning arrival window when a school has not
+#: counted its lanes: 9 screeners for 2 hours per 2,000 students at 3 screeners a lane (NIJ,
+#: "The Appropriate and Effective Use of Security Technologies in U.S. Schools", 1999).
+STUDENTS_PER_SCREENING_LANE = 670
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
 #: The job a measure does (docs/effectiveness-rubric.md): measures with different roles never

@@ -99,7 +99,8 @@ def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_p
     # OLD's cameras are past their life before the horizon: replaced at once; AGING's end in
     # fiscal year 2028 and are replaced then, not before; NEW's still serve.
     assert replaced == {"OLD": 2027, "AGING": 2028}
-    assert any("past its 10-year useful life" in n for n in result.report.notes)
+    assert any(n.startswith("OLD: cam (installed 2014) reached the end of its 10-year useful life in 2024")
+               for n in result.report.notes)
     # When a replacement does not fit the budget, the old cameras simply lapse.
     dear = optimize(instance(tmp_path, [dict(cam, capital_typical="1000000", capital_high="1000000")], sites=sites,
                              horizon={"start": 2027, "years": 3}, budget={"capital": 1000, **FREE}))
@@ -125,6 +126,19 @@ def test_a_mandated_measure_at_the_end_of_its_life_must_be_replaced_when_it_laps
     assert panic[["site_id", "year"]].values.tolist() == [["A", 2026]]
     rule = result.problem.mandates[0]
     assert rule.met_already == ("A", "B") and [(pl, yr) for pl, yr, _ in rule.requirements()] == [("A", 2026)]
+
+
+def test_entry_screening_is_sized_by_lanes_counted_or_estimated_from_enrollment(tmp_path):
+    screen = fixed("screen", 8_000, component="detection", role="detect", unit_basis="screening_lane",
+                   effectiveness=0.3)
+    counted = optimize(instance(tmp_path, [screen], sites=[site("A", enrollment=2000, screening_lanes=2)],
+                                budget={"capital": 100_000, **FREE}))
+    assert counted.plan.items[["quantity", "unit", "capital_cost"]].values.tolist() == [[2, "screening lane", 16_000]]
+    # 2,000 students and no count: one lane per 670 students gives 3, and the plan says so.
+    estimated = optimize(instance(tmp_path, [screen], sites=[site("A", enrollment=2000)],
+                                  budget={"capital": 100_000, **FREE}))
+    assert estimated.plan.items[["quantity", "unit"]].values.tolist() == [
+        [3, "screening lane (estimated, one per 670 students)"]]
 
 
 def test_security_film_is_sized_by_glazing_area_and_not_planned_without_it(tmp_path):
