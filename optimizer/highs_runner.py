@@ -4,6 +4,10 @@ given, and the solution is written back into the PuLP variables."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
+import threading
+import types
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -115,6 +119,32 @@ def _context():
     return ctx
 
 
+_main_lock = threading.RLock()
+
+
+@contextmanager
+def main_script_hidden():
+    """While child processes are started, hide the caller's main script from them.
+
+    A process started by spawn or forkserver first runs the parent's ``__main__`` script
+    again (as ``__mp_main__``). Under Streamlit that script is the app: every solver or
+    Dask worker process would run the whole app without a browser session, print
+    Streamlit's "run it with streamlit run" warning and "missing ScriptRunContext" lines,
+    and redo the app's work. Children started here need only this package, so the main
+    module is replaced by an empty one (no file, no import name) while they are started.
+    """
+    with _main_lock:
+        main = sys.modules.get("__main__")
+        stand_in = types.ModuleType("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            # A Streamlit rerun in another thread may have installed its own script meanwhile.
+            if sys.modules.get("__main__") is stand_in and main is not None:
+                sys.modules["__main__"] = main
+
+
 def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
 
@@ -125,7 +155,8 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
     try:
-        proc.start()
+        with main_script_hidden():
+            proc.start()
     except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
         return _solve(arrays, options, start)
     send.close()

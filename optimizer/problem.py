@@ -97,6 +97,7 @@ class MandateRule:
     # (place, year, candidate rows): met today by a measure whose useful life ends inside the
     # horizon; one of the rows must be in place by that year (or by ``by_year`` if later).
     renewals: tuple[tuple[str, int, tuple[int, ...]], ...] = ()
+    source: str = ""  # the statute or rule that imposes it (for a scenario's own, where it is set)
 
     def requirements(self) -> list[tuple[str, int, tuple[int, ...]]]:
         """(place, year, candidate rows): one of the rows is in place by the year; empty
@@ -527,7 +528,9 @@ def expand(inputs: Inputs) -> Problem:
                          f"planned for {years[0]} at the latest")
         place_rows, met, renewals = places(measure_ids, reach)
         mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met),
-                                    tuple(renewals)))
+                                    tuple(renewals), source=f"scenario mandates.extra.{mid}"
+                                    if mid in scenario.mandates.extra else
+                                    next(m.source for m in state_mandates(scenario, catalog) if m.id == mid)))
 
     # Compliance first: a source pays for other items in a year only once every place of the
     # compliance mandates its program names is met by then.

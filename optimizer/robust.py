@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .highs_runner import main_script_hidden
 from .inputs import Inputs
 from .result import optimize
 
@@ -92,8 +93,9 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     seeds = np.random.SeedSequence(seed).spawn(samples)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
+        with main_script_hidden():  # the workers must not run the caller's script (a Streamlit app)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=40)
     results: list = [None] * samples
     with Client(scheduler or cluster) as client:
         shared = client.scatter(inputs, broadcast=True)
