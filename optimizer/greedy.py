@@ -144,8 +144,14 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     replace_from = cand["not_before"].to_numpy()
     tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
 
+    measure_of = cand["measure_id"].to_numpy()
+    projects: set[str] = set()
+
     def earliest(c) -> int | None:
         if forbidden[c] or c in installs or any(alt_room[i] < 1 for i in alt_of[c]):
+            return None
+        if (p.max_projects is not None and measure_of[c] not in projects
+                and len(projects) >= p.max_projects):
             return None
         start = max(years[0], int(replace_from[c]))
         if start > years[-1]:
@@ -164,6 +170,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         for t in [y for y in years if y >= max(t0, not_before or t0)]:
             if ledger.try_pay(c, t, rows):
                 installs[c] = t
+                projects.add(measure_of[c])
                 for i in alt_of[c]:
                     alt_room[i] -= 1
                 return True

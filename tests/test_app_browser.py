@@ -1,8 +1,10 @@
 """The app in a real browser: ``streamlit run app.py`` as a server, headless Chromium driven
 by Playwright. Changes the budget, checks that the headline and a chart follow, and saves a
-screenshot of every page to docs/screenshots/ (the README shows them)."""
+screenshot of every page: into a temporary folder, or into the folder ``SCREENSHOTS`` names
+(``SCREENSHOTS=docs/screenshots pytest -m browser`` refreshes the ones the README shows)."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,10 +20,10 @@ from optimizer.result import apply_overrides, optimize
 from ui import fmt
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)"),
+              pytest.mark.slow, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
 BUDGET = 400_000
 #: Milliseconds to wait for a page with solves on it (the suburban example solves in seconds,
 #: slower on a busy machine).
@@ -97,20 +99,26 @@ def chart_text(page, title: str) -> str:
     return page.locator('[data-testid="stPlotlyChart"]', has_text=title).first.text_content()
 
 
-def shoot(page, name: str) -> Path:
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: the ``SCREENSHOTS`` folder when set, else a temporary one."""
+    return Path(os.environ["SCREENSHOTS"]) if os.environ.get("SCREENSHOTS") else tmp_path
+
+
+def shoot(page, name: str, folder: Path) -> Path:
     """Screenshot the whole page (the main area scrolls, so the window is made as tall)."""
     page.locator('[data-testid="stToast"]').first.wait_for(state="hidden", timeout=20_000)
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": max(900, min(int(height) + 40, 4200))})
     page.wait_for_timeout(800)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": 1440, "height": 900})
     return path
 
 
-def test_budget_change_in_the_browser_and_screenshots(server):
+def test_budget_change_in_the_browser_and_screenshots(server, shots):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     expected = optimize(apply_overrides(load_inputs(EXAMPLE_SCENARIO), budget=BUDGET))
     with sync_playwright() as p:
@@ -120,9 +128,9 @@ def test_budget_change_in_the_browser_and_screenshots(server):
             page.goto(server)
             assert metric(page, "Sites") == "15"
             idle(page)
-            shots = [shoot(page, "scenario")]
+            taken = [shoot(page, "scenario", shots)]
             page.get_by_role("tab", name="Funding sources").click()
-            shots.append(shoot(page, "scenario_funding"))
+            taken.append(shoot(page, "scenario_funding", shots))
 
             go(page, "Plan")
             before = metric(page, "Risk reduction")
@@ -140,13 +148,13 @@ def test_budget_change_in_the_browser_and_screenshots(server):
             assert metric(page, "Risk reduction") == fmt.value(expected.value)
             assert metric(page, "Capital spend") == fmt.money(expected.totals()["capital"])
             assert "$1,200,000" in chart_text(page, "From budget to spend")
-            shots.append(shoot(page, "plan"))
+            taken.append(shoot(page, "plan", shots))
             page.get_by_role("button", name="Pin as B").click()
             idle(page)
 
             go(page, "Funding")
             assert metric(page, "Grant money available") == "$740,000"
-            shots.append(shoot(page, "funding"))
+            taken.append(shoot(page, "funding", shots))
 
             go(page, "Frontier")
             slider = page.get_by_role("slider", name="Budgets to solve")
@@ -158,15 +166,15 @@ def test_budget_change_in_the_browser_and_screenshots(server):
             idle(page)
             page.locator('[data-testid="stPlotlyChart"]', has_text="Efficient frontier").wait_for(timeout=SOLVE_WAIT)
             idle(page)
-            shots.append(shoot(page, "frontier"))
+            taken.append(shoot(page, "frontier", shots))
 
             go(page, "Compare")
             assert metric(page, "Risk reduction, B") == fmt.value(expected.value)
-            shots.append(shoot(page, "compare"))
+            taken.append(shoot(page, "compare", shots))
             for title, name in (("Screening and pitch", "screening"), ("Robustness", "robustness"),
                                 ("Export", "export")):
                 go(page, title)
-                shots.append(shoot(page, name))
+                taken.append(shoot(page, name, shots))
         finally:
             browser.close()
-    assert all(path.stat().st_size > 10_000 for path in shots)
+    assert all(path.stat().st_size > 10_000 for path in taken)

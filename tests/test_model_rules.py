@@ -307,6 +307,16 @@ def test_projects(tmp_path):
     assert installed(ok) == {"a"} and len(ok.plan.items) == 2 and installed(bad) == {"a", "b"}
 
 
+def test_the_greedy_start_keeps_the_project_limit(tmp_path):
+    from optimizer.greedy import greedy_plan
+    from optimizer.verify import verify
+    measures = [m("a", annual_cost=0, effectiveness=0.6), m("b", component="video", annual_cost=0, effectiveness=0.5)]
+    p = problem(tmp_path, measures, sites=[site("A"), site("B")], budget={"capital": 800, **FREE},
+                policy={"max_projects": 1})
+    start = greedy_plan(p)
+    assert set(start.items["measure_id"]) == {"a"} and not verify(p, start)
+
+
 def test_replacement_timing(tmp_path):
     # Cameras installed in 2016 with a 10-year life serve until fiscal year 2026. Money is
     # there only in 2025: a replacement bought then would count twice while the old cameras
