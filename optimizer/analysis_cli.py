@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 
 from .alternatives import alternatives
-from .cli import EXIT_INPUT, app, err, fail, out, print_frame
+from .cli import EXIT_INPUT, _money, app, err, fail, out, print_frame
 from .compare import compare
 from .defaults import DEFAULT_GAP
 from .errors import OptimizerError
@@ -119,10 +119,42 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
         _emit(long[["table", "key", *[col for col in long.columns if col not in ("table", "key")]]], out_file,
               "comparison", {"scenarios": c.names})
         return
-    for name, frame in (("Summary", c.summary), ("Capital by fiscal year", c.spend_by_year),
-                        ("Capital by layer", c.spend_by_layer), ("Capital by funding source", c.spend_by_source)):
-        print_frame(frame.rename_axis("").reset_index(), name, decimals=3 if name == "Summary" else 0)
+    print_frame(_shown(c.summary, SUMMARY_FORMATS), "Summary")
+    for name, frame in (("Capital by fiscal year", c.spend_by_year), ("Capital by layer", c.spend_by_layer),
+                        ("Capital by funding source", c.spend_by_source)):
+        print_frame(_shown(frame, {}), name)
     print_frame(c.changes.head(40), f"Items that differ ({len(c.changes)}, first 40)")
+
+
+def _score(x: float) -> str:
+    return "-" if x != x else f"{round(x, 3) + 0.0:,.3f}"  # + 0.0: no "-0.000"
+
+
+def _count(x: float) -> str:
+    return "-" if x != x else f"{round(x):,d}"
+
+
+def _percent(x: float) -> str:
+    return "-" if x != x else f"{round(100 * x, 2) + 0.0:.2f}%"
+
+
+#: How the rows of the comparison summary are printed; other rows are dollars.
+SUMMARY_FORMATS = {"value": _score, "gain": _score, "gap": _percent, "items": _count}
+
+
+def _label(key) -> str:
+    """A row label: fiscal years as plain integers (2027, not 2,027)."""
+    if isinstance(key, float) and key.is_integer():
+        key = int(key)
+    return str(key)
+
+
+def _shown(frame: pd.DataFrame, formats: dict) -> pd.DataFrame:
+    """A comparison table as text, each row in its own format (dollars unless named in
+    ``formats``), the row labels in the first, unnamed, column."""
+    rows = {_label(key): [formats.get(key, _money)(float(v)) for v in row] for key, row in frame.iterrows()}
+    shown = pd.DataFrame.from_dict(rows, orient="index", columns=[str(col) for col in frame.columns])
+    return shown.rename_axis("").reset_index()
 
 
 @app.command("screen")

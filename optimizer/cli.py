@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import pandas as pd
+import pulp
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -20,6 +22,7 @@ from .model import OBJECTIVES, build_model
 from .paths import CATALOG_DIR
 from .problem import expand
 from .result import PlanResult, apply_overrides, optimize
+from .safe_write import replacing
 from .stances import STANCE_WORDS
 from .solve import Status
 from .taxonomy import DEFAULT_EDITION
@@ -56,9 +59,13 @@ def print_frame(frame, title: str, decimals: int = 0) -> None:
 
 
 def _cell(value, decimals: int) -> str:
+    if value is None or value is pd.NA:
+        return "-"
     if isinstance(value, float):
         if value != value:
             return "-"
+        if value == 0:
+            return "0"
         return f"{value:,.{decimals if abs(value) >= 1 or decimals else 4}f}"
     return str(value)
 
@@ -128,7 +135,10 @@ def catalog_cmd(
 
 
 def _money(x: float) -> str:
-    return f"${x:,.0f}"
+    """Whole dollars with thousands separators: ``$1,250``, ``-$300``; ``-`` when missing."""
+    if x is None or x != x:
+        return "-"
+    return f"{'-' if round(x) < 0 else ''}${abs(x):,.0f}"
 
 
 def _print_summary(result: PlanResult) -> None:
@@ -213,10 +223,27 @@ def plan(
         out.print(f"wrote {out_file}", highlight=False)
 
 
+def write_mps(prob, path: Path) -> None:
+    """Write a PuLP model as an MPS file that HiGHS, SCIP and OR-Tools read with its sense.
+
+    PuLP puts its ``OBJSENSE`` section before ``NAME``, which SCIP refuses (and without the
+    section, MPS means minimise). Here ``NAME`` is the first record and an ``OBJSENSE``
+    section in free-MPS style (``MAX`` or ``MIN`` on the next line, indented) follows it.
+    """
+    sense = "MAX" if prob.sense == pulp.LpMaximize else "MIN"
+    with replacing(path) as temp:
+        prob.writeMPS(str(temp), with_objsense=False)  # a "*SENSE:..." comment, then NAME
+        lines = temp.read_text(encoding="utf-8").splitlines(keepends=True)
+        name = next(i for i, line in enumerate(lines) if line.startswith("NAME"))
+        head = [line for line in lines[:name] if line.startswith("*")]  # comments only
+        temp.write_text("".join([lines[name], "OBJSENSE\n", f"    {sense}\n", *head, *lines[name + 1:]]),
+                        encoding="utf-8")
+
+
 def _write_model(inputs, path: Path) -> None:
     model = build_model(expand(inputs))
     if path.suffix.lower() == ".mps":
-        model.prob.writeMPS(str(path), with_objsense=True)
+        write_mps(model.prob, path)
     elif path.suffix.lower() == ".lp":
         model.prob.writeLP(str(path))
     else:

@@ -27,7 +27,7 @@ class Comparison:
         Capital dollars by fiscal year, by layer and by funding source.
     changes : DataFrame
         Each item (measure at a site) that is not in every plan: which scenarios have it, and
-        in which fiscal year.
+        in which fiscal year (integers; missing where a scenario does not have it).
     """
 
     names: list[str]
@@ -89,7 +89,7 @@ def _changes(results: dict[str, PlanResult]) -> pd.DataFrame:
     years = {n: r.plan.items.set_index(["measure_id", "site_id"])["year"] for n, r in results.items()}
     frame = pd.DataFrame(years)
     differs = frame.isna().any(axis=1) | (frame.nunique(axis=1) > 1)
-    frame = frame[differs].sort_index()
+    frame = frame[differs].sort_index().astype("Int64")  # fiscal years; missing where not in a plan
     first = list(results)[0]
     frame["change"] = ["added" if pd.isna(row[first]) else
                        "dropped" if row.drop(first).isna().any() else "moved"

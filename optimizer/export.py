@@ -1,9 +1,12 @@
 """Writing a plan as JSON, CSV or an Excel workbook a finance office can use. Plan files hold
-no timings or dates: the same input gives the same file, byte for byte."""
+no timings or dates: the same input gives the same file, byte for byte. (A workbook must carry
+dates, in its document properties and in its zip entries; they are the catalog's as-of date.)"""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -129,10 +132,38 @@ def _budget_sheet(result: PlanResult, source_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> None:
+#: Document properties of a workbook that openpyxl sets to the clock (``modified`` on every save).
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _fix_workbook_dates(path: Path, stamp: dt.datetime) -> None:
+    """Rewrite the workbook at ``path`` with ``stamp`` as its created and modified dates
+    (docProps/core.xml) and as the date of every zip entry, so that the same plan gives the
+    same bytes. Entries keep their order, names and compression."""
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    when = max(stamp, dt.datetime(1980, 1, 1)).timetuple()[:6]  # zip dates start in 1980
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + iso + rb"\g<3>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=when)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            fixed.create_system = 3  # Unix (permission bits in external_attr), on any machine
+            dst.writestr(fixed, data)
+
+
+def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
+                stamp: dt.datetime = dt.datetime(2000, 1, 1)) -> None:
     """Workbook: summary, plan by site, funding by source, tiers, assumptions, and one
     grant budget worksheet per funding source (personnel, equipment, supplies, contractual,
-    training, other; grant share and local match)."""
+    training, other; grant share and local match).
+
+    ``stamp`` is the workbook's created and modified date and the date of its zip entries
+    (``write_plan`` passes the catalog's as-of date), never the clock: the same plan gives
+    the same bytes."""
     data = plan_dict(result)
     summary = pd.DataFrame([
         ("scenario", data["scenario"]), ("status", data["status"]),
@@ -159,6 +190,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str]) -> 
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for name, frame in [*sheets.items(), *budgets]:
             _safe_frame(frame).to_excel(xl, sheet_name=_sheet_name(name, taken), index=False)
+    _fix_workbook_dates(Path(path), stamp)
 
 
 def assumptions(inputs: Inputs, result: PlanResult) -> dict[str, str]:
@@ -206,5 +238,6 @@ def write_plan(result: PlanResult, path: Path | str, inputs: Inputs) -> Path:
         elif suffix == ".csv":
             _safe_frame(plan_table(result)).to_csv(temp, index=False, lineterminator="\n")
         else:
-            write_excel(result, temp, assumptions(inputs, result))
+            write_excel(result, temp, assumptions(inputs, result),
+                        stamp=dt.datetime.combine(inputs.catalog.as_of, dt.time()))
     return path

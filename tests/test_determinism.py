@@ -1,6 +1,7 @@
 """The same scenario gives the same plan files, byte for byte, when planned twice; with one
 or with two solver threads and the gap closed, the same value, cost and grant use. Plan files hold no timings or dates (see
-optimizer/export.py), so nothing is left out of the comparison.
+optimizer/export.py; a workbook's document and zip entry dates are the catalog's as-of date),
+so nothing is left out of the comparison.
 
 Each thread count is planned in a fresh process: HiGHS keeps one thread pool per process,
 and a second count in the same process fails (see tests/test_solver_faults.py)."""
@@ -19,7 +20,7 @@ from optimizer.paths import PROJECT_ROOT, SCENARIOS_DIR
 from optimizer.result import optimize
 
 RURAL = SCENARIOS_DIR / "rural.yaml"
-SUFFIXES = (".json", ".csv")
+SUFFIXES = (".json", ".csv", ".xlsx")
 
 #: Plans the rural example with the thread count argv[1] and writes argv[2] + suffix.
 PLAN_IN_A_FRESH_PROCESS = """
@@ -29,7 +30,7 @@ from optimizer.export import write_plan
 from optimizer.result import optimize
 inputs = load_inputs(sys.argv[3])
 result = optimize(inputs, threads=int(sys.argv[1]), gap=0.0)
-for suffix in (".json", ".csv"):
+for suffix in (".json", ".csv", ".xlsx"):
     write_plan(result, sys.argv[2] + suffix, inputs)
 """
 
@@ -53,7 +54,7 @@ def read_files(stem: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def rural_files(tmp_path_factory) -> dict[str, dict[str, bytes]]:
-    """JSON and CSV plan files of the rural example: two plans in this process, and one per
+    """JSON, CSV and Excel plan files of the rural example: two plans in this process, and one per
     thread count in a fresh process."""
     folder = tmp_path_factory.mktemp("plans")
     inputs = load_inputs(RURAL)
