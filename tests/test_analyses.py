@@ -40,6 +40,7 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
     assert f.table["knee"].sum() == 1
 
 
+@pytest.mark.slow
 def test_frontier_in_parallel_gives_the_same_values(tmp_path):
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
     one = frontier(inputs, points=5, max_budget=800)
@@ -134,6 +135,7 @@ def test_compare_reports_deltas_and_changed_items(tmp_path):
     assert c.spend_by_layer.loc["building", "delta large"] == pytest.approx(200)
 
 
+@pytest.mark.slow
 def test_robustness_without_spread_matches_the_single_plan(tmp_path):
     from optimizer.robust import robust
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})  # fixed costs, no range
@@ -144,6 +146,7 @@ def test_robustness_without_spread_matches_the_single_plan(tmp_path):
     assert set(r.frequency["verdict"]) == {"robust buy", "never"}
 
 
+@pytest.mark.slow
 def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_path):
     from optimizer.robust import robust
     ranged = [m(mid, capital_low=50, capital_typical=150, capital_high=400, annual_cost=0,

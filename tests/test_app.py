@@ -17,6 +17,8 @@ from optimizer.result import apply_overrides, optimize
 from ui import fmt
 from ui.report import report_html
 
+pytestmark = pytest.mark.slow
+
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

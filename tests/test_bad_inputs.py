@@ -159,6 +159,7 @@ def _cli_expectation(name: str) -> int:
     return EXIT_INPUT if outcome == "error" else 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_cli_validate_corpus_file_exits_cleanly(name):
     result = CliRunner().invoke(app, ["validate", str(BAD / name)])

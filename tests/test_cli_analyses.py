@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from optimizer.cli import app
 from tests.builders import instance, m
 
+pytestmark = pytest.mark.slow
+
 FREE = {"operating": 1e9}
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.builders import instance, m, program, site
 
+pytestmark = pytest.mark.slow
+
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "optimizer", *map(str, args)], capture_output=True, text=True)

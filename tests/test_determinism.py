@@ -28,6 +28,8 @@ import sys
 from optimizer import load_inputs
 from optimizer.export import write_plan
 from optimizer.result import optimize
+
+pytestmark = pytest.mark.slow
 inputs = load_inputs(sys.argv[3])
 result = optimize(inputs, threads=int(sys.argv[1]), gap=0.0)
 for suffix in (".json", ".csv", ".xlsx"):

@@ -161,6 +161,7 @@ def _with_outputs_in(args: tuple[str, ...], folder: Path) -> tuple[list[str], li
     return out, files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", _unique(COMMANDS), ids=lambda c: f"{c.where} {' '.join(c.args[:2])}")
 def test_documented_command_runs(command: Command, tmp_path):
     args, files = _with_outputs_in(command.args, tmp_path)
@@ -243,6 +244,7 @@ YAML_BLOCKS = [b for p in DOCS for b in blocks(p, "yaml")]
 CSV_BLOCKS = [b for p in DOCS for b in blocks(p, "csv")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=lambda b: b.where)
 def test_yaml_snippets_are_accepted(block: Block, tmp_path):
     """A snippet of scenario keys is applied as a what-if on the suburban example and must

@@ -21,6 +21,7 @@ def test_the_examples_are_all_there():
     assert {"rural.yaml", "suburban.yaml", "urban.yaml", "suburban_no_svpp.yaml", "suburban_mandate.yaml"} <= set(EXAMPLES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_validates(name):
     r = run("validate", SCENARIOS_DIR / name)
@@ -61,6 +62,7 @@ def test_catalog_unknown_filter_value():
     assert r.returncode == 2 and "known:" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_app_opens_on_the_example():
     from streamlit.testing.v1 import AppTest
 

@@ -19,6 +19,8 @@ from optimizer.solve import Status
 from optimizer.verify import plan_value, verify
 
 EXAMPLES = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+#: The rural example (3 schools) stays in the fast loop: one scenario solved end to end and verified.
+CASES = [pytest.param(n, marks=() if n == "rural.yaml" else pytest.mark.slow) for n in EXAMPLES]
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,7 +28,7 @@ def solved(name: str):
     return optimize(load_inputs(SCENARIOS_DIR / name), time_limit=600)
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", CASES)
 def test_example_solves_to_optimality(name):
     result = solved(name)
     assert result.status == Status.OPTIMAL, result.report
@@ -39,12 +41,14 @@ def test_example_solves_to_optimality(name):
     assert totals["capital"] == pytest.approx(result.plan.items["capital_cost"].sum())
 
 
+@pytest.mark.slow
 def test_whatifs_move_the_plan_the_right_way():
     base, no_svpp = solved("suburban.yaml"), solved("suburban_no_svpp.yaml")
     assert no_svpp.value < base.value
     assert "svpp" not in set(no_svpp.plan.funding["source"])
 
 
+@pytest.mark.slow
 def test_cli_files_match_the_api(tmp_path):
     out = tmp_path / "plan.xlsx"
     js = tmp_path / "plan.json"
@@ -90,11 +94,12 @@ def _left_out_for_opinion(result) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", CASES)
 def test_evidence_backed_measures_are_not_left_out_for_unproven_ones_doing_the_same_job(name):
     assert _left_out_for_opinion(solved(name)) == []
 
 
+@pytest.mark.slow
 def test_the_suburban_plan_is_a_few_dozen_projects_with_tier_progress_at_every_school():
     result = solved("suburban.yaml")
     projects = result.plan.items["measure_id"].nunique()
@@ -104,6 +109,7 @@ def test_the_suburban_plan_is_a_few_dozen_projects_with_tier_progress_at_every_s
     assert gained.all(), f"no PASS tier gained at {', '.join(gained[~gained].index)}"
 
 
+@pytest.mark.slow
 def test_suburban_cameras_at_the_end_of_their_life_stop_counting_and_are_replaced_only_then():
     result = solved("suburban.yaml")
     lapsed = [n for n in result.report.notes if "reached the end of its 8-year useful life" in n]

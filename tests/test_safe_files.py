@@ -82,6 +82,7 @@ def test_saved_file_keeps_its_permissions(saved):
     assert saved.stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.slow
 def test_suburban_round_trip_gives_the_same_plan(tmp_path):
     original = load_inputs(SCENARIOS_DIR / "suburban.yaml")
     copy_path = save_scenario_yaml(scenario_dict(original.scenario), tmp_path / "suburban_copy.yaml")

@@ -46,6 +46,7 @@ def assert_verified_not_optimal(result) -> None:
     assert plan_dict(result)["status"] == "feasible"
 
 
+@pytest.mark.slow
 def test_time_limit_gives_a_plan_marked_not_proven_optimal():
     inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
     result = optimize(inputs, time_limit=0.5)
