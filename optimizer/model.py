@@ -18,10 +18,6 @@ from .problem import AFTER_COMPLIANCE, COVERAGE_SEGMENTS, DISTRICT, Problem
 
 K = 1000.0  # dollars per model money unit
 
-#: Rules that ``build_model(skip=...)`` can leave out, to see their effect or to test them.
-RULES = ("once", "forbidden", "replacement_timing", "prerequisites", "tier_order", "alternatives", "mandates", "must",
-         "funding_balance", "capital_budget", "operating_budget", "total_budget", "funding_caps",
-         "match", "funding_limits", "compliance_first", "projects", "layer_share", "equity", "target_tier")
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
 
 
@@ -539,7 +535,9 @@ def define_objective(m: Model, kind: str) -> None:
     m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 
-DEFINE = {
+#: Every rule of the model, in the order it is built: name -> the function that adds its rows.
+#: ``build_model(skip=...)`` can leave any of them out, to see its effect or to test it.
+RULES = {
     "once": define_once, "forbidden": define_forbidden, "replacement_timing": define_replacement_timing,
     "prerequisites": define_prerequisites,
     "tier_order": define_tier_order, "alternatives": define_alternatives,
@@ -572,16 +570,16 @@ def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
     """
     unknown = set(skip) - set(RULES)
     if unknown:
-        raise ValueError(f"unknown rules {sorted(unknown)}; known: {RULES}")
+        raise ValueError(f"unknown rules {sorted(unknown)}; known: {', '.join(RULES)}")
     start = time.perf_counter()
     kind = objective or problem.objective
     sense = pulp.LpMinimize if kind == "least_cost_tier" else pulp.LpMaximize
     model = Model(problem, pulp.LpProblem("school_security_plan", sense), [], {}, {}, {}, {},
                   elastic=frozenset(elastic))
     define_variables(model)
-    for rule in RULES:
+    for rule, define in RULES.items():
         if rule not in skip:
-            DEFINE[rule](model)
+            define(model)
     define_objective(model, "tier1_count" if kind == "tier1_first" else kind)
     model.build_seconds = time.perf_counter() - start
     return model
