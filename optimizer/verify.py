@@ -2,13 +2,15 @@
 (never from solver objects). Every solve runs it; a plan with a violation is never valid."""
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 from .plan import LOCAL, Plan
 from .problem import DISTRICT, Problem, coverage_value
 
-TOLERANCE = 1.0  # dollars
+TOLERANCE = 1.0  # dollars: slack on judgements (shares of spending, money left unused)
+CENT = 0.005  # dollars: a plan's money is in whole cents, so half a cent settles every sum of it
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class _Checker:
             if c is None:
                 self.fail("once", f"{r.measure_id} at {r.site_id} is not a candidate")
                 continue
-            if abs(r.capital_cost - self.col["capital"][c]) > TOLERANCE or abs(r.annual_cost - self.col["annual"][c]) > TOLERANCE:
+            if abs(r.capital_cost - self.col["capital"][c]) > CENT or abs(r.annual_cost - self.col["annual"][c]) > CENT:
                 self.fail("costs", f"{r.measure_id} at {r.site_id}: costs differ from the problem's")
 
     def funding(self) -> None:
@@ -117,7 +119,7 @@ class _Checker:
                 self.fail("funding_balance", f"money paid on {r.measure_id} at {r.site_id}, which is not in the plan")
                 continue
             paid[c, r.kind, r.year] += r.amount
-            if r.amount < -TOLERANCE:
+            if r.amount < -CENT:
                 self.fail("funding_balance", f"negative amount on {self.key[c]}")
             if r.source == LOCAL:
                 if r.match_for:
@@ -142,13 +144,17 @@ class _Checker:
                                       ("annual", self.col["annual"][c], [t for t in p.years if t >= year])):
                 for t in years:
                     got = paid.get((c, kind, t), 0.0)
-                    if abs(got - cost) > TOLERANCE:
+                    if abs(got - cost) > CENT:
                         self.fail("funding_balance", f"{self.key[c]} {kind} cost in {t} is ${cost:,.2f} "
                                   f"but ${got:,.2f} is paid")
 
     def budgets(self) -> None:
         p, fund = self.p, self.plan.funding
-        tol = TOLERANCE + 0.01 * len(fund)
+        # Fixed slack, whatever the plan's size. Grant money is to the half cent: no source is
+        # ever shown a cent over its award. Local money gets the dollar of TOLERANCE: grant draws
+        # are rounded down to whole cents, which can leave a few cents more to the district
+        # than the solver's split (no rounding can hit every budget, award and limit at once).
+        tol = TOLERANCE
         local = fund[fund["source"] == LOCAL]
         cap_local = local[local["kind"] == "capital"].groupby("year")["amount"].sum()
         op_local = local[local["kind"] == "annual"].groupby("year")["amount"].sum()
@@ -157,26 +163,27 @@ class _Checker:
             available = p.capital_budget[t] + carry
             spent = float(cap_local.get(t, 0.0))
             if spent > available + tol:
-                self.fail("capital_budget", f"local capital ${spent:,.0f} in {t} exceeds ${available:,.0f}")
+                self.fail("capital_budget", f"local capital ${spent:,.2f} in {t} exceeds ${available:,.2f}")
             carry = max(available - spent, 0.0) if p.carry_over else 0.0
             if float(op_local.get(t, 0.0)) > p.operating_budget[t] + tol:
-                self.fail("operating_budget", f"local operating ${float(op_local.get(t, 0.0)):,.0f} in {t} "
-                          f"exceeds ${p.operating_budget[t]:,.0f}")
+                self.fail("operating_budget", f"local operating ${float(op_local.get(t, 0.0)):,.2f} in {t} "
+                          f"exceeds ${p.operating_budget[t]:,.2f}")
         if p.total_budget is not None and float(cap_local.sum()) > p.total_budget + tol:
-            self.fail("total_budget", f"local capital ${float(cap_local.sum()):,.0f} exceeds the total ${p.total_budget:,.0f}")
+            self.fail("total_budget", f"local capital ${float(cap_local.sum()):,.2f} exceeds the total ${p.total_budget:,.2f}")
         grants = fund[fund["source"] != LOCAL]
         for src in p.sources:
             used = grants[grants["source"] == src.id]
             spans = [[t] for t in src.years] if src.per_year else [list(src.years)]
             for years in spans:
                 amount = float(used[used["year"].isin(years)]["amount"].sum())
-                if amount > src.amount + tol:
-                    self.fail("funding_caps", f"{src.name} pays ${amount:,.0f}, over its ${src.amount:,.0f}")
+                if amount > src.amount + CENT:
+                    self.fail("funding_caps", f"{src.name} pays ${amount:,.2f}, over its ${src.amount:,.2f}")
             if src.match_factor > 0:
                 match = float(local[local["match_for"] == src.id]["amount"].sum())
-                need = src.match_factor * float(used["amount"].sum())
-                if match + tol < need:
-                    self.fail("match", f"{src.name} needs ${need:,.0f} of local match, ${match:,.0f} is counted")
+                # Money is paid in whole cents: the match a rate asks for is rounded down to one.
+                need = math.floor(src.match_factor * round(float(used["amount"].sum()) * 100) + 1e-6) / 100
+                if match + CENT < need:
+                    self.fail("match", f"{src.name} needs ${need:,.2f} of local match, ${match:,.2f} is counted")
 
     def grant_rules(self) -> None:
         """Limits inside a program, compliance first, and grants before local money."""
@@ -189,8 +196,8 @@ class _Checker:
             for lim in src.limits:
                 for label, years in src.spans:
                     amount = float(used[used["year"].isin(years) & used["measure_id"].isin(lim.measures)]["amount"].sum())
-                    if amount > lim.share * src.amount + TOLERANCE:
-                        self.fail("funding_limits", f"{src.name} pays ${amount:,.0f} under the limit "
+                    if amount > lim.share * src.amount + CENT:
+                        self.fail("funding_limits", f"{src.name} pays ${amount:,.2f} under the limit "
                                   f"'{lim.id}' in {label}, over {lim.share:.0%} of ${src.amount:,.0f}")
                     if amount >= lim.share * src.amount - TOLERANCE:
                         binding |= {(m, y) for m in lim.measures for y in years}
