@@ -3,15 +3,18 @@ greedy baseline; the CLI's files for the suburban example open and agree with th
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from optimizer import load_inputs
 from optimizer.defaults import DEFAULT_GAP
+from optimizer.export import write_plan
 from optimizer.greedy import greedy_plan
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.result import optimize
@@ -19,6 +22,7 @@ from optimizer.solve import Status
 from optimizer.verify import plan_value, verify
 
 EXAMPLES = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+PLAN_HASHES = Path(__file__).parent / "data" / "plan_hashes.json"
 #: The rural example (3 schools) stays in the fast loop: one scenario solved end to end and verified.
 CASES = [pytest.param(n, marks=() if n == "rural.yaml" else pytest.mark.slow) for n in EXAMPLES]
 
@@ -120,3 +124,19 @@ def test_suburban_cameras_at_the_end_of_their_life_stop_counting_and_are_replace
     assert {cand.at[f"bld-vid-entrance-cameras@{s}", "not_before"] for s in ("HS-MAP", "HS-NTH", "MS-KNL")} == {2028}
     cameras = result.plan.items.query("measure_id == 'bld-vid-entrance-cameras'")
     assert all(y >= 2028 for s, y in zip(cameras["site_id"], cameras["year"]) if s in ("HS-MAP", "HS-NTH", "MS-KNL"))
+
+
+def plan_json_sha256(name: str, folder) -> str:
+    """SHA-256 of the example's plan JSON as ``plan --out plan.json`` writes it."""
+    path = write_plan(solved(name), folder / f"{name}.json", load_inputs(SCENARIOS_DIR / name))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_example_plan_files_are_unchanged(name, tmp_path):
+    """Every example's plan JSON is byte-identical to the stored one: a change to the code
+    that moves a plan, a figure or a word shows here. Refresh deliberately, after checking
+    the new plans, with ``.venv/bin/python -m tests.refresh_plan_hashes``."""
+    expected = json.loads(PLAN_HASHES.read_text(encoding="utf-8"))
+    assert plan_json_sha256(name, tmp_path) == expected[name], (
+        f"the plan JSON of {name} changed; if that is intended, refresh tests/data/plan_hashes.json")
