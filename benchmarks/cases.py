@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from optimizer.catalog import load_catalog
-from optimizer.inputs import Inputs, check_against_catalog, load_inputs
+from optimizer.data.catalog import load_catalog
+from optimizer.data.inputs import Inputs, check_against_catalog, load_inputs
+from optimizer.data.synthetic import generate_scenario
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.synthetic import generate_scenario
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ HERE = Path(__file__).resolve().parent
 
 def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     """Load, expand, build, start from greedy and solve one case; verify the plan."""
-    from optimizer.greedy import greedy_plan
-    from optimizer.model import build_model
-    from optimizer.problem import expand
-    from optimizer.result import solve_and_check
-    from optimizer.solve import fund_grants_first
-    from optimizer.verify import plan_value, verify
+    from optimizer.core.greedy import greedy_plan
+    from optimizer.core.model import build_model
+    from optimizer.core.problem import expand
+    from optimizer.core.result import solve_and_check
+    from optimizer.core.solve import fund_grants_first
+    from optimizer.core.verify import plan_value, verify
 
     case = CASES[case_name]
     t0 = time.perf_counter()
@@ -75,7 +75,7 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
 
 def measure_frontier(case_name: str, solver: str, time_limit: float | None) -> dict:
     """Time a frontier of ``case.size`` points (one model, re-solved at each budget)."""
-    from optimizer.frontier import frontier
+    from optimizer.analyses.frontier import frontier
 
     case = CASES[case_name]
     inputs = case.load()
@@ -91,7 +91,7 @@ def measure_frontier(case_name: str, solver: str, time_limit: float | None) -> d
 
 def measure_robust(case_name: str, solver: str, time_limit: float | None) -> dict:
     """Time ``case.size`` robustness draws on a local Dask cluster with one worker per core."""
-    from optimizer.robust import robust
+    from optimizer.analyses.robust import robust
 
     case = CASES[case_name]
     inputs = case.load()

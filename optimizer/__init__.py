@@ -1,8 +1,36 @@
-"""School security investment optimizer: catalog, scenarios, optimal verified plans."""
-from .catalog import Catalog, load_catalog
-from .errors import InputError, InputProblem, OptimizerError
-from .inputs import Inputs, check_against_catalog, load_inputs
-from .scenario import Scenario, load_scenario
+"""School security investment optimizer: catalog, scenarios, optimal verified plans.
 
-__all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError",
-           "Scenario", "check_against_catalog", "load_catalog", "load_inputs", "load_scenario"]
+The stages, one sub-package each: ``data`` reads and checks the inputs, ``core`` turns them
+into a verified plan (the only code that touches the solver), ``analyses`` ask questions of
+the core, ``reports`` write plans for people, ``cli`` is the command line. This module is the
+one surface the app, the notebook and scripts import; the solving functions load the solver
+only when first used.
+"""
+from __future__ import annotations
+
+import importlib
+
+from optimizer.data.catalog import Catalog, load_catalog
+from optimizer.data.inputs import Inputs, check_against_catalog, load_inputs
+from optimizer.data.scenario import Scenario, load_scenario
+from optimizer.errors import InputError, InputProblem, OptimizerError
+
+#: Public names loaded on first use, so that importing the package does not load the solver.
+_LAZY = {
+    "optimize": "optimizer.core.result", "apply_overrides": "optimizer.core.result",
+    "PlanResult": "optimizer.core.result",
+    "frontier": "optimizer.analyses.frontier", "screen": "optimizer.analyses.screen",
+    "pitch": "optimizer.analyses.pitch", "explain": "optimizer.analyses.explain",
+    "alternatives": "optimizer.analyses.alternatives", "robust": "optimizer.analyses.robust",
+    "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
+    "write_plan": "optimizer.reports.export",
+}
+
+__all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",
+           "check_against_catalog", "load_catalog", "load_inputs", "load_scenario", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'optimizer' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from .cli import main
+from optimizer.cli import main
 
 main()

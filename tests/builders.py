@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from optimizer.inputs import Inputs, load_inputs
+from optimizer.core.problem import Problem, expand
+from optimizer.data.inputs import Inputs, load_inputs
 from optimizer.paths import CATALOG_DIR
-from optimizer.problem import Problem, expand
 from tests.conftest import PROGRAM, measure_row, write_measures, write_settings
 
 _counter = itertools.count()

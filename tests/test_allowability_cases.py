@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from optimizer import load_inputs
-from optimizer.allowability import rule_on
-from optimizer.catalog import load_catalog
-from optimizer.export import assumptions, write_plan
+from optimizer.core.result import optimize
+from optimizer.data.allowability import rule_on
+from optimizer.data.catalog import load_catalog
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.result import optimize
+from optimizer.reports.export import assumptions, write_plan
 from ui.report import report_html
 
 CASES = Path(__file__).parent / "data" / "allowability_cases.csv"

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.alternatives import alternatives
-from optimizer.compare import compare
-from optimizer.explain import explain
-from optimizer.frontier import frontier
-from optimizer.pitch import Pitch, pitch
-from optimizer.result import apply_overrides, optimize
-from optimizer.screen import screen
+from optimizer.analyses.alternatives import alternatives
+from optimizer.analyses.compare import compare
+from optimizer.analyses.explain import explain
+from optimizer.analyses.frontier import frontier
+from optimizer.analyses.pitch import Pitch, pitch
+from optimizer.analyses.screen import screen
+from optimizer.core.result import apply_overrides, optimize
 from tests.builders import instance, m, program, site
 
 FREE = {"operating": 1e9}
@@ -137,7 +137,7 @@ def test_compare_reports_deltas_and_changed_items(tmp_path):
 
 @pytest.mark.slow
 def test_robustness_without_spread_matches_the_single_plan(tmp_path):
-    from optimizer.robust import robust
+    from optimizer.analyses.robust import robust
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})  # fixed costs, no range
     single = set(optimize(inputs).plan.items["measure_id"])
     r = robust(inputs, samples=4, seed=1, effect_spread=0.0, workers=1)
@@ -148,7 +148,7 @@ def test_robustness_without_spread_matches_the_single_plan(tmp_path):
 
 @pytest.mark.slow
 def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_path):
-    from optimizer.robust import robust
+    from optimizer.analyses.robust import robust
     ranged = [m(mid, capital_low=50, capital_typical=150, capital_high=400, annual_cost=0,
                 effectiveness=0.4, component=comp)
               for mid, comp in (("a", "access_control"), ("b", "video"), ("c", "communication"))]

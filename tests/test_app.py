@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
-from optimizer.export import assumptions
+from optimizer.core.result import apply_overrides, optimize
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
-from optimizer.result import apply_overrides, optimize
+from optimizer.reports.export import assumptions
 from ui import fmt
 from ui.report import report_html
 
@@ -184,7 +184,7 @@ def test_board_report_is_self_contained(at_budget):
 
 
 def test_the_evidence_stance_changes_the_plan_as_in_the_api():
-    from optimizer.stance_check import with_stance
+    from optimizer.analyses.stance_check import with_stance
     expected = optimize(with_stance(load_inputs(EXAMPLE_SCENARIO), "evidence_only"))
     at = visit(start(), PLAN)
     full = metric(at, "Risk reduction")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
+from optimizer.core.result import apply_overrides, optimize
 from optimizer.paths import EXAMPLE_SCENARIO
-from optimizer.result import apply_overrides, optimize
 from ui import fmt
 
 CHROMIUM = Path("/usr/bin/chromium")

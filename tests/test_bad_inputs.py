@@ -17,7 +17,8 @@ import yaml
 from typer.testing import CliRunner
 
 from optimizer import InputError, load_catalog, load_inputs
-from optimizer.cli import EXIT_INPUT, app
+from optimizer.cli import app
+from optimizer.cli.app import EXIT_INPUT
 
 BAD = Path(__file__).parent / "data" / "bad"
 MANIFEST = BAD / "manifest.csv"

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from optimizer.catalog import load_catalog
+from optimizer.data.catalog import load_catalog
 from optimizer.errors import InputError
 from optimizer.paths import CATALOG_DIR
 from tests.conftest import measure_row, only, write_settings

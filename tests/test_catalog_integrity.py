@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 
 from optimizer import load_catalog
-from optimizer.allowability import rule_on
-from optimizer.measures import Measure
-from optimizer.vocabulary import (BudgetCategory, Evidence, FundingCategory, Scope, TierBasis,
-                                  UnitBasis, values)
+from optimizer.data.allowability import rule_on
+from optimizer.data.measures import Measure
+from optimizer.data.vocabulary import (
+    BudgetCategory,
+    Evidence,
+    FundingCategory,
+    Scope,
+    TierBasis,
+    UnitBasis,
+    values,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The same scenario gives the same plan files, byte for byte, when planned twice; with one
 or with two solver threads and the gap closed, the same value, cost and grant use. Plan files hold no timings or dates (see
-optimizer/export.py; a workbook's document and zip entry dates are the catalog's as-of date),
+optimizer/reports/export.py; a workbook's document and zip entry dates are the catalog's as-of date),
 so nothing is left out of the comparison.
 
 Each thread count is planned in a fresh process: HiGHS keeps one thread pool per process,
@@ -15,21 +15,20 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
-from optimizer.export import write_plan
+from optimizer.core.result import optimize
 from optimizer.paths import PROJECT_ROOT, SCENARIOS_DIR
-from optimizer.result import optimize
+from optimizer.reports.export import write_plan
 
 RURAL = SCENARIOS_DIR / "rural.yaml"
+pytestmark = pytest.mark.slow
 SUFFIXES = (".json", ".csv", ".xlsx")
 
 #: Plans the rural example with the thread count argv[1] and writes argv[2] + suffix.
 PLAN_IN_A_FRESH_PROCESS = """
 import sys
 from optimizer import load_inputs
-from optimizer.export import write_plan
-from optimizer.result import optimize
-
-pytestmark = pytest.mark.slow
+from optimizer.reports.export import write_plan
+from optimizer.core.result import optimize
 inputs = load_inputs(sys.argv[3])
 result = optimize(inputs, threads=int(sys.argv[1]), gap=0.0)
 for suffix in (".json", ".csv", ".xlsx"):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.diagnose import diagnose
-from optimizer.problem import expand
-from optimizer.result import optimize
-from optimizer.solve import Status
+from optimizer.core.diagnose import diagnose
+from optimizer.core.problem import expand
+from optimizer.core.result import optimize
+from optimizer.core.solve import Status
 from tests.builders import instance, m, site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,11 +98,11 @@ def test_a_scenario_mandate_carries_where_it_comes_from(tmp_path):
 APP = '''
 import streamlit as st
 
-import optimizer.highs_runner as runner
+import optimizer.core.highs_runner as runner
 from optimizer import load_inputs
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.result import optimize
-from optimizer.robust import robust
+from optimizer.core.result import optimize
+from optimizer.analyses.robust import robust
 
 st.title("Solver processes")
 runner.IN_PROCESS_COLUMNS = 0  # every solve in a solver process

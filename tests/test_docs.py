@@ -11,7 +11,8 @@ Conventions for writers of the docs:
   into a temporary folder instead of the repository;
 - a command that is meant to fail ends with ``# exit N``; any other line that should not
   run (copying files, installing, starting the app) ends with ``# not run``, or starts with
-  ``python3 -m venv``, ``pip`` or ``streamlit`` (or their ``.venv/bin/`` forms).
+  ``python3 -m venv``, ``pip``, ``streamlit`` (or their ``.venv/bin/`` forms) or
+  ``.venv/bin/python -m pytest`` (the test suite runs itself).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
 RUN_PREFIXES = (("python", "-m", "optimizer"), ("python3", "-m", "optimizer"),
                 (".venv/bin/python", "-m", "optimizer"))
 SKIP_PREFIXES = ("python3 -m venv", "python -m venv", "pip ", "pip3 ", ".venv/bin/pip ",
-                 "streamlit ", ".venv/bin/streamlit ")
+                 "streamlit ", ".venv/bin/streamlit ", ".venv/bin/python -m pytest ", "SCREENSHOTS=")
 OUTPUT_OPTIONS = ("--out", "--write-model")
 NOT_RUN = re.compile(r"#\s*not run\s*$")
 EXIT = re.compile(r"#\s*exit\s+(\d+)\s*$")
@@ -236,7 +237,7 @@ def test_the_docs_have_an_index_linking_every_page():
 # ---------------------------------------------------------------------------- snippets
 
 def _scenario_keys() -> set[str]:
-    from optimizer.scenario import SCENARIO_KEYS
+    from optimizer.data.scenario import SCENARIO_KEYS
     return set(SCENARIO_KEYS)
 
 
@@ -299,31 +300,31 @@ def test_measure_rows_shown_are_accepted_by_the_catalog(block: Block, tmp_path):
 # ---------------------------------------------------------------------------- the model page
 
 MODEL_PAGE = REPO / "docs" / "model.md"
-CODE_REFERENCE = re.compile(r"`optimizer/(\w+)\.py: ([\w.]+)`")
+CODE_REFERENCE = re.compile(r"`optimizer/([\w/]+)\.py: ([\w.]+)`")
 
 
 def test_model_page_covers_every_rule():
-    from optimizer.model import RULES
+    from optimizer.core.model import RULES
 
     text = MODEL_PAGE.read_text(encoding="utf-8")
-    missing = [f"define_{rule}" for rule in RULES if f"optimizer/model.py: define_{rule}`" not in text]
+    missing = [f"define_{rule}" for rule in RULES if f"optimizer/core/model.py: define_{rule}`" not in text]
     assert not missing, f"docs/model.md has no section pointing to {missing}"
     for name in ("define_variables", "define_objective", "value_terms", "coverage_pieces", "tco_terms",
                  "tier1_terms"):
-        assert re.search(rf"`(optimizer/model\.py: )?{name}`", text), name
+        assert re.search(rf"`(optimizer/core/model\.py: )?{name}`", text), name
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(REPO)))
 def test_code_references_exist(path: Path):
     for module, dotted in CODE_REFERENCE.findall(path.read_text(encoding="utf-8")):
-        obj = importlib.import_module(f"optimizer.{module}")
+        obj = importlib.import_module(f"optimizer.{module.replace('/', '.')}")
         for part in dotted.split("."):
             assert hasattr(obj, part), f"{path.name}: optimizer/{module}.py has no {dotted}"
             obj = getattr(obj, part)
 
 
 def test_model_page_states_the_coverage_curve_of_the_code():
-    from optimizer.problem import COVERAGE_SEGMENTS
+    from optimizer.core.problem import COVERAGE_SEGMENTS
 
     text = MODEL_PAGE.read_text(encoding="utf-8")
     m = re.search(r"\\phi\(x\) = \\min\\\{(.*?)\\\}", text)
@@ -338,8 +339,8 @@ def test_model_page_states_the_coverage_curve_of_the_code():
 
 
 def test_numbers_quoted_in_the_docs_match_the_code():
+    from optimizer.analyses.robust import RARE, ROBUST, robust
     from optimizer.defaults import DEFAULT_GAP
-    from optimizer.robust import RARE, ROBUST, robust
 
     gap = f"{DEFAULT_GAP:.1%}"
     for page in ("model.md", "finance-guide.md", "limits.md"):

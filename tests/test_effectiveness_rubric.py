@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from optimizer.catalog import load_catalog
+from optimizer.data.catalog import load_catalog
 
 #: The evidence bands of the rubric, section 2.
 BANDS = {"strong": (0.50, 0.90), "moderate": (0.35, 0.70), "promising": (0.25, 0.50),

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 from optimizer import load_inputs
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.result import optimize
+from optimizer.core.solve import Status
+from optimizer.core.verify import plan_value, verify
 from optimizer.defaults import DEFAULT_GAP
-from optimizer.export import write_plan
-from optimizer.greedy import greedy_plan
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
-from optimizer.result import optimize
-from optimizer.solve import Status
-from optimizer.verify import plan_value, verify
+from optimizer.reports.export import write_plan
 
 EXAMPLES = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
 PLAN_HASHES = Path(__file__).parent / "data" / "plan_hashes.json"

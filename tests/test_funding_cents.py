@@ -10,10 +10,10 @@ from fractions import Fraction
 import pytest
 
 from optimizer import load_inputs
+from optimizer.core.plan import LOCAL, Plan, apportion, make_plan, split_funding
+from optimizer.core.result import optimize
+from optimizer.core.verify import verify
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.plan import LOCAL, Plan, apportion, make_plan, split_funding
-from optimizer.result import optimize
-from optimizer.verify import verify
 from tests.builders import m, problem, program, site
 
 NO_MATCH = dict(match_rate=0, match_basis="none", match_type="none")

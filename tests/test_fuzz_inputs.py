@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from optimizer import OptimizerError, load_inputs
+from optimizer.core.result import optimize
+from optimizer.core.solve import Status
+from optimizer.core.verify import verify
 from optimizer.paths import CATALOG_DIR
-from optimizer.result import optimize
-from optimizer.solve import Status
-from optimizer.verify import verify
 from tests.builders import m, program, site
 from tests.conftest import write_settings
 

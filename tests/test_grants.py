@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.allowability import rule_on
+from optimizer.core.grant_use import rulings_for
+from optimizer.core.plan import make_plan
+from optimizer.core.result import optimize
+from optimizer.core.verify import verify
+from optimizer.data.allowability import rule_on
+from optimizer.data.funding import AllowRule
 from optimizer.errors import InputError
-from optimizer.funding import AllowRule
-from optimizer.grant_use import rulings_for
-from optimizer.plan import make_plan
-from optimizer.result import optimize
-from optimizer.verify import verify
 from tests.builders import instance, m, program, site
 from tests.conftest import only
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.model import RULES, build_model
-from optimizer.problem import Problem
-from optimizer.solve import Status, check, read_plan, solve_model
+from optimizer.core.model import RULES, build_model
+from optimizer.core.problem import Problem
+from optimizer.core.solve import Status, check, read_plan, solve_model
 from tests.builders import m, problem, program, site
 
 FREE = {"operating": 1e9}
@@ -308,8 +308,8 @@ def test_projects(tmp_path):
 
 
 def test_the_greedy_start_keeps_the_project_limit(tmp_path):
-    from optimizer.greedy import greedy_plan
-    from optimizer.verify import verify
+    from optimizer.core.greedy import greedy_plan
+    from optimizer.core.verify import verify
     measures = [m("a", annual_cost=0, effectiveness=0.6), m("b", component="video", annual_cost=0, effectiveness=0.5)]
     p = problem(tmp_path, measures, sites=[site("A"), site("B")], budget={"capital": 800, **FREE},
                 policy={"max_projects": 1})

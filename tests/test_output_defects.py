@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.export import write_plan
+from optimizer.core.result import optimize
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.result import optimize
+from optimizer.reports.export import write_plan
 from tests.builders import instance, m
 
 FREE = {"operating": 1e9}

@@ -9,11 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.greedy import greedy_plan
-from optimizer.model import build_model
-from optimizer.plan import make_plan
-from optimizer.solve import Status, check, fund_grants_first, read_plan, solve_model
-from optimizer.verify import plan_value, verify
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.model import build_model
+from optimizer.core.plan import make_plan
+from optimizer.core.solve import (
+    Status,
+    check,
+    fund_grants_first,
+    read_plan,
+    solve_model,
+)
+from optimizer.core.verify import plan_value, verify
 from tests.builders import m, problem, program, site
 
 COMPONENTS = ["access_control", "video", "communication"]

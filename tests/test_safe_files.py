@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from optimizer import InputError, load_inputs, load_scenario
-from optimizer.export import FORMULA_STARTS, write_plan
+from optimizer.core.result import optimize
+from optimizer.data.readers import _SafeLoader, read_yaml_mapping
+from optimizer.data.scenario_io import save_scenario_yaml, scenario_dict
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.readers import _SafeLoader, read_yaml_mapping
-from optimizer.result import optimize
-from optimizer.scenario_io import save_scenario_yaml, scenario_dict
+from optimizer.reports.export import FORMULA_STARTS, write_plan
 from tests.builders import instance, m, program, site
 
 OLD = {"name": "Old scenario", "horizon": {"start": 2027, "years": 1}}
@@ -46,7 +46,7 @@ def test_failure_while_building_the_text_leaves_the_old_file(saved, monkeypatch)
     def broken_dump(*args, **kwargs):
         raise RuntimeError("serialiser crashed")
 
-    monkeypatch.setattr("optimizer.scenario_io.yaml.safe_dump", broken_dump)
+    monkeypatch.setattr("optimizer.data.scenario_io.yaml.safe_dump", broken_dump)
     with pytest.raises(RuntimeError):
         save_scenario_yaml(NEW, saved)
     assert_only_old_file(saved)
@@ -146,7 +146,7 @@ def test_failed_export_leaves_the_earlier_plan_file(hostile_plan, tmp_path, monk
     def broken(*args, **kwargs):
         raise RuntimeError("crashed while exporting")
 
-    monkeypatch.setattr("optimizer.export.plan_dict", broken)
+    monkeypatch.setattr("optimizer.reports.export.plan_dict", broken)
     with pytest.raises(RuntimeError):
         write_plan(result, path, inputs)
     assert path.read_bytes() == before
@@ -155,7 +155,7 @@ def test_failed_export_leaves_the_earlier_plan_file(hostile_plan, tmp_path, monk
 
 @pytest.mark.parametrize("text", [
     "name: !!python/object/apply:os.system ['echo owned']\n",
-    "name: !!python/object:optimizer.scenario.Scenario {}\n",
+    "name: !!python/object:optimizer.data.scenario.Scenario {}\n",
     "name: !!python/name:os.system\n",
 ])
 def test_yaml_python_tags_are_refused(tmp_path, text):

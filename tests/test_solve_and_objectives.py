@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer import solve as solve_mod
-from optimizer.diagnose import diagnose
-from optimizer.greedy import greedy_plan
-from optimizer.model import build_model
-from optimizer.result import optimize
-from optimizer.solve import SolverUnavailable, Status, solve_model
-from optimizer.verify import plan_value, verify
+from optimizer.core import solve as solve_mod
+from optimizer.core.diagnose import diagnose
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.model import build_model
+from optimizer.core.result import optimize
+from optimizer.core.solve import SolverUnavailable, Status, solve_model
+from optimizer.core.verify import plan_value, verify
 from tests.builders import instance, m, problem, site
 
 FREE = {"operating": 1e9}
@@ -115,7 +115,7 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
 
 
 def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap(tmp_path, monkeypatch):
-    import optimizer.result as result_mod
+    import optimizer.core.result as result_mod
     measures = [m("a", annual_cost=0, effectiveness=0.5), m("b", annual_cost=0, effectiveness=0.3,
                                                              component="video")]
     inputs = instance(tmp_path, measures, budget={"capital": 1500, **FREE})
@@ -136,7 +136,7 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
 def test_a_worse_starting_plan_never_comes_back_as_the_optimum(tmp_path):
     # HiGHS 1.16 can return the start while reporting a better objective found in the
     # presolved space; the runner must notice and solve again.
-    from optimizer.solve import start_values
+    from optimizer.core.solve import start_values
     measures = [m("x", annual_cost=0, capital_typical=100, effectiveness=0.6),
                 m("req", annual_cost=0, capital_typical=300, effectiveness=0.1, component="communication"),
                 m("later", annual_cost=0, capital_typical=500, capital_high=500, effectiveness=0.5, component="video")]

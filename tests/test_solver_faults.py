@@ -9,13 +9,14 @@ import numpy as np
 import pulp
 import pytest
 
-from optimizer import OptimizerError, highs_runner, load_inputs
+from optimizer import OptimizerError, load_inputs
+from optimizer.core import highs_runner
+from optimizer.core.result import optimize
+from optimizer.core.solve import SolverUnavailable, Status
+from optimizer.core.verify import verify
 from optimizer.defaults import DEFAULT_GAP
-from optimizer.export import plan_dict
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.result import optimize
-from optimizer.solve import SolverUnavailable, Status
-from optimizer.verify import verify
+from optimizer.reports.export import plan_dict
 from tests.builders import instance, m, site
 
 OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
@@ -62,7 +63,7 @@ def test_time_limit_gives_a_plan_marked_not_proven_optimal():
 def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
     if "PULP_CBC_CMD" not in pulp.listSolvers(onlyAvailable=True) and "COIN_CMD" not in pulp.listSolvers(onlyAvailable=True):
         pytest.skip("CBC is not installed here")
-    monkeypatch.setattr("optimizer.solve.available_solvers", lambda: ["cbc"])
+    monkeypatch.setattr("optimizer.core.solve.available_solvers", lambda: ["cbc"])
     result = optimize(small, solver="highs")
     assert result.report.solver == "cbc"
     assert any("highs is not available; used cbc instead" in n for n in result.report.notes)
@@ -70,7 +71,7 @@ def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
 
 
 def test_no_solver_at_all_is_a_clear_error(small, monkeypatch):
-    monkeypatch.setattr("optimizer.solve.available_solvers", list)  # none
+    monkeypatch.setattr("optimizer.core.solve.available_solvers", list)  # none
     before = snapshot(small)
     with pytest.raises(SolverUnavailable, match="pip install highspy"):
         optimize(small)
@@ -92,7 +93,7 @@ CRASHES = {
 
 @pytest.mark.parametrize("crash", list(CRASHES))
 def test_solver_crash_leaves_inputs_unchanged(small, monkeypatch, crash):
-    monkeypatch.setattr("optimizer.highs_runner._solve", CRASHES[crash])
+    monkeypatch.setattr("optimizer.core.highs_runner._solve", CRASHES[crash])
     before = snapshot(small)
     with pytest.raises(Exception):  # noqa: B017 - which type is the next test's concern
         optimize(small)
@@ -101,7 +102,7 @@ def test_solver_crash_leaves_inputs_unchanged(small, monkeypatch, crash):
 
 @pytest.mark.parametrize("crash", list(CRASHES))
 def test_solver_crash_is_an_optimizer_error(small, monkeypatch, crash):
-    monkeypatch.setattr("optimizer.highs_runner._solve", CRASHES[crash])
+    monkeypatch.setattr("optimizer.core.highs_runner._solve", CRASHES[crash])
     with pytest.raises(OptimizerError, match="(?i)solver|highs"):
         optimize(small)
 
@@ -115,15 +116,15 @@ GARBAGE = {
 
 @pytest.mark.parametrize("garbage", list(GARBAGE))
 def test_solver_garbage_gives_a_verified_plan_marked_not_optimal(small, monkeypatch, garbage):
-    monkeypatch.setattr("optimizer.highs_runner._solve", GARBAGE[garbage])
+    monkeypatch.setattr("optimizer.core.highs_runner._solve", GARBAGE[garbage])
     before = snapshot(small)
     assert_verified_not_optimal(optimize(small))
     assert snapshot(small) == before
 
 
 def test_solver_process_that_dies_gives_the_starting_plan(small, monkeypatch):
-    monkeypatch.setattr("optimizer.highs_runner.IN_PROCESS_COLUMNS", 0)  # use the guarded child
-    monkeypatch.setattr("optimizer.highs_runner._run_guarded", lambda *args: highs_runner.DIED)
+    monkeypatch.setattr("optimizer.core.highs_runner.IN_PROCESS_COLUMNS", 0)  # use the guarded child
+    monkeypatch.setattr("optimizer.core.highs_runner._run_guarded", lambda *args: highs_runner.DIED)
     result = optimize(small)
     assert_verified_not_optimal(result)
     assert any("ended without an answer" in note for note in result.report.notes)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.problem import coverage_value
-from optimizer.result import optimize
-from optimizer.stance_check import EVIDENCE, HOLDS, OPINION, stance_check, with_stance
+from optimizer.analyses.stance_check import (
+    EVIDENCE,
+    HOLDS,
+    OPINION,
+    stance_check,
+    with_stance,
+)
+from optimizer.core.problem import coverage_value
+from optimizer.core.result import optimize
 from tests.builders import instance, m, site
 
 FREE = {"operating": 1e9}
@@ -61,7 +67,7 @@ def test_the_evidence_stance_changes_the_plan_exactly_where_it_must(tmp_path):
 
 
 def test_screening_names_the_better_buy_for_the_same_job(tmp_path):
-    from optimizer.screen import screen
+    from optimizer.analyses.screen import screen
     measures = [fixed("tam", 100, effectiveness=0.45, role="prevent", evidence="moderate", component="people"),
                 fixed("gadget", 400, effectiveness=0.2, role="prevent", evidence="none", component="detection"),
                 fixed("other-job", 50, effectiveness=0.5, role="respond", component="communication")]

@@ -15,16 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from optimizer import Catalog, Inputs, load_catalog
-from optimizer.compare import Comparison, compare
-from optimizer.diagnose import diagnose
-from optimizer.explain import Explanation, explain
-from optimizer.export import assumptions, write_plan
-from optimizer.frontier import Frontier, frontier
+from optimizer.analyses.compare import Comparison, compare
+from optimizer.analyses.explain import Explanation, explain
+from optimizer.analyses.frontier import Frontier, frontier
+from optimizer.analyses.pitch import PitchResult, pitch, read_pitch
+from optimizer.analyses.robust import Robustness, robust
+from optimizer.analyses.screen import screen
+from optimizer.core.diagnose import diagnose
+from optimizer.core.result import PlanResult, apply_overrides, optimize
 from optimizer.paths import CATALOG_DIR
-from optimizer.pitch import PitchResult, pitch, read_pitch
-from optimizer.result import PlanResult, apply_overrides, optimize
-from optimizer.robust import Robustness, robust
-from optimizer.screen import screen
+from optimizer.reports.export import assumptions, write_plan
 
 from . import report, scenario_files
 
@@ -77,7 +77,7 @@ def conflicts(request: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def plan_file(request: str, suffix: str) -> bytes:
-    """The plan written as ``.xlsx``, ``.csv`` or ``.json`` (``optimizer.export``)."""
+    """The plan written as ``.xlsx``, ``.csv`` or ``.json`` (``optimizer.reports.export``)."""
     with tempfile.TemporaryDirectory() as folder:
         path = write_plan(plan(request), Path(folder) / f"plan{suffix}", inputs(request))
         return path.read_bytes()
@@ -118,7 +118,7 @@ def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def screening(request: str, multiple: float) -> pd.DataFrame:
-    """Every catalog measure with a verdict and its reason (``optimizer.screen``)."""
+    """Every catalog measure with a verdict and its reason (``optimizer.analyses.screen``)."""
     return screen(inputs(request), plan(request), multiple=multiple, **_solver_options(request))
 
 
@@ -138,7 +138,7 @@ def pitch_check(request: str, product: str) -> PitchResult:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(request: str, measure_id: str, site_id: str | None) -> Explanation:
-    """Why a measure is in the plan, or what would bring it in (``optimizer.explain``)."""
+    """Why a measure is in the plan, or what would bring it in (``optimizer.analyses.explain``)."""
     return explain(inputs(request), measure_id, site_id, **_solver_options(request))
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from optimizer import Catalog
-from optimizer.scenario import Site
+from optimizer.data.scenario import Site
 
 from . import state
 

@@ -7,7 +7,7 @@ from html import escape
 
 import pandas as pd
 
-from optimizer.result import PlanResult
+from optimizer.core.result import PlanResult
 
 from . import charts, fmt, tables
 
@@ -67,7 +67,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
     result : PlanResult
         A plan (``result.plan`` is not None).
     assumptions : dict of str to str
-        What the plan rests on, with its sources (``optimizer.export.assumptions``).
+        What the plan rests on, with its sources (``optimizer.reports.export.assumptions``).
 
     Returns
     -------

@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
+from optimizer.data.scenario_io import scenario_yaml
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
-from optimizer.scenario_io import scenario_yaml
 
 #: File types the upload box takes: a scenario, or a sites table replacing the sites.
 SCENARIO_SUFFIXES = (".yaml", ".yml")

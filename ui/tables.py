@@ -1,13 +1,13 @@
 """Plan results reshaped for display: filtered plan rows, the flow of money from budget to
 remainder, what each funding source paid and has left, and source-to-layer flows. Pure
-pandas on a :class:`~optimizer.result.PlanResult`; no Streamlit, no planning logic."""
+pandas on a :class:`~optimizer.core.result.PlanResult`; no Streamlit, no planning logic."""
 from __future__ import annotations
 
 import pandas as pd
 
-from optimizer.export import plan_table
-from optimizer.plan import LOCAL
-from optimizer.result import PlanResult
+from optimizer.core.plan import LOCAL
+from optimizer.core.result import PlanResult
+from optimizer.reports.export import plan_table
 
 KEY = ["measure_id", "site_id"]
 #: Differences below this many dollars are rounding of costs split over sources.

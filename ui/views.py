@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from optimizer import InputError, InputProblem, OptimizerError
-from optimizer.result import PlanResult
-from optimizer.solve import Status
+from optimizer.core.result import PlanResult
+from optimizer.core.solve import Status
 
 from . import charts, compute, fmt, report, state, tables
 

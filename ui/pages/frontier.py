@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from optimizer.stances import STANCE_WORDS
+from optimizer.data.stances import STANCE_WORDS
 from ui import charts, compute, fmt, state, views
 
 POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from optimizer.stances import STANCE_WORDS, STANCES
+from optimizer.data.stances import STANCE_WORDS, STANCES
 from ui import fmt, state, views
 
 OPTIONS = state.OPTIONS

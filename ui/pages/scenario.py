@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from optimizer import InputError
-from optimizer.scenario_io import scenario_dict, scenario_yaml
+from optimizer.data.scenario_io import scenario_dict, scenario_yaml
 from ui import compute, editors, scenario_files, state, views
 
 BUILTIN, UPLOAD = "builtin", "upload"

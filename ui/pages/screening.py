@@ -7,8 +7,16 @@ import json
 import streamlit as st
 
 from optimizer import OptimizerError
-from optimizer.screen import VERDICTS
-from optimizer.vocabulary import BudgetCategory, Evidence, FundingCategory, Role, Scope, UnitBasis, values
+from optimizer.analyses.screen import VERDICTS
+from optimizer.data.vocabulary import (
+    BudgetCategory,
+    Evidence,
+    FundingCategory,
+    Role,
+    Scope,
+    UnitBasis,
+    values,
+)
 from ui import charts, compute, fmt, state, views
 
 PITCH = "pitch:product"

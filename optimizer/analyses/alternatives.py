@@ -1,0 +1,85 @@
+"""Near-optimal alternatives: plans almost as good as the best one that differ from it and
+from each other, so a board can choose on grounds the model does not see."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pulp
+
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.model import build_model
+from optimizer.core.problem import expand
+from optimizer.core.result import PlanResult, solve_and_check
+from optimizer.data.inputs import Inputs
+from optimizer.defaults import DEFAULT_GAP
+from optimizer.errors import NoFeasiblePlan
+
+DIFFERENCE_COLUMNS = ["alternative", "value", "shortfall_pct", "items_added", "items_dropped", "added", "dropped"]
+
+
+@dataclass
+class Alternatives:
+    """The best plan and the alternatives found.
+
+    Attributes
+    ----------
+    best : PlanResult
+    plans : list of PlanResult
+        Alternatives, best first; each within ``within`` of the best value and differing
+        from the best and from every other one in at least ``min_difference`` items.
+    differences : DataFrame
+        For each alternative: items added and dropped against the best plan, value and its
+        shortfall from the best in percent.
+    """
+
+    best: PlanResult
+    plans: list[PlanResult]
+    differences: pd.DataFrame
+    within: float
+
+
+def _keys(result: PlanResult) -> set[tuple[str, str]]:
+    return set(zip(result.plan.items["measure_id"], result.plan.items["site_id"]))
+
+
+def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_difference: int = 1,
+                 solver: str = "highs", gap: float = DEFAULT_GAP,
+                 time_limit: float | None = None) -> Alternatives:
+    """Find up to ``count`` plans within ``within`` (a fraction) of the best value.
+
+    Each alternative is the best plan that keeps the value floor and differs in at least
+    ``min_difference`` items (measure at a place, in place by the horizon's end) from the
+    best and from every alternative before it.
+    """
+    problem = expand(inputs)
+    model = build_model(problem)
+    best = solve_and_check(model, greedy_plan(problem), solver, time_limit, gap)
+    if best.plan is None:
+        raise NoFeasiblePlan("alternatives")
+    gain = best.value - best.baseline_value
+    floor = model.prob.objective - (1 - within) * (best.report.objective or gain)
+    model.prob.addConstraint(pulp.LpConstraint(floor, pulp.LpConstraintGE, name="value_floor", rhs=0))
+    found: list[PlanResult] = []
+    previous = best
+    for k in range(count):
+        chosen = set(previous.plan.installs)
+        ends = [ys[-1] for ys in model.y]
+        change = [(ends[c], -1.0) for c in chosen] + [(v, 1.0) for c, v in enumerate(ends) if c not in chosen]
+        cut = pulp.LpAffineExpression(change)
+        model.prob.addConstraint(pulp.LpConstraint(cut, pulp.LpConstraintGE, name=f"differ_{k}",
+                                                   rhs=min_difference - len(chosen)))
+        result = solve_and_check(model, None, solver, time_limit, gap)
+        if result.plan is None:
+            break
+        found.append(result)
+        previous = result
+    rows = []
+    for i, r in enumerate(found, 1):
+        added, dropped = _keys(r) - _keys(best), _keys(best) - _keys(r)
+        rows.append({"alternative": i, "value": r.value,
+                     "shortfall_pct": 100 * (best.value - r.value) / max(gain, 1e-9),
+                     "items_added": len(added), "items_dropped": len(dropped),
+                     "added": "; ".join(f"{m}@{s}" for m, s in sorted(added)),
+                     "dropped": "; ".join(f"{m}@{s}" for m, s in sorted(dropped))})
+    return Alternatives(best, found, pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS), within)

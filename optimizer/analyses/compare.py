@@ -1,0 +1,97 @@
+"""Scenarios side by side: headline numbers, PASS tiers per site and layer, spend by fiscal
+year, layer and funding source, and the measures each scenario adds or drops against the
+first one, with deltas."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from optimizer.core.result import PlanResult
+from optimizer.errors import NoFeasiblePlan
+
+
+@dataclass
+class Comparison:
+    """Plans of several scenarios, each table with one column per scenario (in the order
+    given) and ``delta`` columns against the first.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Value, gain over buying nothing, gap, items, capital, annual cost, total cost of
+        ownership and local capital per scenario.
+    tiers : DataFrame
+        PASS tier reached per site and layer (rows) and scenario (columns).
+    spend_by_year, spend_by_layer, spend_by_source : DataFrame
+        Capital dollars by fiscal year, by layer and by funding source.
+    changes : DataFrame
+        Each item (measure at a site) that is not in every plan: which scenarios have it, and
+        in which fiscal year (integers; missing where a scenario does not have it).
+    """
+
+    names: list[str]
+    summary: pd.DataFrame
+    tiers: pd.DataFrame
+    spend_by_year: pd.DataFrame
+    spend_by_layer: pd.DataFrame
+    spend_by_source: pd.DataFrame
+    changes: pd.DataFrame
+
+
+def _with_deltas(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    frame = frame.reindex(columns=names).fillna(0.0)
+    for name in names[1:]:
+        frame[f"delta {name}"] = frame[name] - frame[names[0]]
+    return frame
+
+
+def _summary(result: PlanResult) -> dict[str, float]:
+    totals = result.totals()
+    local = result.funding[(result.funding["source"] == "local") & (result.funding["kind"] == "capital")]
+    return {"value": result.value, "gain": result.value - result.baseline_value,
+            "gap": result.report.gap if result.report.gap is not None else float("nan"),
+            "items": float(len(result.plan.items)), "capital": totals["capital"],
+            "annual": totals["annual"], "tco": totals["tco"],
+            "local_capital": float(local["amount"].sum())}
+
+
+def compare(results: dict[str, PlanResult]) -> Comparison:
+    """Compare verified plans of several scenarios.
+
+    Parameters
+    ----------
+    results : dict of str to PlanResult
+        Scenario label -> its plan, the first being the reference for deltas. Every result
+        must have a plan.
+
+    Returns
+    -------
+    Comparison
+    """
+    if len(results) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    missing = [name for name, r in results.items() if r.plan is None]
+    if missing:
+        raise NoFeasiblePlan(f"compare {', '.join(missing)}")
+    names = list(results)
+    summary = _with_deltas(pd.DataFrame({n: _summary(r) for n, r in results.items()}), names)
+    tiers = pd.DataFrame({n: r.tiers()[1].stack() for n, r in results.items()})
+    tiers.index.names = ["site_id", "layer"]
+    spend = {axis: _with_deltas(pd.DataFrame({n: r.spend_by(axis) for n, r in results.items()}), names)
+             for axis in ("year", "layer")}
+    by_source = _with_deltas(pd.DataFrame({n: r.spend_by_source()["capital"] for n, r in results.items()}), names)
+    return Comparison(names, summary, _with_deltas(tiers, names), spend["year"], spend["layer"],
+                      by_source, _changes(results))
+
+
+def _changes(results: dict[str, PlanResult]) -> pd.DataFrame:
+    years = {n: r.plan.items.set_index(["measure_id", "site_id"])["year"] for n, r in results.items()}
+    frame = pd.DataFrame(years)
+    differs = frame.isna().any(axis=1) | (frame.nunique(axis=1) > 1)
+    frame = frame[differs].sort_index().astype("Int64")  # fiscal years; missing where not in a plan
+    first = list(results)[0]
+    frame["change"] = ["added" if pd.isna(row[first]) else
+                       "dropped" if row.drop(first).isna().any() else "moved"
+                       for _, row in frame.iterrows()]
+    return frame.reset_index()

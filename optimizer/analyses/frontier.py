@@ -1,0 +1,168 @@
+"""The efficient frontier: the best risk reduction at each local capital budget, as a
+staircase, with the plan at each point, the marginal value of an extra $1,000 and the knee
+(where more money starts to buy much less)."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
+from optimizer.core.result import PlanResult
+from optimizer.data.inputs import Inputs
+from optimizer.defaults import DEFAULT_GAP
+
+FRONTIER_COLUMNS = ["budget", "value", "gain", "capital", "annual", "items", "status", "gap",
+                    "marginal_per_1000", "knee"]
+
+
+@dataclass
+class Frontier:
+    """Value against budget.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per budget point (``FRONTIER_COLUMNS``): ``budget`` is the local capital over
+        the horizon (grants come on top, as in the scenario), ``value`` the risk reduction,
+        ``gain`` its increase over buying nothing, ``capital`` and ``annual`` what the plan
+        spends (all sources), ``marginal_per_1000`` the value one more $1,000 bought between
+        the previous point and this one, ``knee`` marks the point after which money buys
+        markedly less.
+    plans : list of PlanResult
+        The plan at each point, in the order of ``table``.
+    scenario_budget : float
+        The scenario's own local capital over the horizon, for reference.
+    """
+
+    table: pd.DataFrame
+    plans: list[PlanResult]
+    scenario_budget: float
+
+    @property
+    def knee(self) -> pd.Series | None:
+        """The knee's row of the table (None when no point has a plan)."""
+        rows = self.table[self.table["knee"]]
+        return None if rows.empty else rows.iloc[0]
+
+
+def budget_points(scenario_budget: float, points: int, max_budget: float | None) -> list[float]:
+    """``points`` evenly spaced budgets from zero to ``max_budget`` (twice the scenario's
+    budget when not given), in whole dollars."""
+    top = max_budget if max_budget is not None else 2 * scenario_budget
+    if top <= 0:
+        raise ValueError("the frontier needs a positive maximum budget (--max-budget)")
+    return [float(round(b)) for b in np.linspace(0.0, top, max(points, 2))]
+
+
+def knee_index(budgets: np.ndarray, values: np.ndarray) -> int | None:
+    """The point farthest above the straight line from the first to the last point, both
+    axes scaled to 0-1 (the "kneedle" rule); None when fewer than three points."""
+    ok = ~np.isnan(values)
+    if ok.sum() < 3:
+        return None
+    b, v = budgets[ok], values[ok]
+    if v[-1] - v[0] <= 0:
+        return int(np.flatnonzero(ok)[0])
+    x = (b - b[0]) / (b[-1] - b[0])
+    y = (v - v[0]) / (v[-1] - v[0])
+    return int(np.flatnonzero(ok)[int(np.argmax(y - x))])
+
+
+def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
+             solver: str = "highs", gap: float = DEFAULT_GAP, time_limit: float | None = None,
+             threads: int | None = None, workers: int | None = None, progress=None) -> Frontier:
+    """Solve the scenario at evenly spaced local capital budgets.
+
+    The model is built once (per worker); each point changes only the budget rows and starts
+    from the previous point's plan, and a point never shows less value than a smaller budget's.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        A checked scenario and catalog.
+    points : int
+        Number of budgets, from zero to ``max_budget``.
+    max_budget : float, optional
+        Largest local capital over the horizon, in dollars (default twice the scenario's).
+    solver, gap, time_limit, threads
+        As for :func:`~optimizer.core.result.optimize`, for every point.
+    workers : int, optional
+        Processes solving points at the same time (each on an interleaved share of the
+        budgets, with one solver thread); 1 solves the points in order in this process.
+        By default, two when the machine has them and the scenario is large enough that
+        a solve takes seconds (on the M benchmark two workers took 0.72 of the time of one).
+    progress : callable, optional
+        Called as ``progress(done, total)`` as points are done.
+
+    Returns
+    -------
+    Frontier
+    """
+    whole = scenario_budget(inputs)
+    budgets = budget_points(whole, points, max_budget)
+    options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
+    if workers is None:
+        workers = default_workers(inputs, len(budgets))
+    plans = (_in_parallel(inputs, budgets, options, workers, progress) if workers > 1
+             else _in_sequence(inputs, budgets, options, progress))
+    rows = []
+    for budget, result in zip(budgets, plans):
+        has = result.plan is not None
+        totals = result.totals() if has else {"capital": np.nan, "annual": np.nan}
+        rows.append({"budget": budget, "value": result.value if has else np.nan,
+                     "gain": result.value - result.baseline_value if has else np.nan,
+                     "capital": totals["capital"], "annual": totals["annual"],
+                     "items": len(result.plan.items) if has else 0, "status": str(result.status),
+                     "gap": result.report.gap})
+    table = pd.DataFrame(rows)
+    step = table["value"].diff() / table["budget"].diff() * 1000
+    table["marginal_per_1000"] = step
+    knee = knee_index(table["budget"].to_numpy(float), table["value"].to_numpy(float))
+    table["knee"] = [k == knee for k in range(len(table))]
+    return Frontier(table[FRONTIER_COLUMNS], plans, whole)
+
+
+#: Sites x fiscal years from which a frontier is solved by two processes by default: below
+#: it, starting the processes costs more than they save.
+PARALLEL_FROM = 30
+
+
+def default_workers(inputs: Inputs, points: int) -> int:
+    """Two workers for frontiers of large scenarios on machines with two cores or more."""
+    size = len(inputs.scenario.sites) * inputs.scenario.horizon.years
+    return 2 if (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM and points >= 4 else 1
+
+
+def _in_sequence(inputs: Inputs, budgets: list[float], options: dict, progress) -> list[PlanResult]:
+    sweep = BudgetSweep(inputs, **options)
+    plans = []
+    for k, budget in enumerate(budgets):
+        plans.append(sweep.at(budget))
+        if progress is not None:
+            progress(k + 1, len(budgets))
+    return plans
+
+
+def _in_parallel(inputs: Inputs, budgets: list[float], options: dict, workers: int, progress) -> list[PlanResult]:
+    """Interleaved shares of the budgets, each solved in order by its own process (one
+    solver thread each), then made non-decreasing."""
+    chains = [budgets[i::workers] for i in range(workers)]
+    options = dict(options, threads=1)
+    by_budget: dict[float, PlanResult] = {}
+    context = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
+        for future in as_completed(futures):
+            chain = chains[futures.index(future)]
+            by_budget.update(zip(chain, future.result()))
+            if progress is not None:
+                progress(len(by_budget), len(budgets))
+    plans = [by_budget[b] for b in budgets]
+    for k in range(1, len(plans)):
+        plans[k] = at_least(plans[k - 1], plans[k])
+    return plans

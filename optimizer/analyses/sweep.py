@@ -1,0 +1,85 @@
+"""One built model re-solved at many local capital budgets. The frontier, the screening's
+larger-budget check and the budget searches of the vendor-pitch check and of ``explain`` all
+go through it, so the model is built once and each solve starts from the plan of the
+nearest smaller budget (which stays feasible when the budget grows)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.model import Model, build_model
+from optimizer.core.problem import Problem, expand
+from optimizer.core.result import PlanResult, solve_and_check
+from optimizer.data.inputs import Inputs
+from optimizer.defaults import DEFAULT_GAP
+
+
+def scenario_budget(inputs: Inputs) -> float:
+    """The scenario's local capital over the whole horizon (its yearly budgets summed)."""
+    s = inputs.scenario
+    return sum(s.budget.per_year("capital", s.horizon.fiscal_years).values())
+
+
+def spread_budget(problem: Problem, total: float) -> dict[int, float]:
+    """Split a total local capital budget over the fiscal years in the proportions of the
+    scenario's own yearly budgets (evenly when those are all zero)."""
+    base = problem.capital_budget
+    whole = sum(base.values())
+    if whole > 0:
+        return {t: total * b / whole for t, b in base.items()}
+    return {t: total / len(base) for t in base}
+
+
+class BudgetSweep:
+    """A scenario's model, solved at any total local capital budget over the horizon.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        A checked scenario and catalog.
+    solver, gap, time_limit, threads
+        As for :func:`~optimizer.core.result.optimize`, applied to every solve.
+    problem : Problem, optional
+        An already expanded problem of these inputs (saves expanding it again).
+    """
+
+    def __init__(self, inputs: Inputs, solver: str = "highs", gap: float = DEFAULT_GAP,
+                 time_limit: float | None = None, threads: int | None = None,
+                 problem: Problem | None = None):
+        self.inputs = inputs
+        self.problem = problem or expand(inputs)
+        self.model: Model = build_model(self.problem)
+        self.scenario_budget = scenario_budget(inputs)
+        self.options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
+        self.results: dict[float, PlanResult] = {}
+
+    def at(self, total: float) -> PlanResult:
+        """The verified plan at a total local capital budget (dollars over the horizon)."""
+        total = float(total)
+        if total in self.results:
+            return self.results[total]
+        self.model.set_capital_budget(spread_budget(self.problem, total), total)
+        smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
+        start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
+        result = solve_and_check(self.model, start, **self.options)
+        if smaller:
+            result = at_least(self.results[max(smaller)], result)
+        self.results[total] = result
+        return result
+
+
+def at_least(smaller: PlanResult, larger: PlanResult) -> PlanResult:
+    """The plan at a larger budget, or the smaller budget's plan when the solver (within its
+    gap) returned something worth less: a larger budget can always buy the smaller plan."""
+    if smaller.plan is None or (larger.plan is not None and larger.value >= smaller.value):
+        return larger
+    note = "kept the plan of a smaller budget: the solver's plan here was worth less, within its gap"
+    return replace(smaller, problem=larger.problem,
+                   report=replace(smaller.report, notes=smaller.report.notes + [note]))
+
+
+def solve_chain(inputs: Inputs, budgets: list[float], options: dict) -> list[PlanResult]:
+    """Plans at ``budgets`` (ascending) from one model; run by the workers of a parallel
+    frontier, each on its share of the budgets."""
+    sweep = BudgetSweep(inputs, **options)
+    return [sweep.at(b) for b in budgets]

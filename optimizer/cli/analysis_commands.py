@@ -1,0 +1,275 @@
+"""Command-line subcommands of the analyses (frontier, compare, screen, pitch, robust,
+alternatives, explain). Each prints a readable table, or writes CSV / JSON with ``--out``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.progress import Progress
+
+from optimizer.analyses.alternatives import alternatives
+from optimizer.analyses.compare import compare
+from optimizer.analyses.explain import explain
+from optimizer.analyses.frontier import frontier
+from optimizer.analyses.pitch import pitch, read_pitch
+from optimizer.analyses.robust import robust
+from optimizer.analyses.screen import screen
+from optimizer.analyses.stance_check import stance_check
+from optimizer.cli.app import EXIT_INPUT, app, dollars, err, fail, out, print_frame
+from optimizer.core.result import optimize
+from optimizer.data.inputs import Inputs, load_inputs
+from optimizer.data.readers import read_yaml_mapping
+from optimizer.data.stances import STANCE_WORDS, STANCES
+from optimizer.defaults import DEFAULT_GAP
+from optimizer.errors import OptimizerError
+from optimizer.paths import CATALOG_DIR
+
+CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
+GAP = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance of each solve.")
+TIME_LIMIT = typer.Option(None, help="Solver time limit of each solve, seconds.")
+OUT = typer.Option(None, "--out", help="Write the table as .csv or .json instead of printing it.")
+
+
+def _load(path: Path, catalog: Path) -> Inputs:
+    try:
+        return load_inputs(path, catalog)
+    except OptimizerError as exc:
+        fail(exc)
+
+
+def _emit(frame: pd.DataFrame, out_file: Path | None, title: str, extra: dict | None = None) -> None:
+    """Print ``frame`` as a table, or write it to ``out_file`` (.csv, or .json with ``extra``)."""
+    if out_file is None:
+        print_frame(frame, title)
+        return
+    suffix = out_file.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(out_file, index=False)
+    elif suffix == ".json":
+        records = json.loads(frame.to_json(orient="records", double_precision=6))
+        out_file.write_text(json.dumps({**(extra or {}), "rows": records}, indent=2) + "\n", encoding="utf-8")
+    else:
+        err.print(f"--out {out_file}: expected a .csv or .json file", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"wrote {len(frame)} rows to {out_file}", highlight=False)
+
+
+def _progress(label: str):
+    """A rich progress bar and the ``progress(done, total)`` callback that drives it."""
+    bar = Progress(console=err, transient=True)
+    task = bar.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+    return bar, update
+
+
+def _guard(call):
+    """Run an analysis; turn the tool's own errors into a clear message and exit 2."""
+    try:
+        return call()
+    except OptimizerError as exc:
+        fail(exc)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+@app.command("frontier")
+def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                 points: int = typer.Option(11, min=2, max=200, help="Number of budget points."),
+                 max_budget: Optional[float] = typer.Option(None, help="Largest local capital over the horizon ($); default twice the scenario's."),
+                 workers: Optional[int] = typer.Option(None, min=1, help="Processes solving points at the same time (default: 2 for large scenarios)."),
+                 gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Value against budget: the plan at each budget, the marginal value of $1,000, the knee."""
+    inputs = _load(scenario, catalog)
+    bar, update = _progress("frontier")
+    with bar:
+        result = _guard(lambda: frontier(inputs, points, max_budget, gap=gap, time_limit=time_limit,
+                                           workers=workers, progress=update))
+    stance = inputs.scenario.policy.evidence_stance
+    out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]})", highlight=False)
+    knee = result.knee
+    if knee is not None:
+        out.print(f"knee at a local capital budget of ${knee['budget']:,.0f} (scenario: ${result.scenario_budget:,.0f})",
+                  highlight=False)
+    _emit(result.table, out_file, "Efficient frontier", {"scenario_budget": result.scenario_budget})
+
+
+@app.command("compare")
+def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more scenario YAML files; the first is the reference."),
+                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Scenarios side by side: value, tiers, spend by year, layer and source, items changed."""
+    if len(scenarios) < 2:
+        err.print("compare needs at least two scenario files", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    loaded = {path.stem: _load(path, catalog) for path in scenarios}
+    results = _guard(lambda: {name: optimize(i, gap=gap, time_limit=time_limit) for name, i in loaded.items()})
+    c = _guard(lambda: compare(results))
+    if out_file is not None:
+        frames = {"summary": c.summary, "spend_by_year": c.spend_by_year, "spend_by_layer": c.spend_by_layer,
+                  "spend_by_source": c.spend_by_source}
+        long = pd.concat([f.rename_axis("key").reset_index().assign(table=name).astype({"key": str})
+                          for name, f in frames.items()], ignore_index=True)
+        _emit(long[["table", "key", *[col for col in long.columns if col not in ("table", "key")]]], out_file,
+              "comparison", {"scenarios": c.names})
+        return
+    print_frame(_shown(c.summary, SUMMARY_FORMATS), "Summary")
+    for name, frame in (("Capital by fiscal year", c.spend_by_year), ("Capital by layer", c.spend_by_layer),
+                        ("Capital by funding source", c.spend_by_source)):
+        print_frame(_shown(frame, {}), name)
+    print_frame(c.changes.head(40), f"Items that differ ({len(c.changes)}, first 40)")
+
+
+def _score(x: float) -> str:
+    return "-" if x != x else f"{round(x, 3) + 0.0:,.3f}"  # + 0.0: no "-0.000"
+
+
+def _count(x: float) -> str:
+    return "-" if x != x else f"{round(x):,d}"
+
+
+def _percent(x: float) -> str:
+    return "-" if x != x else f"{round(100 * x, 2) + 0.0:.2f}%"
+
+
+#: How the rows of the comparison summary are printed; other rows are dollars.
+SUMMARY_FORMATS = {"value": _score, "gain": _score, "gap": _percent, "items": _count}
+
+
+def _label(key) -> str:
+    """A row label: fiscal years as plain integers (2027, not 2,027)."""
+    if isinstance(key, float) and key.is_integer():
+        key = int(key)
+    return str(key)
+
+
+def _shown(frame: pd.DataFrame, formats: dict) -> pd.DataFrame:
+    """A comparison table as text, each row in its own format (dollars unless named in
+    ``formats``), the row labels in the first, unnamed, column."""
+    rows = {_label(key): [formats.get(key, dollars)(float(v)) for v in row] for key, row in frame.iterrows()}
+    shown = pd.DataFrame.from_dict(rows, orient="index", columns=[str(col) for col in frame.columns])
+    return shown.rename_axis("").reset_index()
+
+
+@app.command("screen")
+def screen_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+               multiple: float = typer.Option(3.0, min=1.0, help="Try budgets up to this multiple of the scenario's."),
+               gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+               out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Every catalog measure with a verdict: which products are unnecessary for this district, and why."""
+    inputs = _load(scenario, catalog)
+    table = _guard(lambda: screen(inputs, multiple=multiple, gap=gap, time_limit=time_limit))
+    counts = table["verdict"].value_counts()
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    _emit(table, out_file, "Screening of the catalog")
+
+
+@app.command("stances")
+def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Which purchases hold under every evidence stance, and which depend on opinion."""
+    inputs = _load(scenario, catalog)
+    check = _guard(lambda: stance_check(inputs, gap=gap, time_limit=time_limit))
+    for stance in STANCES:
+        out.print(f"{stance}: {STANCE_WORDS[stance]}", highlight=False)
+    counts = check.table["verdict"].value_counts()
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    _emit(check.table, out_file, "Measures bought, places under each evidence stance")
+
+
+@app.command("pitch")
+def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+              name: str = typer.Option("vendor product", help="Product name."),
+              cost: Optional[float] = typer.Option(None, help="Capital cost per unit ($)."),
+              annual: float = typer.Option(0.0, help="Recurring cost per unit and year ($)."),
+              layer: Optional[str] = typer.Option(None, help="PASS layer id (e.g. building)."),
+              component: Optional[str] = typer.Option(None, help="PASS component id (e.g. access_control)."),
+              tier: Optional[int] = typer.Option(None, min=1, max=4, help="PASS tier the vendor claims."),
+              effectiveness: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Effectiveness 0-1."),
+              role: Optional[str] = typer.Option(None, help="Its job: prevent, detect, delay, respond or recover (default: the usual job of its component)."),
+              unit_basis: str = typer.Option("school", help="Priced per: school, classroom, exterior_door, entrance, camera_position, student, staff, district."),
+              from_file: Optional[Path] = typer.Option(None, "--file", help="A YAML file with the same fields instead of the options."),
+              gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+              out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Check a vendor's product: the budget at which it enters the plan and what it displaces."""
+    inputs = _load(scenario, catalog)
+    if from_file is not None:
+        data = _guard(lambda: read_yaml_mapping(from_file))
+        source = str(from_file)
+    else:
+        data = {k: v for k, v in dict(name=name, capital=cost, annual=annual, layer=layer, component=component,
+                                      tier=tier, effectiveness=effectiveness, role=role, unit_basis=unit_basis).items()
+                if v is not None}
+        source = "command line"
+    product = _guard(lambda: read_pitch(data, source))
+    result = _guard(lambda: pitch(inputs, product, gap=gap, time_limit=time_limit))
+    out.print(result.summary(), highlight=False)
+    table = pd.concat([result.places.assign(effect="installed"), result.displaced.assign(effect="displaced")],
+                      ignore_index=True)
+    _emit(table, out_file, "Where it goes and what it displaces",
+          {"summary": result.summary(), "entry_budget": result.entry_budget,
+           "value_per_1000": result.value_per_1000, "plan_marginal_per_1000": result.plan_marginal_per_1000})
+
+
+@app.command("robust")
+def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+               samples: int = typer.Option(50, min=1, help="Number of random draws."),
+               seed: int = typer.Option(0, help="Seed: the same seed gives the same result."),
+               spread: float = typer.Option(0.2, min=0.0, max=1.0, help="Effectiveness varies by +/- this share."),
+               scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler."),
+               workers: Optional[int] = typer.Option(None, min=1, help="Workers of the local Dask cluster."),
+               gap: float = typer.Option(0.005, help="Gap tolerance of each draw's solve."),
+               time_limit: Optional[float] = typer.Option(60.0, help="Time limit of each draw's solve."),
+               out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """How often each measure is chosen when costs and effectiveness vary within their ranges."""
+    inputs = _load(scenario, catalog)
+    bar, update = _progress(f"{samples} draws")
+    with bar:
+        result = _guard(lambda: robust(inputs, samples, seed, spread, gap, time_limit, scheduler, workers, update))
+    counts = result.frequency["verdict"].value_counts()
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    _emit(result.frequency, out_file, f"Selection frequency over {samples} draws", {"samples": samples, "seed": seed})
+
+
+@app.command("alternatives")
+def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                     within: str = typer.Option("2%", help="Largest shortfall from the best value, e.g. 2%."),
+                     count: int = typer.Option(3, min=1, max=20, help="How many alternatives."),
+                     min_difference: int = typer.Option(1, min=1, help="Items each must differ by."),
+                     gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                     out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Plans almost as good as the best that differ from it and from each other."""
+    try:
+        share = float(within.rstrip("%")) / (100 if within.endswith("%") else 1)
+    except ValueError:
+        err.print(f"--within {within!r}: expected a percent such as 2% or a fraction such as 0.02", highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    inputs = _load(scenario, catalog)
+    result = _guard(lambda: alternatives(inputs, share, count, min_difference, gap=gap, time_limit=time_limit))
+    out.print(f"best plan: value {result.best.value:,.3f}; {len(result.plans)} alternative(s) within {share:.1%}",
+              highlight=False)
+    _emit(result.differences, out_file, "Alternatives", {"best_value": result.best.value, "within": share})
+
+
+@app.command("explain")
+def explain_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                measure: str = typer.Argument(..., help="Catalog measure id."),
+                site: Optional[str] = typer.Argument(None, help="Site id (all places when omitted)."),
+                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Why an item is in the plan, or what would bring it in."""
+    inputs = _load(scenario, catalog)
+    result = _guard(lambda: explain(inputs, measure, site, gap=gap, time_limit=time_limit))
+    out.print(f"{measure}{' at ' + site if site else ''}: {'in the plan' if result.chosen else 'not in the plan'}",
+              highlight=False)
+    for reason in result.reasons:
+        out.print(f"  - {reason}", highlight=False, markup=False)
+    _emit(result.places, out_file, "Places", {"measure": measure, "site": site, "chosen": result.chosen,
+                                              "reasons": result.reasons})

@@ -1,0 +1,210 @@
+"""Commands that check inputs and make a plan: ``validate``, ``catalog``, ``plan``. They call
+public functions of the package and print; they hold no model logic."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pulp
+import typer
+
+from optimizer.cli.app import (
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_NO_PLAN,
+    app,
+    dollars,
+    err,
+    fail,
+    out,
+    print_frame,
+)
+from optimizer.core.diagnose import diagnose
+from optimizer.core.model import OBJECTIVES, build_model
+from optimizer.core.problem import expand
+from optimizer.core.result import PlanResult, apply_overrides, optimize
+from optimizer.core.solve import Status
+from optimizer.data.catalog import load_catalog
+from optimizer.data.inputs import load_inputs
+from optimizer.data.stances import STANCE_WORDS
+from optimizer.data.taxonomy import DEFAULT_EDITION
+from optimizer.defaults import DEFAULT_GAP
+from optimizer.errors import OptimizerError
+from optimizer.paths import CATALOG_DIR
+from optimizer.reports.export import write_plan
+from optimizer.safe_write import replacing
+
+
+@app.command()
+def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenario YAML file.")) -> None:
+    """Check a catalog folder or a scenario file and summarise it; exit 2 on any problem."""
+    try:
+        if path.is_dir():
+            catalog = load_catalog(path)
+            per_layer = catalog.frame.groupby("layer").size().to_dict()
+            out.print(f"catalog {path}: valid. {len(catalog.measures)} measures "
+                      f"({', '.join(f'{k} {v}' for k, v in per_layer.items())}), "
+                      f"{len(catalog.programs)} funding programs, {len(catalog.states)} state profiles; "
+                      f"rules checked on {catalog.as_of} (audit.csv), costs in {catalog.dollar_year} dollars.",
+                      highlight=False)
+            return
+        inputs = load_inputs(path)
+        s = inputs.scenario
+        awarded = [k for k, f in s.funding_sources.items() if f.awarded]
+        out.print(f"scenario {path}: valid. '{s.name}', {len(s.sites)} sites, "
+                  f"{sum(x.enrollment for x in s.sites):,} students, fiscal years "
+                  f"{s.horizon.fiscal_years[0]}-{s.horizon.fiscal_years[-1]}, state {s.state or '-'}, "
+                  f"{len(awarded)} funding source(s) awarded, PASS edition {s.catalog_edition}.",
+                  highlight=False)
+        for note in expand(inputs).notes:
+            out.print(f"  note: {note}", highlight=False)
+    except OptimizerError as exc:
+        fail(exc)
+
+
+@app.command("catalog")
+def catalog_cmd(
+    layer: Optional[str] = typer.Option(None, help="Only this layer (e.g. building)."),
+    component: Optional[str] = typer.Option(None, help="Only this component (e.g. access_control)."),
+    tier: Optional[str] = typer.Option(None, help="Only this tier: 1-4 or outside."),
+    evidence: Optional[str] = typer.Option(None, help="Only this evidence rating (e.g. moderate)."),
+    discouraged: Optional[bool] = typer.Option(None, "--discouraged/--not-discouraged",
+                                               help="Only discouraged products, or only the others."),
+    edition: int = typer.Option(DEFAULT_EDITION, help="PASS edition of the layers shown (6 or 7)."),
+    folder: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the filtered table as CSV."),
+) -> None:
+    """Browse the measures of the catalog as a table, filtered."""
+    try:
+        frame = load_catalog(folder, edition).frame
+    except OptimizerError as exc:
+        fail(exc)
+    filters = {"layer": layer, "component": component, "evidence": evidence,
+               "tier": None if tier is None else (tier if tier == "outside" else int(tier))}
+    for column, wanted in filters.items():
+        if wanted is not None:
+            if wanted not in set(frame[column]):
+                err.print(f"no measure has {column} {wanted!r}; known: "
+                          f"{', '.join(map(str, sorted(set(frame[column]), key=str)))}", highlight=False)
+                raise typer.Exit(EXIT_INPUT)
+            frame = frame[frame[column] == wanted]
+    if discouraged is not None:
+        frame = frame[frame["discouraged"] == discouraged]
+    if out_file:
+        frame.to_csv(out_file, index=False)
+        out.print(f"wrote {len(frame)} measures to {out_file}")
+        return
+    shown = frame[["id", "layer", "component", "tier", "unit_basis", "capital_typical",
+                   "annual_cost", "effectiveness", "evidence"]]
+    print_frame(shown, f"{len(frame)} measures")
+
+
+def _print_summary(result: PlanResult) -> None:
+    r = result.report
+    gap = "n/a" if r.gap is None else f"{r.gap:.4%}"
+    out.print(f"[bold]{result.scenario}[/]: {r.status} (solver {r.solver}, gap {gap}), "
+              f"build {result.build_seconds:.2f} s, solve {r.solve_seconds:.2f} s", highlight=False)
+    for note in r.notes:
+        out.print(f"  note: {note}", highlight=False)
+    stance = result.problem.evidence_stance
+    out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]}); costs in {result.problem.dollar_year} dollars",
+              highlight=False)
+    totals = result.totals()
+    out.print(f"risk reduction {result.value:,.3f} (with nothing bought {result.baseline_value:,.3f}); "
+              f"{len(result.plan.items)} items; capital {dollars(totals['capital'])}, annual cost "
+              f"{dollars(totals['annual'])}, total cost of ownership {dollars(totals['tco'])}", highlight=False)
+    layer = result.spend_by("layer").rename("capital").reset_index()
+    layer["capital"] = layer["capital"].map(dollars)
+    print_frame(layer, "Capital by layer")
+    src = result.spend_by_source().reset_index()
+    for col in ("capital", "annual"):
+        src[col] = src[col].map(dollars)
+    print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
+    use = result.grant_use()
+    if len(use):
+        for col in ("award", "used", "local_match", "unused"):
+            use[col] = use[col].map(dollars)
+        use["grant_share"] = use["grant_share"].map(lambda x: "" if x is None or x != x else f"{x:.0%}")
+        print_frame(use.drop(columns=["name"]), f"Grant money used and left (dollars of {result.problem.dollar_year})")
+    by_tier = result.tier_money().reset_index()
+    by_tier["capital"] = by_tier["capital"].map(dollars)
+    print_frame(by_tier, "Capital by what it does for PASS tiers (beyond the next tier: buys nothing toward a tier yet)")
+    before, after = result.tiers()
+    both = before.astype(str) + " -> " + after.astype(str)
+    print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")
+
+
+@app.command()
+def plan(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    budget: Optional[float] = typer.Option(None, help="Local capital budget per fiscal year ($), replacing the scenario's."),
+    years: Optional[int] = typer.Option(None, min=1, max=10, help="Number of fiscal years planned."),
+    objective: Optional[str] = typer.Option(None, help=f"One of {', '.join(OBJECTIVES)}."),
+    solver: str = typer.Option("highs", help="highs (default) or cbc."),
+    time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds."),
+    gap: float = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance (0.001 = 0.1%)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan: .json, .csv or .xlsx."),
+    write_model: Optional[Path] = typer.Option(None, help="Write the model as built: .lp or .mps."),
+    catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
+) -> None:
+    """Find the best plan for a scenario, check it independently, print and save it."""
+    if objective is not None and objective not in OBJECTIVES:
+        err.print(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    if solver not in ("highs", "cbc"):
+        err.print(f"--solver {solver!r}: expected highs or cbc", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        inputs = apply_overrides(load_inputs(scenario, catalog), budget, years, objective)
+        if write_model is not None:
+            _write_model(inputs, write_model)
+        result = optimize(inputs, solver=solver, time_limit=time_limit, gap=gap)
+    except OptimizerError as exc:
+        fail(exc)
+    if result.status == Status.NO_SOLUTION:
+        err.print(f"{result.scenario}: the solver stopped before it found a plan. "
+                  + " ".join(result.report.notes), highlight=False, markup=False)
+        raise typer.Exit(EXIT_NO_PLAN)
+    if not result.report.has_plan:
+        err.print(f"[bold red]{result.scenario}: no feasible plan ({result.status}).[/] The rules conflict:",
+                  highlight=False)
+        for conflict in diagnose(result.problem):
+            err.print(f"  - {conflict}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    _print_summary(result)
+    if out_file is not None:
+        try:
+            write_plan(result, out_file, inputs)
+        except ValueError as exc:
+            err.print(str(exc), highlight=False)
+            raise typer.Exit(EXIT_INPUT) from None
+        out.print(f"wrote {out_file}", highlight=False)
+
+
+def write_mps(prob, path: Path) -> None:
+    """Write a PuLP model as an MPS file that HiGHS, SCIP and OR-Tools read with its sense.
+
+    PuLP puts its ``OBJSENSE`` section before ``NAME``, which SCIP refuses (and without the
+    section, MPS means minimise). Here ``NAME`` is the first record and an ``OBJSENSE``
+    section in free-MPS style (``MAX`` or ``MIN`` on the next line, indented) follows it.
+    """
+    sense = "MAX" if prob.sense == pulp.LpMaximize else "MIN"
+    with replacing(path) as temp:
+        prob.writeMPS(str(temp), with_objsense=False)  # a "*SENSE:..." comment, then NAME
+        lines = temp.read_text(encoding="utf-8").splitlines(keepends=True)
+        name = next(i for i, line in enumerate(lines) if line.startswith("NAME"))
+        head = [line for line in lines[:name] if line.startswith("*")]  # comments only
+        temp.write_text("".join([lines[name], "OBJSENSE\n", f"    {sense}\n", *head, *lines[name + 1:]]),
+                        encoding="utf-8")
+
+
+def _write_model(inputs, path: Path) -> None:
+    model = build_model(expand(inputs))
+    if path.suffix.lower() == ".mps":
+        write_mps(model.prob, path)
+    elif path.suffix.lower() == ".lp":
+        model.prob.writeLP(str(path))
+    else:
+        err.print(f"--write-model {path}: expected a .lp or .mps file", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"wrote model {path}", highlight=False)

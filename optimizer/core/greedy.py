@@ -1,0 +1,230 @@
+"""Greedy baseline: mandates and must items first, then the best value per dollar of total
+cost of ownership, each in the earliest year it is affordable and allowed. Kept to measure
+what the optimizer adds; its plan goes through the same verifier."""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+import pandas as pd
+
+from optimizer.core.plan import FUNDING_COLUMNS, LOCAL, Plan, items_table
+from optimizer.core.problem import Problem, coverage_value
+
+
+class _Ledger:
+    """Money left per year and source while the greedy plan is built."""
+
+    def __init__(self, p: Problem):
+        self.p = p
+        self.capital = dict(p.capital_budget)
+        self.operating = dict(p.operating_budget)
+        self.total = p.total_budget
+        self.source = {s.id: ({t: s.amount for t in s.years} if s.per_year else {"all": s.amount})
+                       for s in p.sources}
+        self.by_id = {s.id: s for s in p.sources}
+        cand = p.candidates
+        self.item_capital, self.item_annual = cand["capital"].to_numpy(), cand["annual"].to_numpy()
+        self.cap_class, self.op_class = cand["cap_class"].to_numpy(), cand["op_class"].to_numpy()
+        self.measure, self.site = cand["measure_id"].tolist(), cand["site_id"].tolist()
+
+    def _left(self, src, t):
+        return self.source[src.id][t if src.per_year else "all"]
+
+    def _take(self, src, t, amount):
+        self.source[src.id][t if src.per_year else "all"] -= amount
+
+    def _local_capital(self, t) -> float:
+        # With carry-over, unspent money of earlier years is still there (spend it first).
+        left = self.capital[t]
+        if self.p.carry_over:
+            left += sum(self.capital[y] for y in self.p.years if y < t)
+        return left if self.total is None else min(left, self.total)
+
+    def try_pay(self, c: int, t: int, rows: list) -> bool:
+        """Pay candidate ``c`` installed in year ``t``; record funding rows; False if unaffordable."""
+        cost, annual = float(self.item_capital[c]), float(self.item_annual[c])
+        plan_rows, grant_use, local_cap = [], [], 0.0
+        rest = cost
+        q = int(self.cap_class[c])
+        for src_id in self.p.cap_classes[q]:
+            src = self.by_id[src_id]
+            # Items under a program's limit or its compliance-first rule are left to local
+            # money here: the baseline stays simple and always keeps those rules.
+            if t not in src.years or rest <= 0 or self.p.cap_tags[q][src_id]:
+                continue
+            g = min(self._left(src, t), rest / (1 + src.match_factor))
+            if g <= 0.01:
+                continue
+            match = g * src.match_factor
+            grant_use.append((src, t, g))
+            plan_rows += [(src_id, g, ""), (LOCAL, match, src_id)] if match > 0 else [(src_id, g, "")]
+            rest -= g + match
+            local_cap += match
+        local_cap += max(rest, 0.0)
+        if rest > 0:
+            plan_rows.append((LOCAL, rest, ""))
+        if local_cap > self._local_capital(t) + 1e-6:
+            return False
+        annual_rows, op_use = [], defaultdict(float)
+        for y in [y for y in self.p.years if y >= t]:
+            need = annual
+            r = int(self.op_class[c])
+            for src_id in self.p.op_classes[r]:
+                src = self.by_id[src_id]
+                # Match is paid on capital only: grants that need a match skip recurring costs.
+                if y not in src.years or need <= 0 or src.match_factor > 0 or self.p.op_tags[r][src_id]:
+                    continue
+                g = min(self._left(src, y) - sum(a for s2, y2, a in grant_use if s2 is src and (not src.per_year or y2 == y)), need)
+                if g > 0.01:
+                    grant_use.append((src, y, g))
+                    annual_rows.append((y, src_id, g))
+                    need -= g
+            if need > 0:
+                if need > self.operating[y] - op_use[y] + 1e-6:
+                    return False
+                op_use[y] += need
+                annual_rows.append((y, LOCAL, need))
+        # Commit.
+        self._spend_local_capital(t, local_cap)
+        for y, amount in op_use.items():
+            self.operating[y] -= amount
+        for src, y, g in grant_use:
+            self._take(src, y, g)
+        m, s = self.measure[c], self.site[c]
+        rows += [(m, s, t, "capital", src, round(a, 2), mf) for src, a, mf in plan_rows if a > 0.005]
+        rows += [(m, s, y, "annual", src, round(a, 2), "") for y, src, a in annual_rows if a > 0.005]
+        return True
+
+    def _spend_local_capital(self, t, amount):
+        if self.total is not None:
+            self.total -= amount
+        years = [y for y in self.p.years if y <= t] if self.p.carry_over else [t]
+        for y in years:
+            used = min(self.capital[y], amount)
+            self.capital[y] -= used
+            amount -= used
+
+
+def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> Plan:
+    """Build the greedy baseline plan of a problem.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem to plan.
+    seed : list of (candidate row, year), optional
+        Items to try first, in order, each from the given year on (for example a rounded LP
+        solution); the value-per-dollar loop then fills what money is left.
+
+    Returns
+    -------
+    Plan
+        Not guaranteed to keep every rule (it can miss a mandate it cannot afford); check it
+        with :func:`~optimizer.core.verify.verify`.
+    """
+    p, cand = problem, problem.candidates
+    years = p.years
+    ledger = _Ledger(p)
+    installs: dict[int, int] = {}
+    rows: list = []
+    needs = defaultdict(list)
+    dependants = defaultdict(set)
+    for c, options in p.prerequisites + p.tier_links:
+        needs[c].append(options)
+        for o in options:
+            dependants[o].add(c)
+    alt_room = {}
+    alt_of = defaultdict(list)
+    for i, (members, room) in enumerate(p.alternatives):
+        alt_room[i] = room
+        for c in members:
+            alt_of[c].append(i)
+    forbidden = cand["forbidden"].to_numpy()
+    replace_from = cand["not_before"].to_numpy()
+    tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
+
+    measure_of = cand["measure_id"].to_numpy()
+    projects: set[str] = set()
+
+    def earliest(c) -> int | None:
+        if forbidden[c] or c in installs or any(alt_room[i] < 1 for i in alt_of[c]):
+            return None
+        if (p.max_projects is not None and measure_of[c] not in projects
+                and len(projects) >= p.max_projects):
+            return None
+        start = max(years[0], int(replace_from[c]))
+        if start > years[-1]:
+            return None
+        for options in needs[c]:
+            ready = [installs[o] for o in options if o in installs]
+            if not ready:
+                return None
+            start = max(start, min(ready))
+        return start
+
+    def add(c, not_before: int | None = None) -> bool:
+        t0 = earliest(c)
+        if t0 is None:
+            return False
+        for t in [y for y in years if y >= max(t0, not_before or t0)]:
+            if ledger.try_pay(c, t, rows):
+                installs[c] = t
+                projects.add(measure_of[c])
+                for i in alt_of[c]:
+                    alt_room[i] -= 1
+                return True
+        return False
+
+    # Mandates and musts first, cheapest option at each place (prerequisites before).
+    def add_with_prerequisites(c, depth=0) -> bool:
+        for options in needs[c]:
+            if not any(o in installs for o in options) and options and depth < 5:
+                best = min(options, key=lambda o: tco[o])
+                add_with_prerequisites(best, depth + 1)
+        return add(c)
+
+    for c in p.musts:
+        add_with_prerequisites(c)
+    for rule in p.mandates:
+        for _, _, options in rule.requirements():
+            if options and not any(o in installs for o in options):
+                add_with_prerequisites(min(options, key=lambda o: tco[o]))
+
+    for c, year in seed or []:
+        if c not in installs:
+            add(c, year)
+
+    # Value per dollar with lazy re-evaluation (gains only shrink as coverage grows).
+    members = defaultdict(list)
+    for g, c, e in p.group_members.itertuples(index=False):
+        members[int(c)].append((int(g), float(e)))
+    weight = p.groups["weight"].to_numpy()
+    raw = p.existing_coverage()[:, -1].copy()  # after ageing measures end, so replacements look worth it
+
+    def gain(c) -> float:
+        return sum(weight[g] * (coverage_value(raw[g] + e) - coverage_value(raw[g])) for g, e in members[c])
+
+    for c in installs:
+        for g, e in members[c]:
+            raw[g] += e
+    heap = [(-gain(c) / max(tco[c], 1.0), c) for c in range(len(cand)) if c not in installs]
+    heapq.heapify(heap)
+    while heap:
+        _, c = heapq.heappop(heap)
+        if c in installs:
+            continue
+        ratio = gain(c) / max(tco[c], 1.0)
+        if ratio <= 0:
+            continue
+        if heap and ratio < -heap[0][0] - 1e-15:
+            heapq.heappush(heap, (-ratio, c))
+            continue
+        if add(c):
+            for g, e in members[c]:
+                raw[g] += e
+            for d in sorted(dependants[c]):
+                if d not in installs:
+                    heapq.heappush(heap, (-gain(d) / max(tco[d], 1.0), d))
+    funding = pd.DataFrame(rows, columns=FUNDING_COLUMNS)
+    return Plan(installs, items_table(p, installs), funding)

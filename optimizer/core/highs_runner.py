@@ -1,0 +1,267 @@
+"""Running HiGHS on a built PuLP model directly through highspy: the model is passed as
+arrays in one call (PuLP's own interface adds it a row at a time), a starting plan can be
+given, and the solution is written back into the PuLP variables."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+import threading
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pulp
+
+from optimizer.errors import SolverFailed
+
+
+@dataclass
+class HighsOutcome:
+    """What HiGHS returned, in PuLP's terms."""
+
+    sol_status: int
+    objective: float | None
+    dual_bound: float | None
+    gap: float | None
+    stopped: bool = False  # True when HiGHS overran its time limit and was stopped
+    died: bool = False  # True when the solver process ended without an answer
+
+
+def _arrays(prob: pulp.LpProblem):
+    variables = prob.variables()
+    position = {id(v): i for i, v in enumerate(variables)}
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    cost = np.zeros(len(variables))
+    for var, coef in prob.objective.items():
+        cost[position[id(var)]] = sign * coef
+    inf = highspy.kHighsInf
+    lower = np.array([-inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
+    upper = np.array([inf if v.upBound is None else v.upBound for v in variables], dtype=float)
+    integer = np.array([v.cat == pulp.LpInteger for v in variables])
+    starts, index, value, row_lower, row_upper = [0], [], [], [], []
+    for con in prob.constraints():
+        for var, coef in con.items():
+            if coef:
+                index.append(position[id(var)])
+                value.append(coef)
+        starts.append(len(index))
+        lb, ub = con.getLb(), con.getUb()
+        row_lower.append(-inf if lb is None else lb)
+        row_upper.append(inf if ub is None else ub)
+    return variables, position, cost, lower, upper, integer, starts, index, value, row_lower, row_upper
+
+
+_OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+_ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
+           ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
+           if hasattr(highspy.HighsModelStatus, name)}
+_INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModelStatus.kUnboundedOrInfeasible))
+
+#: Extra wall-clock seconds HiGHS gets past its own time limit before it is stopped (it can
+#: overrun its limit in presolve on large models, and then ignores a cancel request).
+GRACE = 0.25
+
+STOPPED, DIED = "stopped", "died"
+
+#: Models up to this many columns are solved in this process: HiGHS keeps their time limit
+#: well, and starting a solver process (about a second) would dominate their solve time.
+IN_PROCESS_COLUMNS = 5000
+
+
+def _highs_lp(arrays: dict) -> highspy.HighsLp:
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(arrays["cost"]), len(arrays["row_lower"])
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = arrays["cost"], arrays["lower"], arrays["upper"]
+    lp.row_lower_, lp.row_upper_ = arrays["row_lower"], arrays["row_upper"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = arrays["start"], arrays["index"], arrays["value"]
+    if arrays["integer"] is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in arrays["integer"]]
+    return lp
+
+
+_pool_threads: list = []  # the thread count HiGHS's process-wide pool was made with
+
+
+def _solve(arrays: dict, options: dict, start) -> tuple:
+    """Solve; return status, primal solution status, objective, dual bound, gap, values."""
+    threads = options.get("threads")
+    if _pool_threads and _pool_threads[0] != threads:
+        # HiGHS keeps one thread pool per process: another thread count needs a new one.
+        highspy.Highs.resetGlobalScheduler(True)
+    _pool_threads[:] = [threads]
+    h = highspy.Highs()
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    h.passModel(_highs_lp(arrays))
+    if start is not None:
+        h.setSolution(len(start[0]), start[0], start[1])
+    h.run()
+    info = h.getInfo()
+    return (int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
+            info.mip_dual_bound, info.mip_gap, np.asarray(h.getSolution().col_value))
+
+
+def _solve_child(conn, arrays: dict, options: dict, start) -> None:
+    """In a child process: solve and send the outcome back."""
+    conn.send(_solve(arrays, options, start))
+    conn.close()
+
+
+def _context():
+    """Solver processes are forked from a clean server process: forking the caller itself
+    could copy a HiGHS thread pool (or a web server's locks) that the child cannot use."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["numpy", "highspy", "optimizer.core.highs_runner"])
+    return ctx
+
+
+_main_lock = threading.RLock()
+
+
+@contextmanager
+def main_script_hidden():
+    """While child processes are started, hide the caller's main script from them.
+
+    A process started by spawn or forkserver first runs the parent's ``__main__`` script
+    again (as ``__mp_main__``). Under Streamlit that script is the app: every solver or
+    Dask worker process would run the whole app without a browser session, print
+    Streamlit's "run it with streamlit run" warning and "missing ScriptRunContext" lines,
+    and redo the app's work. Children started here need only this package, so the main
+    module is replaced by an empty one (no file, no import name) while they are started.
+    """
+    with _main_lock:
+        main = sys.modules.get("__main__")
+        stand_in = types.ModuleType("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            # A Streamlit rerun in another thread may have installed its own script meanwhile.
+            if sys.modules.get("__main__") is stand_in and main is not None:
+                sys.modules["__main__"] = main
+
+
+def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
+    """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
+
+    Returns (model status, primal solution status, objective, dual bound, gap, column values),
+    ``STOPPED`` when the solver had to be stopped, or ``DIED`` when its process ended without
+    an answer (out of memory, a crash)."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
+    try:
+        with main_script_hidden():
+            proc.start()
+    except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
+        return _solve(arrays, options, start)
+    send.close()
+    wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
+    result = STOPPED
+    if receive.poll(wait):
+        try:
+            result = receive.recv()
+        except EOFError:  # the child died (out of memory, crash)
+            result = DIED
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    return result
+
+
+def _run(arrays: dict, options: dict, start, time_limit: float | None):
+    # A daemon process (a Dask or multiprocessing worker) may not start children.
+    if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
+        return _solve(arrays, options, start)
+    return _run_guarded(arrays, options, start, time_limit)
+
+
+def _checked(outcome, columns: int):
+    """The solver's outcome if it has the expected shape, else a :class:`SolverFailed`."""
+    if isinstance(outcome, str):
+        return outcome
+    if not isinstance(outcome, tuple) or len(outcome) != 6:
+        raise SolverFailed("HiGHS returned an answer of the wrong shape")
+    status, primal_status, objective, _bound, _gap, values = outcome
+    if status in _ERRORS:
+        raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
+    if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
+                               or not np.isfinite(objective)):
+        raise SolverFailed(f"HiGHS returned {len(values)} values for {columns} variables, or values "
+                           "that are not finite numbers")
+    return outcome
+
+
+def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
+    """True when the returned point's objective is not the objective HiGHS reports."""
+    _status, primal_status, objective_value, *_rest, col_value = outcome
+    if primal_status != 2:
+        return False
+    actual = float(np.dot(cost, col_value))
+    return abs(actual - objective_value) > 1e-6 * max(1.0, abs(objective_value))
+
+
+def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
+              start: dict[pulp.LpVariable, float] | None = None, relax: bool = False) -> HighsOutcome:
+    """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
+
+    Parameters
+    ----------
+    prob : LpProblem
+        A built model (mixed-integer, linear).
+    time_limit, gap, threads
+        Solver limits; ``gap`` is the relative MIP gap.
+    start : dict, optional
+        Values of some variables (a known plan); HiGHS completes and uses it as a first
+        incumbent.
+    relax : bool
+        Solve the LP relaxation (every variable continuous) instead.
+    """
+    (variables, position, cost, lower, upper, integer, starts, index, value,
+     row_lower, row_upper) = _arrays(prob)
+    arrays = {"cost": cost, "lower": lower, "upper": upper,
+              "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
+              "start": np.array(starts, dtype=np.int32), "index": np.array(index, dtype=np.int32),
+              "value": np.array(value, dtype=float), "integer": None if relax else integer}
+    options = {"output_flag": False, "mip_rel_gap": gap}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    if threads is not None:
+        options["threads"] = int(threads)
+    start_arrays = None
+    if start:
+        start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
+                        np.array(list(start.values()), dtype=float))
+    outcome = _checked(_run(arrays, options, start_arrays, time_limit), len(cost))
+    if start_arrays is not None and not isinstance(outcome, str) and _point_disagrees(outcome, cost):
+        # HiGHS 1.16 can hand back the starting point while reporting the objective of a
+        # better solution it found in the presolved space: never trust such a point.
+        outcome = _checked(_run(arrays, options, None, time_limit), len(cost))
+    if isinstance(outcome, str):
+        return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
+                            died=outcome == DIED)
+    status, primal_status, objective_value, dual_bound, mip_gap, col_value = outcome
+    has_point = primal_status == 2  # kSolutionStatusFeasible
+    if has_point:
+        for var, val in zip(variables, col_value):
+            var.varValue = float(val)
+    sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    objective = sign * objective_value if has_point else None
+    if relax:
+        bound = objective if status == _OPTIMAL else None
+    else:
+        bound = sign * dual_bound if abs(dual_bound) < 1e30 else None
+    if status == _OPTIMAL and has_point:
+        sol = pulp.LpSolutionOptimal
+    elif status in _INFEASIBLE:
+        sol = pulp.LpSolutionInfeasible
+    elif has_point:
+        sol = pulp.LpSolutionIntegerFeasible
+    else:
+        sol = pulp.LpSolutionNoSolutionFound
+    gap_value = mip_gap if has_point and mip_gap < 1e30 and not relax else None
+    return HighsOutcome(sol, objective, bound, gap_value)

@@ -1,0 +1,590 @@
+"""The PuLP model, built only from a :class:`~optimizer.core.problem.Problem` by a fixed sequence
+of small ``define_*`` functions: variables, then one function per rule, then the objective.
+
+Money is in thousands of dollars inside the model (better scaled for the solver). Decisions
+are cumulative: ``y[c][t] = 1`` when candidate ``c`` is in place by fiscal year ``t``; it is
+installed in the first year where ``y`` is 1.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import pulp
+
+from optimizer.core.problem import (
+    AFTER_COMPLIANCE,
+    COVERAGE_SEGMENTS,
+    DISTRICT,
+    Problem,
+)
+
+K = 1000.0  # dollars per model money unit
+
+OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
+
+
+@dataclass
+class Model:
+    """A built PuLP model and the variables the plan is read from."""
+
+    problem: Problem
+    prob: pulp.LpProblem
+    y: list[list[pulp.LpVariable]]
+    fcap: dict[tuple[str, int, int], pulp.LpVariable]
+    fop: dict[tuple[str, int, int], pulp.LpVariable]
+    match: dict[tuple[str, int, int], pulp.LpVariable]
+    carry: dict[int, pulp.LpVariable]
+    tier1: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    objective_kind: str = "risk_reduction"
+    build_seconds: float = 0.0
+    elastic: frozenset[str] = frozenset()
+    slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    local_money: dict[str, dict] = field(default_factory=dict)
+    budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
+
+    def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
+        """Add a named constraint and return it; for an elastic rule family, with a
+        penalised slack that the infeasibility diagnosis reads."""
+        if name.split("[")[0] in self.elastic and sense != pulp.LpConstraintEQ:
+            slack = self.prob.add_variable(f"slack_{name}", 0)
+            self.slack[name] = slack
+            lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack
+        constraint = pulp.LpConstraint(lhs, sense, name=name, rhs=rhs)
+        self.prob.addConstraint(constraint)
+        return constraint
+
+    def set_capital_budget(self, per_year: dict[int, float], total: float | None) -> None:
+        """Change the local capital budgets of the built model (and of its Problem, which
+        the verifier reads) without rebuilding it: the frontier and the budget searches
+        re-solve the same model at many budgets."""
+        self.problem = replace(self.problem, capital_budget=dict(per_year),
+                               total_budget=total if self.problem.total_budget is not None else None)
+        for t, row in self.budget_rows.items():
+            amount = self.problem.total_budget if t == "total" else per_year[t]
+            row.constant = -amount / K
+
+
+    def grant_terms(self, src_id: str, years=None, tag: str | None = None):
+        """(variable, 1) pairs of the grant money ``src_id`` pays (capital and recurring), in
+        ``years`` when given, on the classes of items carrying ``tag`` when given."""
+        p = self.problem
+        for table, tags in ((self.fcap, p.cap_tags), (self.fop, p.op_tags)):
+            for (s, q, t), var in table.items():
+                if s == src_id and (years is None or t in years) and (tag is None or tag in tags[q][s]):
+                    yield var, 1
+
+    @contextmanager
+    def funding_stage(self, installs: dict[int, int]):
+        """The second, linear stage: within the block, every in-place decision is fixed to
+        ``installs`` and the objective is the most grant dollars (so the least local money),
+        under every rule of the model; bounds and objective are restored afterwards."""
+        saved = [(v, v.lowBound, v.upBound) for ys in self.y for v in ys]
+        objective, sense = self.prob.objective, self.prob.sense
+        try:
+            for c, ys in enumerate(self.y):
+                for t, var in zip(self.problem.years, ys):
+                    var.lowBound = var.upBound = float(installs.get(c, 10**6) <= t)
+            self.prob.sense = pulp.LpMaximize
+            self.prob.setObjective(_terms([(v, 1.0) for table in (self.fcap, self.fop) for v in table.values()]))
+            yield self
+        finally:
+            for var, low, up in saved:
+                var.lowBound, var.upBound = low, up
+            self.prob.objective, self.prob.sense = objective, sense
+
+
+def _terms(pairs) -> pulp.LpAffineExpression:
+    """An affine expression from (variable, coefficient) pairs whose variables are distinct
+    (the fast path for the rows built by the thousand)."""
+    return pulp.LpAffineExpression(pairs)
+
+
+def _expr(pairs) -> pulp.LpAffineExpression:
+    """An affine expression from (variable, coefficient) pairs, adding up repeated variables
+    (PuLP would keep only the last coefficient of a repeated variable)."""
+    total: dict[pulp.LpVariable, float] = {}
+    for var, coef in pairs:
+        total[var] = total.get(var, 0.0) + coef
+    return pulp.LpAffineExpression(list(total.items()))
+
+
+def capital_terms(m: Model, rows, t_index: int):
+    """(variable, coefficient) pairs of the capital spent on ``rows`` in year ``t_index``."""
+    cap = m.problem.candidates["capital"].to_numpy()
+    for c in rows:
+        coef = cap[c] / K
+        if coef:
+            yield m.y[c][t_index], coef
+            if t_index:
+                yield m.y[c][t_index - 1], -coef
+
+
+def define_variables(m: Model) -> None:
+    """Cumulative in-place binaries, funding by source x class x year, match and carry-over."""
+    p, prob = m.problem, m.prob
+    n, years = len(p.candidates), p.years
+    keys = p.candidates["key"].tolist()
+    m.y = [[prob.add_variable(f"in_place[{keys[c]},{t}]", 0, 1, pulp.LpBinary) for t in years]
+           for c in range(n)]
+    for src in p.sources:
+        for q, sig in p.cap_classes.items():
+            if src.id in sig:
+                for t in src.years:
+                    m.fcap[src.id, q, t] = prob.add_variable(f"grant_capital[{src.id},class{q},{t}]", 0)
+                    if src.match_factor > 0:
+                        m.match[src.id, q, t] = prob.add_variable(f"match[{src.id},class{q},{t}]", 0)
+        for r, sig in p.op_classes.items():
+            if src.id in sig:
+                for t in src.years:
+                    m.fop[src.id, r, t] = prob.add_variable(f"grant_annual[{src.id},class{r},{t}]", 0)
+    if p.carry_over:
+        m.carry = {t: prob.add_variable(f"carry_over[{t}]", 0) for t in years}
+
+
+def define_once(m: Model) -> None:
+    """Each measure at most once per place: once in place it stays (y never falls back)."""
+    for c, ys in enumerate(m.y):
+        for t in range(1, len(ys)):
+            m.add(_terms([(ys[t - 1], 1), (ys[t], -1)]), pulp.LpConstraintLE, 0, f"once[{c},{t}]")
+
+
+def define_forbidden(m: Model) -> None:
+    """Must-not items, state prohibitions and discouraged products stay out."""
+    for c in m.problem.candidates.index[m.problem.candidates["forbidden"] != ""]:
+        for var in m.y[c]:
+            var.upBound = 0
+
+
+def define_replacement_timing(m: Model) -> None:
+    """The replacement of an ageing measure is installed no earlier than the year its
+    predecessor's useful life ends (before that, both would count)."""
+    years = m.problem.years
+    for c, not_before in enumerate(m.problem.candidates["not_before"]):
+        for t, var in zip(years, m.y[c]):
+            if t < not_before:
+                var.upBound = 0
+
+
+def _needs(m: Model, links, name: str) -> None:
+    keys = m.problem.candidates["key"].tolist()
+    for k, (c, options) in enumerate(links):
+        for t, var in zip(m.problem.years, m.y[c]):
+            m.add(_terms([(var, 1)] + [(m.y[o][ti], -1) for ti in [m.problem.years.index(t)] for o in options]),
+                  pulp.LpConstraintLE, 0, f"{name}[{keys[c]},{k},{t}]")
+
+
+def define_prerequisites(m: Model) -> None:
+    """A measure's prerequisites are in place no later than it."""
+    _needs(m, m.problem.prerequisites, "prerequisite")
+
+
+def define_tier_order(m: Model) -> None:
+    """A tier-k measure needs a tier k-1 measure of its layer (and component) no later."""
+    _needs(m, m.problem.tier_links, "tier_order")
+
+
+def define_alternatives(m: Model) -> None:
+    """At most one measure of an alternative group per place."""
+    last = len(m.problem.years) - 1
+    for i, (members, room) in enumerate(m.problem.alternatives):
+        m.add(_expr((m.y[c][last], 1) for c in members), pulp.LpConstraintLE, room,
+             f"alternatives[{i}]")
+
+
+def define_mandates(m: Model) -> None:
+    """Each mandate is met at each place by its deadline (within the horizon)."""
+    years = m.problem.years
+    for rule in m.problem.mandates:
+        for place, year, options in rule.requirements():
+            m.add(_expr((m.y[o][years.index(year)], 1) for o in options), pulp.LpConstraintGE, 1,
+                 f"mandate[{rule.id},{place},{year}]")
+
+
+def define_must(m: Model) -> None:
+    """Items on the must list are in place by the end of the horizon."""
+    for c in m.problem.musts:
+        m.add(_expr([(m.y[c][-1], 1)]), pulp.LpConstraintGE, 1, f"must[{m.problem.candidates.at[c, 'key']}]")
+
+
+def _spend_by_class(m: Model, column: str):
+    """{(class, year index): [(var, coef), ...]} of capital or annual spend per class."""
+    p = m.problem
+    cls = p.candidates["cap_class" if column == "capital" else "op_class"].to_numpy()
+    by_class: dict[int, list[int]] = defaultdict(list)
+    for c, q in enumerate(cls):
+        by_class[int(q)].append(c)
+    spend = {}
+    annual = p.candidates["annual"].to_numpy()
+    for q, rows in by_class.items():
+        for ti in range(len(p.years)):
+            if column == "capital":
+                spend[q, ti] = list(capital_terms(m, rows, ti))
+            else:
+                spend[q, ti] = [(m.y[c][ti], annual[c] / K) for c in rows if annual[c]]
+    return spend
+
+
+def _local(m: Model, column: str):
+    """{(class, year index): local-money terms} = spend minus grant money (built once per
+    model and kind of cost, then shared by the balance, budget and match rules)."""
+    if column not in m.local_money:
+        m.local_money[column] = _build_local(m, column)
+    return m.local_money[column]
+
+
+def _build_local(m: Model, column: str):
+    p = m.problem
+    grants = m.fcap if column == "capital" else m.fop
+    by_class_year = defaultdict(list)
+    for (_src, q, t), var in grants.items():
+        by_class_year[q, p.years.index(t)].append((var, -1))
+    return {key: terms + by_class_year.get(key, []) for key, terms in _spend_by_class(m, column).items()}
+
+
+def define_funding_balance(m: Model) -> None:
+    """Grant money on a class of items never exceeds what is spent on them: every dollar of
+    every item is paid by exactly one source, the rest by local money."""
+    for column in ("capital", "annual"):
+        for (q, ti), terms in _local(m, column).items():
+            m.add(_expr(terms), pulp.LpConstraintGE, 0, f"balance_{column}[class{q},{ti}]")
+
+
+def define_capital_budget(m: Model) -> None:
+    """Local capital spent each year within the capital budget (with optional carry-over)."""
+    p = m.problem
+    local = _local(m, "capital")
+    for ti, t in enumerate(p.years):
+        terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
+        if p.carry_over:
+            terms.append((m.carry[t], 1))
+            if ti:
+                terms.append((m.carry[p.years[ti - 1]], -1))
+        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K,
+                                 f"capital_budget[{t}]")
+
+
+def define_operating_budget(m: Model) -> None:
+    """Recurring costs of everything in place, less what grants carry, within the operating budget."""
+    p = m.problem
+    local = _local(m, "annual")
+    for ti, t in enumerate(p.years):
+        terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
+        m.add(_expr(terms), pulp.LpConstraintLE, p.operating_budget[t] / K, f"operating_budget[{t}]")
+
+
+def define_total_budget(m: Model) -> None:
+    """All local capital over the horizon within the total, when one is set."""
+    if m.problem.total_budget is None:
+        return
+    terms = [tv for ts in _local(m, "capital").values() for tv in ts]
+    m.budget_rows["total"] = m.add(_expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K,
+                                   "total_budget")
+
+
+def define_funding_caps(m: Model) -> None:
+    """Each source within its award (per year for annual allocations)."""
+    for src in m.problem.sources:
+        for label, years in src.spans:
+            m.add(_expr(m.grant_terms(src.id, years)), pulp.LpConstraintLE, src.amount / K,
+                  f"cap[{src.id},{label}]")
+
+
+def define_match(m: Model) -> None:
+    """Local match at each source's rate and basis, from local money spent on items that
+    source may pay for, each local dollar matching one source only."""
+    p = m.problem
+    local = _local(m, "capital")
+    by_class_year = defaultdict(list)
+    for (_src, q, t), var in m.match.items():
+        by_class_year[q, p.years.index(t)].append((var, 1))
+    for (q, ti), match_terms in by_class_year.items():
+        m.add(_expr(match_terms + [(v, -c) for v, c in local[q, ti]]), pulp.LpConstraintLE, 0,
+             f"match_from_local[class{q},{ti}]")
+    for src in p.sources:
+        if src.match_factor <= 0:
+            continue
+        terms = [(v, 1) for (s, _, _), v in m.match.items() if s == src.id]
+        terms += [(v, -src.match_factor * c) for v, c in m.grant_terms(src.id)]
+        m.add(_expr(terms), pulp.LpConstraintGE, 0, f"match[{src.id}]")
+
+
+def define_funding_limits(m: Model) -> None:
+    """Caps inside a program: at most its share of the award on the items a limit covers."""
+    for src in m.problem.sources:
+        for lim in src.limits:
+            for label, years in src.spans:
+                terms = list(m.grant_terms(src.id, years, lim.id))
+                if terms:
+                    m.add(_expr(terms), pulp.LpConstraintLE, lim.share * src.amount / K,
+                          f"limit[{src.id},{lim.id},{label}]")
+
+
+def define_compliance_first(m: Model) -> None:
+    """A source whose program pays for compliance first pays for other items in a year only
+    once every place of its compliance mandates is met by that year."""
+    p = m.problem
+    for src in p.sources:
+        places = p.compliance.get(src.id)
+        if places is None:
+            continue
+        for ti, t in enumerate(p.years):
+            after = list(m.grant_terms(src.id, (t,), AFTER_COMPLIANCE))
+            if not after:
+                continue
+            met = m.prob.add_variable(f"compliance_met[{src.id},{t}]", 0, 1, pulp.LpBinary)
+            for k, (place, options) in enumerate(places):
+                m.add(_expr([(met, 1)] + [(m.y[o][ti], -1) for o in options]), pulp.LpConstraintLE, 0,
+                      f"compliance_met[{src.id},{place},{k},{t}]")
+            m.add(_expr(after + [(met, -src.amount / K)]), pulp.LpConstraintLE, 0,
+                  f"compliance_first[{src.id},{t}]")
+
+
+def define_projects(m: Model) -> None:
+    """At most ``max_projects`` distinct measures bought: a plan a board can approve is a
+    handful of projects, each a measure bought at one or more places."""
+    p = m.problem
+    if p.max_projects is None:
+        return
+    rows = defaultdict(list)
+    for c, mid in enumerate(p.candidates["measure_id"]):
+        rows[mid].append(c)
+    bought = []
+    for mid, cs in rows.items():
+        u = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
+        bought.append((u, 1))
+        for c in cs:
+            m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{p.candidates.at[c, 'key']}]")
+    m.add(_terms(bought), pulp.LpConstraintLE, p.max_projects, "projects")
+
+
+def define_layer_share(m: Model) -> None:
+    """Capital spend per layer between its minimum and maximum share of all capital spend."""
+    p = m.problem
+    if not p.layer_share:
+        return
+    layer = p.candidates["layer"].to_numpy()
+    every = range(len(p.candidates))
+    for name, (lo, hi) in p.layer_share.items():
+        rows = [c for c in every if layer[c] == name]
+        for ti in range(len(p.years)):
+            mine = list(capital_terms(m, rows, ti))
+            for bound, sense, tag in ((lo, pulp.LpConstraintGE, "min"), (hi, pulp.LpConstraintLE, "max")):
+                if (tag == "min" and lo > 0) or (tag == "max" and hi < 1):
+                    terms = mine + [(v, -bound * c) for v, c in capital_terms(m, every, ti)]
+                    m.add(_expr(terms), sense, 0, f"layer_share_{tag}[{name},{ti}]")
+
+
+def _tier1_options(p: Problem):
+    """{(site, layer): [(component, candidate rows)]} for the site-layer-components whose
+    tier 1 is not yet met; components where the catalog offers no tier-1 measure at the
+    site are left out (they do not count toward a layer's tier)."""
+    cand = p.candidates
+    met = {(r.site_id, r.layer, r.component) for r in p.existing.itertuples() if r.tier == 1}
+    rows = defaultdict(list)
+    for c, r in enumerate(cand[["site_id", "layer", "component", "tier"]].itertuples(index=False)):
+        if r.tier == 1:
+            rows[r.site_id, r.layer, r.component].append(c)
+    out = defaultdict(list)
+    for s in p.sites:
+        for layer in p.layers:
+            for comp in p.components:
+                if (s.id, layer, comp) in met or (DISTRICT, layer, comp) in met:
+                    continue
+                options = rows.get((s.id, layer, comp), []) + rows.get((DISTRICT, layer, comp), [])
+                if options:
+                    out[s.id, layer].append((comp, options))
+    return out
+
+
+def define_equity(m: Model) -> None:
+    """Tier 1 at every site in a layer before tier 2 or higher anywhere in that layer."""
+    p = m.problem
+    if not p.equity:
+        return
+    options = _tier1_options(p)
+    tiers = p.candidates["tier"].to_numpy()
+    layers = p.candidates["layer"].to_numpy()
+    for layer in p.layers:
+        upper = [c for c in range(len(p.candidates)) if tiers[c] >= 2 and layers[c] == layer]
+        if not upper:
+            continue
+        for ti, t in enumerate(p.years):
+            done = m.prob.add_variable(f"tier1_everywhere[{layer},{t}]", 0, 1, pulp.LpBinary)
+            for s in p.sites:
+                for comp, rows in options.get((s.id, layer), []):
+                    m.add(_expr([(done, 1)] + [(m.y[c][ti], -1) for c in rows]), pulp.LpConstraintLE, 0,
+                         f"equity_tier1[{layer},{s.id},{comp},{t}]")
+            for c in upper:
+                m.add(_expr([(m.y[c][ti], 1), (done, -1)]), pulp.LpConstraintLE, 0,
+                     f"equity[{layer},{c},{t}]")
+
+
+def define_target_tier(m: Model) -> None:
+    """For the least-cost objective: every site reaches the target tier in every layer and
+    component where the catalog offers that tier, by the end of the horizon."""
+    p = m.problem
+    if p.objective != "least_cost_tier":
+        return
+    cand = p.candidates
+    have = {(r.site_id, r.layer, r.component, r.tier) for r in p.existing.itertuples()}
+    rows = defaultdict(list)
+    for c, r in enumerate(cand[["site_id", "layer", "component", "tier"]].itertuples(index=False)):
+        rows[r.site_id, r.layer, r.component, r.tier].append(c)
+    for s in p.sites:
+        for layer in p.layers:
+            for comp in p.components:
+                for tier in range(1, p.target_tier + 1):
+                    if (s.id, layer, comp, tier) in have or (DISTRICT, layer, comp, tier) in have:
+                        continue
+                    options = rows.get((s.id, layer, comp, tier), []) + rows.get((DISTRICT, layer, comp, tier), [])
+                    if options:
+                        m.add(_expr((m.y[c][-1], 1) for c in options), pulp.LpConstraintGE, 1,
+                             f"target_tier[{s.id},{layer},{comp},{tier}]")
+
+
+def tco_terms(m: Model):
+    """(variable, coefficient) pairs of total cost of ownership over the horizon, in k$."""
+    cand = m.problem.candidates
+    for c, (cap, ann) in enumerate(zip(cand["capital"].to_numpy(), cand["annual"].to_numpy())):
+        if cap:
+            yield m.y[c][-1], cap / K
+        if ann:
+            for var in m.y[c]:
+                yield var, ann / K
+
+
+def coverage_pieces(existing: float, reachable: float) -> list[tuple[float, float]]:
+    """(slope, width) of the pieces of the coverage curve between the existing raw coverage
+    and the most the candidates could add (the curve is concave, so a maximisation fills the
+    pieces in order)."""
+    pieces, start = [], 0.0
+    for k, (slope, icpt) in enumerate(COVERAGE_SEGMENTS):
+        if k + 1 < len(COVERAGE_SEGMENTS):
+            s2, b2 = COVERAGE_SEGMENTS[k + 1]
+            end = (b2 - icpt) / (slope - s2)
+        else:
+            end = (1.0 - icpt) / slope
+        width = min(end, reachable) - max(start, existing)
+        if width > 1e-12:
+            pieces.append((slope, width))
+        start = end
+    return pieces
+
+
+def value_terms(m: Model):
+    """Coverage value: for each site x layer x component x role group and year, the raw coverage
+    added by the plan fills the pieces of the diminishing-returns curve (one row per group
+    and year, one bounded variable per piece). Returns (variable, weight) pairs whose sum is
+    the risk reduction gained, counted per year in effect."""
+    p, prob = m.problem, m.prob
+    members = defaultdict(list)
+    for g, c, e in p.group_members.itertuples(index=False):
+        members[int(g)].append((int(c), float(e)))
+    weights = p.groups["weight"].to_numpy()
+    existing = p.existing_coverage()
+    pairs = []
+    for g, items in members.items():
+        reach = sum(e for _, e in items)
+        for ti, t in enumerate(p.years):
+            pieces = coverage_pieces(existing[g, ti], existing[g, ti] + reach)
+            fill = [prob.add_variable(f"coverage[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
+            if not fill:
+                continue
+            m.add(_terms([(z, 1) for z in fill] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
+                  f"value[{g},{t}]")
+            pairs += [(z, weights[g] * slope) for z, (slope, _) in zip(fill, pieces)]
+    return pairs
+
+
+def tier1_terms(m: Model):
+    """Indicators of site-layer pairs reaching tier 1 by the end of the horizon."""
+    p, prob = m.problem, m.prob
+    pairs = []
+    for (site, layer), comps in _tier1_options(p).items():
+        z = prob.add_variable(f"tier1[{site},{layer}]", 0, 1, pulp.LpBinary)
+        m.tier1[site, layer] = z
+        for comp, rows in comps:
+            m.add(_expr([(z, 1)] + [(m.y[c][-1], -1) for c in rows]), pulp.LpConstraintLE, 0,
+                 f"tier1_reached[{site},{layer},{comp}]")
+        pairs.append((z, 1.0))
+    return pairs
+
+
+def define_objective(m: Model, kind: str) -> None:
+    """Set the objective: risk reduction, least cost, or the tier-1 count.
+
+    Risk reduction breaks ties toward lower total cost of ownership, and every objective
+    prefers grant dollars to local dollars when that changes nothing else (grants expire;
+    local money does not). Both tie-breaks are weighted so that they can never outweigh 0.1%
+    of the smallest single coverage step.
+    """
+    m.objective_kind = kind
+    grants = [(v, 1.0) for table in (m.fcap, m.fop) for v in table.values()]
+    tco = list(tco_terms(m))
+    total_tco = sum(abs(c) for _, c in tco) or 1.0
+    if kind == "least_cost_tier":
+        m.prob.sense = pulp.LpMinimize
+        m.prob.setObjective(_expr(tco + [(v, -1e-6 * c) for v, c in grants]))
+        return
+    m.prob.sense = pulp.LpMaximize
+    if kind == "tier1_count":
+        m.prob.setObjective(_expr(tier1_terms(m)))
+        return
+    value = value_terms(m)
+    min_weight = min((w for _, w in value if w > 0), default=1.0)
+    min_eff = float(m.problem.group_members["effectiveness"].min()) if len(m.problem.group_members) else 1.0
+    eps = 1e-3 * min_weight * min_eff * COVERAGE_SEGMENTS[-1][0] / total_tco
+    m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
+
+
+#: Every rule of the model, in the order it is built: name -> the function that adds its rows.
+#: ``build_model(skip=...)`` can leave any of them out, to see its effect or to test it.
+RULES = {
+    "once": define_once, "forbidden": define_forbidden, "replacement_timing": define_replacement_timing,
+    "prerequisites": define_prerequisites,
+    "tier_order": define_tier_order, "alternatives": define_alternatives,
+    "mandates": define_mandates, "must": define_must, "funding_balance": define_funding_balance,
+    "capital_budget": define_capital_budget, "operating_budget": define_operating_budget,
+    "total_budget": define_total_budget, "funding_caps": define_funding_caps,
+    "match": define_match, "funding_limits": define_funding_limits,
+    "compliance_first": define_compliance_first, "projects": define_projects,
+    "layer_share": define_layer_share, "equity": define_equity,
+    "target_tier": define_target_tier,
+}
+
+
+def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
+                objective: str | None = None, elastic: frozenset[str] = frozenset()) -> Model:
+    """Build the PuLP model of a Problem.
+
+    Parameters
+    ----------
+    problem : Problem
+        The expanded planning problem.
+    skip : set of str
+        Names from :data:`RULES` to leave out (to see a rule's effect, or in tests).
+    objective : str, optional
+        Overrides the problem's objective; ``tier1_count`` is the first phase of
+        ``tier1_first``.
+    elastic : set of str
+        Constraint families (name prefixes such as ``capital_budget``) given a slack
+        variable each, for the infeasibility diagnosis.
+    """
+    unknown = set(skip) - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown rules {sorted(unknown)}; known: {', '.join(RULES)}")
+    start = time.perf_counter()
+    kind = objective or problem.objective
+    sense = pulp.LpMinimize if kind == "least_cost_tier" else pulp.LpMaximize
+    model = Model(problem, pulp.LpProblem("school_security_plan", sense), [], {}, {}, {}, {},
+                  elastic=frozenset(elastic))
+    define_variables(model)
+    for rule, define in RULES.items():
+        if rule not in skip:
+            define(model)
+    define_objective(model, "tier1_count" if kind == "tier1_first" else kind)
+    model.build_seconds = time.perf_counter() - start
+    return model

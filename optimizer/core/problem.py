@@ -1,0 +1,593 @@
+"""Expansion of a scenario and its catalog into a solver-free Problem: candidates (measure x
+site, or once district-wide) with quantities and costs, coverage groups, and every rule as
+plain data. The model is built only from a Problem; the verifier reads only a Problem and a
+Plan."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data.allowability import Ruling, rule_on
+from optimizer.data.catalog import Catalog
+from optimizer.data.funding import AllowRule, FundingProgram
+from optimizer.data.inputs import Inputs, state_mandates
+from optimizer.data.measures import Measure
+from optimizer.data.scenario import FundingSource, Scenario, Site
+from optimizer.data.stances import STANCE_WEIGHTS
+from optimizer.data.vocabulary import STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
+
+DISTRICT = "district"
+
+#: Diminishing returns of coverage: value = min over (slope * coverage + intercept), capped
+#: at 1. Full value 1 is reached at a raw coverage of 5/3.
+COVERAGE_SEGMENTS: tuple[tuple[float, float], ...] = ((1.0, 0.0), (0.6, 0.2), (0.3, 0.5))
+
+
+def coverage_value(raw: float) -> float:
+    """Value of a raw coverage sum after diminishing returns, capped at 1."""
+    return min([1.0] + [slope * raw + icpt for slope, icpt in COVERAGE_SEGMENTS])
+
+
+@dataclass(frozen=True)
+class SourceLimit:
+    """A cap inside a program: at most ``share`` of the award on ``measures``."""
+
+    id: str
+    share: float
+    measures: frozenset[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A funding source as the model sees it (awarded sources only). What it may pay for is
+    in :attr:`Problem.rulings`, decided by the program's cited rules and the award's scope."""
+
+    id: str
+    name: str
+    program: str | None
+    federal: bool
+    amount: float
+    per_year: bool
+    years: tuple[int, ...]
+    recurring_allowed: bool
+    sites: frozenset[str] | None
+    earmark: str | None
+    match_rate: float
+    match_basis: str
+    supplement_not_supplant: bool
+    limits: tuple[SourceLimit, ...] = ()
+    compliance_measures: frozenset[str] = frozenset()
+
+    @property
+    def award_over_horizon(self) -> float:
+        """Dollars the source can pay over the horizon (an annual allocation once a year)."""
+        return self.amount * (len(self.years) if self.per_year else 1)
+
+    @property
+    def spans(self) -> list[tuple[int | str, tuple[int, ...]]]:
+        """The periods the award is capped over: each year for an annual allocation, else
+        the whole period ("all")."""
+        return [(t, (t,)) for t in self.years] if self.per_year else [("all", self.years)]
+
+    @property
+    def match_factor(self) -> float:
+        """Local match required per grant dollar used."""
+        if self.match_rate <= 0:
+            return 0.0
+        if self.match_basis == "total_cost":
+            return self.match_rate / (1 - self.match_rate) if self.match_rate < 1 else 1e6
+        return self.match_rate
+
+
+@dataclass(frozen=True)
+class MandateRule:
+    """A requirement on the plan: one of ``options`` in place by ``by_year`` at each place."""
+
+    id: str
+    title: str
+    strength: str
+    deadline_year: int
+    by_year: int | None  # None: due after the horizon, not binding
+    places: tuple[tuple[str, tuple[int, ...]], ...]  # (site or district, candidate rows)
+    met_already: tuple[str, ...]  # places where an existing measure satisfies it
+    # (place, year, candidate rows): met today by a measure whose useful life ends inside the
+    # horizon; one of the rows must be in place by that year (or by ``by_year`` if later).
+    renewals: tuple[tuple[str, int, tuple[int, ...]], ...] = ()
+    source: str = ""  # the statute or rule that imposes it (for a scenario's own, where it is set)
+
+    def requirements(self) -> list[tuple[str, int, tuple[int, ...]]]:
+        """(place, year, candidate rows): one of the rows is in place by the year; empty
+        when the mandate falls due after the horizon."""
+        if self.by_year is None:
+            return []
+        return ([(place, self.by_year, options) for place, options in self.places]
+                + [(place, max(year, self.by_year), options) for place, year, options in self.renewals])
+
+
+@dataclass
+class Problem:
+    """All data of one planning problem, free of any solver object.
+
+    Attributes
+    ----------
+    candidates : DataFrame
+        One row per measure x site (site scope) or measure x district (district scope) that
+        is not already in place. Columns: key, measure_id, site_id, scope, layer, component,
+        role, tier, quantity, capital, annual, effectiveness, cap_class, op_class, forbidden,
+        mandated, budget_category, name.
+    groups : DataFrame
+        Coverage groups (site x layer x component x role) with weight (site risk x layer
+        weight x component weight x role weight) and existing coverage.
+    group_members : DataFrame
+        (group, candidate row) pairs: which candidates add coverage to which group.
+    """
+
+    scenario_name: str
+    edition: int
+    years: list[int]
+    sites: list[Site]
+    candidates: pd.DataFrame
+    existing: pd.DataFrame
+    groups: pd.DataFrame
+    group_members: pd.DataFrame
+    prerequisites: list[tuple[int, tuple[int, ...]]]
+    tier_links: list[tuple[int, tuple[int, ...]]]
+    alternatives: list[tuple[tuple[int, ...], int]]  # (candidate rows, how many may be added)
+    mandates: list[MandateRule]
+    musts: list[int]
+    sources: list[Source]
+    cap_classes: dict[int, tuple[str, ...]]
+    op_classes: dict[int, tuple[str, ...]]
+    capital_budget: dict[int, float]
+    operating_budget: dict[int, float]
+    total_budget: float | None
+    carry_over: bool
+    layer_share: dict[str, tuple[float, float]]
+    equity: bool
+    tier_order: str
+    objective: str
+    target_tier: int
+    layers: list[str]
+    components: list[str]
+    notes: list[str] = field(default_factory=list)
+    rulings: dict[tuple[str, str], Ruling] = field(default_factory=dict)
+    cap_tags: dict[int, dict[str, frozenset[str]]] = field(default_factory=dict)
+    op_tags: dict[int, dict[str, frozenset[str]]] = field(default_factory=dict)
+    compliance: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = field(default_factory=dict)
+    supplement_not_supplant: bool = True
+    dollar_year: int | None = None
+    max_projects: int | None = None
+    evidence_stance: str = "full"
+    expiring: list[tuple[int, float, int]] = field(default_factory=list)  # (group, effectiveness, until year)
+
+    def existing_coverage(self) -> np.ndarray:
+        """Raw coverage in place per group (rows) and year (columns): measures without an
+        end of life count every year; an ageing one until the year its useful life ends."""
+        cover = np.repeat(self.groups["existing"].to_numpy(dtype=float)[:, None], len(self.years), axis=1)
+        for g, eff, until in self.expiring:
+            cover[g, [ti for ti, t in enumerate(self.years) if t < until]] += eff
+        return cover
+
+    def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
+        """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
+        why not: the program's rules and the award's scope (measure ruling), its sites, its
+        recurring-cost rule and supplement-not-supplant."""
+        row = self.candidates.iloc[c]
+        return _may_pay(src, self.rulings[src.id, row["measure_id"]], row["site_id"],
+                        bool(row["mandated"]), kind, self.supplement_not_supplant)
+
+    @property
+    def last_year(self) -> int:
+        """Last fiscal year of the horizon."""
+        return self.years[-1]
+
+
+def _source_years(src: FundingSource, program: FundingProgram | None, years: list[int]) -> tuple[int, ...]:
+    first = src.first_year or years[0]
+    last = src.last_year
+    if last is None and program is not None:
+        if program.spend_by is not None:
+            last = program.spend_by.year + (1 if program.spend_by.month >= 7 else 0)
+        elif program.period_months:
+            last = first + math.ceil(program.period_months / 12) - 1
+    last = years[-1] if last is None else last
+    return tuple(y for y in years if first <= y <= last)
+
+
+AFTER_COMPLIANCE = "after_compliance"
+CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
+                     "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
+                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit"]
+
+
+def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
+                  earmark: tuple[str, frozenset[str]] | None) -> Ruling:
+    """Narrow a program's ruling by the award's scope in the scenario."""
+    where = f"scenario funding_sources.{key}"
+    if not ruling.allowed:
+        return ruling
+    if fs.eligible_measures is not None and measure.id not in fs.eligible_measures:
+        return Ruling(False, "outside the award's approved project (its eligible_measures)", where)
+    if measure.id in fs.excluded_measures:
+        return Ruling(False, "excluded from this award by the scenario (excluded_measures)", where)
+    if fs.program and fs.eligible_categories is not None and not set(fs.eligible_categories) & set(measure.funding_categories):
+        return Ruling(False, "outside the award's approved budget categories (its eligible_categories)", where)
+    if earmark is not None and measure.id not in earmark[1]:
+        return Ruling(False, f"the money is earmarked for the mandate '{earmark[0]}'", where)
+    return ruling
+
+
+def _may_pay(src: Source, ruling: Ruling, site_id: str, mandated: bool, kind: str,
+             sns: bool) -> Ruling:
+    """A measure's ruling for one source, narrowed by the award's sites, its recurring-cost
+    rule and supplement-not-supplant."""
+    if not ruling.allowed:
+        return ruling
+    if src.sites is not None and site_id not in src.sites:
+        return Ruling(False, "the award's approved sites do not include "
+                      + ("district-wide items" if site_id == DISTRICT else f"site {site_id}"),
+                      f"scenario funding_sources.{src.id}.sites")
+    if kind == "annual" and not src.recurring_allowed:
+        return Ruling(False, "the program does not pay recurring costs (subscriptions, salaries, "
+                      "service fees); they fall on the operating budget")
+    if src.federal and src.supplement_not_supplant and mandated and sns and src.earmark is None:
+        return Ruling(False, "federal money supplements and may not supplant what state law "
+                      "already requires (supplement-not-supplant); the mandate is paid from "
+                      "state or local money")
+    return ruling
+
+
+def _mandate_titles(scenario: Scenario, catalog: Catalog) -> dict[str, tuple[str, frozenset[str]]]:
+    """Every mandate the scenario can name (any state's, and its own): id -> (title, measures)."""
+    out = {m.id: (m.title, frozenset(m.measures)) for p in catalog.states.values() for m in p.mandates}
+    out.update({k: (m.title, frozenset(m.measures)) for k, m in scenario.mandates.extra.items()})
+    return out
+
+
+def _custom_rules(key: str, src: FundingSource, year: int) -> list[AllowRule]:
+    """A custom source (no catalog program) pays for the cost types the scenario lists."""
+    if not src.eligible_categories:
+        return []
+    return [AllowRule(effect="allow", cost_types=src.eligible_categories, reason="the scenario's own terms for this money",
+                      citation=f"scenario funding_sources.{key}.eligible_categories", year=year, basis="primary")]
+
+
+def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
+             rulings: dict[tuple[str, str], Ruling]) -> list[Source]:
+    out = []
+    mandates = _mandate_titles(scenario, catalog)
+    for key, src in scenario.funding_sources.items():
+        if not src.awarded:
+            continue
+        program = catalog.programs.get(src.program) if src.program else None
+        if program is not None and not program.public_schools_eligible:
+            notes.append(f"funding source {key}: {program.name} is not open to public schools; ignored")
+            continue
+        if program is not None and program.closed_on(catalog.as_of):
+            notes.append(f"funding source {key}: {program.name} had to be spent by "
+                         f"{program.spend_by:%Y-%m-%d}, before the catalog's as-of date "
+                         f"{catalog.as_of:%Y-%m-%d}; it is not active money and is left out")
+            continue
+        level = src.level or (program.level if program else "local")
+        rate = src.match_rate if src.match_rate is not None else (program.match_rate if program else 0.0)
+        if program is not None and rate != program.match_rate:
+            notes.append(f"funding source {key}: local match {rate:.0%} where {program.name} asks "
+                         f"{program.match_rate:.0%}" + (" (more than the minimum, by the district's choice)"
+                                                         if rate > program.match_rate else " (needs the waiver granted)"))
+        years = _source_years(src, program, scenario.horizon.fiscal_years)
+        if not years:
+            notes.append(f"funding source {key}: no fiscal year of the horizon is inside its period; ignored")
+            continue
+        rules = program.rules if program else _custom_rules(key, src, scenario.horizon.start)
+        earmark = mandates[src.earmark] if src.earmark else None
+        for m in catalog.measures.values():
+            rulings[key, m.id] = _scope_ruling(key, src, rule_on(rules, m.id, m.funding_categories), m, earmark)
+        limits = tuple(SourceLimit(lim.id, lim.share, frozenset(
+            m.id for m in catalog.measures.values() if lim.covers(m.id, frozenset(m.funding_categories))),
+            f"{lim.reason} ({lim.citation})") for lim in (program.limits if program else []))
+        first = frozenset(measure for mandate_id in (program.compliance_first if program else [])
+                          for measure in mandates.get(mandate_id, ("", frozenset()))[1])
+        out.append(Source(
+            id=key, name=src.name or (program.name if program else key),
+            program=program.id if program else None, federal=level == "federal",
+            amount=src.amount, per_year=bool(program and program.annual), years=years,
+            recurring_allowed=program.recurring_costs_allowed if program else True,
+            sites=None if src.sites is None else frozenset(src.sites), earmark=src.earmark,
+            match_rate=rate, match_basis=(program.match_basis if program else "federal_share"),
+            supplement_not_supplant=(program.supplement_not_supplant if program else level == "federal"),
+            limits=limits, compliance_measures=first,
+        ))
+    return out
+
+
+def _lanes(site: Site) -> int:
+    """Screening lanes the school counted, else one per STUDENTS_PER_SCREENING_LANE students."""
+    if site.screening_lanes is not None:
+        return site.screening_lanes
+    return math.ceil(site.enrollment / STUDENTS_PER_SCREENING_LANE) if site.enrollment else 0
+
+
+def _count(measure: Measure, site: Site | None, sites: list[Site]) -> float:
+    basis = measure.unit_basis
+    if basis in ("school", "district"):
+        return 1 if site is not None or basis == "district" else len(sites)
+    if basis == "screening_lane":
+        return _lanes(site) if site is not None else sum(_lanes(s) for s in sites)
+    attr = {"exterior_door": "exterior_doors", "entrance": "entrances", "classroom": "classrooms",
+            "camera_position": "camera_positions", "student": "enrollment", "staff": "staff",
+            "glazing_sqft": "glazing_sqft"}[basis]
+    return getattr(site, attr) if site is not None else sum(getattr(s, attr) for s in sites)
+
+
+def expand(inputs: Inputs) -> Problem:
+    """Expand a checked scenario and catalog into a :class:`Problem`.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        A scenario and the catalog it was checked against (see ``load_inputs``).
+
+    Returns
+    -------
+    Problem
+        Candidates, coverage groups and rules, ready for the model builder and the verifier.
+    """
+    scenario, catalog = inputs.scenario, inputs.catalog
+    years = scenario.horizon.fiscal_years
+    notes: list[str] = []
+    rulings: dict[tuple[str, str], Ruling] = {}
+    sources = _sources(scenario, catalog, notes, rulings)
+    layer_w = scenario.weights.layers
+    comp_w = scenario.weights.components
+    stance = STANCE_WEIGHTS[scenario.policy.evidence_stance]
+
+    # Mandates that apply: state profile plus the scenario's own.
+    mandate_specs = [(m.id, m.title, m.strength, m.deadline_fiscal_year(), m.measures, m.applies_to)
+                     for m in state_mandates(scenario, catalog)]
+    if scenario.state and scenario.state not in catalog.states:
+        notes.append(f"the catalog has no mandate profile for {scenario.state}: no state rules were "
+                     "applied; add the state's mandates under mandates.extra or to catalog/state_mandates.yaml")
+    for key, m in scenario.mandates.extra.items():
+        mandate_specs.append((key, m.title, m.strength, m.deadline_year, m.measures, m.applies_to))
+    mandated_ids = {mid for spec in mandate_specs if spec[2] == "must" for mid in spec[4]}
+    banned_ids = {mid: spec[1] for spec in mandate_specs if spec[2] == "must_not" for mid in spec[4]}
+
+    forbidden_picks = {(p.measure, p.site) for p in scenario.must_not}
+    must_picks = {(p.measure, p.site) for p in scenario.must}
+    overrides = {(o.measure, o.site): o for o in scenario.cost_overrides}
+
+    existing_rows, rows = [], []
+    unsized: set[str] = set()
+    district_in_place = set(scenario.district_in_place)
+    places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
+    for measure in catalog.measures.values():
+        layer = catalog.layer_of(measure)
+        for site, place in places:
+            if (measure.scope == "site") != (site is not None):
+                continue
+            in_place = measure.id in (site.in_place if site else district_in_place)
+            base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
+                        component=measure.component, role=measure.role, tier=measure.tier or 0,
+                        effectiveness=measure.effectiveness * stance[measure.evidence])
+            # An in-place measure with an install year stops counting at the end of its
+            # useful life: already spent before the horizon, it is simply a candidate again;
+            # spent inside the horizon, it counts until then and its replacement is a
+            # candidate from that year on.
+            installed = (site.installed if site else scenario.district_installed).get(measure.id)
+            until = installed + measure.useful_life if in_place and installed is not None else None
+            if until is not None and until <= years[0]:
+                notes.append(f"{place}: {measure.name} (installed {installed}) reached the end of its "
+                             f"{measure.useful_life}-year useful life in {until}; it no longer counts and its "
+                             "replacement is a candidate")
+                in_place = False
+            if in_place:
+                existing_rows.append(dict(base, until=until if until is not None and until <= years[-1] else 0))
+                if not until or until > years[-1]:
+                    continue
+            not_before = until if in_place else 0
+            quantity = measure.quantity(_count(measure, site, scenario.sites))
+            if quantity <= 0:
+                if measure.unit_basis == "glazing_sqft":
+                    unsized.add(measure.name)
+                continue
+            unit = UNIT_LABELS[measure.unit_basis]
+            if measure.unit_basis == "screening_lane" and site is not None and site.screening_lanes is None:
+                unit += f" (estimated, one per {STUDENTS_PER_SCREENING_LANE} students)"
+            override = overrides.get((measure.id, place)) or overrides.get((measure.id, None))
+            unit_capital = override.capital if override and override.capital is not None else measure.capital_typical
+            unit_annual = override.annual if override and override.annual is not None else measure.annual_cost
+            must = (measure.id, place) in must_picks or (measure.id, None) in must_picks
+            forbidden = ""
+            if (measure.id, place) in forbidden_picks or (measure.id, None) in forbidden_picks:
+                forbidden = "on the scenario's must-not list"
+            elif measure.id in banned_ids:
+                forbidden = f"prohibited: {banned_ids[measure.id]}"
+            elif measure.discouraged and not must:
+                forbidden = f"discouraged by guidance: {measure.discouraged_reason}"
+            rows.append(dict(base, key=f"{measure.id}@{place}", quantity=quantity,
+                             capital=quantity * unit_capital, annual=quantity * unit_annual,
+                             forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
+                             budget_category=measure.budget_category, name=measure.name,
+                             alternative_group=measure.alternative_group or "",
+                             prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
+                             unit=unit))
+    if unsized:
+        notes.append(f"{', '.join(sorted(unsized))}: priced by square foot of glazing; not planned at schools "
+                     "whose glazing area is not given (sites column glazing_sqft)")
+    cand = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS).reset_index(drop=True)
+    existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
+                                                    "component", "role", "tier", "effectiveness", "until"])
+    row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
+    have = set(zip(existing["measure_id"], existing["site_id"]))
+
+    # Funding classes: candidates that the same sources may pay, with the same limits and
+    # compliance standing, share funding variables.
+    sns = scenario.mandates.supplement_not_supplant
+
+    def signature(mid: str, site_id: str, mandated: bool, kind: str) -> tuple:
+        sig = []
+        for src in sources:
+            if _may_pay(src, rulings[src.id, mid], site_id, mandated, kind, sns).allowed:
+                tags = {lim.id for lim in src.limits if mid in lim.measures}
+                if src.compliance_measures and mid not in src.compliance_measures:
+                    tags.add(AFTER_COMPLIANCE)
+                sig.append((src.id, tuple(sorted(tags))))
+        return tuple(sig)
+
+    triples = list(zip(cand["measure_id"], cand["site_id"], cand["mandated"]))
+    class_maps = {}
+    for kind, column in (("capital", "cap_class"), ("annual", "op_class")):
+        sigs = [signature(mid, site_id, mandated, kind) for mid, site_id, mandated in triples]
+        classes = {i: sig for i, sig in enumerate(sorted(set(sigs)))}
+        index = {sig: i for i, sig in classes.items()}
+        cand[column] = [index[sig] for sig in sigs]
+        class_maps[kind] = ({q: tuple(sid for sid, _ in sig) for q, sig in classes.items()},
+                            {q: {sid: frozenset(tags) for sid, tags in sig} for q, sig in classes.items()})
+    (cap_classes, cap_tags), (op_classes, op_tags) = class_maps["capital"], class_maps["annual"]
+
+    # Prerequisites: each resolved to the candidate rows that satisfy it at this place.
+    prerequisites = []
+    for i, (mids, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
+        for pre in mids:
+            pre_scope = catalog.measures[pre].scope
+            place = site_id if pre_scope == "site" else DISTRICT
+            if (pre, place) in have:
+                continue
+            prerequisites.append((i, (row_of[(pre, place)],) if (pre, place) in row_of else ()))
+
+    # Tier order: a tier-k candidate needs a tier k-1 measure of the same layer (and
+    # component when strict) at its site or district-wide, no later.
+    tier_links = []
+    if scenario.policy.tier_order != "off":
+        strict = scenario.policy.tier_order == "strict"
+        key_cols = ["layer", "component"] if strict else ["layer"]
+        lower: dict[tuple, list[int]] = {}
+        for i, row in enumerate(cand[["site_id", "tier", *key_cols]].itertuples(index=False)):
+            lower.setdefault((row[0], row[1], *row[2:]), []).append(i)
+        have_tier = {(r.site_id, r.tier, r.layer, r.component) if strict else (r.site_id, r.tier, r.layer)
+                     for r in existing.itertuples(index=False)}
+        for i, row in enumerate(cand[["site_id", "scope", "tier", *key_cols]].itertuples(index=False)):
+            site_id, scope, tier, rest = row[0], row[1], row[2], tuple(row[3:])
+            if tier < 2:
+                continue
+            places_ok = [site_id, DISTRICT] if scope == "site" else [DISTRICT]
+            if any((p, tier - 1, *rest) in have_tier for p in places_ok):
+                continue
+            options = tuple(j for p in places_ok for j in lower.get((p, tier - 1, *rest), []))
+            tier_links.append((i, options))
+
+    # Alternative groups: at most one per place; an existing member leaves room for none.
+    alternatives = []
+    alt = cand[cand["alternative_group"] != ""]
+    existing_groups = {(catalog.measures[r.measure_id].alternative_group, r.site_id)
+                       for r in existing[existing["until"] == 0].itertuples(index=False)
+                       if catalog.measures[r.measure_id].alternative_group}
+    for (group, site_id), rows_ in alt.groupby(["alternative_group", "site_id"]).groups.items():
+        members = tuple(int(r) for r in rows_)
+        room = 0 if (group, site_id) in existing_groups else 1
+        if len(members) > room:
+            alternatives.append((members, room))
+
+    # Mandates: at each place, the candidate rows that meet it (or the place is met already).
+    # An ageing measure meets a mandate only until its useful life ends; then one of the
+    # options (its replacement among them) must be in place.
+    ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
+
+    def places(measure_ids, reach):
+        site_ids = [s.id for s in scenario.sites]
+        targets = site_ids if reach == "every_site" else [DISTRICT]
+        place_rows, met, renewals = [], [], []
+        for place in targets:
+            options_places = ([place, DISTRICT] if place != DISTRICT
+                              else [*site_ids, DISTRICT] if reach == "any_site" else [DISTRICT])
+            options = tuple(row_of[(m, p)] for m in measure_ids for p in options_places if (m, p) in row_of)
+            lasts = [ends[m, p] for m in measure_ids for p in options_places if (m, p) in ends]
+            if not lasts:
+                place_rows.append((place, options))
+                continue
+            met.append(place)
+            if 0 not in lasts:
+                renewals.append((place, max(lasts), options))
+        return place_rows, met, renewals
+
+    mandates = []
+    for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
+        if strength != "must":
+            continue
+        if deadline is None:
+            notes.append(f"mandate {mid} ({title}): the law's compliance date is not confirmed in the "
+                         f"catalog; planned as due by fiscal year {years[0]}")
+            deadline = years[0]
+        by_year = None if deadline > years[-1] else max(deadline, years[0])
+        if deadline < years[0]:
+            notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "
+                         f"planned for {years[0]} at the latest")
+        place_rows, met, renewals = places(measure_ids, reach)
+        mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met),
+                                    tuple(renewals), source=f"scenario mandates.extra.{mid}"
+                                    if mid in scenario.mandates.extra else
+                                    next(m.source for m in state_mandates(scenario, catalog) if m.id == mid)))
+
+    # Compliance first: a source pays for other items in a year only once every place of the
+    # compliance mandates its program names is met by then.
+    by_id = {m.id: m for p in catalog.states.values() for m in p.mandates}
+    compliance = {}
+    for src in sources:
+        program = catalog.programs.get(scenario.funding_sources[src.id].program or "")
+        if program is not None and program.compliance_first:
+            compliance[src.id] = tuple(pr for mid in program.compliance_first if mid in by_id
+                                       for pr in places(by_id[mid].measures, by_id[mid].applies_to)[0])
+
+    # Coverage groups: site x layer x component x role, for the combinations the catalog
+    # offers at the site; district measures cover every site.
+    layers = catalog.taxonomy.layer_ids
+    components = catalog.taxonomy.component_ids
+    role_w = scenario.weights.roles
+    site_ids = [s.id for s in scenario.sites]
+    risk = {s.id: s.risk_weight for s in scenario.sites}
+    keyed = [(s, r.layer, r.component, r.role, r.effectiveness, i, kind)
+             for kind, frame in (("existing", existing), ("candidate", cand))
+             for i, r in enumerate(frame[["site_id", "layer", "component", "role", "effectiveness"]].itertuples(index=False))
+             for s in (site_ids if r.site_id == DISTRICT else [r.site_id])]
+    until = existing["until"].tolist()
+    gindex: dict[tuple, int] = {}
+    for s, layer, comp, role, *_ in sorted(keyed, key=lambda k: (site_ids.index(k[0]), k[1], k[2], k[3])):
+        gindex.setdefault((s, layer, comp, role), len(gindex))
+    groups = pd.DataFrame(list(gindex), columns=["site_id", "layer", "component", "role"])
+    groups["weight"] = [risk[s] * layer_w.get(layer, 1.0) * comp_w.get(comp, 1.0) * role_w.get(role, 1.0)
+                        for s, layer, comp, role in gindex]
+    existing_cov = [0.0] * len(groups)
+    members, expiring = [], []
+    for s, layer, comp, role, eff, i, kind in keyed:
+        g = gindex[(s, layer, comp, role)]
+        if kind == "candidate":
+            members.append((g, i, eff))
+        elif until[i]:
+            expiring.append((g, eff, until[i]))
+        else:
+            existing_cov[g] += eff
+    groups["existing"] = existing_cov
+    group_members = pd.DataFrame(members, columns=["group", "candidate", "effectiveness"])
+
+    capital_budget = scenario.budget.per_year("capital", years)
+    operating_budget = scenario.budget.per_year("operating", years)
+    musts = [int(i) for i in cand.index[cand["must"]]]
+    return Problem(
+        scenario_name=scenario.name, edition=catalog.edition, years=years, sites=scenario.sites,
+        candidates=cand, existing=existing, groups=groups, group_members=group_members,
+        prerequisites=prerequisites, tier_links=tier_links, alternatives=alternatives,
+        mandates=mandates, musts=musts, sources=sources, cap_classes=cap_classes,
+        op_classes=op_classes, capital_budget=capital_budget, operating_budget=operating_budget,
+        total_budget=scenario.budget.total, carry_over=scenario.budget.carry_over,
+        layer_share={k: (v.min, v.max) for k, v in scenario.policy.layer_share.items()},
+        equity=scenario.policy.equity, tier_order=scenario.policy.tier_order,
+        objective=scenario.policy.objective, target_tier=scenario.policy.target_tier,
+        layers=layers, components=components, notes=notes, rulings=rulings, cap_tags=cap_tags,
+        op_tags=op_tags, compliance=compliance, supplement_not_supplant=sns,
+        dollar_year=catalog.dollar_year, max_projects=scenario.policy.max_projects, expiring=expiring,
+        evidence_stance=scenario.policy.evidence_stance,
+    )

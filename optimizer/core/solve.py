@@ -1,0 +1,314 @@
+"""Solving a built model with HiGHS (CBC as fallback), reading the true solution status and
+the gap, and turning the solution into a verified Plan."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pulp
+
+from optimizer.core.highs_runner import run_highs
+from optimizer.core.model import K, Model, define_objective
+from optimizer.core.plan import Plan, make_plan
+from optimizer.core.verify import Violation, plan_value, verify
+from optimizer.defaults import DEFAULT_GAP
+from optimizer.errors import OptimizerError, SolverFailed, short
+
+
+class Status(StrEnum):
+    """Outcome of a solve, read from the solution status, never from the headline status."""
+
+    OPTIMAL = "optimal"                  # proven within the gap tolerance
+    FEASIBLE = "feasible"                # a plan, not proven optimal (time limit): see gap
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"          # stopped before any plan was found
+
+
+class SolverUnavailable(OptimizerError):
+    """No usable MIP solver is installed."""
+
+
+@dataclass
+class SolveReport:
+    """What the solver said, in the tool's own terms."""
+
+    status: Status
+    solver: str
+    objective: float | None
+    dual_bound: float | None
+    gap: float | None
+    solve_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        """True when a plan can be read from the solution."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def available_solvers() -> list[str]:
+    """Names of the solvers this machine can use, HiGHS first."""
+    found = pulp.listSolvers(onlyAvailable=True)
+    names = ["highs"] if "HiGHS" in found else []
+    return names + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & set(found) else [])
+
+
+def _cbc(**options):
+    """CBC: a CBC on the PATH (PuLP 4 no longer bundles one), else PuLP 3's bundled CBC."""
+    if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
+        return pulp.COIN_CMD(**options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
+
+
+def _solver(name: str, time_limit: float | None, gap: float, threads: int | None, notes: list[str]):
+    usable = available_solvers()
+    if name not in usable:
+        if not usable:
+            raise SolverUnavailable("neither HiGHS (pip install highspy) nor CBC is available")
+        notes.append(f"solver {name} is not available; used {usable[0]} instead")
+        name = usable[0]
+    if name == "highs":
+        return name, None  # run through highspy directly (see highs_runner)
+    return name, _cbc(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+
+
+@contextlib.contextmanager
+def solver_errors(name: str):
+    """Turn a solver's own crash into :class:`SolverFailed`, with what to do next."""
+    try:
+        yield
+    except SolverFailed:
+        raise
+    except (RuntimeError, ValueError, OSError, pulp.PulpSolverError) as exc:
+        raise SolverFailed(f"the {name} solver failed ({short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 80)}); your inputs are unchanged. "
+                           "Try the other solver (--solver cbc or highs) and report the scenario "
+                           "if it happens again") from None
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the solver's banner, which HiGHS writes to the process's standard output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | None, dict[pulp.LpVariable, float]]:
+    """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
+    maximisation) and the values of the in-place variables. The model's own variable values
+    are restored afterwards."""
+    saved = {v: v.varValue for v in model.prob.variables()}
+    try:
+        with _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
+            if "highs" in available_solvers():
+                outcome = run_highs(model.prob, time_limit, 0.0, None, relax=True)
+                bound = outcome.dual_bound
+            else:
+                bound = _cbc_relaxation(model)
+        return bound, ({v: v.varValue or 0.0 for ys in model.y for v in ys} if bound is not None else {})
+    finally:
+        for var, value in saved.items():
+            var.varValue = value
+
+
+def _cbc_relaxation(model: Model) -> float | None:
+    prob = model.prob
+    cats = {v: v.cat for v in prob.variables()}
+    status, sol_status = prob.status, prob.sol_status
+    try:
+        for var in cats:
+            var.cat = pulp.LpContinuous
+        prob.solve(_cbc(msg=False))
+        return pulp.value(prob.objective) if prob.status == pulp.LpStatusOptimal else None
+    finally:
+        for var, cat in cats.items():
+            var.cat = cat
+        prob.status, prob.sol_status = status, sol_status
+
+
+def relaxation_bound(model: Model, time_limit: float | None = None) -> float | None:
+    """Objective of the LP relaxation: a bound on the best plan (upper for maximisation)."""
+    return relaxation(model, time_limit)[0]
+
+
+def _integral(model: Model, tolerance: float = 1e-4) -> bool:
+    return all(abs(v - round(v)) <= tolerance for ys in model.y for v in (var.value() for var in ys)
+               if v is not None)
+
+
+def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable, float]:
+    """Values of the in-place variables for a known plan (a warm start)."""
+    return {var: float(installs.get(c, 10**6) <= t) for c, ys in enumerate(model.y)
+            for t, var in zip(model.problem.years, ys)}
+
+
+def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
+                gap: float = DEFAULT_GAP, threads: int | None = None,
+                start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
+    """Solve a built model and report status, objective, dual bound and gap.
+
+    Parameters
+    ----------
+    model : Model
+        From :func:`~optimizer.core.model.build_model`.
+    solver : {"highs", "cbc"}
+        HiGHS in process through highspy (default); CBC when HiGHS is missing.
+    time_limit : float, optional
+        Seconds; at the limit the best plan so far is returned as ``feasible`` with its gap.
+    gap : float
+        Relative optimality gap at which the solver may stop.
+    threads : int, optional
+        Solver threads.
+    start : dict, optional
+        Values of the in-place variables of a known plan, given to HiGHS as a first
+        incumbent (see :func:`start_values`).
+    """
+    notes: list[str] = []
+    name, engine = _solver(solver, time_limit, gap, threads, notes)
+    began = time.perf_counter()
+    highs = None
+    with _quiet(), solver_errors(name):
+        if name == "highs":
+            highs = run_highs(model.prob, time_limit, gap, threads, start)
+            sol = highs.sol_status
+            if highs.stopped:
+                notes.append("HiGHS overran its time limit and was stopped")
+            if highs.died:
+                notes.append("the HiGHS process ended without an answer (out of memory, or a crash)")
+        else:
+            model.prob.solve(engine)
+            sol = model.prob.sol_status
+    seconds = time.perf_counter() - began
+    objective = pulp.value(model.prob.objective) if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) else None
+    if sol == pulp.LpSolutionOptimal:
+        status = Status.OPTIMAL
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        status = Status.FEASIBLE
+    elif sol == pulp.LpSolutionInfeasible:
+        status = Status.INFEASIBLE
+    else:
+        status = Status.NO_SOLUTION
+    if status in (Status.OPTIMAL, Status.FEASIBLE) and not _integral(model):
+        # CBC stopped on time can hand back a fractional point as if it were a plan.
+        notes.append("the solver returned a fractional point, not a plan; treated as no solution")
+        status, objective = Status.NO_SOLUTION, None
+    bound = gap_value = None
+    if highs is not None and objective is not None:
+        bound, gap_value = highs.dual_bound, highs.gap
+        if bound is None or gap_value is None:  # stopped before the root LP: bound it ourselves
+            bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
+            gap_value = None if bound is None else abs(bound - objective) / max(abs(objective), 1e-9)
+    elif highs is not None:
+        bound = highs.dual_bound
+    elif objective is not None:
+        if status == Status.OPTIMAL:
+            # CBC does not report its bound: the requested gap is what it proved, at most.
+            gap_value = gap
+            notes.append(f"CBC proved optimality within the requested gap of {gap:.2%}; the gap shown is that bound")
+        else:
+            bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
+            if bound is not None:
+                gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
+    if status == Status.FEASIBLE:
+        notes.append("time limit reached: the plan is feasible but not proven optimal")
+    return SolveReport(status, name, objective, bound, gap_value, seconds, notes)
+
+
+def _installs(model: Model) -> dict[int, int]:
+    """Candidate row -> first fiscal year in place, read from a solved model."""
+    installs = {}
+    for c, ys in enumerate(model.y):
+        for t, var in zip(model.problem.years, ys):
+            if (var.value() or 0) > 0.5:
+                installs[c] = t
+                break
+    return installs
+
+
+def _funding(model: Model):
+    """Class-level grant and match dollars of a solved model."""
+    grants = {}
+    for kind, table in (("capital", model.fcap), ("annual", model.fop)):
+        for (src, q, t), var in table.items():
+            if (var.value() or 0) * K > 0.005:
+                grants[kind, src, q, t] = var.value() * K
+    matches = {(src, q, t): var.value() * K for (src, q, t), var in model.match.items()
+               if (var.value() or 0) * K > 0.005}
+    return grants, matches
+
+
+def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
+    """The second stage: with the items and years of a plan fixed, pay them with as many
+    grant dollars (and so as few local dollars) as every rule allows, by a linear program.
+    Returns None when the items cannot be paid at all under the model's rules."""
+    if not model.fcap and not model.fop:
+        return make_plan(model.problem, installs, {}, {})
+    saved = {v: v.varValue for v in model.prob.variables()}
+    try:
+        lp = "highs" if "highs" in available_solvers() else "cbc"
+        with model.funding_stage(installs), _quiet(), solver_errors(lp):
+            if lp == "highs":
+                ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
+            else:
+                ok = _cbc_relaxation(model) is not None
+            return make_plan(model.problem, installs, *_funding(model)) if ok else None
+    finally:
+        for var, value in saved.items():
+            var.varValue = value
+
+
+def read_plan(model: Model) -> Plan:
+    """Read the installations of a solved model and pay them grants first (see
+    :func:`fund_grants_first`); the solver's own funding split is kept if that stage fails."""
+    installs = _installs(model)
+    return fund_grants_first(model, installs) or make_plan(model.problem, installs, *_funding(model))
+
+
+def solve_phases(model: Model, **options) -> SolveReport:
+    """Solve, running both phases for the ``tier1_first`` objective: first the most
+    site-layer pairs at tier 1, then the best risk reduction that keeps that count."""
+    report = solve_model(model, **options)
+    if model.objective_kind != "tier1_count" or not report.has_plan:
+        return report
+    options.pop("start", None)  # the start fits the first phase's objective only
+    reached = round(report.objective)
+    terms = [(z, 1) for z in model.tier1.values()]
+    model.prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE,
+                                               name="tier1_first_phase", rhs=reached))
+    define_objective(model, "risk_reduction")
+    second = solve_model(model, **options)
+    second.notes.insert(0, f"phase 1: {reached} site-layer pairs reach tier 1")
+    second.solve_seconds += report.solve_seconds
+    return second
+
+
+@dataclass
+class Checked:
+    """A plan with its independent verification and value."""
+
+    plan: Plan
+    violations: list[Violation]
+    value: float
+
+    @property
+    def valid(self) -> bool:
+        """True when the verifier found no violation."""
+        return not self.violations
+
+
+def check(model: Model, plan: Plan) -> Checked:
+    """Verify a plan and compute its value from the Problem alone."""
+    return Checked(plan, verify(model.problem, plan), plan_value(model.problem, plan.installs))

@@ -1,0 +1,71 @@
+"""PASS tier attained per site and layer: the highest tier k such that, in every component of
+the layer for which the catalog offers a tier-1 measure, a measure of each tier 1..k is in
+place at the site or district-wide."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+
+from optimizer.core.problem import DISTRICT, Problem
+
+
+def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> pd.DataFrame:
+    """Tier per site (rows) and layer (columns), from existing measures plus ``installs``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Gives sites, layers, components and what is already in place.
+    installs : dict, optional
+        Candidate row -> install year; all count as in place at the end of the horizon.
+    """
+    present: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    for r in problem.existing.itertuples(index=False):
+        present[r.site_id, r.layer, r.component].add(int(r.tier))
+    cand = problem.candidates
+    offered = {(r.site_id, r.layer, r.component) for r in cand[cand["tier"] == 1].itertuples()}
+    offered |= {(r.site_id, r.layer, r.component) for r in problem.existing.itertuples() if r.tier == 1}
+    site, layer_of, comp, tier = (cand[k].tolist() for k in ("site_id", "layer", "component", "tier"))
+    for c in installs or {}:
+        present[site[c], layer_of[c], comp[c]].add(int(tier[c]))
+    table = {}
+    for s in problem.sites:
+        row = {}
+        for layer in problem.layers:
+            levels = []
+            for comp in problem.components:
+                if (s.id, layer, comp) not in offered and (DISTRICT, layer, comp) not in offered:
+                    continue
+                have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
+                k = 0
+                while k + 1 in have:
+                    k += 1
+                levels.append(k)
+            row[layer] = min(levels, default=0)
+        table[s.id] = row
+    frame = pd.DataFrame.from_dict(table, orient="index")[problem.layers]
+    frame.index.name = "site_id"
+    return frame
+
+
+TOWARD = "toward the next tier"
+WITHIN = "within the tiers reached"
+BEYOND = "beyond the next tier"
+OUTSIDE = "outside the tiers"
+
+
+def tier_progress(problem: Problem, items: pd.DataFrame, installs: dict[int, int]) -> pd.Series:
+    """For each plan item, what it does for PASS tiers: within the tiers its school reaches in
+    the layer after the plan, toward the next tier, beyond the next tier (money that buys
+    nothing toward a tier yet), or outside the tiers. District-wide items count at the school
+    where they help most."""
+    after = tiers_attained(problem, installs)
+    out = []
+    for r in items.itertuples(index=False):
+        if r.tier == 0:
+            out.append(OUTSIDE)
+            continue
+        reached = (after[r.layer].max() if r.site_id == DISTRICT else after.at[r.site_id, r.layer])
+        out.append(WITHIN if r.tier <= reached else TOWARD if r.tier == reached + 1 else BEYOND)
+    return pd.Series(out, index=items.index, name="pass_tier", dtype=object)

@@ -1,0 +1,343 @@
+"""District scenarios: sites, horizon, budgets, funding sources, mandates and policy, read
+from YAML (sites from YAML, CSV or Excel), with inheritance for small what-if files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from optimizer.data.parsing import (
+    Count,
+    Dollars,
+    Flag,
+    Fraction,
+    Number,
+    PerYear,
+    Weight,
+)
+from optimizer.data.readers import read_table, read_yaml_mapping
+from optimizer.data.stances import Stance
+from optimizer.data.validation import validate_model
+from optimizer.data.vocabulary import (
+    FundingCategory,
+    MandateReach,
+    MandateStrength,
+    Role,
+)
+from optimizer.errors import InputError, InputProblem, ProblemCollector
+
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Site(BaseModel):
+    """A school (or other building) of the district and its inventory."""
+
+    model_config = _STRICT
+    id: str = Field(pattern=ID)
+    name: str = Field(min_length=1)
+    level: Literal["elementary", "middle", "high", "k8", "k12", "alternative", "other"]
+    enrollment: Count
+    staff: Count
+    exterior_doors: Count = Field(ge=1)
+    entrances: Count = Field(ge=1)
+    classrooms: Count
+    camera_positions: Count
+    glazing_sqft: Count = Field(default=0, description="square feet of entry and ground-floor glazing; "
+                                "0 when not surveyed (glazing measures are then not planned)")
+    screening_lanes: Count | None = Field(default=None, description="entry lanes where students would be "
+                                          "screened at arrival; empty: estimated from enrollment")
+    risk_weight: Number = Field(default=1.0, gt=0, le=10)
+    in_place: list[str] = []
+    installed: dict[str, int] = Field(default={}, description="fiscal year each in-place measure was "
+                                      "installed (measure id: year); it stops counting at the end of its useful life")
+
+    @field_validator("in_place", mode="before")
+    @classmethod
+    def _split(cls, value):
+        return [v.strip() for v in value.split(";") if v.strip()] if isinstance(value, str) else value
+
+    @field_validator("installed", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        """A sites-file cell reads ``measure:year; measure:year``."""
+        if not isinstance(value, str):
+            return value
+        pairs = [part.split(":", 1) for part in value.split(";") if part.strip()]
+        return {k.strip(): v.strip() for k, v in (pair if len(pair) == 2 else (pair[0], "") for pair in pairs)}
+
+
+class Horizon(BaseModel):
+    """Fiscal years planned, named by the calendar year each ends in."""
+
+    model_config = _STRICT
+    start: int = Field(ge=2000, le=2100)
+    years: int = Field(ge=1, le=10)
+
+    @property
+    def fiscal_years(self) -> list[int]:
+        """The fiscal years of the horizon, in order."""
+        return list(range(self.start, self.start + self.years))
+
+
+class Budget(BaseModel):
+    """Local money: capital and operating budgets per fiscal year, and an optional total."""
+
+    model_config = _STRICT
+    capital: PerYear = Field(description="local capital money per fiscal year")
+    operating: PerYear = Field(description="local operating money per year for recurring costs")
+    total: Dollars | None = None
+    carry_over: Flag = False
+
+    def per_year(self, which: str, fiscal_years: list[int]) -> dict[int, float]:
+        """Amounts of ``capital`` or ``operating`` for each fiscal year (0 where not given)."""
+        value = getattr(self, which)
+        if isinstance(value, dict):
+            return {fy: float(value.get(fy, 0.0)) for fy in fiscal_years}
+        return {fy: float(value) for fy in fiscal_years}
+
+
+class FundingSource(BaseModel):
+    """Money awarded to the district: from a catalog program or custom (local, private).
+
+    The award's scope narrows what the program's rules allow, never widens it: the approved
+    project's measures (``eligible_measures``), its sites, and money earmarked for one
+    mandate (``earmark``: a mandate id), which pays only for that mandate's measures and is
+    not blocked by supplement-not-supplant, since the mandate is its purpose.
+    """
+
+    model_config = _STRICT
+    program: str | None = None
+    name: str | None = None
+    amount: Dollars
+    awarded: Flag = True
+    first_year: int | None = None
+    last_year: int | None = None
+    level: Literal["federal", "state", "local", "private"] | None = None
+    eligible_categories: list[FundingCategory] | None = None
+    eligible_measures: list[str] | None = None
+    excluded_measures: list[str] = []
+    sites: list[str] | None = None
+    earmark: str | None = None
+    match_rate: Fraction | None = None
+
+
+class ExtraMandate(BaseModel):
+    """A mandate the scenario adds (a new state law, a board decision)."""
+
+    model_config = _STRICT
+    title: str
+    measures: list[str] = Field(min_length=1)
+    strength: MandateStrength = "must"
+    deadline_year: int
+    applies_to: MandateReach = "every_site"
+
+
+class Mandates(BaseModel):
+    """Which mandates apply."""
+
+    model_config = _STRICT
+    state_profile: Flag = True
+    supplement_not_supplant: Flag = True
+    extra: dict[str, ExtraMandate] = {}
+
+
+class Pick(BaseModel):
+    """A measure at a site (or district-wide when ``site`` is omitted)."""
+
+    model_config = _STRICT
+    measure: str
+    site: str | None = None
+
+
+class CostOverride(Pick):
+    """A vendor quote replacing the catalog cost for a measure (at one site or everywhere)."""
+
+    capital: Dollars | None = None
+    annual: Dollars | None = None
+    source: str = Field(min_length=1)
+
+
+class Weights(BaseModel):
+    """Relative importance of layers, components and roles (1 when not given)."""
+
+    model_config = _STRICT
+    layers: dict[str, Weight] = {}
+    components: dict[str, Weight] = {}
+    roles: dict[Role, Weight] = {}
+
+
+class Share(BaseModel):
+    """Minimum and maximum share of capital spend in a layer."""
+
+    model_config = _STRICT
+    min: Fraction = 0.0
+    max: Fraction = 1.0
+
+
+class Policy(BaseModel):
+    """How the plan is chosen."""
+
+    model_config = _STRICT
+    objective: Literal["risk_reduction", "least_cost_tier", "tier1_first"] = "risk_reduction"
+    target_tier: int = Field(default=1, ge=1, le=4)
+    tier_order: Literal["strict", "relaxed", "off"] = "strict"
+    equity: Flag = False
+    layer_share: dict[str, Share] = {}
+    evidence_stance: Stance = "full"
+    max_projects: int | None = Field(default=None, ge=1, le=500,
+                                     description="at most this many distinct measures bought")
+
+
+class Scenario(BaseModel):
+    """A district's planning scenario, after inheritance is resolved."""
+
+    model_config = _STRICT
+    name: str
+    description: str = ""
+    catalog_edition: Literal[6, 7] = 7
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    horizon: Horizon
+    sites: list[Site] = Field(min_length=1)
+    district_in_place: list[str] = []
+    district_installed: dict[str, int] = {}
+    budget: Budget
+    funding_sources: dict[str, FundingSource] = {}
+    mandates: Mandates = Mandates()
+    must: list[Pick] = []
+    must_not: list[Pick] = []
+    cost_overrides: list[CostOverride] = []
+    weights: Weights = Weights()
+    policy: Policy = Policy()
+
+
+SCENARIO_KEYS = set(Scenario.model_fields) | {"extends", "sites_file", "sites_sheet"}
+
+
+def _merge(base: dict, change: dict) -> dict:
+    merged = dict(base)
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Path]:
+    """Read ``path`` and the files it extends; return the merged mapping and the file that
+    supplied the sites file (its folder anchors relative paths)."""
+    data = read_yaml_mapping(path)
+    base_name = data.pop("extends", None)
+    sites_anchor = path
+    if base_name is None:
+        return data, sites_anchor
+    base_path = (path.parent / str(base_name)).resolve()
+    if base_path in chain or base_path == path.resolve():
+        loop = " -> ".join(p.name for p in (*chain, path.resolve(), base_path))
+        raise InputError([InputProblem(str(path), "extends", "extends", str(base_name),
+                                       f"a base scenario that does not lead back here ({loop})")])
+    if not base_path.is_file():
+        raise InputError([InputProblem(str(path), "extends", "extends", str(base_name),
+                                       "the path of an existing scenario file, relative to this one")])
+    base, base_anchor = _resolve(base_path, (*chain, path.resolve()))
+    if "sites_file" not in data and "sites" not in data:
+        sites_anchor = base_anchor
+    return _merge(base, data), sites_anchor
+
+
+def _read_sites(path: Path, sheet: str | int, problems: ProblemCollector) -> list[dict]:
+    table = read_table(path, sheet)
+    local = ProblemCollector(path)
+    known = list(Site.model_fields)
+    for name in table.header:
+        if name not in known:
+            local.add("header", name, name, "a site column: " + ", ".join(known))
+    if not table.rows:
+        local.add("row 2", "", "", "at least one site below the header row")
+    sites = []
+    for i, row in enumerate(table.rows):
+        data = {k: v for k, v in row.items() if v != "" and k in known}
+        site = validate_model(Site, data, local, table.row_label(i))
+        if site is not None:
+            sites.append(site.model_dump())
+    problems.extend(local.problems)
+    return sites
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Load a scenario file, resolving ``extends`` and reading the sites file.
+
+    Parameters
+    ----------
+    path : Path or str
+        A scenario YAML file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario (not yet checked against a catalog; see
+        :func:`check_against_catalog`).
+
+    Raises
+    ------
+    InputError
+        With every problem found: unknown keys, wrong types, bad site rows, broken
+        inheritance.
+    """
+    path = Path(path)
+    data, anchor = _resolve(path, ())
+    problems = ProblemCollector(path)
+    for key in data:
+        if key not in SCENARIO_KEYS:
+            problems.add("top level", key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))
+    sites_file = data.pop("sites_file", None)
+    sheet = data.pop("sites_sheet", 0)
+    if sites_file is not None:
+        if "sites" in data:
+            problems.add("sites_file", "sites_file", sites_file, "either sites or sites_file, not both")
+        data["sites"] = _read_sites(anchor.parent / str(sites_file), sheet, problems)
+    scenario = validate_model(Scenario, {k: v for k, v in data.items() if k in SCENARIO_KEYS},
+                              problems, "")
+    if scenario is not None:
+        _check_internal(scenario, problems)
+    problems.raise_if_any()
+    return scenario
+
+
+def _check_internal(s: Scenario, problems: ProblemCollector) -> None:
+    seen: set[str] = set()
+    for i, site in enumerate(s.sites):
+        if site.id in seen:
+            problems.add(f"sites[{i}]", "id", site.id, "a site id used once")
+        seen.add(site.id)
+        for mid, year in site.installed.items():
+            if mid not in site.in_place:
+                problems.add(f"site {site.id} (sites[{i}])", "installed", mid, "a measure listed in in_place")
+            if not 1950 <= year <= s.horizon.start:
+                problems.add(f"site {site.id} (sites[{i}])", "installed", year,
+                             f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})")
+    for mid, year in s.district_installed.items():
+        if mid not in s.district_in_place:
+            problems.add("district_installed", "installed", mid, "a measure listed in district_in_place")
+        if not 1950 <= year <= s.horizon.start:
+            problems.add("district_installed", "installed", year,
+                         f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})")
+    years = s.horizon.fiscal_years
+    for which in ("capital", "operating"):
+        value = getattr(s.budget, which)
+        for fy in value if isinstance(value, dict) else []:
+            if fy not in years:
+                problems.add(f"budget.{which}", str(fy), fy, f"a fiscal year of the horizon {years[0]}-{years[-1]}")
+    for key, source in s.funding_sources.items():
+        for attr in ("first_year", "last_year"):
+            fy = getattr(source, attr)
+            if fy is not None and not years[0] - 10 <= fy <= years[-1] + 10:
+                problems.add(f"funding_sources.{key}", attr, fy, "a fiscal year near the horizon")
+        if source.program is None and (source.level is None or source.eligible_categories is None):
+            problems.add(f"funding_sources.{key}", "program", "", "a program id from the catalog, or "
+                         "level and eligible_categories for a custom source")
+    for layer, share in s.policy.layer_share.items():
+        if share.min > share.max:
+            problems.add(f"policy.layer_share.{layer}", "min", share.min, f"at most max ({share.max})")

@@ -1,0 +1,1 @@
+"""Plans written for people: JSON, CSV and Excel files."""
