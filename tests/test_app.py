@@ -24,7 +24,9 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BUDGET = 400_000.0  # local capital per fiscal year, as ``plan --budget 400000``
 PLAN, SCENARIO, COMPARE = "ui/pages/plan.py", "ui/pages/scenario.py", "ui/pages/compare.py"
-BUDGET_KEY, SVPP_KEY = "options:budget", "scenario:funding_sources.svpp.awarded"
+#: The Plan page's number setting every fiscal year's capital budget of the scenario.
+BUDGET_KEY, SVPP_KEY = "scenario:budget.capital.every_year", "scenario:funding_sources.svpp.awarded"
+YEARS = ("2027", "2028", "2029")  # the suburban example's fiscal years
 
 
 class ScriptSources(HTMLParser):
@@ -100,8 +102,15 @@ def test_changing_the_budget_shows_the_apis_plan(at_budget):
     at = visit(start(), PLAN)
     scenario_budget = metric(at, "Risk reduction")
     assert "$1,100,000" in charts_json(at)  # waterfall starts at 450k + 350k + 300k
+    assert at.number_input(key=BUDGET_KEY).value is None  # the years differ
+    assert [at.number_input(key=f"scenario:budget.capital.{y}@plan").value for y in YEARS] == [
+        450_000, 350_000, 300_000]
     at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
     assert not at.exception
+    # the number is the scenario's own budget of every year; the options hold no budget
+    assert at.session_state["scenario"]["budget"]["capital"] == dict.fromkeys(YEARS, BUDGET)
+    assert "budget" not in at.session_state["options"]
+    assert [at.number_input(key=f"scenario:budget.capital.{y}@plan").value for y in YEARS] == [BUDGET] * 3
     assert metric(at, "Risk reduction") == fmt.value(expected.value) != scenario_budget
     assert metric(at, "Capital spend") == fmt.money(expected.totals()["capital"])
     assert metric(at, "Items") == f"{len(expected.plan.items):,}"
@@ -115,6 +124,7 @@ def test_grant_toggle_and_pins_compare_like_the_api(at_budget):
     at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
     at.button(key="pin:A").click().run()
     visit(at, SCENARIO).toggle(key=SVPP_KEY).set_value(False).run()
+    assert at.number_input(key="scenario:budget.capital.2027").value == BUDGET  # one budget, both pages
     visit(at, PLAN)
     assert at.number_input(key=BUDGET_KEY).value == BUDGET  # the budget survived the page change
     assert metric(at, "Risk reduction") == fmt.value(without.value)
@@ -125,6 +135,7 @@ def test_grant_toggle_and_pins_compare_like_the_api(at_budget):
     capital = next(m for m in at.metric if m.label == "Capital spend, B")
     assert capital.value == fmt.money(without.totals()["capital"])
     assert "grants: pccd, title-iv-a" in page_text(at)
+    assert f"{fmt.money(BUDGET)} capital per year" in page_text(at)
 
 
 def test_bad_uploads_keep_the_users_edits():

@@ -2,8 +2,10 @@
 (``state.request()``), so going back and forth between pages and settings is instant.
 
 Each function takes the request text, rebuilds the checked inputs from it and calls one
-public function of ``optimizer``. Analyses that report progress draw their own progress
-bar inside the cached call (a bar made outside cannot be replayed from the cache).
+public function of ``optimizer``. The inputs are checked from the scenario mapping in memory
+against the catalog loaded once per PASS edition (:func:`catalog`); no scenario file is
+written. Analyses that report progress draw their own progress bar inside the cached call
+(a bar made outside cannot be replayed from the cache).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from optimizer import Catalog, Inputs, load_catalog
+from optimizer import Catalog, Inputs, PlanResult, load_catalog, optimize
 from optimizer.analyses.compare import Comparison, compare
 from optimizer.analyses.explain import Explanation, explain
 from optimizer.analyses.frontier import Frontier, frontier
@@ -22,7 +24,6 @@ from optimizer.analyses.pitch import PitchResult, pitch, read_pitch
 from optimizer.analyses.robust import Robustness, robust
 from optimizer.analyses.screen import screen
 from optimizer.core.diagnose import diagnose
-from optimizer.core.result import PlanResult, apply_overrides, optimize
 from optimizer.paths import CATALOG_DIR
 from optimizer.reports.export import assumptions, write_plan
 
@@ -34,13 +35,14 @@ PITCH_FORM = "vendor pitch form"
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def catalog(edition: int) -> Catalog:
-    """The built-in catalog in a PASS edition."""
+    """The built-in catalog in a PASS edition, loaded and checked once per process."""
     return load_catalog(CATALOG_DIR, edition)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def scenario_inputs(scenario_key: str) -> Inputs:
-    """Checked inputs of an edited scenario (``state.scenario_key()``).
+    """Checked inputs of an edited scenario (``state.scenario_key()``), checked in memory
+    against the cached catalog of its edition.
 
     Raises
     ------
@@ -48,14 +50,15 @@ def scenario_inputs(scenario_key: str) -> Inputs:
         When the edited scenario has problems (not cached: checked again next time).
     """
     data = json.loads(scenario_key)
-    return scenario_files.inputs_of(data["scenario"], data["file"])
+    return scenario_files.inputs_of(data["scenario"], data["file"], catalog)
 
 
 def inputs(request: str) -> Inputs:
-    """Checked inputs of a request, with the plan options' budget applied."""
+    """Checked inputs of a request (its scenario holds the budgets; the options only the
+    solver's settings)."""
     data = json.loads(request)
-    key = json.dumps({"file": data["file"], "scenario": data["scenario"]}, separators=(",", ":"))
-    return apply_overrides(scenario_inputs(key), budget=data["options"]["budget"])
+    return scenario_inputs(json.dumps({"file": data["file"], "scenario": data["scenario"]},
+                                      separators=(",", ":")))
 
 
 def _solver_options(request: str) -> dict:

@@ -15,6 +15,12 @@ from optimizer.data.scenario import Site
 from . import state
 
 SCENARIO = state.SCENARIO
+#: Key of the Plan page's number that sets the local capital budget of every fiscal year.
+EVERY_YEAR = f"{SCENARIO}{state.SEP}budget.capital.every_year"
+#: Per-year budget inputs in one row, at most.
+YEARS_PER_ROW = 5
+#: Names the Plan page's own keys of values the Scenario page also has widgets for.
+PLAN_PAGE = "plan"
 SITE_COLUMNS = list(Site.model_fields)
 SITE_LEVELS = list(get_args(Site.model_fields["level"].annotation))
 NO_STATE, EVERY_SITE = "(none)", "(every site)"
@@ -102,6 +108,49 @@ def budget(data: dict) -> None:
                 ("budget", "carry_over"), default=False)
     state.bound(right.number_input, "Cap on all local capital over the horizon ($, empty: none)",
                 SCENARIO, ("budget", "total"), min_value=0.0, step=10_000.0, format="%.0f")
+
+
+def same_amount(capital) -> float | None:
+    """The one amount of a capital budget: the number itself, or the amount every fiscal
+    year shares (None when the years differ or hold no number)."""
+    amounts = list(capital.values()) if isinstance(capital, dict) else [capital]
+    if amounts and all(isinstance(a, (int, float)) and a == amounts[0] for a in amounts):
+        return float(amounts[0])
+    return None
+
+
+def _set_every_year() -> None:
+    """Write the number typed to every fiscal year's capital budget (and their inputs)."""
+    amount = st.session_state[EVERY_YEAR]
+    if amount is None:  # cleared: the years keep their amounts
+        return
+    capital = state.scenario()["budget"]["capital"]
+    if not isinstance(capital, dict):  # one number for every year stays one number
+        state.set_at(SCENARIO, ("budget", "capital"), amount)
+        return
+    for year in capital:
+        capital[year] = amount
+        st.session_state[state.key_of(SCENARIO, ("budget", "capital", year), PLAN_PAGE)] = amount
+
+
+def capital_budget(data: dict) -> None:
+    """The scenario's own local capital budget, on the Plan page: one number that sets every
+    fiscal year (it shows the amount when the years share one), and each year's amount as
+    the scenario has it (the same inputs as the Scenario page's Budget tab)."""
+    capital = data["budget"]["capital"]
+    st.session_state[EVERY_YEAR] = same_amount(capital)  # follows edits of single years
+    st.number_input("Local capital budget per fiscal year ($)", key=EVERY_YEAR, on_change=_set_every_year,
+                    min_value=0.0, step=25_000.0, format="%.0f",
+                    placeholder="the years differ: see each year below",
+                    help="Sets the scenario's local capital budget of every fiscal year to this amount, "
+                         "as the command line's --budget. Each year's own amount is below and on the "
+                         "Scenario page.")
+    years = list(capital) if isinstance(capital, dict) else []
+    for start in range(0, len(years), YEARS_PER_ROW):
+        row = years[start:start + YEARS_PER_ROW]
+        for column, year in zip(st.columns(len(row)), row):
+            state.bound(column.number_input, f"Local capital {year} ($)", SCENARIO, ("budget", "capital", year),
+                        page=PLAN_PAGE, min_value=0.0, step=10_000.0, format="%.0f")
 
 
 def funding(data: dict, catalog: Catalog) -> None:

@@ -1,8 +1,10 @@
 """Scenario files for the app: the built-in examples, uploaded files, and the edited
 scenario (a plain mapping) turned back into checked inputs.
 
-Everything goes through :func:`optimizer.load_inputs`, so an edited or uploaded scenario is
-checked exactly as the command line checks a file, and its problems name row and field.
+Files go through :func:`optimizer.load_inputs` and the edited mapping through
+:func:`optimizer.data.inputs.load_inputs_from_mapping`, which checks it exactly as the
+command line checks a file holding it (no file is written for it), so problems name row and
+field. Each takes the app's cached catalog, so the catalog is not loaded again.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
-from optimizer.data.scenario_io import scenario_yaml
+from optimizer.data.inputs import CatalogSource, load_inputs_from_mapping
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 
 #: File types the upload box takes: a scenario, or a sites table replacing the sites.
@@ -43,37 +45,37 @@ def as_mapping(scenario: Scenario) -> dict:
     return data
 
 
-def load_builtin(name: str) -> dict:
-    """The mapping of a built-in scenario, checked against the catalog.
+def load_builtin(name: str, catalog: CatalogSource = None) -> dict:
+    """The mapping of a built-in scenario, checked against the catalog (``catalog``: see
+    :func:`inputs_of`).
 
     Raises
     ------
     InputError
         When the file has problems.
     """
-    return as_mapping(load_inputs(SCENARIOS_DIR / Path(name).name).scenario)
+    return as_mapping(load_inputs(SCENARIOS_DIR / Path(name).name, catalog=catalog).scenario)
 
 
-def inputs_of(data: dict, file_name: str) -> Inputs:
-    """Check an edited scenario mapping as if it were the file ``file_name``.
+def inputs_of(data: dict, file_name: str, catalog: CatalogSource = None) -> Inputs:
+    """Check an edited scenario mapping as if it were the file ``file_name``, in memory.
 
     Parameters
     ----------
     data : dict
-        The scenario as plain data.
+        The scenario as plain data, sites inline.
     file_name : str
         The name the scenario is known by (shown in problems and in the plan's assumptions).
+    catalog : Catalog or callable, optional
+        The catalog to check against: a loaded one, or a function giving the catalog of a
+        PASS edition (the app's cached loader); None loads it from the catalog folder.
 
     Raises
     ------
     InputError
         Naming each bad row and field.
     """
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / file_name
-        path.write_text(scenario_yaml(data), encoding="utf-8")
-        inputs = load_inputs(path)
-    return Inputs(inputs.scenario, inputs.catalog, Path(file_name))
+    return load_inputs_from_mapping(data, catalog=catalog, name=file_name)
 
 
 def _refuse(name: str, expected: str) -> InputError:
@@ -86,7 +88,8 @@ def _safe_name(name: str) -> str:
     return base if base not in ("", ".", "..") else "upload"
 
 
-def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str) -> tuple[dict, str]:
+def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str,
+                catalog: CatalogSource = None) -> tuple[dict, str]:
     """Read uploaded files into a scenario mapping.
 
     One YAML scenario may come with the sites table it names (``sites_file``); it may also
@@ -101,6 +104,8 @@ def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str
         The scenario being edited (kept for a sites-only upload).
     current_name : str
         Its file name.
+    catalog : Catalog or callable, optional
+        The catalog to check against (see :func:`inputs_of`).
 
     Returns
     -------
@@ -128,9 +133,10 @@ def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str
             (folder / name).write_bytes(content)
         if scenarios:
             name = scenarios[0]
-        else:
+            inputs = load_inputs(folder / name, catalog=catalog)
+        else:  # the uploaded table is the sites file of the scenario being edited
             name = current_name
             base = {k: v for k, v in current.items() if k != "sites"}
-            (folder / name).write_text(scenario_yaml({**base, "sites_file": tables[0]}), encoding="utf-8")
-        inputs = load_inputs(folder / name)
+            inputs = load_inputs_from_mapping({**base, "sites_file": tables[0]}, catalog=catalog,
+                                              base_dir=folder, name=name)
     return as_mapping(inputs.scenario), name

@@ -1,9 +1,10 @@
-"""What the app remembers between reruns and pages: the edited scenario, the plan options,
-upload problems and pinned plans, all in ``st.session_state``.
+"""What the app remembers between reruns and pages: the edited scenario, the solver
+options, upload problems and pinned plans, all in ``st.session_state``.
 
-The edited scenario is a plain mapping and is the single source of truth: widgets are seeded
-from it and write back to it in their ``on_change`` callbacks, so an edit survives a failed
-solve, a bad upload and a visit to another page. Only loading a scenario replaces it.
+The edited scenario is a plain mapping and is the single source of truth, budgets included:
+widgets are seeded from it and write back to it in their ``on_change`` callbacks, so an edit
+survives a failed solve, a bad upload and a visit to another page. Only loading a scenario
+replaces it. The options hold the solver's settings only.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import streamlit as st
 
 from optimizer.defaults import DEFAULT_GAP
 
-from . import scenario_files
+from . import compute, scenario_files
 
 SCENARIO, FILE, VERSION = "scenario", "scenario_file", "scenario_version"
 OPTIONS, PINS, UPLOAD_PROBLEMS, RAN = "options", "pins", "upload_problems", "ran"
@@ -43,7 +44,7 @@ def init() -> None:
         st.session_state[VERSION] = 0
         st.session_state[PINS] = {}
         st.session_state[RAN] = set()
-        load(scenario_files.load_builtin(name), name)
+        load(scenario_files.load_builtin(name, compute.catalog), name)
 
 
 def load(data: dict, file_name: str) -> None:
@@ -52,7 +53,7 @@ def load(data: dict, file_name: str) -> None:
         del st.session_state[key]
     st.session_state[SCENARIO] = data
     st.session_state[FILE] = file_name
-    st.session_state[OPTIONS] = {"budget": None, "gap": DEFAULT_GAP, "time_limit": TIME_LIMIT}
+    st.session_state[OPTIONS] = {"gap": DEFAULT_GAP, "time_limit": TIME_LIMIT}
     st.session_state[VERSION] += 1
     st.session_state[UPLOAD_PROBLEMS] = None
 
@@ -68,8 +69,7 @@ def file_name() -> str:
 
 
 def options() -> dict:
-    """Plan options: ``budget`` (capital per year, None for the scenario's), ``gap``,
-    ``time_limit``."""
+    """Solver options: ``gap`` and ``time_limit`` (budgets live in the scenario)."""
     return st.session_state[OPTIONS]
 
 
@@ -112,8 +112,13 @@ def set_at(root: str, path: tuple, value: Any) -> None:
     node[path[-1]] = value
 
 
+def key_of(root: str, path: tuple, page: str = "") -> str:
+    """The widget key :func:`bound` gives the value at ``path`` in ``root`` (on ``page``)."""
+    return root + SEP + ".".join(map(str, path)) + (f"@{page}" if page else "")
+
+
 def bound(widget: Callable, label: str, root: str, path: tuple, default: Any = None,
-          show: Callable = lambda v: v, keep: Callable = lambda v: v, **kwargs) -> Any:
+          show: Callable = lambda v: v, keep: Callable = lambda v: v, page: str = "", **kwargs) -> Any:
     """Render a widget showing the value at ``path``; the user's changes are written back.
 
     Parameters
@@ -131,6 +136,9 @@ def bound(widget: Callable, label: str, root: str, path: tuple, default: Any = N
         Shown when the mapping has no value there.
     show, keep : callable
         Convert the stored value for the widget, and the widget's value for storing.
+    page : str
+        Set when the value has a widget on another page too: a widget key belongs to one
+        page's widget (the same key on two pages would show the other page's stale state).
     **kwargs
         Passed to the widget.
 
@@ -139,7 +147,7 @@ def bound(widget: Callable, label: str, root: str, path: tuple, default: Any = N
     Any
         The widget's value.
     """
-    key = root + SEP + ".".join(map(str, path))
+    key = key_of(root, path, page)
     if key not in st.session_state:  # first run, after a load, or back from another page
         st.session_state[key] = show(get_at(root, path, default))
 

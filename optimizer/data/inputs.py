@@ -1,12 +1,19 @@
-"""Checking a scenario against the catalog it plans from, and loading both together."""
+"""Checking a scenario against the catalog it plans from, and loading both together, from a
+scenario file or from a mapping (as the app edits it)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from optimizer.data.catalog import Catalog, load_catalog
 from optimizer.data.mandates import Mandate
-from optimizer.data.scenario import Scenario, load_scenario
+from optimizer.data.scenario import (
+    MAPPING_NAME,
+    Scenario,
+    load_scenario,
+    scenario_from_mapping,
+)
 from optimizer.errors import ProblemCollector
 from optimizer.paths import CATALOG_DIR
 
@@ -93,9 +100,80 @@ def state_mandates(scenario: Scenario, catalog: Catalog) -> list[Mandate]:
     return list(profile.mandates) if profile and scenario.mandates.state_profile else []
 
 
-def load_inputs(path: Path | str, catalog_folder: Path = CATALOG_DIR) -> Inputs:
-    """Load a scenario and the catalog in its PASS edition, and check them together."""
+#: A catalog to plan from: one already loaded, a function giving the catalog of a PASS
+#: edition (a cached loader), or None to load the edition from the catalog folder.
+CatalogSource = Catalog | Callable[[int], Catalog] | None
+
+
+def _catalog_for(scenario: Scenario, catalog: CatalogSource, catalog_folder: Path,
+                 file: Path | str) -> Catalog:
+    """The catalog in the scenario's PASS edition: ``catalog`` itself when it is one, else
+    made by it or loaded from ``catalog_folder``."""
+    edition = scenario.catalog_edition
+    if catalog is None:
+        return load_catalog(catalog_folder, edition)
+    if not isinstance(catalog, Catalog):
+        catalog = catalog(edition)
+    if catalog.edition != edition:
+        problems = ProblemCollector(file)
+        problems.add("top level", "catalog_edition", edition,
+                     f"{catalog.edition}, the PASS edition of the catalog it is planned with")
+        problems.raise_if_any()
+    return catalog
+
+
+def load_inputs(path: Path | str, catalog_folder: Path = CATALOG_DIR,
+                catalog: CatalogSource = None) -> Inputs:
+    """Load a scenario and the catalog in its PASS edition, and check them together.
+
+    ``catalog``, when given, is used instead of loading the catalog again (see
+    :func:`load_inputs_from_mapping`).
+    """
     scenario = load_scenario(path)
-    catalog = load_catalog(catalog_folder, scenario.catalog_edition)
+    catalog = _catalog_for(scenario, catalog, catalog_folder, path)
     check_against_catalog(scenario, catalog, path)
     return Inputs(scenario, catalog, Path(path))
+
+
+def load_inputs_from_mapping(data: Mapping, catalog: CatalogSource = None,
+                             base_dir: Path | str | None = None, name: str = MAPPING_NAME,
+                             catalog_folder: Path = CATALOG_DIR) -> Inputs:
+    """Check a scenario given as a mapping (what its YAML file would hold) against the
+    catalog, with no file written or read for the scenario itself.
+
+    The checks and their problems are those of :func:`load_inputs` on a file holding
+    ``data``; problems name ``name`` where they would name that file.
+
+    Parameters
+    ----------
+    data : Mapping
+        The scenario as plain data, with inline ``sites`` or a ``sites_file`` (and
+        ``extends``) relative to ``base_dir``. It is not changed.
+    catalog : Catalog or callable or None
+        A loaded catalog to reuse as it is (it is not loaded or checked again); or a
+        function giving the catalog of a PASS edition, such as a cached loader; or None to
+        load the scenario's edition from ``catalog_folder``.
+    base_dir : Path or str, optional
+        The folder ``sites_file`` and ``extends`` are relative to.
+    name : str
+        The file name the scenario is known by: named in problems, and the name of the
+        returned inputs' ``path`` (shown in a plan's assumptions).
+    catalog_folder : Path
+        Where the catalog is loaded from when ``catalog`` is None.
+
+    Returns
+    -------
+    Inputs
+        The checked scenario, the catalog (``catalog`` itself when a catalog was given),
+        and ``base_dir / name`` (or ``name``) as the path.
+
+    Raises
+    ------
+    InputError
+        Naming each bad field; also when a given catalog is of another PASS edition than
+        the scenario's ``catalog_edition``.
+    """
+    scenario = scenario_from_mapping(data, base_dir, name)
+    catalog = _catalog_for(scenario, catalog, catalog_folder, name)
+    check_against_catalog(scenario, catalog, name)
+    return Inputs(scenario, catalog, Path(name) if base_dir is None else Path(base_dir) / name)

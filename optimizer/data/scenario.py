@@ -2,6 +2,7 @@
 from YAML (sites from YAML, CSV or Excel), with inheritance for small what-if files."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -213,6 +214,8 @@ class Scenario(BaseModel):
 
 
 SCENARIO_KEYS = set(Scenario.model_fields) | {"extends", "sites_file", "sites_sheet"}
+#: What problems call a scenario checked from a mapping when it is given no name.
+MAPPING_NAME = "the app's scenario"
 
 
 def _merge(base: dict, change: dict) -> dict:
@@ -228,7 +231,13 @@ def _merge(base: dict, change: dict) -> dict:
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Path]:
     """Read ``path`` and the files it extends; return the merged mapping and the file that
     supplied the sites file (its folder anchors relative paths)."""
-    data = read_yaml_mapping(path)
+    return _resolve_data(read_yaml_mapping(path), path, chain)
+
+
+def _resolve_data(data: dict, path: Path, chain: tuple[Path, ...]) -> tuple[dict, Path]:
+    """Resolve the files the mapping ``data`` of the file ``path`` extends (``data`` itself
+    is left as it is); return the merged mapping and the file that supplied the sites file."""
+    data = dict(data)
     base_name = data.pop("extends", None)
     sites_anchor = path
     if base_name is None:
@@ -288,7 +297,58 @@ def load_scenario(path: Path | str) -> Scenario:
     """
     path = Path(path)
     data, anchor = _resolve(path, ())
-    problems = ProblemCollector(path)
+    return _validate(data, anchor, path)
+
+
+def scenario_from_mapping(data: Mapping, base_dir: Path | str | None = None,
+                          name: str = MAPPING_NAME) -> Scenario:
+    """Check a scenario given as a mapping (what a scenario YAML file holds) without a file.
+
+    The checks, and the problems they raise, are those of :func:`load_scenario`; problems
+    name ``name`` where a file's would name the file.
+
+    Parameters
+    ----------
+    data : Mapping
+        The scenario as plain data: inline ``sites``, or a ``sites_file`` (and ``extends``)
+        relative to ``base_dir``. It is not changed.
+    base_dir : Path or str, optional
+        The folder ``sites_file`` and ``extends`` are relative to, as a file's own folder
+        is for the file. Without it, the mapping must be self-contained.
+    name : str
+        What problems call the scenario (a file name, or the default words).
+
+    Returns
+    -------
+    Scenario
+        The validated scenario (not yet checked against a catalog).
+
+    Raises
+    ------
+    InputError
+        With every problem found, as :func:`load_scenario` reports them.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError([InputProblem(name, "", "", type(data).__name__,
+                                       "a mapping of keys to values at the top level")])
+    if base_dir is None:
+        problems = ProblemCollector(name)
+        for key in ("extends", "sites_file"):
+            if key in data:
+                problems.add(key, key, data[key], "inline data: no folder was given to find "
+                             "the file in (give base_dir, or put the sites inline)")
+        problems.raise_if_any()
+        path = Path(name)
+    else:
+        path = Path(base_dir) / name
+    resolved, anchor = _resolve_data(data, path, ())
+    return _validate(resolved, anchor, name)
+
+
+def _validate(data: dict, anchor: Path, file: Path | str) -> Scenario:
+    """Validate a resolved scenario mapping; ``anchor``'s folder holds its sites file and
+    problems name ``file``."""
+    problems = ProblemCollector(file)
     for key in data:
         if key not in SCENARIO_KEYS:
             problems.add("top level", key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))

@@ -1,30 +1,30 @@
-"""Plan page: the capital budget, the best plan's headline numbers, its table and charts,
-and buttons that pin it for comparison."""
+"""Plan page: the scenario's capital budget (every year at once, or year by year), the best
+plan's headline numbers, its table and charts, and buttons that pin it for comparison."""
 from __future__ import annotations
 
 import streamlit as st
 
 from optimizer.data.stances import STANCE_WORDS, STANCES
-from ui import fmt, state, views
+from ui import editors, fmt, state, views
 
 OPTIONS = state.OPTIONS
 
 
 def _title() -> str:
     """Words that say which plan this is, for the Compare page."""
-    data, budget = state.scenario(), state.options()["budget"]
+    data = state.scenario()
+    capital = data["budget"]["capital"]
     grants = [k for k, s in data.get("funding_sources", {}).items() if s.get("awarded", True)]
-    money = "scenario budgets" if budget is None else f"{fmt.money(budget)} capital per year"
+    amount = editors.same_amount(capital)
+    money = (f"{fmt.money(amount)} capital per year" if amount is not None else
+             "capital " + ", ".join(f"{year}: {fmt.money(v)}" for year, v in capital.items()))
     return f"{data['name']}; {money}; grants: {', '.join(grants) or 'none'}"
 
 
 st.title("Plan")
 budget_column, settings_column = st.columns([2, 3])
-state.bound(budget_column.number_input, "Local capital budget per fiscal year ($)", OPTIONS, ("budget",),
-            min_value=0.0, step=25_000.0, format="%.0f",
-            placeholder="empty: the scenario's budgets, year by year",
-            help="The same amount every fiscal year, as the command line's --budget. Clear it to "
-                 "go back to the scenario's own budgets.")
+with budget_column:
+    editors.capital_budget(state.scenario())
 state.bound(settings_column.selectbox, "Evidence stance", state.SCENARIO, ("policy", "evidence_stance"),
             default="full", options=list(STANCES), format_func=lambda s: f"{s}: {STANCE_WORDS[s]}",
             help="How much measures resting on expert opinion or on no evidence count. The Screening "

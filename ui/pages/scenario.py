@@ -13,7 +13,7 @@ BUILTIN, UPLOAD = "builtin", "upload"
 def _load_builtin() -> None:
     name = st.session_state[BUILTIN]
     if name:
-        state.load(scenario_files.load_builtin(name), name)
+        state.load(scenario_files.load_builtin(name, compute.catalog), name)
 
 
 def _read_upload() -> None:
@@ -23,7 +23,7 @@ def _read_upload() -> None:
         return
     try:
         data, name = scenario_files.read_upload([(f.name, f.getvalue()) for f in files],
-                                                state.scenario(), state.file_name())
+                                                state.scenario(), state.file_name(), compute.catalog)
     except InputError as exc:  # the scenario being edited stays as it was
         state.set_upload_problems(exc.problems)
         return
