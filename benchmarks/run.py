@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks.cases import CASES
+from optimizer.core.status import SolveOptions
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,7 +27,7 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     from optimizer.core.greedy import greedy_plan
     from optimizer.core.model import build_model
     from optimizer.core.problem import expand
-    from optimizer.core.result import solve_and_check
+    from optimizer.core.run import solve_and_check
     from optimizer.core.solve import fund_grants_first
     from optimizer.core.verify import plan_value, verify
 
@@ -46,7 +47,7 @@ def measure_plan(case_name: str, solver: str, time_limit: float | None) -> dict:
     limit = time_limit or case.time_limit
     if case.target_seconds and not time_limit:  # leave room for the plan's check within the target
         limit = max(5.0, case.target_seconds - (t_greedy - t0) - 0.1 * case.target_seconds)
-    result = solve_and_check(model, greedy if greedy_ok else None, solver, limit, case.gap)
+    result = solve_and_check(model, greedy if greedy_ok else None, SolveOptions(solver, limit, case.gap))
     report = result.report
     t5 = time.perf_counter()
     value = result.value if result.plan is not None else None
@@ -80,7 +81,7 @@ def measure_frontier(case_name: str, solver: str, time_limit: float | None) -> d
     case = CASES[case_name]
     inputs = case.load()
     began = time.perf_counter()
-    f = frontier(inputs, points=case.size, gap=case.gap, time_limit=time_limit or case.time_limit, solver=solver,
+    f = frontier(inputs, points=case.size, options=SolveOptions(solver, time_limit or case.time_limit, case.gap),
                  workers=case.workers)
     total = time.perf_counter() - began
     values = f.table["value"].dropna().tolist()
@@ -96,8 +97,8 @@ def measure_robust(case_name: str, solver: str, time_limit: float | None) -> dic
     case = CASES[case_name]
     inputs = case.load()
     began = time.perf_counter()
-    r = robust(inputs, samples=case.size, seed=0, gap=case.gap, time_limit=time_limit or case.time_limit,
-               workers=case.workers)
+    r = robust(inputs, samples=case.size, seed=0,
+               options=SolveOptions(time_limit=time_limit or case.time_limit, gap=case.gap), workers=case.workers)
     total = time.perf_counter() - began
     solved = sum(1 for v in r.values if v == v)
     return _analysis_row(case, solver, total, {"status": f"{solved}/{r.samples} solved"})

@@ -11,23 +11,27 @@ from __future__ import annotations
 import importlib
 
 from optimizer.data.catalog import Catalog, load_catalog
-from optimizer.data.inputs import Inputs, check_against_catalog, load_inputs
+from optimizer.data.inputs import Inputs, check_against_catalog, load_inputs, load_inputs_from_mapping
 from optimizer.data.scenario import Scenario, load_scenario
 from optimizer.errors import InputError, InputProblem, OptimizerError
 
 #: Public names loaded on first use, so that importing the package does not load the solver.
 _LAZY = {
-    "optimize": "optimizer.core.result", "apply_overrides": "optimizer.core.result",
-    "PlanResult": "optimizer.core.result",
+    "optimize": "optimizer.core.run", "apply_overrides": "optimizer.data.overrides",
+    "PlanResult": "optimizer.core.result", "SolveOptions": "optimizer.core.status",
+    "Status": "optimizer.core.status",
     "frontier": "optimizer.analyses.frontier", "screen": "optimizer.analyses.screen",
     "pitch": "optimizer.analyses.pitch", "explain": "optimizer.analyses.explain",
+    "read_pitch": "optimizer.analyses.pitch", "diagnose": "optimizer.core.diagnose",
     "alternatives": "optimizer.analyses.alternatives", "robust": "optimizer.analyses.robust",
+    "ROBUST_OPTIONS": "optimizer.analyses.robust",
     "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
     "write_plan": "optimizer.reports.export",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",
-           "check_against_catalog", "load_catalog", "load_inputs", "load_scenario", *_LAZY]
+           "check_against_catalog", "load_catalog", "load_inputs", "load_inputs_from_mapping", "load_scenario",
+           *_LAZY]
 
 
 def __getattr__(name: str):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from optimizer import load_inputs
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
 from optimizer.data.allowability import rule_on
 from optimizer.data.catalog import load_catalog
 from optimizer.paths import SCENARIOS_DIR

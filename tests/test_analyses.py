@@ -9,7 +9,8 @@ from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import Pitch, pitch
 from optimizer.analyses.screen import screen
-from optimizer.core.result import apply_overrides, optimize
+from optimizer.core.run import optimize
+from optimizer.data.overrides import apply_overrides
 from tests.builders import instance, m, program, site
 
 FREE = {"operating": 1e9}

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
-from optimizer.core.result import apply_overrides, optimize
+from optimizer.core.run import optimize
+from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.reports.export import assumptions
 from ui import fmt

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
-from optimizer.core.result import apply_overrides, optimize
+from optimizer.core.run import optimize
+from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO
 from ui import fmt
 

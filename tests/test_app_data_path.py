@@ -202,7 +202,7 @@ def test_the_plan_page_budget_edits_the_scenario_in_memory(monkeypatch):
             raise OSError(f"{name} is not for the app's scenario")
         return record
 
-    monkeypatch.setattr(compute, "optimize", stub)
+    monkeypatch.setattr(optimizer, "optimize", stub)  # the app calls optimizer.optimize
     for name in ("mkdtemp", "mkstemp", "NamedTemporaryFile", "TemporaryDirectory"):
         monkeypatch.setattr(tempfile, name, spy(name))
     monkeypatch.setattr(optimizer.data.scenario, "read_yaml_mapping", spy("read_yaml_mapping"))

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from optimizer import InputError, load_catalog, load_inputs
 from optimizer.cli import app
-from optimizer.cli.app import EXIT_INPUT
+from optimizer.cli.console import EXIT_INPUT
 
 BAD = Path(__file__).parent / "data" / "bad"
 MANIFEST = BAD / "manifest.csv"

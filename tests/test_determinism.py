@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.paths import PROJECT_ROOT, SCENARIOS_DIR
 from optimizer.reports.export import write_plan
 
@@ -28,9 +29,10 @@ PLAN_IN_A_FRESH_PROCESS = """
 import sys
 from optimizer import load_inputs
 from optimizer.reports.export import write_plan
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 inputs = load_inputs(sys.argv[3])
-result = optimize(inputs, threads=int(sys.argv[1]), gap=0.0)
+result = optimize(inputs, SolveOptions(threads=int(sys.argv[1]), gap=0.0))
 for suffix in (".json", ".csv", ".xlsx"):
     write_plan(result, sys.argv[2] + suffix, inputs)
 """
@@ -61,7 +63,7 @@ def rural_files(tmp_path_factory) -> dict[str, dict[str, bytes]]:
     inputs = load_inputs(RURAL)
     files = {}
     for run, gap in (("first", None), ("again", None), ("closed gap", 0.0)):
-        result = optimize(inputs) if gap is None else optimize(inputs, gap=gap)
+        result = optimize(inputs) if gap is None else optimize(inputs, SolveOptions(gap=gap))
         files[run] = {suffix: write_plan(result, folder / f"{run.replace(' ', '_')}{suffix}", inputs).read_bytes()
                       for suffix in SUFFIXES}
     for threads in (1, 2):

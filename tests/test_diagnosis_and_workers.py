@@ -13,8 +13,8 @@ import pytest
 
 from optimizer.core.diagnose import diagnose
 from optimizer.core.problem import expand
-from optimizer.core.result import optimize
-from optimizer.core.solve import Status
+from optimizer.core.run import optimize
+from optimizer.core.status import Status
 from tests.builders import instance, m, site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,14 +101,15 @@ import streamlit as st
 import optimizer.core.highs_runner as runner
 from optimizer import load_inputs
 from optimizer.paths import SCENARIOS_DIR
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.analyses.robust import robust
 
 st.title("Solver processes")
 runner.IN_PROCESS_COLUMNS = 0  # every solve in a solver process
 inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
-st.write(str(optimize(inputs, time_limit=60).status))
-st.write(str(robust(inputs, samples=2, workers=1, time_limit=60).samples))
+st.write(str(optimize(inputs, SolveOptions(time_limit=60)).status))
+st.write(str(robust(inputs, samples=2, workers=1, options=SolveOptions(time_limit=60)).samples))
 '''
 
 DRIVER = '''

@@ -14,8 +14,8 @@ import pytest
 
 from optimizer import load_inputs
 from optimizer.core.greedy import greedy_plan
-from optimizer.core.result import optimize
-from optimizer.core.solve import Status
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import plan_value, verify
 from optimizer.defaults import DEFAULT_GAP
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
@@ -29,7 +29,7 @@ CASES = [pytest.param(n, marks=() if n == "rural.yaml" else pytest.mark.slow) fo
 
 @functools.lru_cache(maxsize=None)
 def solved(name: str):
-    return optimize(load_inputs(SCENARIOS_DIR / name), time_limit=600)
+    return optimize(load_inputs(SCENARIOS_DIR / name), SolveOptions(time_limit=600))
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -11,7 +11,7 @@ import pytest
 
 from optimizer import load_inputs
 from optimizer.core.plan import LOCAL, Plan, apportion, make_plan, split_funding
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
 from optimizer.core.verify import verify
 from optimizer.paths import SCENARIOS_DIR
 from tests.builders import m, problem, program, site

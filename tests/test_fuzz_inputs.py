@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from optimizer import OptimizerError, load_inputs
-from optimizer.core.result import optimize
-from optimizer.core.solve import Status
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import verify
 from optimizer.paths import CATALOG_DIR
 from tests.builders import m, program, site
@@ -131,7 +131,7 @@ def plan_or_own_error(scenario: Path, catalog: Path) -> None:
     The outcome is recorded as a Hypothesis event (``--hypothesis-show-statistics``)."""
     try:
         inputs = load_inputs(scenario, catalog)
-        result = optimize(inputs, time_limit=10)
+        result = optimize(inputs, SolveOptions(time_limit=10))
     except OptimizerError as exc:
         event(f"refused: {type(exc).__name__}")
         return

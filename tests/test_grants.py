@@ -7,7 +7,7 @@ import pytest
 
 from optimizer.core.grant_use import rulings_for
 from optimizer.core.plan import make_plan
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
 from optimizer.core.verify import verify
 from optimizer.data.allowability import rule_on
 from optimizer.data.funding import AllowRule

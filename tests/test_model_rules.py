@@ -6,7 +6,8 @@ import pytest
 
 from optimizer.core.model import RULES, build_model
 from optimizer.core.problem import Problem
-from optimizer.core.solve import Status, check, read_plan, solve_model
+from optimizer.core.solve import check, read_plan, solve_model
+from optimizer.core.status import Status
 from tests.builders import m, problem, program, site
 
 FREE = {"operating": 1e9}

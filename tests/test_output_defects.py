@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import write_plan
 from tests.builders import instance, m
@@ -102,7 +103,7 @@ def test_mps_model_reads_as_a_maximisation_with_the_plan_objective(small, tmp_pa
     assert records[0][0] == "NAME" and records[1] == ["OBJSENSE"] and records[2] == ["MAX"]
     maximise, objective = read(path)
     assert maximise
-    planned = optimize(small, gap=0.0)
+    planned = optimize(small, SolveOptions(gap=0.0))
     assert planned.report.objective > 0
     assert objective == pytest.approx(planned.report.objective, rel=1e-6, abs=1e-9)
 

@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import build_model
 from optimizer.core.plan import make_plan
-from optimizer.core.solve import (
-    Status,
-    check,
-    fund_grants_first,
-    read_plan,
-    solve_model,
-)
+from optimizer.core.solve import check, fund_grants_first, read_plan, solve_model
+from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import plan_value, verify
 from tests.builders import m, problem, program, site
 
@@ -75,7 +70,7 @@ def solved_case(tmp_path, case):
 
 def optimal(p):
     model = build_model(p)
-    report = solve_model(model, gap=1e-9)
+    report = solve_model(model, SolveOptions(gap=1e-9))
     assert report.status == Status.OPTIMAL
     return check(model, read_plan(model))
 

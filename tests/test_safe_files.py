@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from optimizer import InputError, load_inputs, load_scenario
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
 from optimizer.data.readers import _SafeLoader, read_yaml_mapping
 from optimizer.data.scenario_io import save_scenario_yaml, scenario_dict
 from optimizer.paths import SCENARIOS_DIR

@@ -7,8 +7,9 @@ from optimizer.core import solve as solve_mod
 from optimizer.core.diagnose import diagnose
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import build_model
-from optimizer.core.result import optimize
-from optimizer.core.solve import SolverUnavailable, Status, solve_model
+from optimizer.core.run import optimize
+from optimizer.core.solve import SolverUnavailable, solve_model
+from optimizer.core.status import SolveOptions, SolveReport, Status
 from optimizer.core.verify import plan_value, verify
 from tests.builders import instance, m, problem, site
 
@@ -18,7 +19,7 @@ FREE = {"operating": 1e9}
 def test_missing_solver_falls_back_and_says_so(tmp_path, monkeypatch):
     p = problem(tmp_path, [m("a", annual_cost=0)], budget={"capital": 1000, **FREE})
     monkeypatch.setattr(solve_mod, "available_solvers", lambda: ["cbc"])
-    report = solve_model(build_model(p), solver="highs")
+    report = solve_model(build_model(p), SolveOptions(solver="highs"))
     assert report.solver == "cbc" and report.status == Status.OPTIMAL
     assert any("not available; used cbc" in n for n in report.notes)
     monkeypatch.setattr(solve_mod, "available_solvers", lambda: [])
@@ -106,7 +107,7 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
     from optimizer import load_inputs
     from optimizer.paths import EXAMPLE_SCENARIO
 
-    r = optimize(load_inputs(EXAMPLE_SCENARIO), solver=solver, time_limit=0.3)
+    r = optimize(load_inputs(EXAMPLE_SCENARIO), SolveOptions(solver=solver, time_limit=0.3))
     assert r.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert r.plan is not None and r.report.gap is not None
     if r.status == Status.FEASIBLE:
@@ -115,15 +116,15 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
 
 
 def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap(tmp_path, monkeypatch):
-    import optimizer.core.result as result_mod
+    import optimizer.core.run as run_mod
     measures = [m("a", annual_cost=0, effectiveness=0.5), m("b", annual_cost=0, effectiveness=0.3,
                                                              component="video")]
     inputs = instance(tmp_path, measures, budget={"capital": 1500, **FREE})
     best = optimize(inputs)
 
-    def stopped(model, **options):
-        return solve_mod.SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
-    monkeypatch.setattr(result_mod, "solve_phases", stopped)
+    def stopped(model, options, start=None):
+        return SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
+    monkeypatch.setattr(run_mod, "solve_phases", stopped)
     fallback = optimize(inputs)
     assert fallback.status == Status.FEASIBLE and not verify(fallback.problem, fallback.plan)
     assert any("starting plan (the greedy baseline" in n for n in fallback.report.notes)

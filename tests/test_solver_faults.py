@@ -11,8 +11,9 @@ import pytest
 
 from optimizer import OptimizerError, load_inputs
 from optimizer.core import highs_runner
-from optimizer.core.result import optimize
-from optimizer.core.solve import SolverUnavailable, Status
+from optimizer.core.run import optimize
+from optimizer.core.solve import SolverUnavailable
+from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import verify
 from optimizer.defaults import DEFAULT_GAP
 from optimizer.paths import SCENARIOS_DIR
@@ -50,7 +51,7 @@ def assert_verified_not_optimal(result) -> None:
 @pytest.mark.slow
 def test_time_limit_gives_a_plan_marked_not_proven_optimal():
     inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
-    result = optimize(inputs, time_limit=0.5)
+    result = optimize(inputs, SolveOptions(time_limit=0.5))
     data = plan_dict(result)
     assert verify(result.problem, result.plan) == []
     if result.status == Status.OPTIMAL:  # a fast machine may prove it in time
@@ -64,7 +65,7 @@ def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
     if "PULP_CBC_CMD" not in pulp.listSolvers(onlyAvailable=True) and "COIN_CMD" not in pulp.listSolvers(onlyAvailable=True):
         pytest.skip("CBC is not installed here")
     monkeypatch.setattr("optimizer.core.solve.available_solvers", lambda: ["cbc"])
-    result = optimize(small, solver="highs")
+    result = optimize(small, SolveOptions(solver="highs"))
     assert result.report.solver == "cbc"
     assert any("highs is not available; used cbc instead" in n for n in result.report.notes)
     assert result.status == Status.OPTIMAL and verify(result.problem, result.plan) == []
@@ -132,5 +133,5 @@ def test_solver_process_that_dies_gives_the_starting_plan(small, monkeypatch):
 
 def test_two_thread_counts_in_one_process_both_solve(small):
     for threads in (2, 1):
-        result = optimize(small, threads=threads)
+        result = optimize(small, SolveOptions(threads=threads))
         assert result.status == Status.OPTIMAL, (threads, result.report.notes)

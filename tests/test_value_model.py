@@ -12,7 +12,7 @@ from optimizer.analyses.stance_check import (
     with_stance,
 )
 from optimizer.core.problem import coverage_value
-from optimizer.core.result import optimize
+from optimizer.core.run import optimize
 from tests.builders import instance, m, site
 
 FREE = {"operating": 1e9}

@@ -12,22 +12,26 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
-from optimizer import Catalog, Inputs, PlanResult, load_catalog, optimize
+import optimizer
+from optimizer import Catalog, Inputs, load_catalog
 from optimizer.analyses.compare import Comparison, compare
-from optimizer.analyses.explain import Explanation, explain
-from optimizer.analyses.frontier import Frontier, frontier
-from optimizer.analyses.pitch import PitchResult, pitch, read_pitch
-from optimizer.analyses.robust import Robustness, robust
-from optimizer.analyses.screen import screen
-from optimizer.core.diagnose import diagnose
+from optimizer.core.result import PlanResult
+from optimizer.core.status import SolveOptions
 from optimizer.paths import CATALOG_DIR
 from optimizer.reports.export import assumptions, write_plan
 
 from . import report, scenario_files
+
+if TYPE_CHECKING:  # the solving functions load the solver when first called (``optimizer``)
+    from optimizer.analyses.explain import Explanation
+    from optimizer.analyses.frontier import Frontier
+    from optimizer.analyses.pitch import PitchResult
+    from optimizer.analyses.robust import Robustness
 
 #: Name that problems of the vendor pitch form carry.
 PITCH_FORM = "vendor pitch form"
@@ -61,21 +65,21 @@ def inputs(request: str) -> Inputs:
                                       separators=(",", ":")))
 
 
-def _solver_options(request: str) -> dict:
+def _solver_options(request: str) -> SolveOptions:
     options = json.loads(request)["options"]
-    return {"gap": options["gap"], "time_limit": options["time_limit"]}
+    return SolveOptions(gap=options["gap"], time_limit=options["time_limit"])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def plan(request: str) -> PlanResult:
     """The verified plan of a request (infeasible ones come back without a plan)."""
-    return optimize(inputs(request), **_solver_options(request))
+    return optimizer.optimize(inputs(request), _solver_options(request))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def conflicts(request: str) -> list[str]:
     """The rules that conflict in an infeasible request, in plain words."""
-    return [str(c) for c in diagnose(plan(request).problem)]
+    return [str(c) for c in optimizer.diagnose(plan(request).problem)]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -113,8 +117,8 @@ def _progress_bar(what: str):
 def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
     """The efficient frontier from zero to ``max_budget`` (local capital over the horizon)."""
     bar, progress = _progress_bar("Budgets solved")
-    result = frontier(inputs(request), points=points, max_budget=max_budget, progress=progress,
-                      **_solver_options(request))
+    result = optimizer.frontier(inputs(request), points=points, max_budget=max_budget,
+                                options=_solver_options(request), progress=progress)
     bar.empty()
     return result
 
@@ -122,7 +126,7 @@ def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
 @st.cache_data(show_spinner=False, max_entries=8)
 def screening(request: str, multiple: float) -> pd.DataFrame:
     """Every catalog measure with a verdict and its reason (``optimizer.analyses.screen``)."""
-    return screen(inputs(request), plan(request), multiple=multiple, **_solver_options(request))
+    return optimizer.screen(inputs(request), plan(request), multiple=multiple, options=_solver_options(request))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -134,23 +138,22 @@ def pitch_check(request: str, product: str) -> PitchResult:
     InputError
         Naming each bad field of the form.
     """
-    checked = read_pitch(json.loads(product), PITCH_FORM)
-    options = _solver_options(request)
-    return pitch(inputs(request), checked, gap=options["gap"], time_limit=options["time_limit"])
+    checked = optimizer.read_pitch(json.loads(product), PITCH_FORM)
+    return optimizer.pitch(inputs(request), checked, options=_solver_options(request))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def explanation(request: str, measure_id: str, site_id: str | None) -> Explanation:
     """Why a measure is in the plan, or what would bring it in (``optimizer.analyses.explain``)."""
-    return explain(inputs(request), measure_id, site_id, **_solver_options(request))
+    return optimizer.explain(inputs(request), measure_id, site_id, _solver_options(request))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def robustness(request: str, samples: int, seed: int, effect_spread: float, workers: int) -> Robustness:
     """Selection frequency of each measure over random draws of costs and effectiveness."""
     bar, progress = _progress_bar("Draws solved")
-    result = robust(inputs(request), samples=samples, seed=seed, effect_spread=effect_spread,
-                    time_limit=_solver_options(request)["time_limit"], workers=workers,
-                    progress=progress)
+    options = optimizer.ROBUST_OPTIONS.but(time_limit=_solver_options(request).time_limit)
+    result = optimizer.robust(inputs(request), samples=samples, seed=seed, effect_spread=effect_spread,
+                              options=options, workers=workers, progress=progress)
     bar.empty()
     return result

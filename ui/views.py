@@ -9,7 +9,7 @@ import streamlit as st
 
 from optimizer import InputError, InputProblem, OptimizerError
 from optimizer.core.result import PlanResult
-from optimizer.core.solve import Status
+from optimizer.core.status import Status
 
 from . import charts, compute, fmt, report, state, tables
 

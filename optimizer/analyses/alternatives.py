@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pulp
 
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import build_model
 from optimizer.core.problem import expand
-from optimizer.core.result import PlanResult, solve_and_check
+from optimizer.core.result import PlanResult
+from optimizer.core.run import solve_and_check
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import NoFeasiblePlan
 
 DIFFERENCE_COLUMNS = ["alternative", "value", "shortfall_pct", "items_added", "items_dropped", "added", "dropped"]
@@ -44,8 +44,7 @@ def _keys(result: PlanResult) -> set[tuple[str, str]]:
 
 
 def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_difference: int = 1,
-                 solver: str = "highs", gap: float = DEFAULT_GAP,
-                 time_limit: float | None = None) -> Alternatives:
+                 options: SolveOptions = SolveOptions()) -> Alternatives:
     """Find up to ``count`` plans within ``within`` (a fraction) of the best value.
 
     Each alternative is the best plan that keeps the value floor and differs in at least
@@ -54,22 +53,16 @@ def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_diffe
     """
     problem = expand(inputs)
     model = build_model(problem)
-    best = solve_and_check(model, greedy_plan(problem), solver, time_limit, gap)
+    best = solve_and_check(model, greedy_plan(problem), options)
     if best.plan is None:
         raise NoFeasiblePlan("alternatives")
     gain = best.value - best.baseline_value
-    floor = model.prob.objective - (1 - within) * (best.report.objective or gain)
-    model.prob.addConstraint(pulp.LpConstraint(floor, pulp.LpConstraintGE, name="value_floor", rhs=0))
+    model.add_value_floor((1 - within) * (best.report.objective or gain))
     found: list[PlanResult] = []
     previous = best
     for k in range(count):
-        chosen = set(previous.plan.installs)
-        ends = [ys[-1] for ys in model.y]
-        change = [(ends[c], -1.0) for c in chosen] + [(v, 1.0) for c, v in enumerate(ends) if c not in chosen]
-        cut = pulp.LpAffineExpression(change)
-        model.prob.addConstraint(pulp.LpConstraint(cut, pulp.LpConstraintGE, name=f"differ_{k}",
-                                                   rhs=min_difference - len(chosen)))
-        result = solve_and_check(model, None, solver, time_limit, gap)
+        model.add_no_good_cut(set(previous.plan.installs), min_difference, f"differ_{k}")
+        result = solve_and_check(model, None, options)
         if result.plan is None:
             break
         found.append(result)

@@ -18,8 +18,8 @@ from optimizer.analyses.stance_check import stance_check, verdict
 from optimizer.analyses.sweep import BudgetSweep
 from optimizer.core.grant_use import rulings_for
 from optimizer.core.result import PlanResult
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import InputError, InputProblem, NoFeasiblePlan
 
 
@@ -48,8 +48,7 @@ class Explanation:
 
 
 def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
-            solver: str = "highs", gap: float = DEFAULT_GAP, time_limit: float | None = None,
-            search_budget: bool = True) -> Explanation:
+            options: SolveOptions = SolveOptions(), search_budget: bool = True) -> Explanation:
     """Explain one measure's place (or absence) in the scenario's plan.
 
     Parameters
@@ -60,13 +59,15 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
         A catalog measure id.
     site_id : str, optional
         One site (or ``district``); all places when omitted.
+    options : SolveOptions
+        Solver, time limit, gap and threads.
     search_budget : bool
         For a rejected item, also search the budget at which it would enter (several solves).
     """
     measure = inputs.catalog.measures.get(measure_id)
     if measure is None:
         raise InputError([InputProblem("command line", "", "measure", measure_id, "a measure id of the catalog")])
-    sweep = BudgetSweep(inputs, solver, gap, time_limit)
+    sweep = BudgetSweep(inputs, options)
     problem = sweep.problem
     if site_id is not None and site_id not in {s.id for s in problem.sites} | {"district"}:
         raise InputError([InputProblem("command line", "", "site", site_id, "a site id of the scenario")])
@@ -83,17 +84,17 @@ def explain(inputs: Inputs, measure_id: str, site_id: str | None = None,
     places = _places(result, rows)
     if not rows:
         return Explanation(measure_id, site_id, False, [_absent(inputs, problem, measure_id, site_id)], places)
-    context = [_stance_sentence(inputs, result, measure_id, site_id, solver, gap, time_limit)] + _who_pays(result, measure_id, site_id)
+    context = [_stance_sentence(inputs, result, measure_id, site_id, options)] + _who_pays(result, measure_id, site_id)
     if mine:
         return Explanation(measure_id, site_id, True, _why_in(result, mine, sweep) + context, places)
     return Explanation(measure_id, site_id, False, _why_out(result, rows, measure, sweep, search_budget) + context,
                        places)
 
 
-def _stance_sentence(inputs: Inputs, result: PlanResult, measure_id: str, site_id: str | None, solver: str,
-                     gap: float, time_limit: float | None) -> str:
+def _stance_sentence(inputs: Inputs, result: PlanResult, measure_id: str, site_id: str | None,
+                     options: SolveOptions) -> str:
     """Under which evidence stances the plan buys the item, and what that means."""
-    check = stance_check(inputs, solver, gap, time_limit, known=result)
+    check = stance_check(inputs, options, known=result)
     under = [st for st, r in check.plans.items()
              if ((r.plan.items["measure_id"] == measure_id)
                  & ((r.plan.items["site_id"] == site_id) if site_id else True)).any()]

@@ -13,8 +13,8 @@ import pandas as pd
 
 from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
 from optimizer.core.result import PlanResult
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
-from optimizer.defaults import DEFAULT_GAP
 
 FRONTIER_COLUMNS = ["budget", "value", "gain", "capital", "annual", "items", "status", "gap",
                     "marginal_per_1000", "knee"]
@@ -74,8 +74,7 @@ def knee_index(budgets: np.ndarray, values: np.ndarray) -> int | None:
 
 
 def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
-             solver: str = "highs", gap: float = DEFAULT_GAP, time_limit: float | None = None,
-             threads: int | None = None, workers: int | None = None, progress=None) -> Frontier:
+             options: SolveOptions = SolveOptions(), workers: int | None = None, progress=None) -> Frontier:
     """Solve the scenario at evenly spaced local capital budgets.
 
     The model is built once (per worker); each point changes only the budget rows and starts
@@ -89,8 +88,8 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
         Number of budgets, from zero to ``max_budget``.
     max_budget : float, optional
         Largest local capital over the horizon, in dollars (default twice the scenario's).
-    solver, gap, time_limit, threads
-        As for :func:`~optimizer.core.result.optimize`, for every point.
+    options : SolveOptions
+        Solver, time limit, gap and threads, for every point.
     workers : int, optional
         Processes solving points at the same time (each on an interleaved share of the
         budgets, with one solver thread); 1 solves the points in order in this process.
@@ -105,7 +104,6 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     """
     whole = scenario_budget(inputs)
     budgets = budget_points(whole, points, max_budget)
-    options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
     if workers is None:
         workers = default_workers(inputs, len(budgets))
     plans = (_in_parallel(inputs, budgets, options, workers, progress) if workers > 1
@@ -138,8 +136,8 @@ def default_workers(inputs: Inputs, points: int) -> int:
     return 2 if (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM and points >= 4 else 1
 
 
-def _in_sequence(inputs: Inputs, budgets: list[float], options: dict, progress) -> list[PlanResult]:
-    sweep = BudgetSweep(inputs, **options)
+def _in_sequence(inputs: Inputs, budgets: list[float], options: SolveOptions, progress) -> list[PlanResult]:
+    sweep = BudgetSweep(inputs, options)
     plans = []
     for k, budget in enumerate(budgets):
         plans.append(sweep.at(budget))
@@ -148,11 +146,12 @@ def _in_sequence(inputs: Inputs, budgets: list[float], options: dict, progress) 
     return plans
 
 
-def _in_parallel(inputs: Inputs, budgets: list[float], options: dict, workers: int, progress) -> list[PlanResult]:
+def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, workers: int,
+                 progress) -> list[PlanResult]:
     """Interleaved shares of the budgets, each solved in order by its own process (one
     solver thread each), then made non-decreasing."""
     chains = [budgets[i::workers] for i in range(workers)]
-    options = dict(options, threads=1)
+    options = options.but(threads=1)
     by_budget: dict[float, PlanResult] = {}
     context = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -18,6 +18,7 @@ from optimizer.analyses.marginal import (
 )
 from optimizer.analyses.sweep import BudgetSweep
 from optimizer.core.result import PlanResult
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 from optimizer.data.measures import Measure
 from optimizer.data.validation import validate_model
@@ -29,7 +30,6 @@ from optimizer.data.vocabulary import (
     Scope,
     UnitBasis,
 )
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import NoFeasiblePlan, ProblemCollector
 
 #: The usual job of a PASS component, for a pitched product whose role is not given.
@@ -158,8 +158,8 @@ def _items(result: PlanResult) -> pd.DataFrame:
     return result.plan.items[["measure_id", "site_id", "year", "capital_cost", "name"]]
 
 
-def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0, solver: str = "highs",
-          gap: float = DEFAULT_GAP, time_limit: float | None = None) -> PitchResult:
+def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0,
+          options: SolveOptions = SolveOptions()) -> PitchResult:
     """Check a vendor's product against the scenario's plan.
 
     Parameters
@@ -171,13 +171,13 @@ def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0, solver: str = "
     multiple : float
         Budgets up to this multiple of the scenario's local capital are searched for the
         product's entry point.
-    solver, gap, time_limit
-        As for :func:`~optimizer.core.result.optimize`.
+    options : SolveOptions
+        Solver, time limit, gap and threads.
     """
     _check(product, inputs)
     measure = product.as_measure()
-    before = BudgetSweep(inputs, solver, gap, time_limit)
-    after = BudgetSweep(with_measure(inputs, measure), solver, gap, time_limit)
+    before = BudgetSweep(inputs, options)
+    after = BudgetSweep(with_measure(inputs, measure), options)
     budget = before.scenario_budget
     base, new = before.at(budget), after.at(budget)
     if base.plan is None or new.plan is None:

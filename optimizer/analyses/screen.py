@@ -15,9 +15,9 @@ from optimizer.analyses.sweep import BudgetSweep
 from optimizer.core.grant_use import rulings_for
 from optimizer.core.problem import Problem
 from optimizer.core.result import PlanResult
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 from optimizer.data.stances import STANCES
-from optimizer.defaults import DEFAULT_GAP
 
 SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "role", "tier", "evidence", "verdict", "reason",
                   "better_buy", "chosen_under", "grant_rules"]
@@ -95,7 +95,7 @@ def _unreachable_tier(problem: Problem) -> set[str]:
 
 
 def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3.0,
-           solver: str = "highs", gap: float = DEFAULT_GAP, time_limit: float | None = None) -> pd.DataFrame:
+           options: SolveOptions = SolveOptions()) -> pd.DataFrame:
     """Give every catalog measure a verdict and the reason for it.
 
     Parameters
@@ -107,8 +107,8 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     multiple : float
         Measures not in the plan are tried at budgets up to this multiple of the scenario's
         local capital budget (at 1.5x and at ``multiple`` x) before they are called never chosen.
-    solver, gap, time_limit
-        As for :func:`~optimizer.core.result.optimize`.
+    options : SolveOptions
+        Solver, time limit, gap and threads.
 
     Returns
     -------
@@ -117,7 +117,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
         under the scenario's evidence stance; ``chosen_under`` lists the evidence stances
         under which the plan buys the measure (see :func:`~optimizer.analyses.stance_check.stance_check`).
     """
-    sweep = BudgetSweep(inputs, solver, gap, time_limit)
+    sweep = BudgetSweep(inputs, options)
     problem = sweep.problem
     base = sweep.scenario_budget
     result = result or sweep.at(base)
@@ -136,7 +136,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     in_place = set(problem.existing["measure_id"])
     better = better_buys(problem, allowed, {m.id: m.evidence for m in inputs.catalog.measures.values()},
                          {m.id: m.name for m in inputs.catalog.measures.values()})
-    check = stance_check(inputs, solver, gap, time_limit, known=result if result.plan is not None else None)
+    check = stance_check(inputs, options, known=result if result.plan is not None else None)
     under = {st: set(r.plan.items["measure_id"]) for st, r in check.plans.items()}
     rows = []
     for m in inputs.catalog.measures.values():

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from optimizer.core.result import PlanResult, apply_overrides, optimize
+from optimizer.core.result import PlanResult
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
+from optimizer.data.overrides import apply_overrides
 from optimizer.data.stances import STANCES
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import NoFeasiblePlan
 
 #: Verdicts, from the firmest to the weakest.
@@ -51,15 +53,15 @@ class StanceCheck:
     plans: dict[str, PlanResult]
 
 
-def stance_check(inputs: Inputs, solver: str = "highs", gap: float = DEFAULT_GAP,
-                 time_limit: float | None = None, known: PlanResult | None = None) -> StanceCheck:
+def stance_check(inputs: Inputs, options: SolveOptions = SolveOptions(),
+                 known: PlanResult | None = None) -> StanceCheck:
     """Plan the scenario under each evidence stance and compare what is bought; ``known`` is
     the scenario's own plan (under its own stance), when the caller has it already."""
     plans = {}
     own = inputs.scenario.policy.evidence_stance
     for stance in STANCES:
         result = (known if known is not None and stance == own
-                  else optimize(with_stance(inputs, stance), solver, time_limit, gap))
+                  else optimize(with_stance(inputs, stance), options))
         if result.plan is None:
             raise NoFeasiblePlan(f"the plan under the '{stance}' evidence stance")
         plans[stance] = result

@@ -9,9 +9,10 @@ from dataclasses import replace
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
 from optimizer.core.problem import Problem, expand
-from optimizer.core.result import PlanResult, solve_and_check
+from optimizer.core.result import PlanResult
+from optimizer.core.run import solve_and_check
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
-from optimizer.defaults import DEFAULT_GAP
 
 
 def scenario_budget(inputs: Inputs) -> float:
@@ -37,20 +38,18 @@ class BudgetSweep:
     ----------
     inputs : Inputs
         A checked scenario and catalog.
-    solver, gap, time_limit, threads
-        As for :func:`~optimizer.core.result.optimize`, applied to every solve.
+    options : SolveOptions
+        Solver, time limit, gap and threads, for every solve.
     problem : Problem, optional
         An already expanded problem of these inputs (saves expanding it again).
     """
 
-    def __init__(self, inputs: Inputs, solver: str = "highs", gap: float = DEFAULT_GAP,
-                 time_limit: float | None = None, threads: int | None = None,
-                 problem: Problem | None = None):
+    def __init__(self, inputs: Inputs, options: SolveOptions = SolveOptions(), problem: Problem | None = None):
         self.inputs = inputs
         self.problem = problem or expand(inputs)
         self.model: Model = build_model(self.problem)
         self.scenario_budget = scenario_budget(inputs)
-        self.options = dict(solver=solver, gap=gap, time_limit=time_limit, threads=threads)
+        self.options = options
         self.results: dict[float, PlanResult] = {}
 
     def at(self, total: float) -> PlanResult:
@@ -61,7 +60,7 @@ class BudgetSweep:
         self.model.set_capital_budget(spread_budget(self.problem, total), total)
         smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
         start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
-        result = solve_and_check(self.model, start, **self.options)
+        result = solve_and_check(self.model, start, self.options)
         if smaller:
             result = at_least(self.results[max(smaller)], result)
         self.results[total] = result
@@ -78,8 +77,8 @@ def at_least(smaller: PlanResult, larger: PlanResult) -> PlanResult:
                    report=replace(smaller.report, notes=smaller.report.notes + [note]))
 
 
-def solve_chain(inputs: Inputs, budgets: list[float], options: dict) -> list[PlanResult]:
+def solve_chain(inputs: Inputs, budgets: list[float], options: SolveOptions) -> list[PlanResult]:
     """Plans at ``budgets`` (ascending) from one model; run by the workers of a parallel
     frontier, each on its share of the budgets."""
-    sweep = BudgetSweep(inputs, **options)
+    sweep = BudgetSweep(inputs, options)
     return [sweep.at(b) for b in budgets]

@@ -18,8 +18,9 @@ from optimizer.analyses.pitch import pitch, read_pitch
 from optimizer.analyses.robust import robust
 from optimizer.analyses.screen import screen
 from optimizer.analyses.stance_check import stance_check
-from optimizer.cli.app import EXIT_INPUT, app, dollars, err, fail, out, print_frame
-from optimizer.core.result import optimize
+from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, out, print_frame
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs, load_inputs
 from optimizer.data.readers import read_yaml_mapping
 from optimizer.data.stances import STANCE_WORDS, STANCES
@@ -89,7 +90,7 @@ def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
     inputs = _load(scenario, catalog)
     bar, update = _progress("frontier")
     with bar:
-        result = _guard(lambda: frontier(inputs, points, max_budget, gap=gap, time_limit=time_limit,
+        result = _guard(lambda: frontier(inputs, points, max_budget, SolveOptions(time_limit=time_limit, gap=gap),
                                            workers=workers, progress=update))
     stance = inputs.scenario.policy.evidence_stance
     out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]})", highlight=False)
@@ -109,7 +110,7 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
         err.print("compare needs at least two scenario files", highlight=False)
         raise typer.Exit(EXIT_INPUT)
     loaded = {path.stem: _load(path, catalog) for path in scenarios}
-    results = _guard(lambda: {name: optimize(i, gap=gap, time_limit=time_limit) for name, i in loaded.items()})
+    results = _guard(lambda: {name: optimize(i, SolveOptions(time_limit=time_limit, gap=gap)) for name, i in loaded.items()})
     c = _guard(lambda: compare(results))
     if out_file is not None:
         frames = {"summary": c.summary, "spend_by_year": c.spend_by_year, "spend_by_layer": c.spend_by_layer,
@@ -164,7 +165,7 @@ def screen_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Every catalog measure with a verdict: which products are unnecessary for this district, and why."""
     inputs = _load(scenario, catalog)
-    table = _guard(lambda: screen(inputs, multiple=multiple, gap=gap, time_limit=time_limit))
+    table = _guard(lambda: screen(inputs, multiple=multiple, options=SolveOptions(time_limit=time_limit, gap=gap)))
     counts = table["verdict"].value_counts()
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
     _emit(table, out_file, "Screening of the catalog")
@@ -176,7 +177,7 @@ def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Which purchases hold under every evidence stance, and which depend on opinion."""
     inputs = _load(scenario, catalog)
-    check = _guard(lambda: stance_check(inputs, gap=gap, time_limit=time_limit))
+    check = _guard(lambda: stance_check(inputs, SolveOptions(time_limit=time_limit, gap=gap)))
     for stance in STANCES:
         out.print(f"{stance}: {STANCE_WORDS[stance]}", highlight=False)
     counts = check.table["verdict"].value_counts()
@@ -209,7 +210,7 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                 if v is not None}
         source = "command line"
     product = _guard(lambda: read_pitch(data, source))
-    result = _guard(lambda: pitch(inputs, product, gap=gap, time_limit=time_limit))
+    result = _guard(lambda: pitch(inputs, product, options=SolveOptions(time_limit=time_limit, gap=gap)))
     out.print(result.summary(), highlight=False)
     table = pd.concat([result.places.assign(effect="installed"), result.displaced.assign(effect="displaced")],
                       ignore_index=True)
@@ -232,7 +233,8 @@ def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     inputs = _load(scenario, catalog)
     bar, update = _progress(f"{samples} draws")
     with bar:
-        result = _guard(lambda: robust(inputs, samples, seed, spread, gap, time_limit, scheduler, workers, update))
+        result = _guard(lambda: robust(inputs, samples, seed, spread, SolveOptions(time_limit=time_limit, gap=gap),
+                                              scheduler, workers, update))
     counts = result.frequency["verdict"].value_counts()
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
     _emit(result.frequency, out_file, f"Selection frequency over {samples} draws", {"samples": samples, "seed": seed})
@@ -252,7 +254,7 @@ def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fi
         err.print(f"--within {within!r}: expected a percent such as 2% or a fraction such as 0.02", highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
     inputs = _load(scenario, catalog)
-    result = _guard(lambda: alternatives(inputs, share, count, min_difference, gap=gap, time_limit=time_limit))
+    result = _guard(lambda: alternatives(inputs, share, count, min_difference, SolveOptions(time_limit=time_limit, gap=gap)))
     out.print(f"best plan: value {result.best.value:,.3f}; {len(result.plans)} alternative(s) within {share:.1%}",
               highlight=False)
     _emit(result.differences, out_file, "Alternatives", {"best_value": result.best.value, "within": share})
@@ -266,7 +268,7 @@ def explain_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Why an item is in the plan, or what would bring it in."""
     inputs = _load(scenario, catalog)
-    result = _guard(lambda: explain(inputs, measure, site, gap=gap, time_limit=time_limit))
+    result = _guard(lambda: explain(inputs, measure, site, SolveOptions(time_limit=time_limit, gap=gap)))
     out.print(f"{measure}{' at ' + site if site else ''}: {'in the plan' if result.chosen else 'not in the plan'}",
               highlight=False)
     for reason in result.reasons:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import pulp
 import typer
 
-from optimizer.cli.app import (
+from optimizer.cli.console import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
     EXIT_NO_PLAN,
@@ -20,19 +19,20 @@ from optimizer.cli.app import (
     print_frame,
 )
 from optimizer.core.diagnose import diagnose
-from optimizer.core.model import OBJECTIVES, build_model
+from optimizer.core.model import build_model
 from optimizer.core.problem import expand
-from optimizer.core.result import PlanResult, apply_overrides, optimize
-from optimizer.core.solve import Status
+from optimizer.core.result import PlanResult
+from optimizer.core.run import optimize
+from optimizer.core.status import OBJECTIVES, SolveOptions, Status
 from optimizer.data.catalog import load_catalog
 from optimizer.data.inputs import load_inputs
+from optimizer.data.overrides import apply_overrides
 from optimizer.data.stances import STANCE_WORDS
 from optimizer.data.taxonomy import DEFAULT_EDITION
 from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
 from optimizer.reports.export import write_plan
-from optimizer.safe_write import replacing
 
 
 @app.command()
@@ -158,7 +158,7 @@ def plan(
         inputs = apply_overrides(load_inputs(scenario, catalog), budget, years, objective)
         if write_model is not None:
             _write_model(inputs, write_model)
-        result = optimize(inputs, solver=solver, time_limit=time_limit, gap=gap)
+        result = optimize(inputs, SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
     except OptimizerError as exc:
         fail(exc)
     if result.status == Status.NO_SOLUTION:
@@ -181,30 +181,9 @@ def plan(
         out.print(f"wrote {out_file}", highlight=False)
 
 
-def write_mps(prob, path: Path) -> None:
-    """Write a PuLP model as an MPS file that HiGHS, SCIP and OR-Tools read with its sense.
-
-    PuLP puts its ``OBJSENSE`` section before ``NAME``, which SCIP refuses (and without the
-    section, MPS means minimise). Here ``NAME`` is the first record and an ``OBJSENSE``
-    section in free-MPS style (``MAX`` or ``MIN`` on the next line, indented) follows it.
-    """
-    sense = "MAX" if prob.sense == pulp.LpMaximize else "MIN"
-    with replacing(path) as temp:
-        prob.writeMPS(str(temp), with_objsense=False)  # a "*SENSE:..." comment, then NAME
-        lines = temp.read_text(encoding="utf-8").splitlines(keepends=True)
-        name = next(i for i, line in enumerate(lines) if line.startswith("NAME"))
-        head = [line for line in lines[:name] if line.startswith("*")]  # comments only
-        temp.write_text("".join([lines[name], "OBJSENSE\n", f"    {sense}\n", *head, *lines[name + 1:]]),
-                        encoding="utf-8")
-
-
 def _write_model(inputs, path: Path) -> None:
-    model = build_model(expand(inputs))
-    if path.suffix.lower() == ".mps":
-        write_mps(model.prob, path)
-    elif path.suffix.lower() == ".lp":
-        model.prob.writeLP(str(path))
-    else:
+    if path.suffix.lower() not in (".lp", ".mps"):
         err.print(f"--write-model {path}: expected a .lp or .mps file", highlight=False)
         raise typer.Exit(EXIT_INPUT)
+    build_model(expand(inputs)).write(path)
     out.print(f"wrote model {path}", highlight=False)

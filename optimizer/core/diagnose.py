@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
-import pulp
 
-from optimizer.core.model import K, Model, build_model
+from optimizer.core.model import K, Model, Slack, build_model
 from optimizer.core.problem import DISTRICT, MandateRule, Problem
-from optimizer.core.solve import SolveReport, solve_model
+from optimizer.core.solve import solve_model
+from optimizer.core.status import SolveReport
 
 #: Money rules bend before requirements: a dollar of budget slack costs 1, an unmet
 #: requirement costs as much as a million dollars would.
@@ -36,9 +36,9 @@ class Conflict:
         return self.message
 
 
-def _describe(problem: Problem, name: str, amount: float) -> str:
-    family = name.split("[")[0]
-    inside = name[name.find("[") + 1:-1] if "[" in name else ""
+def _describe(problem: Problem, slack: Slack) -> str:
+    family, keys, amount = slack.rule, slack.keys, slack.amount
+    inside = ",".join(keys)
     dollars = f"${amount * K:,.0f}"
     if family == "capital_budget":
         return f"local capital budget of fiscal year {inside} is short by {dollars}"
@@ -47,12 +47,12 @@ def _describe(problem: Problem, name: str, amount: float) -> str:
     if family == "total_budget":
         return f"the total local capital budget is short by {dollars}"
     if family == "cap":
-        source = inside.split(",")[0]
+        source = keys[0]
         return f"funding source {source} would have to give {dollars} more than its award"
     if family == "match":
         return f"funding source {inside} lacks {dollars} of eligible local match"
     if family == "mandate":
-        mandate_id, place, year = inside.rsplit(",", 2)
+        mandate_id, place, year = keys
         rule = next(r for r in problem.mandates if r.id == mandate_id)
         source = f" ({rule.source})" if rule.source else ""
         return f"mandate '{rule.title}'{source} cannot be met at {place} by {year}"
@@ -113,16 +113,13 @@ def _elastic(problem: Problem, skip: frozenset[str] = frozenset()) -> tuple[Mode
     """Solve with budgets, caps, match, mandates and must items given penalised slack:
     the least bending that gives a plan."""
     model = build_model(problem, skip=skip, elastic=frozenset(MONEY_RULES + REQUIREMENTS))
-    penalty = [(v, REQUIREMENT_PENALTY if name.split("[")[0] in REQUIREMENTS else 1.0)
-               for name, v in model.slack.items()]
-    model.prob.sense = pulp.LpMinimize
-    model.prob.setObjective(pulp.LpAffineExpression(penalty))
+    model.minimise_slack(dict.fromkeys(REQUIREMENTS, REQUIREMENT_PENALTY))
     return model, solve_model(model)
 
 
 def _money_short(model: Model) -> float:
     """Total slack the money rules needed (model units)."""
-    return sum(var.value() or 0.0 for name, var in model.slack.items() if name.split("[")[0] in MONEY_RULES)
+    return sum(s.amount for s in model.slack_used(MONEY_RULES, tolerance=0.0))
 
 
 def _mandate_drivers(problem: Problem, short: float, families: set[str]) -> tuple[list[Conflict], bool]:
@@ -180,10 +177,8 @@ def diagnose(problem: Problem) -> list[Conflict]:
         return [Conflict("structure", "", 0.0, "no plan exists even with every budget, cap, mandate "
                          "and must item relaxed: prerequisites, tier order or alternatives conflict")]
     conflicts = []
-    for name, var in model.slack.items():
-        amount = var.value() or 0.0
-        if amount > 1e-6:
-            conflicts.append(Conflict(name.split("[")[0], name, amount, _describe(problem, name, amount)))
+    for slack in model.slack_used():
+        conflicts.append(Conflict(slack.rule, slack.name, slack.amount, _describe(problem, slack)))
     conflicts.sort(key=lambda c: (c.rule not in REQUIREMENTS, -c.amount))
     money = sum(s.award_over_horizon for s in problem.sources)
     local = sum(problem.capital_budget.values())

@@ -6,9 +6,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 
-import pandas as pd
-
-from optimizer.core.plan import FUNDING_COLUMNS, LOCAL, Plan, items_table
+from optimizer.core.plan import LOCAL, Plan, make_plan
 from optimizer.core.problem import Problem, coverage_value
 
 
@@ -26,7 +24,6 @@ class _Ledger:
         cand = p.candidates
         self.item_capital, self.item_annual = cand["capital"].to_numpy(), cand["annual"].to_numpy()
         self.cap_class, self.op_class = cand["cap_class"].to_numpy(), cand["op_class"].to_numpy()
-        self.measure, self.site = cand["measure_id"].tolist(), cand["site_id"].tolist()
 
     def _left(self, src, t):
         return self.source[src.id][t if src.per_year else "all"]
@@ -91,9 +88,8 @@ class _Ledger:
             self.operating[y] -= amount
         for src, y, g in grant_use:
             self._take(src, y, g)
-        m, s = self.measure[c], self.site[c]
-        rows += [(m, s, t, "capital", src, round(a, 2), mf) for src, a, mf in plan_rows if a > 0.005]
-        rows += [(m, s, y, "annual", src, round(a, 2), "") for y, src, a in annual_rows if a > 0.005]
+        rows += [(c, t, "capital", src, a, mf) for src, a, mf in plan_rows if a > 0.005]
+        rows += [(c, y, "annual", src, a, "") for y, src, a in annual_rows if a > 0.005]
         return True
 
     def _spend_local_capital(self, t, amount):
@@ -226,5 +222,13 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
             for d in sorted(dependants[c]):
                 if d not in installs:
                     heapq.heappush(heap, (-gain(d) / max(tco[d], 1.0), d))
-    funding = pd.DataFrame(rows, columns=FUNDING_COLUMNS)
-    return Plan(installs, items_table(p, installs), funding)
+    # Class-level money, split over the items in whole cents as for a solved plan.
+    grants: dict = defaultdict(float)
+    matches: dict = defaultdict(float)
+    for c, t, kind, src, amount, match_for in rows:
+        q = int(cand.at[c, "cap_class" if kind == "capital" else "op_class"])
+        if src != LOCAL:
+            grants[kind, src, q, t] += amount
+        elif match_for:
+            matches[match_for, q, t] += amount
+    return make_plan(p, installs, dict(grants), dict(matches))

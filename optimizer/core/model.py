@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pulp
 
@@ -20,10 +21,36 @@ from optimizer.core.problem import (
     DISTRICT,
     Problem,
 )
+from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
 
-OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
+def _row(name: str) -> tuple[str, tuple[str, ...]]:
+    """A row name's rule and keys: ``mandate[tx-x,HS-1,2028]`` -> ("mandate", ("tx-x", "HS-1", "2028"))."""
+    rule, _, inside = name.partition("[")
+    return rule, tuple(inside[:-1].split(",")) if inside else ()
+
+
+@dataclass(frozen=True)
+class Slack:
+    """How far one row bent in an elastic solve (the infeasibility diagnosis).
+
+    Attributes
+    ----------
+    rule : str
+        The rule family, e.g. ``capital_budget``.
+    name : str
+        The row's name, e.g. ``capital_budget[2027]``.
+    keys : tuple of str
+        What the row is about, e.g. ``("2027",)`` or ``("tx-x", "HS-1", "2028")``.
+    amount : float
+        The slack: model money units (thousands of dollars) or a count.
+    """
+
+    rule: str
+    name: str
+    keys: tuple[str, ...]
+    amount: float
 
 
 @dataclass
@@ -48,7 +75,7 @@ class Model:
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
         penalised slack that the infeasibility diagnosis reads."""
-        if name.split("[")[0] in self.elastic and sense != pulp.LpConstraintEQ:
+        if _row(name)[0] in self.elastic and sense != pulp.LpConstraintEQ:
             slack = self.prob.add_variable(f"slack_{name}", 0)
             self.slack[name] = slack
             lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack
@@ -67,6 +94,57 @@ class Model:
             row.constant = -amount / K
 
 
+    def second_phase(self, reached: int) -> None:
+        """The second phase of ``tier1_first``: keep the ``reached`` site-layer pairs at tier 1
+        that the first phase found, and maximise risk reduction."""
+        self.add(_terms([(z, 1) for z in self.tier1.values()]), pulp.LpConstraintGE, reached, "tier1_first_phase")
+        define_objective(self, "risk_reduction")
+
+    def minimise_slack(self, weights: dict[str, float]) -> None:
+        """Make the objective the least weighted slack of the elastic rows (a rule family
+        missing from ``weights`` weighs 1)."""
+        self.prob.sense = pulp.LpMinimize
+        self.prob.setObjective(_terms([(var, weights.get(_row(name)[0], 1.0)) for name, var in self.slack.items()]))
+
+    def slack_used(self, rules: tuple[str, ...] | None = None, tolerance: float = 1e-6) -> list[Slack]:
+        """The rows that bent after an elastic solve (of the rule families ``rules``, when given)."""
+        out = []
+        for name, var in self.slack.items():
+            rule, keys = _row(name)
+            amount = var.value() or 0.0
+            if amount > tolerance and (rules is None or rule in rules):
+                out.append(Slack(rule, name, keys, amount))
+        return out
+
+    def add_value_floor(self, value: float, name: str = "value_floor") -> pulp.LpConstraint:
+        """Keep the objective at ``value`` or more (alternatives near the best plan)."""
+        return self.add(self.prob.objective - value, pulp.LpConstraintGE, 0, name)
+
+    def add_no_good_cut(self, chosen: set[int], min_difference: int, name: str) -> pulp.LpConstraint:
+        """Ask for a plan that differs from the one installing the candidate rows ``chosen``
+        (by the horizon's end) in at least ``min_difference`` rows."""
+        ends = [ys[-1] for ys in self.y]
+        change = [(ends[c], -1.0) for c in chosen] + [(v, 1.0) for c, v in enumerate(ends) if c not in chosen]
+        return self.add(_terms(change), pulp.LpConstraintGE, min_difference - len(chosen), name)
+
+    def write(self, path: Path) -> None:
+        """Write the model for an auditor: ``.lp``, or ``.mps`` that HiGHS, SCIP and OR-Tools
+        read with its sense. PuLP puts its ``OBJSENSE`` section before ``NAME``, which SCIP
+        refuses (and without the section, MPS means minimise); here ``NAME`` is the first
+        record and an ``OBJSENSE`` section in free-MPS style follows it."""
+        path = Path(path)
+        with replacing(path) as temp:
+            if path.suffix.lower() == ".lp":
+                self.prob.writeLP(str(temp))
+                return
+            self.prob.writeMPS(str(temp), with_objsense=False)  # a "*SENSE:..." comment, then NAME
+            lines = temp.read_text(encoding="utf-8").splitlines(keepends=True)
+            name = next(i for i, line in enumerate(lines) if line.startswith("NAME"))
+            head = [line for line in lines[:name] if line.startswith("*")]  # comments only
+            sense = "MAX" if self.prob.sense == pulp.LpMaximize else "MIN"
+            temp.write_text("".join([lines[name], "OBJSENSE\n", f"    {sense}\n", *head, *lines[name + 1:]]),
+                            encoding="utf-8")
+
     def grant_terms(self, src_id: str, years=None, tag: str | None = None):
         """(variable, 1) pairs of the grant money ``src_id`` pays (capital and recurring), in
         ``years`` when given, on the classes of items carrying ``tag`` when given."""
@@ -75,6 +153,21 @@ class Model:
             for (s, q, t), var in table.items():
                 if s == src_id and (years is None or t in years) and (tag is None or tag in tags[q][s]):
                     yield var, 1
+
+    @contextmanager
+    def relaxed(self):
+        """Within the block every variable is continuous (the LP relaxation); categories and
+        the problem's status are restored afterwards."""
+        cats = {v: v.cat for v in self.prob.variables()}
+        status, sol_status = self.prob.status, self.prob.sol_status
+        try:
+            for var in cats:
+                var.cat = pulp.LpContinuous
+            yield self
+        finally:
+            for var, cat in cats.items():
+                var.cat = cat
+            self.prob.status, self.prob.sol_status = status, sol_status
 
     @contextmanager
     def funding_stage(self, installs: dict[int, int]):

@@ -323,39 +323,38 @@ def _count(measure: Measure, site: Site | None, sites: list[Site]) -> float:
     return getattr(site, attr) if site is not None else sum(getattr(s, attr) for s in sites)
 
 
-def expand(inputs: Inputs) -> Problem:
-    """Expand a checked scenario and catalog into a :class:`Problem`.
+@dataclass(frozen=True)
+class _MandateSpec:
+    """A mandate that applies to the scenario (state profile or the scenario's own)."""
 
-    Parameters
-    ----------
-    inputs : Inputs
-        A scenario and the catalog it was checked against (see ``load_inputs``).
+    id: str
+    title: str
+    strength: str
+    deadline: int | None
+    measures: tuple[str, ...]
+    reach: str
+    source: str
 
-    Returns
-    -------
-    Problem
-        Candidates, coverage groups and rules, ready for the model builder and the verifier.
-    """
-    scenario, catalog = inputs.scenario, inputs.catalog
-    years = scenario.horizon.fiscal_years
-    notes: list[str] = []
-    rulings: dict[tuple[str, str], Ruling] = {}
-    sources = _sources(scenario, catalog, notes, rulings)
-    layer_w = scenario.weights.layers
-    comp_w = scenario.weights.components
-    stance = STANCE_WEIGHTS[scenario.policy.evidence_stance]
 
-    # Mandates that apply: state profile plus the scenario's own.
-    mandate_specs = [(m.id, m.title, m.strength, m.deadline_fiscal_year(), m.measures, m.applies_to)
-                     for m in state_mandates(scenario, catalog)]
+def _mandate_specs(scenario: Scenario, catalog: Catalog, notes: list[str]) -> list[_MandateSpec]:
+    """The state profile's mandates plus the scenario's own."""
+    specs = [_MandateSpec(m.id, m.title, m.strength, m.deadline_fiscal_year(), tuple(m.measures), m.applies_to,
+                          m.source) for m in state_mandates(scenario, catalog)]
     if scenario.state and scenario.state not in catalog.states:
         notes.append(f"the catalog has no mandate profile for {scenario.state}: no state rules were "
                      "applied; add the state's mandates under mandates.extra or to catalog/state_mandates.yaml")
-    for key, m in scenario.mandates.extra.items():
-        mandate_specs.append((key, m.title, m.strength, m.deadline_year, m.measures, m.applies_to))
-    mandated_ids = {mid for spec in mandate_specs if spec[2] == "must" for mid in spec[4]}
-    banned_ids = {mid: spec[1] for spec in mandate_specs if spec[2] == "must_not" for mid in spec[4]}
+    specs += [_MandateSpec(key, m.title, m.strength, m.deadline_year, tuple(m.measures), m.applies_to,
+                           f"scenario mandates.extra.{key}") for key, m in scenario.mandates.extra.items()]
+    return specs
 
+
+def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec], years: list[int],
+                notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every measure at every place it fits: the candidates (with their quantity, cost, unit and
+    whether they are forbidden, must or mandated) and the measures already in place."""
+    stance = STANCE_WEIGHTS[scenario.policy.evidence_stance]
+    mandated_ids = {mid for spec in specs if spec.strength == "must" for mid in spec.measures}
+    banned_ids = {mid: spec.title for spec in specs if spec.strength == "must_not" for mid in spec.measures}
     forbidden_picks = {(p.measure, p.site) for p in scenario.must_not}
     must_picks = {(p.measure, p.site) for p in scenario.must}
     overrides = {(o.measure, o.site): o for o in scenario.cost_overrides}
@@ -421,12 +420,13 @@ def expand(inputs: Inputs) -> Problem:
     cand = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS).reset_index(drop=True)
     existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
                                                     "component", "role", "tier", "effectiveness", "until"])
-    row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
-    have = set(zip(existing["measure_id"], existing["site_id"]))
+    return cand, existing
 
-    # Funding classes: candidates that the same sources may pay, with the same limits and
-    # compliance standing, share funding variables.
-    sns = scenario.mandates.supplement_not_supplant
+
+def _funding_classes(cand: pd.DataFrame, sources: list[Source], rulings: dict, sns: bool):
+    """Candidates that the same sources may pay, with the same limits and compliance standing,
+    share funding variables: sets ``cap_class`` and ``op_class`` on ``cand`` and returns, per
+    kind of cost, the sources of each class and their limit tags."""
 
     def signature(mid: str, site_id: str, mandated: bool, kind: str) -> tuple:
         sig = []
@@ -447,41 +447,49 @@ def expand(inputs: Inputs) -> Problem:
         cand[column] = [index[sig] for sig in sigs]
         class_maps[kind] = ({q: tuple(sid for sid, _ in sig) for q, sig in classes.items()},
                             {q: {sid: frozenset(tags) for sid, tags in sig} for q, sig in classes.items()})
-    (cap_classes, cap_tags), (op_classes, op_tags) = class_maps["capital"], class_maps["annual"]
+    return class_maps["capital"], class_maps["annual"]
 
-    # Prerequisites: each resolved to the candidate rows that satisfy it at this place.
-    prerequisites = []
+
+def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog) -> list[tuple[int, tuple[int, ...]]]:
+    """Each prerequisite not in place, resolved to the candidate rows that satisfy it at the place."""
+    row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
+    have = set(zip(existing["measure_id"], existing["site_id"]))
+    out = []
     for i, (mids, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
         for pre in mids:
-            pre_scope = catalog.measures[pre].scope
-            place = site_id if pre_scope == "site" else DISTRICT
-            if (pre, place) in have:
-                continue
-            prerequisites.append((i, (row_of[(pre, place)],) if (pre, place) in row_of else ()))
+            place = site_id if catalog.measures[pre].scope == "site" else DISTRICT
+            if (pre, place) not in have:
+                out.append((i, (row_of[(pre, place)],) if (pre, place) in row_of else ()))
+    return out
 
-    # Tier order: a tier-k candidate needs a tier k-1 measure of the same layer (and
-    # component when strict) at its site or district-wide, no later.
-    tier_links = []
-    if scenario.policy.tier_order != "off":
-        strict = scenario.policy.tier_order == "strict"
-        key_cols = ["layer", "component"] if strict else ["layer"]
-        lower: dict[tuple, list[int]] = {}
-        for i, row in enumerate(cand[["site_id", "tier", *key_cols]].itertuples(index=False)):
-            lower.setdefault((row[0], row[1], *row[2:]), []).append(i)
-        have_tier = {(r.site_id, r.tier, r.layer, r.component) if strict else (r.site_id, r.tier, r.layer)
-                     for r in existing.itertuples(index=False)}
-        for i, row in enumerate(cand[["site_id", "scope", "tier", *key_cols]].itertuples(index=False)):
-            site_id, scope, tier, rest = row[0], row[1], row[2], tuple(row[3:])
-            if tier < 2:
-                continue
-            places_ok = [site_id, DISTRICT] if scope == "site" else [DISTRICT]
-            if any((p, tier - 1, *rest) in have_tier for p in places_ok):
-                continue
-            options = tuple(j for p in places_ok for j in lower.get((p, tier - 1, *rest), []))
-            tier_links.append((i, options))
 
-    # Alternative groups: at most one per place; an existing member leaves room for none.
-    alternatives = []
+def _tier_links(cand: pd.DataFrame, existing: pd.DataFrame, tier_order: str) -> list[tuple[int, tuple[int, ...]]]:
+    """Tier order: a tier-k candidate needs a tier k-1 measure of the same layer (and component
+    when strict) at its site or district-wide, no later."""
+    if tier_order == "off":
+        return []
+    strict = tier_order == "strict"
+    key_cols = ["layer", "component"] if strict else ["layer"]
+    lower: dict[tuple, list[int]] = {}
+    for i, row in enumerate(cand[["site_id", "tier", *key_cols]].itertuples(index=False)):
+        lower.setdefault((row[0], row[1], *row[2:]), []).append(i)
+    have_tier = {(r.site_id, r.tier, r.layer, r.component) if strict else (r.site_id, r.tier, r.layer)
+                 for r in existing.itertuples(index=False)}
+    links = []
+    for i, row in enumerate(cand[["site_id", "scope", "tier", *key_cols]].itertuples(index=False)):
+        site_id, scope, tier, rest = row[0], row[1], row[2], tuple(row[3:])
+        if tier < 2:
+            continue
+        places_ok = [site_id, DISTRICT] if scope == "site" else [DISTRICT]
+        if any((p, tier - 1, *rest) in have_tier for p in places_ok):
+            continue
+        links.append((i, tuple(j for p in places_ok for j in lower.get((p, tier - 1, *rest), []))))
+    return links
+
+
+def _alternatives(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog) -> list[tuple[tuple[int, ...], int]]:
+    """Alternative groups: at most one per place; an existing member leaves room for none."""
+    out = []
     alt = cand[cand["alternative_group"] != ""]
     existing_groups = {(catalog.measures[r.measure_id].alternative_group, r.site_id)
                        for r in existing[existing["until"] == 0].itertuples(index=False)
@@ -490,22 +498,29 @@ def expand(inputs: Inputs) -> Problem:
         members = tuple(int(r) for r in rows_)
         room = 0 if (group, site_id) in existing_groups else 1
         if len(members) > room:
-            alternatives.append((members, room))
+            out.append((members, room))
+    return out
 
-    # Mandates: at each place, the candidate rows that meet it (or the place is met already).
-    # An ageing measure meets a mandate only until its useful life ends; then one of the
-    # options (its replacement among them) must be in place.
-    ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
 
-    def places(measure_ids, reach):
-        site_ids = [s.id for s in scenario.sites]
-        targets = site_ids if reach == "every_site" else [DISTRICT]
+class _MandatePlaces:
+    """Where a mandate's measures are, for each place it applies to: candidate rows, places
+    met already, and places met by ageing measures (met only until their useful life ends;
+    then one of the options, the replacement among them, must be in place)."""
+
+    def __init__(self, cand: pd.DataFrame, existing: pd.DataFrame, site_ids: list[str]):
+        self.row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
+        self.ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
+        self.site_ids = site_ids
+
+    def __call__(self, measure_ids, reach):
+        targets = self.site_ids if reach == "every_site" else [DISTRICT]
         place_rows, met, renewals = [], [], []
         for place in targets:
             options_places = ([place, DISTRICT] if place != DISTRICT
-                              else [*site_ids, DISTRICT] if reach == "any_site" else [DISTRICT])
-            options = tuple(row_of[(m, p)] for m in measure_ids for p in options_places if (m, p) in row_of)
-            lasts = [ends[m, p] for m in measure_ids for p in options_places if (m, p) in ends]
+                              else [*self.site_ids, DISTRICT] if reach == "any_site" else [DISTRICT])
+            options = tuple(self.row_of[(m, p)] for m in measure_ids for p in options_places
+                            if (m, p) in self.row_of)
+            lasts = [self.ends[m, p] for m in measure_ids for p in options_places if (m, p) in self.ends]
             if not lasts:
                 place_rows.append((place, options))
                 continue
@@ -514,26 +529,32 @@ def expand(inputs: Inputs) -> Problem:
                 renewals.append((place, max(lasts), options))
         return place_rows, met, renewals
 
-    mandates = []
-    for mid, title, strength, deadline, measure_ids, reach in mandate_specs:
-        if strength != "must":
+
+def _mandate_rules(specs: list[_MandateSpec], places: _MandatePlaces, years: list[int],
+                   notes: list[str]) -> list[MandateRule]:
+    """The ``must`` mandates as rules on the plan, each due by its deadline within the horizon."""
+    rules = []
+    for spec in specs:
+        if spec.strength != "must":
             continue
+        deadline = spec.deadline
         if deadline is None:
-            notes.append(f"mandate {mid} ({title}): the law's compliance date is not confirmed in the "
+            notes.append(f"mandate {spec.id} ({spec.title}): the law's compliance date is not confirmed in the "
                          f"catalog; planned as due by fiscal year {years[0]}")
             deadline = years[0]
         by_year = None if deadline > years[-1] else max(deadline, years[0])
         if deadline < years[0]:
-            notes.append(f"mandate {mid} ({title}) was due in fiscal year {deadline}: "
+            notes.append(f"mandate {spec.id} ({spec.title}) was due in fiscal year {deadline}: "
                          f"planned for {years[0]} at the latest")
-        place_rows, met, renewals = places(measure_ids, reach)
-        mandates.append(MandateRule(mid, title, strength, deadline, by_year, tuple(place_rows), tuple(met),
-                                    tuple(renewals), source=f"scenario mandates.extra.{mid}"
-                                    if mid in scenario.mandates.extra else
-                                    next(m.source for m in state_mandates(scenario, catalog) if m.id == mid)))
+        place_rows, met, renewals = places(spec.measures, spec.reach)
+        rules.append(MandateRule(spec.id, spec.title, spec.strength, deadline, by_year, tuple(place_rows),
+                                 tuple(met), tuple(renewals), source=spec.source))
+    return rules
 
-    # Compliance first: a source pays for other items in a year only once every place of the
-    # compliance mandates its program names is met by then.
+
+def _compliance(scenario: Scenario, catalog: Catalog, sources: list[Source], places: _MandatePlaces) -> dict:
+    """Compliance first: a source pays for other items in a year only once every place of the
+    compliance mandates its program names is met by then."""
     by_id = {m.id: m for p in catalog.states.values() for m in p.mandates}
     compliance = {}
     for src in sources:
@@ -541,12 +562,14 @@ def expand(inputs: Inputs) -> Problem:
         if program is not None and program.compliance_first:
             compliance[src.id] = tuple(pr for mid in program.compliance_first if mid in by_id
                                        for pr in places(by_id[mid].measures, by_id[mid].applies_to)[0])
+    return compliance
 
-    # Coverage groups: site x layer x component x role, for the combinations the catalog
-    # offers at the site; district measures cover every site.
-    layers = catalog.taxonomy.layer_ids
-    components = catalog.taxonomy.component_ids
-    role_w = scenario.weights.roles
+
+def _coverage_groups(scenario: Scenario, cand: pd.DataFrame, existing: pd.DataFrame):
+    """Coverage groups: site x layer x component x role, for the combinations the catalog
+    offers at the site (district measures cover every site), with their weights and what is in
+    place; the candidates' memberships; and the ageing measures' coverage with its end year."""
+    layer_w, comp_w, role_w = scenario.weights.layers, scenario.weights.components, scenario.weights.roles
     site_ids = [s.id for s in scenario.sites]
     risk = {s.id: s.risk_weight for s in scenario.sites}
     keyed = [(s, r.layer, r.component, r.role, r.effectiveness, i, kind)
@@ -571,23 +594,50 @@ def expand(inputs: Inputs) -> Problem:
         else:
             existing_cov[g] += eff
     groups["existing"] = existing_cov
-    group_members = pd.DataFrame(members, columns=["group", "candidate", "effectiveness"])
+    return groups, pd.DataFrame(members, columns=["group", "candidate", "effectiveness"]), expiring
 
-    capital_budget = scenario.budget.per_year("capital", years)
-    operating_budget = scenario.budget.per_year("operating", years)
-    musts = [int(i) for i in cand.index[cand["must"]]]
+
+def expand(inputs: Inputs) -> Problem:
+    """Expand a checked scenario and catalog into a :class:`Problem`, one builder per concern:
+    mandates that apply, candidates and what is in place, funding classes, prerequisites and
+    tier links, alternatives, mandate rules and compliance, coverage groups.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        A scenario and the catalog it was checked against (see ``load_inputs``).
+
+    Returns
+    -------
+    Problem
+        Candidates, coverage groups and rules, ready for the model builder and the verifier.
+    """
+    scenario, catalog = inputs.scenario, inputs.catalog
+    years = scenario.horizon.fiscal_years
+    notes: list[str] = []
+    rulings: dict[tuple[str, str], Ruling] = {}
+    sources = _sources(scenario, catalog, notes, rulings)
+    specs = _mandate_specs(scenario, catalog, notes)
+    cand, existing = _candidates(scenario, catalog, specs, years, notes)
+    sns = scenario.mandates.supplement_not_supplant
+    (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
+    places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites])
+    groups, group_members, expiring = _coverage_groups(scenario, cand, existing)
+    policy = scenario.policy
     return Problem(
         scenario_name=scenario.name, edition=catalog.edition, years=years, sites=scenario.sites,
         candidates=cand, existing=existing, groups=groups, group_members=group_members,
-        prerequisites=prerequisites, tier_links=tier_links, alternatives=alternatives,
-        mandates=mandates, musts=musts, sources=sources, cap_classes=cap_classes,
-        op_classes=op_classes, capital_budget=capital_budget, operating_budget=operating_budget,
+        prerequisites=_prerequisites(cand, existing, catalog), tier_links=_tier_links(cand, existing, policy.tier_order),
+        alternatives=_alternatives(cand, existing, catalog), mandates=_mandate_rules(specs, places, years, notes),
+        musts=[int(i) for i in cand.index[cand["must"]]], sources=sources, cap_classes=cap_classes,
+        op_classes=op_classes, capital_budget=scenario.budget.per_year("capital", years),
+        operating_budget=scenario.budget.per_year("operating", years),
         total_budget=scenario.budget.total, carry_over=scenario.budget.carry_over,
-        layer_share={k: (v.min, v.max) for k, v in scenario.policy.layer_share.items()},
-        equity=scenario.policy.equity, tier_order=scenario.policy.tier_order,
-        objective=scenario.policy.objective, target_tier=scenario.policy.target_tier,
-        layers=layers, components=components, notes=notes, rulings=rulings, cap_tags=cap_tags,
-        op_tags=op_tags, compliance=compliance, supplement_not_supplant=sns,
-        dollar_year=catalog.dollar_year, max_projects=scenario.policy.max_projects, expiring=expiring,
-        evidence_stance=scenario.policy.evidence_stance,
+        layer_share={k: (v.min, v.max) for k, v in policy.layer_share.items()},
+        equity=policy.equity, tier_order=policy.tier_order, objective=policy.objective,
+        target_tier=policy.target_tier, layers=catalog.taxonomy.layer_ids,
+        components=catalog.taxonomy.component_ids, notes=notes, rulings=rulings, cap_tags=cap_tags,
+        op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
+        dollar_year=catalog.dollar_year, max_projects=policy.max_projects, expiring=expiring,
+        evidence_stance=policy.evidence_stance,
     )

@@ -7,48 +7,20 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 import pulp
 
 from optimizer.core.highs_runner import run_highs
-from optimizer.core.model import K, Model, define_objective
+from optimizer.core.model import K, Model
 from optimizer.core.plan import Plan, make_plan
+from optimizer.core.status import SolveOptions, SolveReport, Status
 from optimizer.core.verify import Violation, plan_value, verify
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import OptimizerError, SolverFailed, short
-
-
-class Status(StrEnum):
-    """Outcome of a solve, read from the solution status, never from the headline status."""
-
-    OPTIMAL = "optimal"                  # proven within the gap tolerance
-    FEASIBLE = "feasible"                # a plan, not proven optimal (time limit): see gap
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION = "no_solution"          # stopped before any plan was found
 
 
 class SolverUnavailable(OptimizerError):
     """No usable MIP solver is installed."""
-
-
-@dataclass
-class SolveReport:
-    """What the solver said, in the tool's own terms."""
-
-    status: Status
-    solver: str
-    objective: float | None
-    dual_bound: float | None
-    gap: float | None
-    solve_seconds: float
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def has_plan(self) -> bool:
-        """True when a plan can be read from the solution."""
-        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
 
 
 def available_solvers() -> list[str]:
@@ -67,7 +39,8 @@ def _cbc(**options):
         return pulp.PULP_CBC_CMD(**options)
 
 
-def _solver(name: str, time_limit: float | None, gap: float, threads: int | None, notes: list[str]):
+def _solver(options: SolveOptions, notes: list[str]):
+    name = options.solver
     usable = available_solvers()
     if name not in usable:
         if not usable:
@@ -76,7 +49,7 @@ def _solver(name: str, time_limit: float | None, gap: float, threads: int | None
         name = usable[0]
     if name == "highs":
         return name, None  # run through highspy directly (see highs_runner)
-    return name, _cbc(msg=False, timeLimit=time_limit, gapRel=gap, threads=threads)
+    return name, _cbc(msg=False, timeLimit=options.time_limit, gapRel=options.gap, threads=options.threads)
 
 
 @contextlib.contextmanager
@@ -125,18 +98,9 @@ def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | N
 
 
 def _cbc_relaxation(model: Model) -> float | None:
-    prob = model.prob
-    cats = {v: v.cat for v in prob.variables()}
-    status, sol_status = prob.status, prob.sol_status
-    try:
-        for var in cats:
-            var.cat = pulp.LpContinuous
-        prob.solve(_cbc(msg=False))
-        return pulp.value(prob.objective) if prob.status == pulp.LpStatusOptimal else None
-    finally:
-        for var, cat in cats.items():
-            var.cat = cat
-        prob.status, prob.sol_status = status, sol_status
+    with model.relaxed():
+        model.prob.solve(_cbc(msg=False))
+        return pulp.value(model.prob.objective) if model.prob.status == pulp.LpStatusOptimal else None
 
 
 def relaxation_bound(model: Model, time_limit: float | None = None) -> float | None:
@@ -155,8 +119,7 @@ def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable
             for t, var in zip(model.problem.years, ys)}
 
 
-def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None,
-                gap: float = DEFAULT_GAP, threads: int | None = None,
+def solve_model(model: Model, options: SolveOptions = SolveOptions(),
                 start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
     """Solve a built model and report status, objective, dual bound and gap.
 
@@ -164,25 +127,21 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     ----------
     model : Model
         From :func:`~optimizer.core.model.build_model`.
-    solver : {"highs", "cbc"}
-        HiGHS in process through highspy (default); CBC when HiGHS is missing.
-    time_limit : float, optional
-        Seconds; at the limit the best plan so far is returned as ``feasible`` with its gap.
-    gap : float
-        Relative optimality gap at which the solver may stop.
-    threads : int, optional
-        Solver threads.
+    options : SolveOptions
+        Solver (HiGHS through highspy by default; CBC when HiGHS is missing), time limit (at
+        the limit the best plan so far is returned as ``feasible`` with its gap), gap, threads.
     start : dict, optional
         Values of the in-place variables of a known plan, given to HiGHS as a first
         incumbent (see :func:`start_values`).
     """
     notes: list[str] = []
-    name, engine = _solver(solver, time_limit, gap, threads, notes)
+    time_limit = options.time_limit
+    name, engine = _solver(options, notes)
     began = time.perf_counter()
     highs = None
     with _quiet(), solver_errors(name):
         if name == "highs":
-            highs = run_highs(model.prob, time_limit, gap, threads, start)
+            highs = run_highs(model.prob, time_limit, options.gap, options.threads, start)
             sol = highs.sol_status
             if highs.stopped:
                 notes.append("HiGHS overran its time limit and was stopped")
@@ -216,8 +175,8 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
     elif objective is not None:
         if status == Status.OPTIMAL:
             # CBC does not report its bound: the requested gap is what it proved, at most.
-            gap_value = gap
-            notes.append(f"CBC proved optimality within the requested gap of {gap:.2%}; the gap shown is that bound")
+            gap_value = options.gap
+            notes.append(f"CBC proved optimality within the requested gap of {options.gap:.2%}; the gap shown is that bound")
         else:
             bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
             if bound is not None:
@@ -277,19 +236,17 @@ def read_plan(model: Model) -> Plan:
     return fund_grants_first(model, installs) or make_plan(model.problem, installs, *_funding(model))
 
 
-def solve_phases(model: Model, **options) -> SolveReport:
+def solve_phases(model: Model, options: SolveOptions = SolveOptions(),
+                 start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
     """Solve, running both phases for the ``tier1_first`` objective: first the most
-    site-layer pairs at tier 1, then the best risk reduction that keeps that count."""
-    report = solve_model(model, **options)
+    site-layer pairs at tier 1, then the best risk reduction that keeps that count (the
+    start fits the first phase's objective only)."""
+    report = solve_model(model, options, start)
     if model.objective_kind != "tier1_count" or not report.has_plan:
         return report
-    options.pop("start", None)  # the start fits the first phase's objective only
     reached = round(report.objective)
-    terms = [(z, 1) for z in model.tier1.values()]
-    model.prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE,
-                                               name="tier1_first_phase", rhs=reached))
-    define_objective(model, "risk_reduction")
-    second = solve_model(model, **options)
+    model.second_phase(reached)
+    second = solve_model(model, options)
     second.notes.insert(0, f"phase 1: {reached} site-layer pairs reach tier 1")
     second.solve_seconds += report.solve_seconds
     return second
