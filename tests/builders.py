@@ -54,3 +54,12 @@ def instance(tmp: Path, measures: list[dict], programs: list[dict] | None = None
 def problem(tmp: Path, measures: list[dict], **kwargs) -> Problem:
     """Like :func:`instance`, expanded."""
     return expand(instance(tmp, measures, **kwargs))
+
+
+def three_measures(tmp: Path) -> Inputs:
+    """Three measures of different components and a capital budget for two of them: the best
+    plan buys ``a`` ($100) and ``b`` ($200), not ``c`` ($400)."""
+    measures = [m(mid, capital_low=c, capital_typical=c, capital_high=c, annual_cost=0, effectiveness=e, component=comp)
+                for mid, c, e, comp in (("a", 100, 0.5, "access_control"), ("b", 200, 0.4, "video"),
+                                        ("c", 400, 0.3, "communication"))]
+    return instance(tmp, measures, budget={"capital": 300, "operating": 1e9})

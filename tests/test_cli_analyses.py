@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from tests.builders import instance, m
+from tests.builders import three_measures
 
 pytestmark = pytest.mark.slow
 
@@ -18,10 +18,7 @@ FREE = {"operating": 1e9}
 
 @pytest.fixture
 def case(tmp_path):
-    measures = [m(mid, capital_low=c, capital_typical=c, capital_high=c, annual_cost=0, effectiveness=e, component=comp)
-                for mid, c, e, comp in (("a", 100, 0.5, "access_control"), ("b", 200, 0.4, "video"),
-                                        ("c", 400, 0.3, "communication"))]
-    inputs = instance(tmp_path, measures, budget={"capital": 300, **FREE})
+    inputs = three_measures(tmp_path)
     return inputs.path, inputs.catalog.folder
 
 

@@ -16,7 +16,7 @@ from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import write_plan
-from tests.builders import instance, m
+from tests.builders import three_measures
 
 FREE = {"operating": 1e9}
 
@@ -24,10 +24,7 @@ FREE = {"operating": 1e9}
 @pytest.fixture
 def small(tmp_path):
     """Three measures, a budget for two of them: the best plan buys ``a`` and ``b``."""
-    measures = [m(mid, capital_low=c, capital_typical=c, capital_high=c, annual_cost=0, effectiveness=e, component=comp)
-                for mid, c, e, comp in (("a", 100, 0.5, "access_control"), ("b", 200, 0.4, "video"),
-                                        ("c", 400, 0.3, "communication"))]
-    return instance(tmp_path, measures, budget={"capital": 300, **FREE})
+    return three_measures(tmp_path)
 
 
 def invoke(*args):
