@@ -1,6 +1,7 @@
 """Small planning instances written to a temporary folder, for model and property tests."""
 from __future__ import annotations
 
+import functools
 import itertools
 import shutil
 from pathlib import Path
@@ -8,8 +9,11 @@ from pathlib import Path
 import yaml
 
 from optimizer.core.problem import Problem, expand
+from optimizer.core.result import PlanResult
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs, load_inputs
-from optimizer.paths import CATALOG_DIR
+from optimizer.paths import CATALOG_DIR, SCENARIOS_DIR
 from tests.conftest import PROGRAM, measure_row, write_measures, write_settings
 
 _counter = itertools.count()
@@ -63,3 +67,10 @@ def three_measures(tmp: Path) -> Inputs:
                 for mid, c, e, comp in (("a", 100, 0.5, "access_control"), ("b", 200, 0.4, "video"),
                                         ("c", 400, 0.3, "communication"))]
     return instance(tmp, measures, budget={"capital": 300, "operating": 1e9})
+
+
+@functools.lru_cache(maxsize=None)
+def solved_example(name: str) -> PlanResult:
+    """An example scenario's plan, solved once per test session and shared by the slow tests
+    that read it (the 120-school example takes about a minute)."""
+    return optimize(load_inputs(SCENARIOS_DIR / name), SolveOptions(time_limit=600))

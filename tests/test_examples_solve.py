@@ -2,7 +2,6 @@
 greedy baseline; the CLI's files for the suburban example open and agree with the API."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import subprocess
@@ -14,22 +13,21 @@ import pytest
 
 from optimizer import load_inputs
 from optimizer.core.greedy import greedy_plan
-from optimizer.core.run import optimize
-from optimizer.core.status import SolveOptions, Status
+from optimizer.core.status import Status
 from optimizer.core.verify import plan_value, verify
 from optimizer.defaults import DEFAULT_GAP
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.reports.export import write_plan
 
 EXAMPLES = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+from tests.builders import solved_example
+
 PLAN_HASHES = Path(__file__).parent / "data" / "plan_hashes.json"
 #: The rural example (3 schools) stays in the fast loop: one scenario solved end to end and verified.
 CASES = [pytest.param(n, marks=() if n == "rural.yaml" else pytest.mark.slow) for n in EXAMPLES]
 
 
-@functools.lru_cache(maxsize=None)
-def solved(name: str):
-    return optimize(load_inputs(SCENARIOS_DIR / name), SolveOptions(time_limit=600))
+solved = solved_example
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -9,12 +9,9 @@ from fractions import Fraction
 
 import pytest
 
-from optimizer import load_inputs
 from optimizer.core.plan import LOCAL, Plan, apportion, make_plan, split_funding
-from optimizer.core.run import optimize
 from optimizer.core.verify import verify
-from optimizer.paths import SCENARIOS_DIR
-from tests.builders import m, problem, program, site
+from tests.builders import m, problem, program, site, solved_example
 
 NO_MATCH = dict(match_rate=0, match_basis="none", match_type="none")
 
@@ -143,7 +140,7 @@ def test_local_match_is_counted_to_the_cent_when_sources_share_the_local_dollar(
 @pytest.fixture(scope="module")
 def urban():
     """The 120-campus example, solved (30-60 s)."""
-    return optimize(load_inputs(SCENARIOS_DIR / "urban.yaml"))
+    return solved_example("urban.yaml")
 
 
 @pytest.mark.slow
