@@ -16,12 +16,29 @@ SOURCE_PALETTE = px.colors.qualitative.Dark2
 #: PASS tiers 0 (none) to 4, light to dark.
 TIER_COLORS = ["#f1f1f1", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
 MONEY_HOVER = "$%{value:,.0f}"
+#: Waterfall bars: money coming in, money going out, and the totals (never plotly's defaults,
+#: which some renderers draw black).
+WATERFALL_COLORS = {"increasing": "#1b9e77", "decreasing": "#d95f02", "totals": "#2171b5"}
+#: A dollar axis: whole dollars with a $ and thousands separators, and room for its labels.
+DOLLAR_AXIS = dict(tickprefix="$", tickformat=",.0f", automargin=True)
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", y=-0.15))
+    # tick labels widen the margins as needed instead of being cut off at the figure's edge
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def _category_order(labels) -> list[str]:
+    """Category labels in a fixed order: ascending numbers when every label is a whole
+    number (fiscal years), otherwise as given; duplicates dropped."""
+    labels = [str(x) for x in dict.fromkeys(labels)]
+    if labels and all(x.lstrip("-").isdigit() for x in labels):
+        return sorted(labels, key=int)
+    return labels
 
 
 def empty(title: str, text: str) -> go.Figure:
@@ -61,15 +78,24 @@ def money_waterfall(flow: pd.DataFrame) -> go.Figure:
     """From the money available for capital to what is left (``tables.money_flow``)."""
     fig = go.Figure(go.Waterfall(x=flow["step"], y=flow["amount"], measure=flow["measure"],
                                  text=[fmt.money(v) for v in flow["amount"]], textposition="outside",
-                                 hovertemplate="%{x}: %{text}<extra></extra>",
-                                 totals=dict(marker=dict(color="#2171b5"))))
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+                                 hovertemplate="%{x}: %{text}<extra></extra>", cliponaxis=False,
+                                 connector=dict(line=dict(color="#888888")),
+                                 **{kind: dict(marker=dict(color=color))
+                                    for kind, color in WATERFALL_COLORS.items()}))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(flow["step"]))
+    fig.update_yaxes(**DOLLAR_AXIS)
     return _layout(fig, "From budget to spend to what is left (capital, all years)")
 
 
-def capital_by_year(frame: pd.DataFrame, budget: dict[int, float], sources: list[str]) -> go.Figure:
-    """Capital spend per fiscal year stacked by source, with the local capital budget."""
+def capital_by_year(frame: pd.DataFrame, budget: dict[int, float], sources: list[str],
+                    years=()) -> go.Figure:
+    """Capital spend per fiscal year stacked by source, with the local capital budget.
+
+    The x axis shows every fiscal year of ``budget`` (and of ``years`` and ``frame``) in
+    ascending order, a year without spend included (plotly would otherwise order the years
+    as the stacked traces first name them)."""
     fig = go.Figure()
+    order = _category_order(sorted({int(y) for y in [*budget, *years, *frame["year"]]}))
     palette = colors(sources, SOURCE_PALETTE)
     for source in sources:
         rows = frame[frame["source"] == source]
@@ -80,24 +106,41 @@ def capital_by_year(frame: pd.DataFrame, budget: dict[int, float], sources: list
                     name="local capital budget", marker=dict(symbol="line-ew-open", size=40, color="black"),
                     hovertemplate="local budget: $%{y:,.0f}<extra></extra>")
     fig.update_layout(barmode="stack", xaxis_title="fiscal year")
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
+    fig.update_yaxes(**DOLLAR_AXIS)
     return _layout(fig, "Capital spend by fiscal year and source")
 
 
-def tier_heatmaps(before: pd.DataFrame, after: pd.DataFrame) -> go.Figure:
-    """PASS tier per site (rows) and layer (columns), before and after the plan."""
+def _unique_labels(ids: list[str], names: dict[str, str] | None) -> list[str]:
+    """Display names of ``ids`` (the id where no name is given); a name two ids share gets
+    its id added, so that no two rows or columns of a heat map merge."""
+    shown = [str((names or {}).get(i) or i) for i in ids]
+    repeated = {label for label in shown if shown.count(label) > 1}
+    return [f"{label} ({i})" if label in repeated else label for label, i in zip(shown, ids)]
+
+
+def tier_heatmaps(before: pd.DataFrame, after: pd.DataFrame, layers: dict[str, str] | None = None,
+                  sites: dict[str, str] | None = None) -> go.Figure:
+    """PASS tier per site (rows) and layer (columns), before and after the plan.
+
+    ``layers`` and ``sites`` map the ids of the columns and rows to the names shown (PASS
+    layer names, school names); each cell shows its tier number."""
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("Before", "After"),
                         horizontal_spacing=0.04)
     scale = [[i / 4, c] for i, c in enumerate(TIER_COLORS)]
+    x = _unique_labels(list(before.columns), layers)
+    y = _unique_labels(list(before.index), sites)
     for col, frame in enumerate((before, after), start=1):
-        fig.add_trace(go.Heatmap(z=frame.to_numpy(), x=list(frame.columns), y=list(frame.index),
-                                 zmin=0, zmax=4, colorscale=scale, text=frame.to_numpy(),
-                                 texttemplate="%{text}", showscale=col == 2,
+        tiers = frame.reindex(index=before.index, columns=before.columns).to_numpy().tolist()
+        fig.add_trace(go.Heatmap(z=tiers, x=x, y=y,
+                                 zmin=0, zmax=4, colorscale=scale, text=tiers,
+                                 texttemplate="%{text}", showscale=col == 2, xgap=1, ygap=1,
                                  colorbar=dict(title="tier", tickvals=[0, 1, 2, 3, 4]),
                                  hovertemplate="%{y}, %{x}: tier %{z}<extra></extra>"), 1, col)
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "PASS tier per site and layer", 120 + 24 * len(before))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, tickangle=-30)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=y, autorange="reversed",
+                     dtick=1)
+    return _layout(fig, "PASS tier per site and layer", 160 + 24 * len(before))
 
 
 def funding_sankey(flows: pd.DataFrame, sources: list[str], layers: list[str]) -> go.Figure:
@@ -142,20 +185,26 @@ def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: fl
         fig.add_scatter(x=row["budget"], y=row["value"], mode="markers", name="shown below",
                         marker=dict(size=16, symbol="diamond", color="#ff7f0e"), hoverinfo="skip")
     fig.add_vline(x=scenario_budget, line_dash="dot", annotation_text="scenario budget")
-    fig.update_xaxes(title="local capital over the horizon", tickprefix="$", tickformat=",.0f")
+    fig.update_xaxes(title="local capital over the horizon", **DOLLAR_AXIS)
     fig.update_yaxes(title="risk reduction")
     return _layout(fig, "Efficient frontier: best plan at each budget (click a point to see its plan)", 460)
 
 
-def grouped_bars(frame: pd.DataFrame, names: list[str], title: str) -> go.Figure:
-    """One bar per plan (columns ``names``) for each row of ``frame`` (dollars)."""
+def grouped_bars(frame: pd.DataFrame, names: list[str], title: str, order=None) -> go.Figure:
+    """One bar per plan (columns ``names``) for each row of ``frame`` (dollars).
+
+    The x axis lists ``order`` (e.g. every fiscal year of the horizon, or the layers in PASS
+    order), then any other row of ``frame``; without ``order``, the rows in ascending order
+    when they are fiscal years, else as ``frame`` has them."""
     fig = go.Figure()
+    palette = colors(names)
     for name in names:
-        fig.add_bar(x=[str(i) for i in frame.index], y=frame[name], name=name,
+        fig.add_bar(x=[str(i) for i in frame.index], y=frame[name], name=name, marker_color=palette[name],
                     hovertemplate=name + ": $%{y:,.0f}<extra></extra>")
+    categories = _category_order([*(order or []), *frame.index])
     fig.update_layout(barmode="group")
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=categories)
+    fig.update_yaxes(**DOLLAR_AXIS)
     return _layout(fig, title, 360)
 
 
@@ -169,7 +218,8 @@ def selection_frequency(frequency: pd.DataFrame) -> go.Figure:
                  hover_data={"measure_id": True, "mean_places": ":.1f", "name": False},
                  category_orders={"verdict": ["robust buy", "borderline", "rarely"]})
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title=None)
+    # one category per measure, lowest share at the bottom (plotly would order them by verdict trace)
+    fig.update_yaxes(title=None, type="category", categoryorder="array", categoryarray=list(chosen["name"]))
     return _layout(fig, title, 120 + 18 * len(chosen))
 
 
@@ -178,4 +228,5 @@ def verdict_counts(screened: pd.DataFrame, order: list[str]) -> go.Figure:
     counts = screened["verdict"].value_counts().reindex(order).dropna()
     fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), text=counts.to_numpy(),
                            textposition="outside", hovertemplate="%{x}: %{y} measures<extra></extra>"))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(counts.index))
     return _layout(fig, "Catalog measures by verdict", 320)

@@ -1,27 +1,85 @@
-"""The plan as one self-contained HTML page for a school board: headline numbers, charts
-(plotly, its JavaScript inlined once), the plan table, funding by source, and the
-assumptions and sources the plan rests on. A pure function of the result; no Streamlit."""
+"""The plan as one self-contained HTML page for a school board: headline numbers and a
+one-page summary (what we buy, what it costs, who pays, what it changes in PASS tiers), the
+charts (plotly, its JavaScript inlined once in the page head: no network needed), funding
+by source, and appendices with every plan line and the assumptions and sources the plan
+rests on. Printable on US Letter paper. A pure function of the result; no Streamlit."""
 from __future__ import annotations
 
+import functools
 from html import escape
 
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
 
+from optimizer.core.plan import LOCAL
+from optimizer.core.problem import DISTRICT
 from optimizer.core.result import PlanResult
+from optimizer.data.taxonomy import DEFAULT_EDITION, load_taxonomy
+from optimizer.paths import CATALOG_DIR
 
 from . import charts, fmt, tables
 
-STYLE = """
-body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
-       max-width: 1100px; color: #222; line-height: 1.4; padding: 0 1rem; }
-h1 { margin-bottom: 0.2rem; } .sub { color: #666; margin-top: 0; }
-.cards { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 1rem 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem 1rem; min-width: 9rem; }
-.card .label { color: #666; font-size: 0.85rem; } .card .value { font-size: 1.4rem; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
-th { background: #f4f6f8; }
+#: Width of every chart in CSS pixels: 7.3 inches at 96 per inch, the width of a US Letter
+#: page (8.5 in) inside the 0.6 in side margins of ``@page``.
+PRINT_WIDTH = 700
+#: Schools per tier heat map: a larger district gets several heat maps, each fitting a page.
+HEATMAP_SITES = 30
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+#: Words of the district's own money and of district-wide measures.
+LOCAL_WORDS, DISTRICT_WIDE = "district budget", "district-wide"
+
+STYLE = f"""
+@page {{ size: Letter; margin: 0.6in 0.6in 0.7in; }}
+body {{ font-family: {FONT}; margin: 2rem auto; max-width: 7.3in; color: #222; line-height: 1.4;
+       padding: 0 1rem; }}
+h1 {{ margin-bottom: 0.2rem; }} .sub {{ color: #666; margin-top: 0; }}
+h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
+h3 {{ margin: 0.8rem 0 0.2rem; font-size: 1rem; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.8rem 0; }}
+.card {{ border: 1px solid #ddd; border-radius: 6px; padding: 0.4rem 0.7rem; min-width: 7.5rem; }}
+.card .label {{ color: #666; font-size: 0.75rem; }} .card .value {{ font-size: 1.2rem; }}
+table {{ border-collapse: collapse; font-size: 0.8rem; margin: 0.4rem 0 1.2rem; }}
+th, td {{ border: 1px solid #ddd; padding: 0.2rem 0.4rem; text-align: left; vertical-align: top; }}
+th {{ background: #f4f6f8; }}
+thead {{ display: table-header-group; }}
+tr, .card {{ break-inside: avoid; page-break-inside: avoid; }}
+#summary table, #appendix-plan table {{ font-size: 0.72rem; }} #summary td, #summary th {{ padding: 0.1rem 0.3rem; }}
+.chart {{ width: {PRINT_WIDTH}px; max-width: 100%; margin: 0 0 1rem; break-inside: avoid;
+          page-break-inside: avoid; }}
+@media print {{
+  body {{ margin: 0; padding: 0; max-width: none; }}
+  section + section {{ break-before: page; page-break-before: always; }}
+  .modebar-container {{ display: none !important; }}
+  th {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+}}
 """
+
+
+@functools.lru_cache(maxsize=None)
+def _taxonomy_names(edition: int) -> dict[str, str]:
+    try:
+        taxonomy = load_taxonomy(CATALOG_DIR / "taxonomy", edition)
+    except Exception:  # noqa: BLE001 - names are a nicety; ids are shown instead
+        return {}
+    return {layer.id: layer.name for layer in taxonomy.layers}
+
+
+def layer_names(result: PlanResult) -> dict[str, str]:
+    """PASS layer name per layer id of the plan's edition (the id where none is known)."""
+    problem = result.problem
+    names = _taxonomy_names(problem.edition) or _taxonomy_names(DEFAULT_EDITION)
+    return {layer: names.get(layer, layer) for layer in problem.layers}
+
+
+def school_names(result: PlanResult) -> dict[str, str]:
+    """School name per site id (``district-wide`` for district measures)."""
+    return {DISTRICT: DISTRICT_WIDE, **{s.id: s.name for s in result.problem.sites}}
+
+
+def source_names(result: PlanResult) -> dict[str, str]:
+    """Funding source name per id (``district budget`` for the district's own money)."""
+    return {**{s.id: s.name for s in result.problem.sources}, LOCAL: LOCAL_WORDS}
 
 
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
@@ -40,23 +98,135 @@ def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
             ("Status", str(result.status), None)]
 
 
-def _table(frame: pd.DataFrame, money: list[str] = ()) -> str:
+# -- the one-page summary --------------------------------------------------------------
+
+def what_we_buy(result: PlanResult) -> pd.DataFrame:
+    """One row per measure of the plan, largest capital first: ``measure``, ``schools``
+    (how many), ``where``, ``fiscal_years``, ``capital``, ``annual`` and ``paid_by``.
+
+    Uses :meth:`PlanResult.what_to_buy` where the result has it; otherwise groups the plan's
+    items by measure here, the same way."""
+    if hasattr(result, "what_to_buy"):
+        return result.what_to_buy()
+    return _by_measure(result)
+
+
+def _by_measure(result: PlanResult) -> pd.DataFrame:
+    """:func:`what_we_buy` from the plan's items and funding, for a result without
+    ``what_to_buy``."""
+    items, funding = result.plan.items, result.funding
+    names, payers = school_names(result), source_names(result)
+    order = tables.source_ids(result)
+    paid = funding[funding["amount"] > 0].groupby("measure_id")["source"].agg(set)
+    rows = []
+    for mid, group in items.groupby("measure_id", sort=True):
+        sites = list(dict.fromkeys(group["site_id"]))
+        schools = [s for s in sites if s != DISTRICT]
+        where = ([DISTRICT_WIDE] if DISTRICT in sites else []) + (
+            [names.get(s, s) for s in schools] if len(schools) <= 3 else [f"{len(schools)} schools"])
+        sources = paid.get(mid, set())
+        rows.append({"measure": group["name"].iloc[0], "schools": len(schools), "where": ", ".join(where),
+                     "capital": round(float(group["capital_cost"].sum()), 2),
+                     "annual": round(float(group["annual_cost"].sum()), 2),
+                     "fiscal_years": ", ".join(str(y) for y in sorted(set(group["year"].astype(int)))),
+                     "paid_by": ", ".join(payers[s] for s in order if s in sources),
+                     "measure_id": mid})
+    table = pd.DataFrame(rows, columns=["measure", "schools", "where", "capital", "annual", "fiscal_years",
+                                        "paid_by", "measure_id"])
+    return table.sort_values(["capital", "measure", "measure_id"], ascending=[False, True, True],
+                             kind="mergesort").reset_index(drop=True)
+
+
+def cost_by_year(result: PlanResult) -> pd.DataFrame:
+    """Capital and recurring dollars per fiscal year of the horizon, and their sum, with a
+    row for the whole horizon."""
+    funding = result.funding
+    years = list(result.problem.years)
+    table = (funding.pivot_table(index="year", columns="kind", values="amount", aggfunc="sum", fill_value=0.0)
+             .reindex(index=years, columns=["capital", "annual"], fill_value=0.0))
+    table.columns = ["capital", "recurring costs"]
+    table["total"] = table.sum(axis=1)
+    table.loc["all years"] = table.sum()
+    return table.rename_axis("fiscal year").reset_index().astype({"fiscal year": str})
+
+
+def who_pays(result: PlanResult) -> pd.DataFrame:
+    """Per funding source: what it pays for capital and recurring costs over the horizon,
+    and its share of every dollar of the plan."""
+    balance = tables.source_balance(result)
+    table = balance[["name", "capital paid", "recurring paid", "local match paid"]].copy()
+    paid = table["capital paid"] + table["recurring paid"]
+    total = float(paid.sum())
+    table["share"] = [f"{v / total:.0%}" if total > 0 else "-" for v in paid]
+    return table.rename(columns={"name": "source"})
+
+
+def tier_change(result: PlanResult) -> pd.DataFrame:
+    """Per PASS layer: schools (and the district) at tier 1 or higher and at tier 2 or
+    higher, before and after the plan, of all sites rated on that layer."""
+    before, after = result.tiers()
+    names = layer_names(result)
+    rows = [{"PASS layer": names.get(layer, layer), "sites": len(after),
+             "tier 1+ before": int((before[layer] >= 1).sum()), "tier 1+ after": int((after[layer] >= 1).sum()),
+             "tier 2+ before": int((before[layer] >= 2).sum()), "tier 2+ after": int((after[layer] >= 2).sum())}
+            for layer in after.columns]
+    return pd.DataFrame(rows)
+
+
+def _table(frame: pd.DataFrame, money: list[str] = (), cls: str = "") -> str:
     shown = frame.copy()
     for column in money:
         shown[column] = shown[column].map(fmt.money)
-    return shown.to_html(index=False, escape=True, border=0)
+    return shown.to_html(index=False, escape=True, border=0, classes=cls or None)
 
 
-def _figures(result: PlanResult) -> list:
+def _summary(result: PlanResult) -> str:
+    buy = what_we_buy(result)
+    buy = buy[["measure", "schools", "where", "fiscal_years", "capital", "annual", "paid_by"]].rename(
+        columns={"fiscal_years": "fiscal years", "annual": "annual cost", "paid_by": "paid by"})
+    buy["schools"] = [str(n) if n else "" for n in buy["schools"]]  # district-wide measures: no count
+    money = result.tier_money().reset_index().rename(columns={"pass_tier": "what it does for PASS tiers"})
+    return f"""<div id="summary">
+<h2>Summary</h2>
+<h3>What we buy: {len(buy)} measures, {len(result.plan.items):,} plan lines (every line in Appendix A)</h3>
+{_table(buy, ["capital", "annual cost"], "what-we-buy")}
+<h3>What it costs</h3>
+{_table(cost_by_year(result), ["capital", "recurring costs", "total"], "what-it-costs")}
+<h3>Who pays</h3>
+{_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
+<h3>What it changes in PASS tiers</h3>
+{_table(tier_change(result), [], "tier-change")}
+{_table(money, ["capital"], "tier-money")}
+</div>"""
+
+
+# -- charts ------------------------------------------------------------------------------
+
+def _figures(result: PlanResult) -> list[go.Figure]:
+    """The app's charts of the plan, sized and styled for the page (the same colors)."""
     items = result.plan.items
     layers = list(result.problem.layers)
     sources = tables.source_ids(result)
     before, after = result.tiers()
-    return [charts.spend_treemap(items, layers),
-            charts.money_waterfall(tables.money_flow(result)),
-            charts.capital_by_year(tables.capital_by_year(result), result.problem.capital_budget, sources),
-            charts.funding_sankey(tables.source_to_layer(result), sources, layers),
-            charts.tier_heatmaps(before, after)]
+    sites = school_names(result)
+    figures = [charts.spend_treemap(items, layers),
+               charts.money_waterfall(tables.money_flow(result)),
+               charts.capital_by_year(tables.capital_by_year(result), result.problem.capital_budget, sources,
+                                      result.problem.years),
+               charts.funding_sankey(tables.source_to_layer(result), sources, layers)]
+    for start in range(0, max(len(before), 1), HEATMAP_SITES):
+        part = slice(start, start + HEATMAP_SITES)
+        figures.append(charts.tier_heatmaps(before.iloc[part], after.iloc[part], layer_names(result), sites))
+    for fig in figures:
+        fig.update_layout(width=PRINT_WIDTH, template="plotly_white", font_family=FONT)
+    return figures
+
+
+def _chart_html(fig: go.Figure) -> str:
+    body = fig.to_html(full_html=False, include_plotlyjs=False, default_width=f"{PRINT_WIDTH}px",
+                       default_height=f"{fig.layout.height or 420}px",
+                       config={"displaylogo": False, "responsive": False})
+    return f'<div class="chart">{body}</div>'
 
 
 def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
@@ -72,38 +242,55 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
     Returns
     -------
     str
-        One HTML document; plotly's JavaScript is inlined once, so it opens offline.
+        One HTML document: a one-page summary first, then notes, charts and funding, then
+        appendices (every plan line; assumptions and sources). Plotly's JavaScript is inlined
+        once in the head, so it opens offline; ``@page`` sets US Letter paper.
     """
     cards = "".join(f'<div class="card"><div class="label">{escape(label)}</div>'
                     f'<div class="value">{escape(value)}</div><div class="label">{escape(note or "")}</div></div>'
                     for label, value, note in headline(result))
-    figures = "".join(fig.to_html(full_html=False, include_plotlyjs=i == 0, config={"displaylogo": False})
-                      for i, fig in enumerate(_figures(result)))
+    figures = "".join(_chart_html(fig) for fig in _figures(result))
     columns = ["site_id", "year", "measure_id", "name", "layer", "component", "tier", "quantity",
                "capital_cost", "annual_cost"]
     plan = tables.plan_rows(result).sort_values(["site_id", "year", "measure_id"])[columns]
     balance = tables.source_balance(result)
     notes = "".join(f"<li>{escape(n)}</li>" for n in result.report.notes)
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in assumptions.items())
+    grants = result.grant_use().drop(columns=["grant_share"]).rename(
+        columns={"local_match": "local match", "why_unused": "why money is left"})
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Security plan: {escape(result.scenario)}</title><style>{STYLE}</style></head>
+<title>Security plan: {escape(result.scenario)}</title><style>{STYLE}</style>
+<script>window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
+<script>{plotly.offline.get_plotlyjs()}</script>
+</head>
 <body>
+<section id="overview">
 <h1>School security plan</h1>
 <p class="sub">{escape(result.scenario)}</p>
 <div class="cards">{cards}</div>
+{_summary(result)}
+</section>
+<section id="charts">
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <h2>Charts</h2>
 {figures}
-<h2>Plan: {len(plan)} items</h2>
-{_table(plan, ["capital_cost", "annual_cost"])}
+</section>
+<section id="funding">
 <h2>Funding by source</h2>
 {_table(balance, tables.BALANCE_MONEY)}
 <h2>Grant money used and left</h2>
-{_table(result.grant_use().drop(columns=["grant_share"]).rename(columns={"local_match": "local match", "why_unused": "why money is left"}), ["award", "used", "local match", "unused"])}
+{_table(grants, ["award", "used", "local match", "unused"])}
 <p class="sub">All costs in US dollars of {result.problem.dollar_year} (CPI-U).</p>
-<h2>Assumptions and sources</h2>
+</section>
+<section id="appendix-plan">
+<h2>Appendix A: every plan line ({len(plan)} items)</h2>
+{_table(plan, ["capital_cost", "annual_cost"])}
+</section>
+<section id="appendix-assumptions">
+<h2>Appendix B: Assumptions and sources</h2>
 <table>{rows}</table>
+</section>
 </body></html>
 """
