@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optimizer.core.plan import LOCAL
-from optimizer.core.result import PlanResult
+from optimizer.core.result import PlanResult, money_words, percent
 from optimizer.reports.export import plan_table
 
 KEY = ["measure_id", "site_id"]
@@ -38,6 +38,30 @@ def plan_rows(result: PlanResult, sites=(), layers=(), years=(), sources=()) -> 
         keys = set(zip(paid["measure_id"], paid["site_id"]))
         keep &= [k in keys for k in zip(table["measure_id"], table["site_id"])]
     return table[keep].reset_index(drop=True)
+
+
+def what_to_buy(result: PlanResult) -> pd.DataFrame:
+    """The plan by measure (one row each, largest capital first), names first, for the
+    Plan page's table above the item list."""
+    return result.what_to_buy().rename(columns={
+        "measure": "Measure", "schools": "Schools", "where": "Where", "quantity": "Quantity", "unit": "Unit",
+        "capital": "Capital", "annual": "Annual cost", "fiscal_years": "Fiscal years", "paid_by": "Paid by",
+        "measure_id": "Measure id"})
+
+
+def headline_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
+    """The plan in a board's units, as the command line words it: share of the protection
+    gap closed, modelled protection, cost per point closed, site-layers at tier 1+ (label,
+    value, note)."""
+    after, cells = result.tier1_reached()
+    before, _ = result.tier1_reached(before=True)
+    per_point = result.dollars_per_point
+    return [("Protection gap closed", percent(result.gap_closed), "of the gap left by what is in place"),
+            ("Modelled protection", percent(result.protection),
+             f"from {percent(result.baseline_protection)} of full coverage"),
+            ("Cost per point of the gap closed", "-" if per_point is None else money_words(per_point),
+             "total cost of ownership"),
+            ("Site-layers at tier 1+", f"{after} of {cells}", f"+{after - before} from {before}")]
 
 
 def source_ids(result: PlanResult) -> list[str]:

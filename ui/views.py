@@ -73,11 +73,25 @@ def current_plan() -> PlanResult | None:
 
 
 def headline(result: PlanResult) -> None:
-    """The plan's headline numbers as metrics."""
-    numbers = report.headline(result)
-    for row in (numbers[:4], numbers[4:]):
-        for column, (label, value, note) in zip(st.columns(4), row):
-            column.metric(label, value, delta=note)
+    """The plan's headline numbers as metrics: first in a board's units (share of the
+    protection gap closed, as the command line says it), then the figures for analysts."""
+    first = tables.headline_numbers(result)
+    shown = {label for label, _, _ in first}
+    numbers = first + [n for n in report.headline(result) if n[0] not in shown]
+    for start in range(0, len(numbers), 4):
+        for column, (label, value, note) in zip(st.columns(4), numbers[start:start + 4]):
+            column.metric(label, value, delta=note, delta_color="off" if start == 0 else "normal")
+    st.caption(f"The plan {result.headline_words()[0]}. Modelled protection is an index of weighted "
+               "coverage (0% nothing in place, 100% every school, layer and component at full coverage "
+               "every year), not a probability of preventing harm.")
+
+
+def what_to_buy(result: PlanResult) -> None:
+    """What to buy, one row per measure, names first."""
+    table = tables.what_to_buy(result)
+    st.subheader("What to buy")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"Capital": MONEY, "Annual cost": MONEY})
 
 
 def plan_details(result: PlanResult, key: str) -> None:
@@ -91,16 +105,18 @@ def plan_details(result: PlanResult, key: str) -> None:
         Prefix of the filter widgets' keys (one per page showing a plan).
     """
     items, problem = result.plan.items, result.problem
-    columns = st.columns(4)
+    what_to_buy(result)
+    expander = st.expander(f"Every item of the plan ({len(items):,}), with why it is in it")
+    columns = expander.columns(4)
     sites = columns[0].multiselect("Sites", sorted(set(items["site_id"])), key=f"{key}:sites")
     layers = columns[1].multiselect("Layers", [x for x in problem.layers if x in set(items["layer"])],
                                     key=f"{key}:layers")
     years = columns[2].multiselect("Fiscal years", problem.years, key=f"{key}:years")
     sources = columns[3].multiselect("Paid by", tables.source_ids(result), key=f"{key}:sources")
     rows = tables.plan_rows(result, sites, layers, years, sources)
-    st.caption(f"{len(rows)} of {len(items)} items; capital {fmt.money(rows['capital_cost'].sum())}, "
-               f"annual cost {fmt.money(rows['annual_cost'].sum())}.")
-    st.dataframe(rows, hide_index=True, width="stretch", height=320, column_config=money_columns(rows))
+    expander.caption(f"{len(rows)} of {len(items)} items; capital {fmt.money(rows['capital_cost'].sum())}, "
+                     f"annual cost {fmt.money(rows['annual_cost'].sum())}.")
+    expander.dataframe(rows, hide_index=True, width="stretch", height=320, column_config=money_columns(rows))
     st.plotly_chart(charts.spend_treemap(rows, problem.layers), key=f"{key}:treemap")
     left, right = st.columns(2)
     left.plotly_chart(charts.money_waterfall(tables.money_flow(result)), key=f"{key}:waterfall")

@@ -110,13 +110,23 @@ def _print_summary(result: PlanResult) -> None:
     out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]}); costs in {result.problem.dollar_year} dollars",
               highlight=False)
     totals = result.totals()
-    out.print(f"risk reduction {result.value:,.3f} (with nothing bought {result.baseline_value:,.3f}); "
-              f"{len(result.plan.items)} items; capital {dollars(totals['capital'])}, annual cost "
+    head, analyst = result.headline_words()
+    out.print(f"[bold]The plan {head}.[/]", highlight=False)
+    out.print(f"{len(result.plan.items)} items; capital {dollars(totals['capital'])}, annual cost "
               f"{dollars(totals['annual'])}, total cost of ownership {dollars(totals['tco'])}", highlight=False)
+    out.print(f"for analysts: {analyst}", highlight=False)
+    buy = result.what_to_buy()
+    buy["quantity"] = [f"{q:,} {u}" for q, u in zip(buy["quantity"], buy["unit"])]
+    for col in ("capital", "annual"):
+        buy[col] = buy[col].map(dollars)
+    buy = buy.drop(columns=["unit", "schools"]).rename(columns={
+        "fiscal_years": "fiscal years", "paid_by": "paid by", "annual": "annual cost", "measure_id": "measure id"})
+    print_frame(buy, "What to buy (one row per measure, largest capital first)")
     layer = result.spend_by("layer").rename("capital").reset_index()
     layer["capital"] = layer["capital"].map(dollars)
     print_frame(layer, "Capital by layer")
     src = result.spend_by_source().reset_index()
+    src.insert(0, "name", [result.source_names().get(x, x) for x in src["source"]])
     for col in ("capital", "annual"):
         src[col] = src[col].map(dollars)
     print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
@@ -125,13 +135,17 @@ def _print_summary(result: PlanResult) -> None:
         for col in ("award", "used", "local_match", "unused"):
             use[col] = use[col].map(dollars)
         use["grant_share"] = use["grant_share"].map(lambda x: "" if x is None or x != x else f"{x:.0%}")
-        print_frame(use.drop(columns=["name"]), f"Grant money used and left (dollars of {result.problem.dollar_year})")
+        use = use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]]
+        print_frame(use, f"Grant money used and left (dollars of {result.problem.dollar_year})")
     by_tier = result.tier_money().reset_index()
     by_tier["capital"] = by_tier["capital"].map(dollars)
     print_frame(by_tier, "Capital by what it does for PASS tiers (beyond the next tier: buys nothing toward a tier yet)")
     before, after = result.tiers()
     both = before.astype(str) + " -> " + after.astype(str)
-    print_frame(both.reset_index(), "PASS tier per site and layer, before -> after")
+    names = result.school_names()
+    both.insert(0, "school", [names.get(x, x) for x in both.index])
+    print_frame(both.reset_index()[["school", *before.columns, "site_id"]],
+                "PASS tier per site and layer, before -> after")
 
 
 @app.command()

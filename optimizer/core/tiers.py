@@ -49,6 +49,11 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
     return frame
 
 
+def tier1_count(frame: pd.DataFrame) -> tuple[int, int]:
+    """Site-layer cells of a :func:`tiers_attained` table at tier 1 or higher, and all cells."""
+    return int((frame >= 1).to_numpy().sum()), int(frame.size)
+
+
 TOWARD = "toward the next tier"
 WITHIN = "within the tiers reached"
 BEYOND = "beyond the next tier"

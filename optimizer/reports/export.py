@@ -66,8 +66,9 @@ def plan_dict(result: PlanResult) -> dict:
     ann_by_item = {k: {str(y): {s: _money(a) for s, a in gy.groupby("source")["amount"].sum().items()}
                        for y, gy in g.groupby("year")}
                    for k, g in annual.groupby(["measure_id", "site_id"])}
+    why = result.reasons().tolist()
     items = []
-    for r in plan.items.itertuples(index=False):
+    for r, reason in zip(plan.items.itertuples(index=False), why):
         key = (r.measure_id, r.site_id)
         items.append({
             "measure_id": r.measure_id, "site_id": r.site_id, "year": int(r.year),
@@ -75,19 +76,30 @@ def plan_dict(result: PlanResult) -> dict:
             "annual_cost": _money(r.annual_cost), "layer": r.layer, "component": r.component,
             "tier": int(r.tier) or None, "name": r.name,
             "funding": cap_by_item.get(key, {}), "annual_funding": ann_by_item.get(key, {}),
+            "why": reason,
         })
     before, after = result.tiers()
     by_source = result.spend_by_source()
+    tier1 = result.tier1_reached()
     return {
         "scenario": result.scenario,
         "status": str(result.status),
         "gap": None if result.report.gap is None else round(result.report.gap, 6),
         "objective": round(result.value, 6),
         "baseline_objective": round(result.baseline_value, 6),
+        "full_objective": round(result.full_value, 6),
+        "gap_closed": round(result.gap_closed, 6),
+        "protection_before": round(result.baseline_protection, 6),
+        "protection_after": round(result.protection, 6),
+        "dollars_per_point": result.dollars_per_point,
+        "tier1_reached": {"after": tier1[0], "before": result.tier1_reached(before=True)[0], "of": tier1[1]},
+        "headline": result.headline_words()[0],
         "solver": result.report.solver,
         "dollar_year": result.problem.dollar_year,
         "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
+        "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
+                        for row in result.what_to_buy().to_dict("records")],
         "items": items,
         "spend": {
             "by_year": {str(k): _money(v) for k, v in result.spend_by("year").items()},
@@ -106,8 +118,12 @@ def plan_dict(result: PlanResult) -> dict:
 
 
 def plan_table(result: PlanResult) -> pd.DataFrame:
-    """One row per item with its capital funding split into one column per source."""
+    """One row per item with its capital funding split into one column per source and a
+    short ``why``; the measure and school names first, the ids last."""
     items = result.plan.items.copy()
+    names = result.school_names()
+    items["school"] = [names.get(s, s) for s in items["site_id"]]
+    items["why"] = result.reasons()
     capital = result.plan.funding[result.plan.funding["kind"] == "capital"]
     split = capital.pivot_table(index=["measure_id", "site_id"], columns="source", values="amount",
                                 aggfunc="sum", fill_value=0.0)
@@ -116,7 +132,9 @@ def plan_table(result: PlanResult) -> pd.DataFrame:
     items["pass_tier"] = tier_progress(result.problem, items, result.plan.installs)
     table = items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
     table["dollars_of"] = result.problem.dollar_year
-    return table
+    first = ["name", "school", "year", "quantity", "unit", "capital_cost", "annual_cost", "why", "pass_tier"]
+    last = ["measure_id", "site_id"]
+    return table[first + [c for c in table.columns if c not in first + last] + last]
 
 
 def _budget_sheet(result: PlanResult, source_id: str) -> pd.DataFrame:
@@ -155,41 +173,122 @@ def _fix_workbook_dates(path: Path, stamp: dt.datetime) -> None:
             dst.writestr(fixed, data)
 
 
+#: Excel headers in words, by column name (sheets whose columns scripts and tests read by
+#: name, "Plan by site" as the CSV, the grant budgets and the assumptions, keep theirs).
+HEADERS = {
+    "measure": "Measure", "schools": "Schools", "where": "Where", "quantity": "Quantity", "unit": "Unit",
+    "capital": "Capital ($)", "annual": "Annual cost ($)", "fiscal_years": "Fiscal years",
+    "paid_by": "Paid by", "measure_id": "Measure id", "site_id": "School id", "source": "Source",
+    "name": "Name", "period": "Period", "award": "Award ($)", "used": "Used ($)",
+    "local_match": "Local match ($)", "grant_share": "Grant share", "unused": "Left unused ($)",
+    "why_unused": "Why money is left", "item": "Item", "value": "Value",
+}
+#: Dollar columns by their name in the frame written (budget sheets: ``BUDGET_MONEY``).
+MONEY_COLUMNS = {"capital_cost", "annual_cost", "capital", "annual", "award", "used", "local_match", "unused"}
+BUDGET_MONEY = {"grant_share", "local_match", "total"}
+DOLLARS = '"$"#,##0'
+CENTS_FORMAT = '"$"#,##0.00'
+PERCENT_FORMAT = "0.0%"
+
+
+def _summary(result: PlanResult, data: dict) -> pd.DataFrame:
+    """The Summary sheet: the headline unit first, then the raw figures for analysts. Column
+    ``format`` is the cell's number format (dropped before writing)."""
+    tier1 = data["tier1_reached"]
+    rows = [
+        ("scenario", data["scenario"], None),
+        ("protection gap closed by the plan", data["gap_closed"], PERCENT_FORMAT),
+        ("modelled protection with what is in place (share of full coverage)", data["protection_before"],
+         PERCENT_FORMAT),
+        ("modelled protection after the plan (share of full coverage)", data["protection_after"], PERCENT_FORMAT),
+        ("site-layers at PASS tier 1 or higher after the plan", f"{tier1['after']} of {tier1['of']}", None),
+        ("site-layers at PASS tier 1 or higher before the plan", f"{tier1['before']} of {tier1['of']}", None),
+        ("total cost of ownership per point of the gap closed ($)", data["dollars_per_point"], DOLLARS),
+        ("capital over the horizon ($)", data["totals"]["capital"], DOLLARS),
+        ("annual cost at the end of the horizon ($)", data["totals"]["annual"], DOLLARS),
+        ("total cost of ownership over the horizon ($)", data["totals"]["tco"], DOLLARS),
+        ("costs in US dollars of", data["dollar_year"], None),
+        ("status", data["status"], None),
+        ("optimality gap", data["gap"], None),
+        ("risk reduction (objective)", data["objective"], None),
+        ("risk reduction with nothing bought", data["baseline_objective"], None),
+        ("risk reduction at full coverage", data["full_objective"], None),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value", "format"])
+
+
+def _width(values) -> int:
+    return min(max((len(str(v)) for v in values), default=8) + 2, 60)
+
+
+def _dress(sheet, frame: pd.DataFrame, money: set[str], formats: dict[int, str] | None = None,
+           dollar_format: str = CENTS_FORMAT) -> None:
+    """Frozen header row, column widths that fit, dollar formats on the money columns (and
+    the per-row ``formats`` of the item/value Summary sheet). ``frame`` is as written, before
+    its headers were put in words."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    header = [cell.value for cell in sheet[1]]
+    for j, column in enumerate(frame.columns, start=1):
+        letter = get_column_letter(j)
+        values = frame[column].tolist()
+        is_money = (str(column) in money or str(column).startswith("paid_by_")) and (
+            pd.api.types.is_numeric_dtype(frame[column]))
+        shown = [f"${v:,.2f}" if is_money else v for v in values]
+        sheet.column_dimensions[letter].width = _width([header[j - 1], *shown])
+        if is_money:
+            for row in range(2, len(frame) + 2):
+                sheet[f"{letter}{row}"].number_format = dollar_format
+    for i, number_format in (formats or {}).items():
+        if isinstance(number_format, str):
+            sheet.cell(row=i + 2, column=2).number_format = number_format
+
+
 def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
                 stamp: dt.datetime = dt.datetime(2000, 1, 1)) -> None:
-    """Workbook: summary, plan by site, funding by source, tiers, assumptions, and one
-    grant budget worksheet per funding source (personnel, equipment, supplies, contractual,
-    training, other; grant share and local match).
+    """Workbook: what to buy (first), summary, plan by site, funding by source, grant money
+    used and left, tiers, assumptions, and one grant budget worksheet per funding source
+    (personnel, equipment, supplies, contractual, training, other; grant share and local
+    match). Headers in words, dollar formats, fitted widths and a frozen header row.
 
     ``stamp`` is the workbook's created and modified date and the date of its zip entries
     (``write_plan`` passes the catalog's as-of date), never the clock: the same plan gives
     the same bytes."""
     data = plan_dict(result)
-    summary = pd.DataFrame([
-        ("scenario", data["scenario"]), ("status", data["status"]),
-        ("costs in US dollars of", data["dollar_year"]),
-        ("optimality gap", data["gap"]), ("risk reduction (objective)", data["objective"]),
-        ("risk reduction with nothing bought", data["baseline_objective"]),
-        ("capital over the horizon ($)", data["totals"]["capital"]),
-        ("annual cost at the end of the horizon ($)", data["totals"]["annual"]),
-        ("total cost of ownership over the horizon ($)", data["totals"]["tco"]),
-    ], columns=["item", "value"])
+    summary = _summary(result, data)
+    formats = dict(enumerate(summary.pop("format")))
     before, after = result.tiers()
     tiers = before.add_suffix(" before").join(after.add_suffix(" after"))
     tiers = tiers[[c for layer in before.columns for c in (f"{layer} before", f"{layer} after")]]
-    sheets = {
+    names = result.school_names()
+    tiers.insert(0, "School", [names.get(s, s) for s in tiers.index])
+    tiers = tiers.reset_index().rename(columns={"site_id": "School id"})
+    tiers = tiers[["School", *[c for c in tiers.columns if c not in ("School", "School id")], "School id"]]
+    use = result.grant_use()
+    use = use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]]
+    funding = result.spend_by_source().reset_index()
+    funding.insert(0, "name", [result.source_names().get(s, s) for s in funding["source"]])
+    worded = {
+        "What to buy": result.what_to_buy(),
         "Summary": summary,
         "Plan by site": plan_table(result).sort_values(["site_id", "year", "measure_id"]),
-        "Funding by source": result.spend_by_source().reset_index(),
-        "Grant money used and left": result.grant_use(),
-        "Tiers before and after": tiers.reset_index(),
+        "Funding by source": funding,
+        "Grant money used and left": use,
+        "Tiers before and after": tiers,
         "Assumptions": pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"]),
     }
+    keep = {"Plan by site", "Assumptions"}  # the CSV's columns, and those scripts read by name
     budgets = [(f"Budget {src.id}", _budget_sheet(result, src.id)) for src in result.problem.sources]
     taken: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, frame in [*sheets.items(), *budgets]:
-            _safe_frame(frame).to_excel(xl, sheet_name=_sheet_name(name, taken), index=False)
+        for name, frame in [*worded.items(), *budgets]:
+            budget = name.startswith("Budget ")
+            words = frame if name in keep or budget else frame.rename(columns=HEADERS)
+            sheet_name = _sheet_name(name, taken)
+            _safe_frame(words).to_excel(xl, sheet_name=sheet_name, index=False)
+            _dress(xl.sheets[sheet_name], frame, BUDGET_MONEY if budget else MONEY_COLUMNS,
+                   formats if name == "Summary" else None, DOLLARS if name == "What to buy" else CENTS_FORMAT)
     _fix_workbook_dates(Path(path), stamp)
 
 
