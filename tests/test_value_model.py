@@ -73,9 +73,10 @@ def test_screening_names_the_better_buy_for_the_same_job(tmp_path):
                 fixed("other-job", 50, effectiveness=0.5, role="respond", component="communication")]
     table = screen(instance(tmp_path, measures, budget={"capital": 150, **FREE})).set_index("measure_id")
     assert table.at["gadget", "verdict"] != "chosen"
-    assert table.at["gadget", "better_buy"] == ("tam does the same job (prevent, building layer) for less: 0.45 of it "
-                                                "for $100 a place over the horizon, against 0.20 for $400; evidence "
-                                                "moderate against none")
+    assert table.at["gadget", "better_buy"] == ("tam does the same job (prevent, building layer) for less money for "
+                                                "the protection it gives: $100 per school over the 1-year plan for a "
+                                                "protection rating of 0.45 out of 1, against $400 for 0.20 for this "
+                                                "one; evidence: moderate vs none")
     assert table.at["tam", "better_buy"] == ""
 
 
@@ -154,3 +155,18 @@ def test_security_film_is_sized_by_glazing_area_and_not_planned_without_it(tmp_p
     unknown = optimize(instance(tmp_path, [film], sites=[site("A")], budget={"capital": 20_000, **FREE}))
     assert unknown.plan.items.empty
     assert any("priced by square foot of glazing" in n and "glazing_sqft" in n for n in unknown.report.notes)
+
+
+def test_the_tier_grid_says_which_component_holds_a_school_at_tier_0(tmp_path):
+    # A lock (access control) is in place at A, but video also has a tier-1 measure in the
+    # catalog and none is in place: A stays at tier 0 in the building layer, held by video.
+    from optimizer.core.tiers import tier_gaps
+    measures = [fixed("lock", 100), fixed("camera", 100, component="video")]
+    inputs = instance(tmp_path, measures, sites=[site("A", in_place="lock")], budget={"capital": 0, **FREE})
+    result = optimize(inputs)
+    gaps = tier_gaps(result.problem).set_index("layer")
+    assert gaps.at["building", "tier"] == 0 and gaps.at["building", "in_place"] == 1
+    assert gaps.at["building", "lacking_next_tier"] == ["video"]
+    with_camera = tier_gaps(result.problem, {int(result.problem.candidates.index[
+        result.problem.candidates["measure_id"] == "camera"][0]): 2027}).set_index("layer")
+    assert with_camera.at["building", "tier"] == 1 and with_camera.at["building", "in_place"] == 2

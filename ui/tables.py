@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from optimizer.core import tiers
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult, money_words, percent
 from optimizer.reports.export import plan_table
@@ -147,3 +148,16 @@ def capital_by_year(result: PlanResult) -> pd.DataFrame:
     """Capital dollars by fiscal year and source (columns ``year``, ``source``, ``amount``)."""
     funding = result.funding[result.funding["kind"] == "capital"]
     return funding.groupby(["year", "source"], as_index=False)["amount"].sum()
+
+
+def tier_gaps(result: PlanResult) -> pd.DataFrame:
+    """Per school and layer before the plan: tier, measures in place, and the components that
+    lack a measure of the next tier, in words."""
+    gaps = tiers.tier_gaps(result.problem)
+    schools = {site.id: site.name for site in result.problem.sites}
+    return pd.DataFrame({
+        "School": gaps["site_id"].map(schools), "Layer": gaps["layer"], "PASS tier": gaps["tier"],
+        "Measures in place": gaps["in_place"],
+        "Components without a next-tier measure": gaps["lacking_next_tier"].map(
+            lambda comps: ", ".join(c.replace("_", " ") for c in comps)),
+    })

@@ -10,6 +10,34 @@ import pandas as pd
 from optimizer.core.problem import DISTRICT, Problem
 
 
+def _levels(problem: Problem, installs: dict[int, int] | None) -> dict[tuple[str, str], dict[str, int]]:
+    """Per site and layer, the tier reached in each component for which the catalog offers a
+    tier-1 measure at the site or district-wide (existing measures plus ``installs``)."""
+    present: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+    for r in problem.existing.itertuples(index=False):
+        present[r.site_id, r.layer, r.component].add(int(r.tier))
+    cand = problem.candidates
+    offered = {(r.site_id, r.layer, r.component) for r in cand[cand["tier"] == 1].itertuples()}
+    offered |= {(r.site_id, r.layer, r.component) for r in problem.existing.itertuples() if r.tier == 1}
+    site, layer_of, comp, tier = (cand[k].tolist() for k in ("site_id", "layer", "component", "tier"))
+    for c in installs or {}:
+        present[site[c], layer_of[c], comp[c]].add(int(tier[c]))
+    levels: dict[tuple[str, str], dict[str, int]] = {}
+    for s in problem.sites:
+        for layer in problem.layers:
+            by_comp = {}
+            for comp in problem.components:
+                if (s.id, layer, comp) not in offered and (DISTRICT, layer, comp) not in offered:
+                    continue
+                have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
+                k = 0
+                while k + 1 in have:
+                    k += 1
+                by_comp[comp] = k
+            levels[s.id, layer] = by_comp
+    return levels
+
+
 def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> pd.DataFrame:
     """Tier per site (rows) and layer (columns), from existing measures plus ``installs``.
 
@@ -20,33 +48,35 @@ def tiers_attained(problem: Problem, installs: dict[int, int] | None = None) -> 
     installs : dict, optional
         Candidate row -> install year; all count as in place at the end of the horizon.
     """
-    present: dict[tuple[str, str, str], set[int]] = defaultdict(set)
-    for r in problem.existing.itertuples(index=False):
-        present[r.site_id, r.layer, r.component].add(int(r.tier))
-    cand = problem.candidates
-    offered = {(r.site_id, r.layer, r.component) for r in cand[cand["tier"] == 1].itertuples()}
-    offered |= {(r.site_id, r.layer, r.component) for r in problem.existing.itertuples() if r.tier == 1}
-    site, layer_of, comp, tier = (cand[k].tolist() for k in ("site_id", "layer", "component", "tier"))
-    for c in installs or {}:
-        present[site[c], layer_of[c], comp[c]].add(int(tier[c]))
-    table = {}
-    for s in problem.sites:
-        row = {}
-        for layer in problem.layers:
-            levels = []
-            for comp in problem.components:
-                if (s.id, layer, comp) not in offered and (DISTRICT, layer, comp) not in offered:
-                    continue
-                have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
-                k = 0
-                while k + 1 in have:
-                    k += 1
-                levels.append(k)
-            row[layer] = min(levels, default=0)
-        table[s.id] = row
+    levels = _levels(problem, installs)
+    table = {s.id: {layer: min(levels[s.id, layer].values(), default=0) for layer in problem.layers}
+             for s in problem.sites}
     frame = pd.DataFrame.from_dict(table, orient="index")[problem.layers]
     frame.index.name = "site_id"
     return frame
+
+
+def tier_gaps(problem: Problem, installs: dict[int, int] | None = None) -> pd.DataFrame:
+    """Why each site is at its tier in each layer: how many measures of the layer are in place
+    there (district-wide ones included) and the PASS components that hold the layer at that
+    tier, i.e. lack a measure of the next tier (a school with a dozen measures in place is
+    still at tier 0 when one component has no tier-1 measure)."""
+    levels = _levels(problem, installs)
+    cand = problem.candidates
+    rows = [(r.site_id, r.layer) for r in problem.existing.itertuples(index=False)]
+    rows += [(cand.at[c, "site_id"], cand.at[c, "layer"]) for c in installs or {}]
+    count: dict[tuple[str, str], int] = defaultdict(int)
+    for site_id, layer in rows:
+        for s in ([x.id for x in problem.sites] if site_id == DISTRICT else [site_id]):
+            count[s, layer] += 1
+    out = []
+    for s in problem.sites:
+        for layer in problem.layers:
+            by_comp = levels[s.id, layer]
+            tier = min(by_comp.values(), default=0)
+            holding = sorted(comp for comp, k in by_comp.items() if k == tier)
+            out.append((s.id, layer, tier, count[s.id, layer], holding))
+    return pd.DataFrame(out, columns=["site_id", "layer", "tier", "in_place", "lacking_next_tier"])
 
 
 def tier1_count(frame: pd.DataFrame) -> tuple[int, int]:
