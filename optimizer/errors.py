@@ -15,7 +15,9 @@ class InputProblem:
     file : str
         The file the problem is in.
     where : str
-        The row (``row 7``) or key path (``budget.capital``); empty for the whole file.
+        The row (``row 7``: the spreadsheet row a person sees, the header being row 1), the
+        site of a scenario's inline list (``site 2 (id HS-1)``, counted from 1) or key path
+        (``budget.capital``); empty for the whole file.
     field : str
         The column or key at fault; empty when the problem concerns the whole row or file.
     value : str
@@ -69,9 +71,11 @@ class ProblemCollector:
         self.file = str(file)
         self.problems: list[InputProblem] = []
 
-    def add(self, where: str, field: str, value: object, expected: str) -> None:
-        """Record one problem in this collector's file."""
-        self.problems.append(InputProblem(self.file, where, field, short(value), expected))
+    def add(self, where: str, field: str, value: object, expected: str, file: Path | str | None = None) -> None:
+        """Record one problem in this collector's file (or in ``file``: a sites file a
+        scenario read, say)."""
+        self.problems.append(InputProblem(str(file) if file is not None else self.file, where, field,
+                                          short(value), expected))
 
     def extend(self, problems: list[InputProblem]) -> None:
         """Record problems found elsewhere (for example in an inherited file)."""

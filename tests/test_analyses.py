@@ -67,7 +67,7 @@ def test_screening_gives_each_measure_its_reason(tmp_path):
     verdicts = table["verdict"].to_dict()
     assert verdicts == {"a": "chosen", "worse": "dominated", "harm": "weak evidence", "disc": "discouraged",
                         "have": "in place", "dear": "never chosen", "low": "discouraged", "high": "skips tiers", "banned": "prohibited"}
-    assert "a gives 0.50 effectiveness" in table.at["worse", "reason"]
+    assert "does at least as much: a ($100 vs $1,000 per school" in table.at["worse", "reason"]
     assert table.at["disc", "reason"] == "test guidance says no"
 
 

@@ -143,7 +143,7 @@ def _year_outside(d):
 
 @pytest.mark.parametrize("spoil, fields", [
     (_bad_capital, {"budget.capital"}),
-    (_bad_site, {"sites.3.enrollment", "sites.5.level"}),
+    (_bad_site, {"enrollment", "level"}),  # named "site 4 (id ...)" and "site 6 (id ...)"
     (_unknown_key, {"budgets"}),
     (_unknown_measure, {"measure"}),
     (_year_outside, {"2031"}),

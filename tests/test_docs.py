@@ -7,8 +7,9 @@ Conventions for writers of the docs:
 
 - a line starting with ``python -m optimizer`` or ``.venv/bin/python -m optimizer`` is run
   from the repository root with this interpreter;
-- output files (``--out``, ``--write-model``) are bare file names; the test writes them
-  into a temporary folder instead of the repository;
+- output files (``--out``, ``--write-model``) go into ``out/`` (``out/plan.xlsx``), a folder
+  git ignores, made by a ``mkdir -p out`` line earlier in the same block; the test writes
+  them into a temporary folder instead of the repository;
 - a command that is meant to fail ends with ``# exit N``; any other line that should not
   run (copying files, installing, starting the app) ends with ``# not run``, or starts with
   ``python3 -m venv``, ``pip``, ``streamlit`` (or their ``.venv/bin/`` forms) or
@@ -36,6 +37,8 @@ RUN_PREFIXES = (("python", "-m", "optimizer"), ("python3", "-m", "optimizer"),
 SKIP_PREFIXES = ("python3 -m venv", "python -m venv", "pip ", "pip3 ", ".venv/bin/pip ",
                  "streamlit ", ".venv/bin/streamlit ", ".venv/bin/python -m pytest ", "SCREENSHOTS=")
 OUTPUT_OPTIONS = ("--out", "--write-model")
+OUT_DIR = "out"
+MAKE_OUT_DIR = f"mkdir -p {OUT_DIR}"
 NOT_RUN = re.compile(r"#\s*not run\s*$")
 EXIT = re.compile(r"#\s*exit\s+(\d+)\s*$")
 COMMAND_TIMEOUT = 1200  # seconds; a robustness run on a loaded two-core machine is the slowest
@@ -96,22 +99,40 @@ def _logical_lines(block: Block):
         yield start, pending.strip()
 
 
+def _outputs(args) -> list[str]:
+    """The output file names of a command's arguments, as written."""
+    found = []
+    for arg, following in zip(args, [*args[1:], None]):
+        option, eq, value = arg.partition("=")
+        if option in OUTPUT_OPTIONS:
+            found.append(value if eq else following)
+    return [f for f in found if f]
+
+
 def collect() -> tuple[list[Command], list[str]]:
     """Commands to run, and lines of bash blocks the test does not know what to do with."""
     commands, unknown = [], []
     for path in DOCS:
         for block in blocks(path, "bash"):
+            made_out = False
             for number, line in _logical_lines(block):
                 where = f"{path.relative_to(REPO)}:{number}"
                 if not line or line.startswith("#") or NOT_RUN.search(line):
                     continue
                 if line.startswith(SKIP_PREFIXES):
                     continue
+                if shlex.split(line, comments=True) == MAKE_OUT_DIR.split():
+                    made_out = True
+                    continue
                 expected = EXIT.search(line)
                 tokens = shlex.split(line, comments=True)
                 prefix = next((p for p in RUN_PREFIXES if tuple(tokens[:3]) == p), None)
                 if prefix is None or any(t in ("&&", "||", "|", ";", ">", ">>", "<") for t in tokens):
                     unknown.append(f"{where}: {line}")
+                    continue
+                if _outputs(tokens[3:]) and not made_out:
+                    unknown.append(f"{where}: {line} (writes into {OUT_DIR}/ without a "
+                                   f"`{MAKE_OUT_DIR}` line before it in its block)")
                     continue
                 commands.append(Command(where, line, tuple(tokens[3:]),
                                         int(expected.group(1)) if expected else 0))
@@ -138,35 +159,55 @@ def test_every_line_of_a_bash_block_is_run_or_marked():
                          "`# not run`:\n" + "\n".join(UNKNOWN))
 
 
+def _in_out_dir(name: str) -> str:
+    """The file name of an output the docs write into ``out/`` (it must go there)."""
+    folder, _, file = name.partition("/")
+    assert folder == OUT_DIR and file and "/" not in file and "\\" not in file, (
+        f"docs must write outputs into {OUT_DIR}/ (a folder git ignores), as {OUT_DIR}/<name>, not {name!r}")
+    return file
+
+
 def _with_outputs_in(args: tuple[str, ...], folder: Path) -> tuple[list[str], list[Path]]:
-    """The arguments with every output file moved into ``folder``, and those files."""
+    """The arguments with every output file (``out/<name>``) moved into ``folder``, and
+    those files."""
     out, files = [], []
     expect_file = False
     for arg in args:
         if expect_file:
-            assert "/" not in arg and "\\" not in arg, (
-                f"docs must write outputs to a bare file name, not {arg!r}")
-            target = folder / arg
+            target = folder / _in_out_dir(arg)
             out.append(str(target))
             files.append(target)
             expect_file = False
             continue
         option, eq, value = arg.partition("=")
         if option in OUTPUT_OPTIONS and eq:
-            assert "/" not in value, f"docs must write outputs to a bare file name, not {value!r}"
-            files.append(folder / value)
-            out.append(f"{option}={folder / value}")
+            target = folder / _in_out_dir(value)
+            files.append(target)
+            out.append(f"{option}={target}")
             continue
         expect_file = arg in OUTPUT_OPTIONS
         out.append(arg)
     return out, files
 
 
+def test_documented_outputs_go_into_the_ignored_out_folder(tmp_path):
+    ignored = (REPO / ".gitignore").read_text(encoding="utf-8").split()
+    assert f"/{OUT_DIR}/" in ignored or f"{OUT_DIR}/" in ignored, f".gitignore should ignore {OUT_DIR}/"
+    written = [c for c in COMMANDS if _outputs(c.args)]
+    assert written, "the docs show no command writing a file"
+    for command in written:
+        args, files = _with_outputs_in(command.args, tmp_path)
+        assert all(f.parent == tmp_path for f in files) and str(REPO) not in " ".join(args), command.where
+    with pytest.raises(AssertionError, match="into out/"):
+        _with_outputs_in(("plan", "x.yaml", "--out", "plan.xlsx"), tmp_path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", _unique(COMMANDS), ids=lambda c: f"{c.where} {' '.join(c.args[:2])}")
 def test_documented_command_runs(command: Command, tmp_path):
     args, files = _with_outputs_in(command.args, tmp_path)
-    strays = [REPO / f.name for f in files if not (REPO / f.name).exists()]
+    strays = [REPO / where / f.name for f in files for where in ("", OUT_DIR)
+              if not (REPO / where / f.name).exists()]
     done = subprocess.run([sys.executable, "-m", "optimizer", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=COMMAND_TIMEOUT)
     report = f"{command.where}: {command.line}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"

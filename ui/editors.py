@@ -89,7 +89,8 @@ def refresh(name: str) -> None:
 def sites(data: dict) -> None:
     """The sites table: add, delete and edit rows."""
     st.caption("One row per school. Measures in place are catalog ids separated by ';'. "
-               "Rows are numbered from 0, as problems name them (sites.3 is the fourth row).")
+               "Problems name a site by its row in this table, counted from 1, and its id "
+               "(site 4 (id HS-1) is the fourth row).")
     table_editor("sites", sites_frame(data["sites"]), ("sites",), sites_records, num_rows="dynamic",
                  height=min(38 + 35 * (len(data["sites"]) + 1), 560),
                  column_config={"level": st.column_config.SelectboxColumn(options=SITE_LEVELS),

@@ -125,18 +125,36 @@ def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str
                       "or one sites table (.csv or .xlsx) alone")
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        if scenarios:  # a what-if file may extend a built-in scenario
-            for path in SCENARIOS_DIR.iterdir():
-                if path.suffix in SCENARIO_SUFFIXES + SITES_SUFFIXES:
-                    shutil.copy(path, folder / path.name)
-        for name, (_, content) in zip(names, files):
-            (folder / name).write_bytes(content)
-        if scenarios:
-            name = scenarios[0]
-            inputs = load_inputs(folder / name, catalog=catalog)
-        else:  # the uploaded table is the sites file of the scenario being edited
-            name = current_name
-            base = {k: v for k, v in current.items() if k != "sites"}
-            inputs = load_inputs_from_mapping({**base, "sites_file": tables[0]}, catalog=catalog,
-                                              base_dir=folder, name=name)
+        try:
+            return _read_in(folder, files, names, scenarios, tables, current, current_name, catalog)
+        except InputError as exc:  # name each uploaded file as the user knows it, not its copy
+            raise InputError([_as_uploaded(p, folder) for p in exc.problems]) from None
+
+
+def _as_uploaded(problem: InputProblem, folder: Path) -> InputProblem:
+    """The problem naming a file of the upload folder by its bare name."""
+    path = Path(problem.file)
+    if path.parent.resolve() != folder.resolve():
+        return problem
+    return InputProblem(path.name, problem.where, problem.field, problem.value, problem.expected)
+
+
+def _read_in(folder: Path, files: list[tuple[str, bytes]], names: list[str], scenarios: list[str],
+             tables: list[str], current: dict, current_name: str, catalog: CatalogSource) -> tuple[dict, str]:
+    """Read the upload written into ``folder``: a scenario file, or a sites table that becomes
+    the sites file of the current scenario (problems in its rows name the table)."""
+    if scenarios:  # a what-if file may extend a built-in scenario
+        for path in SCENARIOS_DIR.iterdir():
+            if path.suffix in SCENARIO_SUFFIXES + SITES_SUFFIXES:
+                shutil.copy(path, folder / path.name)
+    for name, (_, content) in zip(names, files):
+        (folder / name).write_bytes(content)
+    if scenarios:
+        name = scenarios[0]
+        inputs = load_inputs(folder / name, catalog=catalog)
+    else:  # the uploaded table is the sites file of the scenario being edited
+        name = current_name
+        base = {k: v for k, v in current.items() if k != "sites"}
+        inputs = load_inputs_from_mapping({**base, "sites_file": tables[0]}, catalog=catalog,
+                                          base_dir=folder, name=name)
     return as_mapping(inputs.scenario), name

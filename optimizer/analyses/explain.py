@@ -2,6 +2,7 @@
 what would bring a rejected one in (the rule that blocks it, the budget it needs)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -184,12 +185,37 @@ def _per_1000(value: float, tco: float) -> float:
     return 1000 * value / tco if tco else float("inf")
 
 
+def _points(x: float) -> str:
+    """A risk-reduction figure a person reads: two significant digits, no trailing zeros,
+    never scientific notation."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    digits = max(2, 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{digits}f}".rstrip("0").rstrip(".") if abs(x) < 1 else f"{x:,.2f}"
+
+
+def _compared(own: float, margin: float) -> str:
+    """``more than``, ``less than`` or ``about the same as`` (within 5%)."""
+    if abs(own - margin) <= 0.05 * max(abs(own), abs(margin)):
+        return "about the same as"
+    return "more than" if own > margin else "less than"
+
+
 def _worth(verb: str, value: float, problem, rows: list[int], sweep: BudgetSweep, span: str = "") -> str:
-    """The sentence comparing the item's value per $1,000 with what the plan's last $1,000 buy."""
+    """The sentence comparing the item's risk reduction per $1,000 with what the plan's last
+    dollars buy: the risk reduction a somewhat larger local capital budget adds, per $1,000
+    (see :func:`~optimizer.analyses.marginal.marginal_value_per_dollar`)."""
     tco = cost_of_ownership(problem, rows)
     margin = 1000 * marginal_value_per_dollar(sweep, sweep.scenario_budget)
-    return (f"{verb} {value:.3f} risk reduction for ${tco:,.0f}{span}: {_per_1000(value, tco):.4f} per $1,000, "
-            f"against {margin:.4f} that the plan's last $1,000 buy")
+    head = f"{verb} {_points(value)} points of risk reduction"
+    if not tco:
+        return f"{head} at no cost{span}"
+    own = _per_1000(value, tco)
+    said = f"{head} for ${tco:,.0f}{span}, that is {_points(own)} points per $1,000"
+    if not math.isfinite(margin):
+        return f"{said} (what the plan's last dollars buy cannot be measured: no plan at a larger budget)"
+    return (f"{said}, {_compared(own, margin)} the {_points(margin)} points per $1,000 that the last "
+            "items the plan buys add")
 
 
 def _operating_room(result: PlanResult, rows: list[int]) -> list[str]:

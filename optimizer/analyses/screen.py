@@ -2,8 +2,10 @@
 products are unnecessary for us". A measure is chosen, or it is out for the first reason
 that applies: already in place, discouraged by guidance, prohibited, evidence against it,
 worth buying only with more money, or never chosen at any budget up to a multiple of the
-scenario's, and then dominated by another option of its layer and component, held back by a
-tier the sites cannot reach, or simply not worth its cost."""
+scenario's, and then beaten by a cheaper option of its layer and component that does at least as
+much (the verdict ``dominated``), held back by a tier the sites cannot reach, or simply not
+worth its cost. Reasons are written for a finance officer: names, dollars and evidence, no
+model terms; :data:`VERDICT_MEANINGS` says what each verdict means."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,6 +28,24 @@ EVIDENCE_AGAINST = {"harmful": "evidence suggests harm", "contested": "evidence 
                     "none": "no evidence that it works"}
 VERDICTS = ("chosen", "in place", "discouraged", "prohibited", "weak evidence", "needs more budget",
             "dominated", "skips tiers", "never chosen")
+#: What each verdict means, in words for a finance officer (the Screening page shows them).
+VERDICT_MEANINGS = {
+    "chosen": "The plan buys it at the scenario's budget.",
+    "in place": "Nothing to buy: the district already has it wherever it applies, or no school "
+                "has what it is priced by.",
+    "discouraged": "Guidance advises against it; the reason names the guidance.",
+    "prohibited": "It may not be bought here: the scenario's must-not list or a rule of the state "
+                  "or the district rules it out.",
+    "weak evidence": "Studies suggest it does harm, disagree about it, or give no evidence that it "
+                     "works, so it is left out of the recommendations.",
+    "needs more budget": "Worth buying, but only with more local capital money than the scenario "
+                         "has; the reason says how much.",
+    "dominated": "Another product in the catalog does the same job, costs no more and does at least "
+                 "as much: buy that one instead.",
+    "skips tiers": "It builds on a lower PASS tier that none of the schools can put in place first.",
+    "never chosen": "Other purchases protect more for the money: the plan leaves it out even with "
+                    "several times the budget.",
+}
 
 
 def _tco(problem: Problem) -> pd.Series:
@@ -34,15 +54,24 @@ def _tco(problem: Problem) -> pd.Series:
     return cand["capital"] + cand["annual"] * len(problem.years)
 
 
-def dominated_by(problem: Problem, allowed: set[str]) -> dict[str, str]:
+def _per_place(scope: str, years: int) -> str:
+    """How a cost of ownership is counted, in words."""
+    where = "for the district" if scope == "district" else "per school"
+    return f"{where} over the {years}-year plan"
+
+
+def dominated_by(problem: Problem, allowed: set[str], names: dict[str, str] | None = None,
+                 evidence: dict[str, str] | None = None) -> dict[str, str]:
     """Measures for which another allowed measure of the same layer, component, role and
-    scope, of no higher tier, gives at least the effectiveness for no more cost of ownership at every
-    place both could go (and is strictly better in one of the two)."""
+    scope, of no higher tier, protects at least as much for no more cost of ownership at every
+    place both could go (and is strictly better in one of the two), with the reason in words
+    naming that measure (``names``), the costs and the evidence of both (``evidence``)."""
+    names, evidence = names or {}, evidence or {}
     cand = problem.candidates.assign(tco=_tco(problem))
     cost = {m: dict(zip(g["site_id"], g["tco"])) for m, g in cand.groupby("measure_id")}
     info = cand.drop_duplicates("measure_id").set_index("measure_id")
     out = {}
-    for _, group in info.groupby(["layer", "component", "role", "scope"]):
+    for (_, _, _, scope), group in info.groupby(["layer", "component", "role", "scope"]):
         for m in group.index:
             for other in group.index:
                 if other == m or other not in allowed:
@@ -52,9 +81,17 @@ def dominated_by(problem: Problem, allowed: set[str]) -> dict[str, str]:
                     continue
                 eff_m, eff_o = group.at[m, "effectiveness"], group.at[other, "effectiveness"]
                 cheaper = all(cost[other][s] <= cost[m][s] for s in shared)
-                strictly = eff_o > eff_m or any(cost[other][s] < cost[m][s] for s in shared)
-                if eff_o >= eff_m and cheaper and strictly:
-                    out[m] = f"{other} gives {eff_o:.2f} effectiveness (vs {eff_m:.2f}) for no more cost"
+                less = any(cost[other][s] < cost[m][s] for s in shared)
+                if eff_o >= eff_m and cheaper and (eff_o > eff_m or less):
+                    own = sum(cost[m][s] for s in shared) / len(shared)
+                    theirs = sum(cost[other][s] for s in shared) / len(shared)
+                    span = _per_place(scope, len(problem.years))
+                    ev = f"evidence: {evidence.get(other, 'not rated')} vs {evidence.get(m, 'not rated')}"
+                    who = names.get(other, other)
+                    out[m] = (f"a cheaper option in the catalog does at least as much: {who} "
+                              f"(${theirs:,.0f} vs ${own:,.0f} {span}, {ev})" if less else
+                              f"an option in the catalog that costs the same does more: {who} "
+                              f"(${theirs:,.0f} {span}, {ev})")
                     break
     return out
 
@@ -64,6 +101,7 @@ def better_buys(problem: Problem, allowed: set[str], evidence: dict[str, str], n
     for less money per unit of effect, in words with the evidence of each."""
     cand = problem.candidates.assign(tco=_tco(problem))
     info = cand.groupby("measure_id").agg(layer=("layer", "first"), role=("role", "first"),
+                                          scope=("scope", "first"),
                                           effectiveness=("effectiveness", "first"), tco=("tco", "mean"))
     info = info[info["effectiveness"] > 0]
     info["per_effect"] = info["tco"] / info["effectiveness"]
@@ -76,9 +114,11 @@ def better_buys(problem: Problem, allowed: set[str], evidence: dict[str, str], n
                 continue
             other = best.index[0]
             b = best.iloc[0]
-            out[mid] = (f"{names[other]} does the same job ({row['role']}, {row['layer']} layer) for less: "
-                        f"{b['effectiveness']:.2f} of it for ${b['tco']:,.0f} a place over the horizon, against "
-                        f"{row['effectiveness']:.2f} for ${row['tco']:,.0f}; evidence {evidence[other]} against "
+            out[mid] = (f"{names[other]} does the same job ({row['role']}, {row['layer']} layer) for less "
+                        f"money for the protection it gives: ${b['tco']:,.0f} "
+                        f"{_per_place(b['scope'], len(problem.years))} for a protection rating of "
+                        f"{b['effectiveness']:.2f} out of 1, against ${row['tco']:,.0f} for "
+                        f"{row['effectiveness']:.2f} for this one; evidence: {evidence[other]} vs "
                         f"{evidence[mid]}")
     return out
 
@@ -125,7 +165,9 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     chosen = _chosen(result)
     forbidden = {m: g["forbidden"].iloc[0] for m, g in cand.groupby("measure_id") if (g["forbidden"] != "").all()}
     allowed = set(cand["measure_id"]) - set(forbidden)
-    dominated = dominated_by(problem, allowed)
+    names = {m.id: m.name for m in inputs.catalog.measures.values()}
+    evidence = {m.id: m.evidence.replace("_", " ") for m in inputs.catalog.measures.values()}
+    dominated = dominated_by(problem, allowed, names, evidence)
     unreachable = _unreachable_tier(problem)
     larger = {}
     for factor in sorted({1.5, multiple}):
@@ -134,8 +176,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
             for m in _chosen(bigger):
                 larger.setdefault(m, factor)
     in_place = set(problem.existing["measure_id"])
-    better = better_buys(problem, allowed, {m.id: m.evidence for m in inputs.catalog.measures.values()},
-                         {m.id: m.name for m in inputs.catalog.measures.values()})
+    better = better_buys(problem, allowed, evidence, names)
     check = stance_check(inputs, options, known=result if result.plan is not None else None)
     under = {st: set(r.plan.items["measure_id"]) for st, r in check.plans.items()}
     rows = []
@@ -167,7 +208,7 @@ def _verdict(m, chosen, in_place, candidates, forbidden, dominated, unreachable,
     if m.id not in candidates:
         if m.id in in_place:
             return "in place", "already in place wherever it applies"
-        return "in place", "nothing to buy: no site has what it is counted by"
+        return "in place", "nothing to buy: no school has what it is priced by"
     if m.discouraged:
         return "discouraged", m.discouraged_reason or "discouraged by guidance"
     if m.id in forbidden:
@@ -175,12 +216,13 @@ def _verdict(m, chosen, in_place, candidates, forbidden, dominated, unreachable,
     if m.evidence in EVIDENCE_AGAINST:
         return "weak evidence", EVIDENCE_AGAINST[m.evidence]
     if m.id in larger:
-        return "needs more budget", (f"not chosen at this budget; chosen at {larger[m.id]:g} times the "
+        return "needs more budget", (f"not bought at this budget; bought at {larger[m.id]:g} times the "
                                      f"scenario's local capital (${base * larger[m.id]:,.0f})")
     if m.id in dominated:
-        return "dominated", dominated[m.id] + "; never chosen at the budgets tried"
+        return "dominated", dominated[m.id] + "; the plan does not buy it at any budget tried"
     if m.id in unreachable:
-        return "skips tiers", (f"tier {m.tier} needs a tier {(m.tier or 1) - 1} measure of its layer first, "
-                               "and none can be put in place at the sites")
-    return "never chosen", (f"not worth its cost: not chosen at any budget tried up to {multiple:g} times "
-                            f"the scenario's local capital (${base * multiple:,.0f})")
+        return "skips tiers", (f"PASS tier {m.tier} builds on a tier {(m.tier or 1) - 1} measure of its layer, "
+                               "and none can be put in place at the schools")
+    return "never chosen", (f"other purchases protect more for the money: the plan does not buy it at any "
+                            f"budget tried, up to {multiple:g} times the scenario's local capital "
+                            f"(${base * multiple:,.0f})")

@@ -13,6 +13,7 @@ from optimizer.data.scenario import (
     Scenario,
     load_scenario,
     scenario_from_mapping,
+    site_where,
 )
 from optimizer.errors import ProblemCollector
 from optimizer.paths import CATALOG_DIR
@@ -28,13 +29,14 @@ class Inputs:
 
 
 def _check_measure(catalog: Catalog, problems: ProblemCollector, where: str, field: str,
-                   measure_id: str, scope: str | None = None) -> None:
+                   measure_id: str, scope: str | None = None, file: Path | str | None = None) -> None:
     measure = catalog.measures.get(measure_id)
     if measure is None:
         problems.add(where, field, measure_id, "a measure id of the catalog "
-                     "(python -m optimizer catalog lists them)")
+                     "(python -m optimizer catalog lists them)", file=file)
     elif scope is not None and measure.scope != scope:
-        problems.add(where, field, measure_id, f"a {scope}-scope measure; this one is {measure.scope}-scope")
+        problems.add(where, field, measure_id, f"a {scope}-scope measure; this one is {measure.scope}-scope",
+                     file=file)
 
 
 def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str) -> None:
@@ -49,8 +51,9 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
     site_ids = {s.id for s in scenario.sites}
     mandate_ids = set(scenario.mandates.extra) | {m.id for m in state_mandates(scenario, catalog)}
     for i, site in enumerate(scenario.sites):
+        file, where = site_where(scenario, i, path)  # a sites file's row, or the inline site
         for mid in site.in_place:
-            _check_measure(catalog, problems, f"site {site.id} (sites[{i}])", "in_place", mid, "site")
+            _check_measure(catalog, problems, where, "in_place", mid, "site", file)
     for mid in scenario.district_in_place:
         _check_measure(catalog, problems, "district_in_place", "district_in_place", mid, "district")
     for listing in ("must", "must_not", "cost_overrides"):

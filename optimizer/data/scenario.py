@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from optimizer.data.parsing import (
     Count,
@@ -67,6 +67,44 @@ class Site(BaseModel):
             return value
         pairs = [part.split(":", 1) for part in value.split(";") if part.strip()]
         return {k.strip(): v.strip() for k, v in (pair if len(pair) == 2 else (pair[0], "") for pair in pairs)}
+
+
+#: What each column a sites file must have holds, in words for the problem that says it is missing.
+SITE_COLUMN_WORDS = {
+    "id": "a short code for each school, used once, such as ES-1",
+    "name": "the school's name",
+    "level": "elementary, middle, high, k8, k12, alternative or other",
+    "enrollment": "the number of students",
+    "staff": "the number of staff",
+    "exterior_doors": "the number of exterior doors",
+    "entrances": "the number of public entrances",
+    "classrooms": "the number of classrooms",
+    "camera_positions": "the number of camera positions",
+}
+
+
+class SiteRows(tuple):
+    """Where each site of a scenario was read, in order: (file, words naming it) per site,
+    such as ``("sites.csv", "row 3 (site HS-1)")``; empty for sites listed inline.
+
+    It is not part of the scenario's value: scenarios with the same content are equal
+    wherever their sites were read from.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SiteRows)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def inline_site_label(index: int, site_id: object = None) -> str:
+    """How a problem names site ``index`` (from 0) of a scenario's inline ``sites`` list:
+    ``site 2 (id HS-1)``, counted from 1 as a person counts."""
+    return f"site {index + 1} (id {site_id})" if site_id not in (None, "") else f"site {index + 1}"
 
 
 class Horizon(BaseModel):
@@ -211,6 +249,17 @@ class Scenario(BaseModel):
     cost_overrides: list[CostOverride] = []
     weights: Weights = Weights()
     policy: Policy = Policy()
+    _site_rows: SiteRows = PrivateAttr(default_factory=SiteRows)
+
+
+def site_where(scenario: Scenario, index: int, file: Path | str) -> tuple[str, str]:
+    """The file and the words a problem about site ``index`` (from 0) of ``scenario`` names:
+    the sites file and its spreadsheet row (``row 3 (site HS-1)``, the header being row 1)
+    when the sites were read from one, else ``file`` and ``site 2 (id HS-1)``."""
+    rows = scenario._site_rows
+    if index < len(rows):
+        return rows[index]
+    return str(file), inline_site_label(index, scenario.sites[index].id)
 
 
 SCENARIO_KEYS = set(Scenario.model_fields) | {"extends", "sites_file", "sites_sheet"}
@@ -256,23 +305,35 @@ def _resolve_data(data: dict, path: Path, chain: tuple[Path, ...]) -> tuple[dict
     return _merge(base, data), sites_anchor
 
 
-def _read_sites(path: Path, sheet: str | int, problems: ProblemCollector) -> list[dict]:
+def _read_sites(path: Path, sheet: str | int, problems: ProblemCollector) -> tuple[list[dict], SiteRows, bool]:
+    """The valid sites of a sites file, where each was read, and whether the file has problems
+    (recorded in ``problems``, naming the file). A column the file lacks is named once, not
+    once per row."""
     table = read_table(path, sheet)
     local = ProblemCollector(path)
     known = list(Site.model_fields)
     for name in table.header:
         if name not in known:
             local.add("header", name, name, "a site column: " + ", ".join(known))
+    missing = [n for n, f in Site.model_fields.items() if f.is_required() and n not in table.header]
+    for name in missing:
+        local.add("header", name, "", f"a column named '{name}' ({SITE_COLUMN_WORDS.get(name, name)}); "
+                  "this file has none: add it to the header row and fill it in for every site")
     if not table.rows:
         local.add("row 2", "", "", "at least one site below the header row")
-    sites = []
+
+    def said(error: dict) -> bool:  # a missing column, already named once
+        return error["type"] == "missing" and error["loc"][:1] and error["loc"][0] in missing
+
+    sites, rows = [], []
     for i, row in enumerate(table.rows):
         data = {k: v for k, v in row.items() if v != "" and k in known}
-        site = validate_model(Site, data, local, table.row_label(i))
+        site = validate_model(Site, data, local, table.row_label(i), skip=said)
         if site is not None:
             sites.append(site.model_dump())
+            rows.append((str(path), f"{table.row_label(i)} (site {site.id})"))
     problems.extend(local.problems)
-    return sites
+    return sites, SiteRows(rows), bool(local.problems)
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -354,30 +415,45 @@ def _validate(data: dict, anchor: Path, file: Path | str) -> Scenario:
             problems.add("top level", key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))
     sites_file = data.pop("sites_file", None)
     sheet = data.pop("sites_sheet", 0)
+    rows, unreadable = SiteRows(), False
     if sites_file is not None:
         if "sites" in data:
             problems.add("sites_file", "sites_file", sites_file, "either sites or sites_file, not both")
-        data["sites"] = _read_sites(anchor.parent / str(sites_file), sheet, problems)
+        data["sites"], rows, unreadable = _read_sites(anchor.parent / str(sites_file), sheet, problems)
     scenario = validate_model(Scenario, {k: v for k, v in data.items() if k in SCENARIO_KEYS},
-                              problems, "")
+                              problems, "", locate=_inline_sites(data.get("sites")),
+                              skip=(lambda error: error["loc"][:1] == ("sites",)) if unreadable else None)
     if scenario is not None:
+        scenario._site_rows = rows
         _check_internal(scenario, problems)
     problems.raise_if_any()
     return scenario
 
 
+def _inline_sites(sites: object):
+    """The ``locate`` of :func:`validate_model` for a scenario: an error inside its inline
+    site list is named ``site 2 (id HS-1)`` with the field, not ``sites.1.field``."""
+    def locate(loc: tuple) -> tuple[str, tuple] | None:
+        if len(loc) < 2 or loc[0] != "sites" or not isinstance(loc[1], int):
+            return None
+        item = sites[loc[1]] if isinstance(sites, list) and loc[1] < len(sites) else None
+        return inline_site_label(loc[1], item.get("id") if isinstance(item, dict) else None), loc[2:]
+    return locate
+
+
 def _check_internal(s: Scenario, problems: ProblemCollector) -> None:
     seen: set[str] = set()
     for i, site in enumerate(s.sites):
+        file, where = site_where(s, i, problems.file)
         if site.id in seen:
-            problems.add(f"sites[{i}]", "id", site.id, "a site id used once")
+            problems.add(where, "id", site.id, "a site id used once", file=file)
         seen.add(site.id)
         for mid, year in site.installed.items():
             if mid not in site.in_place:
-                problems.add(f"site {site.id} (sites[{i}])", "installed", mid, "a measure listed in in_place")
+                problems.add(where, "installed", mid, "a measure listed in in_place", file=file)
             if not 1950 <= year <= s.horizon.start:
-                problems.add(f"site {site.id} (sites[{i}])", "installed", year,
-                             f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})")
+                problems.add(where, "installed", year,
+                             f"a fiscal year from 1950 to the horizon's start ({s.horizon.start})", file=file)
     for mid, year in s.district_installed.items():
         if mid not in s.district_in_place:
             problems.add("district_installed", "installed", mid, "a measure listed in district_in_place")

@@ -1,6 +1,7 @@
 """Turning pydantic's validation errors into the tool's own problem reports."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -25,8 +26,13 @@ def _expected(error: dict[str, Any], model: type[BaseModel]) -> str:
     return message
 
 
+#: Where an error of a nested list item is, from its location: (where, the rest of the location).
+Locate = Callable[[tuple], "tuple[str, tuple] | None"]
+
+
 def validate_model(model: type[M], data: Any, problems: ProblemCollector, where: str,
-                   prefix: str = "") -> M | None:
+                   prefix: str = "", locate: Locate | None = None,
+                   skip: Callable[[dict[str, Any]], bool] | None = None) -> M | None:
     """Validate ``data`` as ``model``; on failure record every error and return None.
 
     Parameters
@@ -41,14 +47,27 @@ def validate_model(model: type[M], data: Any, problems: ProblemCollector, where:
         Row or key path of ``data`` in its file.
     prefix : str
         Prepended to field paths (``budget.`` for a nested block).
+    locate : callable, optional
+        Given an error's location, the ``where`` that names it for a person and the rest of
+        the location as the field (``site 4 (id HS-1)`` and ``enrollment`` for
+        ``sites.3.enrollment``), or None to keep ``where`` and the whole location.
+    skip : callable, optional
+        True for an error (a pydantic error mapping) not to record, because a clearer
+        problem already says it (a missing column, a sites file that could not be read).
     """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            field = prefix + ".".join(str(p) for p in error["loc"] if p not in PER_YEAR_FORMS)
+            if skip is not None and skip(error):
+                continue
+            loc, place = tuple(error["loc"]), where
+            found = locate(loc) if locate is not None else None
+            if found is not None:
+                place, loc = found
+            field = prefix + ".".join(str(p) for p in loc if p not in PER_YEAR_FORMS)
             value = "" if error["type"] == "missing" else error.get("input", "")
             if isinstance(value, dict):
                 value = ""
-            problems.add(where, field, value, _expected(error, model))
+            problems.add(place, field, value, _expected(error, model))
         return None

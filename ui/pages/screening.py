@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from optimizer import OptimizerError
-from optimizer.analyses.screen import VERDICTS
+from optimizer.analyses.screen import VERDICT_MEANINGS, VERDICTS
 from optimizer.data.vocabulary import (
     BudgetCategory,
     Evidence,
@@ -24,8 +25,9 @@ EVERY_PLACE = "(every place)"
 
 
 def screening(request: str) -> None:
-    """The screening table with reasons, filterable by verdict."""
+    """The screening table with reasons, filterable by verdict, and what each verdict means."""
     st.subheader("Which products are unnecessary for this district")
+    verdict_legend()
     left, right = st.columns([1, 2])
     multiple = left.number_input("Try budgets up to this multiple of the scenario's", 1.5, 10.0, 3.0, 0.5,
                                  key="screen:multiple")
@@ -41,6 +43,14 @@ def screening(request: str) -> None:
                            default=[v for v in VERDICTS if v not in ("chosen", "in place")], key="screen:verdicts")
     rows = screened[screened["verdict"].isin(shown)] if shown else screened
     st.dataframe(rows.astype({"tier": str}), hide_index=True, width="stretch", height=360)
+
+
+def verdict_legend() -> None:
+    """A small table saying in plain words what each verdict name means."""
+    with st.expander("What the verdicts mean", icon=":material/info:"):
+        legend = pd.DataFrame({"verdict": list(VERDICTS), "what it means": [VERDICT_MEANINGS[v] for v in VERDICTS]})
+        st.dataframe(legend, hide_index=True, width="stretch",
+                     column_config={"what it means": st.column_config.TextColumn(width="large")})
 
 
 def explanation(request: str, result) -> None:
@@ -107,7 +117,7 @@ def pitch_form(request: str) -> None:
     columns[1].metric("Enters at a local capital budget of",
                       "never" if found.entry_budget is None else fmt.money(found.entry_budget))
     columns[2].metric("Risk reduction per $1,000", f"{found.value_per_1000:.4f}")
-    columns[3].metric("The plan's last $1,000 buy", f"{found.plan_marginal_per_1000:.4f}")
+    columns[3].metric("What the plan's last $1,000 buys", f"{found.plan_marginal_per_1000:.4f}")
     st.info(found.summary())
     if not found.places.empty:
         st.markdown("**Where it would go**")
