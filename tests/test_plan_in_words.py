@@ -93,7 +93,7 @@ def test_what_to_buy_adds_up_by_measure(district):
         assert row["measure"] == mine["name"].iloc[0]
     lock = table.loc["lock"]
     assert lock["schools"] == 2 and lock["where"] == "Alder Elementary, Birch Middle"
-    assert table.loc["plan", "where"] == "district-wide" and table.loc["plan", "schools"] == 0
+    assert table.loc["plan", "where"] == "district-wide" and table.loc["plan", "schools"] == 2  # serves both
     assert list(result.what_to_buy().columns[:2]) == ["measure", "schools"]
 
 

@@ -193,9 +193,10 @@ class PlanResult:
         return ", ".join(names[s] for s in order if s in paid)
 
     def what_to_buy(self, max_names: int = 3) -> pd.DataFrame:
-        """One row per measure of the plan: what it is, at how many schools (named when at
-        most ``max_names``), how much of it, its capital and annual cost, the fiscal years it
-        is bought in and the sources that pay it. Largest capital first.
+        """One row per measure of the plan: what it is, at how many schools (all of them for a
+        district-wide measure; named when at most ``max_names``), how much of it, its capital
+        and annual cost, the fiscal years it is bought in and the sources that pay it. Largest
+        capital first.
 
         Columns: ``measure``, ``schools``, ``where``, ``quantity``, ``unit``, ``capital``,
         ``annual``, ``fiscal_years``, ``paid_by``, ``measure_id``."""
@@ -209,7 +210,9 @@ class PlanResult:
                 [names[s] for s in schools] if len(schools) <= max_names else [f"{len(schools)} schools"])
             units = list(dict.fromkeys(group["unit"]))
             rows.append({
-                "measure": group["name"].iloc[0], "schools": len(schools), "where": ", ".join(where),
+                # a district-wide measure serves every school
+                "measure": group["name"].iloc[0], "where": ", ".join(where),
+                "schools": len(self.problem.sites) if DISTRICT in sites else len(schools),
                 "quantity": int(group["quantity"].sum()), "unit": units[0] if len(units) == 1 else "mixed units",
                 "capital": round(float(group["capital_cost"].sum()), 2),
                 "annual": round(float(group["annual_cost"].sum()), 2),
