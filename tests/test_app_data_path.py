@@ -229,3 +229,31 @@ def test_the_plan_page_budget_edits_the_scenario_in_memory(monkeypatch):
     assert at.number_input(key="scenario:budget.capital.2027").value == amount
     assert at.number_input(key="scenario:budget.capital.2028").value == 100_000
     assert used == []  # no temporary file, no YAML scenario read, no catalog load
+
+
+@pytest.mark.slow
+def test_a_changed_budget_gets_a_quick_first_look_then_the_final_plan(monkeypatch):
+    """A request the session has not solved is first solved with the solver stopped at
+    ``QUICK_SECONDS`` (a verified plan with its gap, shown while the final plan is refined),
+    then to the final gap; once solved, going back to it asks for no first look again."""
+    AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+    from optimizer.core.run import optimize as real_optimize
+    from ui import compute
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    limits = []
+
+    def recording(inputs, options=None, *args, **kwargs):
+        limits.append(options.time_limit)
+        return real_optimize(inputs, options)
+
+    monkeypatch.setattr(optimizer, "optimize", recording)
+    small = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    monkeypatch.setattr(compute, "inputs", lambda request: small)  # a small district solves fast
+    at.switch_page("ui/pages/plan.py").run()
+    at.number_input(key=EVERY_YEAR).set_value(123_457.0).run()  # a request no other test solves
+    assert not at.exception
+    assert limits[-2:] == [compute.QUICK_SECONDS, at.session_state["options"]["time_limit"]]
+    before = len(limits)
+    at.run()  # the same request again: the final plan is cached, no first look
+    assert len(limits) == before and not at.exception

@@ -76,6 +76,18 @@ def plan(request: str) -> PlanResult:
     return optimizer.optimize(inputs(request), _solver_options(request))
 
 
+#: Seconds the first look at a changed scenario may take to solve (the solver stops there and
+#: the plan, verified, comes with its proven gap) before the final plan is refined.
+QUICK_SECONDS = 1.0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def quick_plan(request: str) -> PlanResult:
+    """A first verified plan of a request, solved for at most ``QUICK_SECONDS`` (marked with
+    its proven gap), shown while :func:`plan` refines it."""
+    return optimizer.optimize(inputs(request), _solver_options(request).but(time_limit=QUICK_SECONDS))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def conflicts(request: str) -> list[str]:
     """The rules that conflict in an infeasible request, in plain words."""

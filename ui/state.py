@@ -20,7 +20,7 @@ from optimizer.defaults import DEFAULT_GAP
 from . import compute, scenario_files
 
 SCENARIO, FILE, VERSION = "scenario", "scenario_file", "scenario_version"
-OPTIONS, PINS, UPLOAD_PROBLEMS, RAN = "options", "pins", "upload_problems", "ran"
+OPTIONS, PINS, UPLOAD_PROBLEMS, RAN, SOLVED = "options", "pins", "upload_problems", "ran", "solved"
 #: Widget keys bound to the scenario or the options start with their root's name and this.
 SEP = ":"
 #: Seconds the solver gets per plan in the app (the command line has no limit by default).
@@ -44,6 +44,7 @@ def init() -> None:
         st.session_state[VERSION] = 0
         st.session_state[PINS] = {}
         st.session_state[RAN] = set()
+        st.session_state[SOLVED] = set()
         load(scenario_files.load_builtin(name, compute.catalog), name)
 
 
@@ -191,3 +192,10 @@ def started(task: str, clicked: bool) -> bool:
     if clicked:
         st.session_state[RAN].add(task)
     return task in st.session_state[RAN]
+
+
+def solved(request_text: str, now: bool = False) -> bool:
+    """Whether this session has shown the final plan of a request (``now``: it just did)."""
+    if now:
+        st.session_state[SOLVED].add(request_text)
+    return request_text in st.session_state[SOLVED]

@@ -44,6 +44,24 @@ def show_error(exc: OptimizerError, what: str) -> None:
         st.error(f"{what}: {exc}")
 
 
+def first_look(request: str):
+    """For a request not solved yet in this session, a first verified plan (solved in about a
+    second, with its proven gap) in a box that :func:`current_plan` replaces once the final
+    plan is refined; returns that box (empty when there is nothing to show)."""
+    box = st.empty()
+    if state.solved(request):
+        return box
+    try:
+        quick = compute.quick_plan(request)
+    except OptimizerError:
+        return box  # the final solve shows the problem
+    if quick.plan is not None:
+        gap = "proven optimal" if quick.status == Status.OPTIMAL else f"within {fmt.gap(quick.report.gap)} of the best"
+        box.info(f"First verified plan ({gap}): it {quick.headline_words()[0]}. Refining to the final gap...",
+                 icon=":material/bolt:")
+    return box
+
+
 def current_plan() -> PlanResult | None:
     """The plan of the edited scenario with the current options, solved behind a spinner
     (or taken from the cache).
@@ -56,6 +74,7 @@ def current_plan() -> PlanResult | None:
     try:
         with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
             result = compute.plan(request)
+        state.solved(request, now=True)
     except OptimizerError as exc:
         show_error(exc, "This scenario cannot be planned")
         st.page_link(SCENARIO_PAGE, label="Fix it on the Scenario page", icon=":material/edit:")

@@ -35,7 +35,9 @@ with settings_column.expander("Solver settings"):
     state.bound(st.number_input, "Optimality gap", OPTIONS, ("gap",), min_value=0.0, max_value=0.2,
                 step=0.0005, format="%.4f")
 
+first = views.first_look(state.request())
 result = views.current_plan()
+first.empty()
 if result is None:
     st.stop()
 views.headline(result)
