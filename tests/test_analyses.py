@@ -129,10 +129,16 @@ def test_explain_gives_the_mandate_the_alternative_and_the_budget(tmp_path):
 def test_compare_reports_deltas_and_changed_items(tmp_path):
     small = instance(tmp_path, THREE, budget={"capital": 100, **FREE})
     large = apply_overrides(small, budget=300)
-    c = compare({"small": optimize(small), "large": optimize(large)})
+    more = optimize(large)
+    c = compare({"small": optimize(small), "large": more})
     assert c.summary.at["capital", "delta large"] == pytest.approx(200)
     assert c.summary.at["items", "small"] == 1 and c.summary.at["items", "large"] == 2
     assert c.changes[["measure_id", "change"]].values.tolist() == [["b", "added"]]
+    row = c.changes.iloc[0]  # by name and school, with the capital the change adds
+    assert list(c.changes.columns[:2]) == ["measure", "school"]
+    assert row["measure"] == more.plan.items.query("measure_id == 'b'")["name"].iloc[0]
+    assert row["school"] == more.school_names()[row["site_id"]]
+    assert row["capital_change"] == more.plan.items.query("measure_id == 'b'")["capital_cost"].iloc[0]
     assert c.spend_by_layer.loc["building", "delta large"] == pytest.approx(200)
 
 

@@ -26,8 +26,9 @@ class Comparison:
     spend_by_year, spend_by_layer, spend_by_source : DataFrame
         Capital dollars by fiscal year, by layer and by funding source.
     changes : DataFrame
-        Each item (measure at a site) that is not in every plan: which scenarios have it, and
-        in which fiscal year (integers; missing where a scenario does not have it).
+        Each item (measure at a site) that is not in every plan, by measure and school name:
+        the fiscal year in each scenario (missing where it does not have it), the change against
+        the first scenario (added, dropped, moved) and the capital that adds or takes out.
     """
 
     names: list[str]
@@ -86,6 +87,8 @@ def compare(results: dict[str, PlanResult]) -> Comparison:
 
 
 def _changes(results: dict[str, PlanResult]) -> pd.DataFrame:
+    """Items not in every plan, by measure and school name: the fiscal year in each plan, what
+    changed against the first plan, and the capital that change adds (+) or takes out (-) of it."""
     years = {n: r.plan.items.set_index(["measure_id", "site_id"])["year"] for n, r in results.items()}
     frame = pd.DataFrame(years)
     differs = frame.isna().any(axis=1) | (frame.nunique(axis=1) > 1)
@@ -94,4 +97,11 @@ def _changes(results: dict[str, PlanResult]) -> pd.DataFrame:
     frame["change"] = ["added" if pd.isna(row[first]) else
                        "dropped" if row.drop(first).isna().any() else "moved"
                        for _, row in frame.iterrows()]
-    return frame.reset_index()
+    items = pd.concat([r.plan.items for r in results.values()]).drop_duplicates(["measure_id", "site_id"])
+    items = items.set_index(["measure_id", "site_id"]).reindex(frame.index)
+    schools = {k: v for r in results.values() for k, v in r.school_names().items()}
+    sign = frame["change"].map({"added": 1.0, "dropped": -1.0, "moved": 0.0})
+    frame.insert(0, "measure", items["name"].to_numpy())
+    frame.insert(1, "school", [schools.get(site, site) for _, site in frame.index])
+    frame["capital_change"] = (sign * items["capital_cost"]).to_numpy()
+    return frame.reset_index()[["measure", "school", *results, "change", "capital_change", "measure_id", "site_id"]]

@@ -124,7 +124,9 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
     for name, frame in (("Capital by fiscal year", c.spend_by_year), ("Capital by layer", c.spend_by_layer),
                         ("Capital by funding source", c.spend_by_source)):
         print_frame(_shown(frame, {}), name)
-    print_frame(c.changes.head(40), f"Items that differ ({len(c.changes)}, first 40)")
+    changed = c.changes.head(40).drop(columns=["measure_id", "site_id"])
+    print_frame(changed.assign(capital_change=changed["capital_change"].map(dollars)),
+                f"Items that differ ({len(c.changes)}, first 40; capital each change adds or takes out)")
 
 
 def _score(x: float) -> str:

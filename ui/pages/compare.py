@@ -49,4 +49,7 @@ st.plotly_chart(charts.grouped_bars(found.spend_by_source, labels, "Capital paid
 st.subheader("PASS tiers per site and layer")
 st.dataframe(found.tiers, width="stretch", height=300)
 st.subheader(f"Items not in every plan ({len(found.changes)})")
-st.dataframe(found.changes, hide_index=True, width="stretch", height=300)
+st.caption("Each item in one plan but not another, by measure and school: its fiscal year in each plan, "
+           "what changed against A, and the capital that change adds or takes out.")
+st.dataframe(found.changes, hide_index=True, width="stretch", height=300,
+             column_config={"capital_change": st.column_config.NumberColumn("Capital change", format="dollar")})
