@@ -155,20 +155,211 @@ def capital_budget(data: dict) -> None:
 
 
 def funding(data: dict, catalog: Catalog) -> None:
-    """Each funding source: awarded or not, and its amount."""
-    if not data.get("funding_sources"):
+    """Each funding source: awarded or not, its amount, fiscal years and match rate, and a
+    button that removes it; under them, a form that adds a grant from the catalog's programs."""
+    sources = data.get("funding_sources") or {}
+    if not sources:
         st.info("This scenario has no funding sources.")
-    for sid, source in data.get("funding_sources", {}).items():
+    horizon = _horizon_years(data)
+    for sid, source in list(sources.items()):
         program = catalog.programs.get(source.get("program") or "")
         with st.container(border=True):
-            text, awarded, amount = st.columns([3, 1, 2])
+            text, awarded, remove = st.columns([4, 1, 1])
             text.markdown(f"**{source.get('name') or sid}** (`{sid}`)")
-            text.caption((program.name + (" (the amount is per year)" if program.annual else ""))
-                         if program else "custom source")
+            text.caption((f"{program.name} ({program.level})"
+                          + (" (the amount is per year)" if program.annual else "")) if program else "custom source")
             state.bound(awarded.toggle, "Awarded", SCENARIO, ("funding_sources", sid, "awarded"),
                         default=True)
+            remove.button("Remove", key=f"{FUNDING_REMOVE}{sid}", icon=":material/delete:",
+                          on_click=_remove_source, args=(sid,))
+            amount, first, last, match = st.columns(4)
             state.bound(amount.number_input, "Amount ($)", SCENARIO, ("funding_sources", sid, "amount"),
                         min_value=0.0, step=5_000.0, format="%.0f")
+            for column, attr in ((first, "first_year"), (last, "last_year")):
+                key = state.key_of(SCENARIO, ("funding_sources", sid, attr))
+                if key not in st.session_state:
+                    st.session_state[key] = source.get(attr)
+                column.number_input(YEAR_LABELS[attr], key=key, value=None, step=1, format="%d",
+                                    min_value=horizon[0] - 10, max_value=horizon[-1] + 10,
+                                    placeholder=YEAR_PLACEHOLDERS[attr],
+                                    on_change=_set_years, args=(sid,))
+            rate = program.match_rate if program else 0.0
+            state.bound(match.number_input, "Match rate", SCENARIO, ("funding_sources", sid, "match_rate"),
+                        min_value=0.0, max_value=1.0, step=0.05, format="%.2f", value=None,
+                        placeholder=f"the program's: {rate:.2f}" if program else "none",
+                        help="The share the district must add (0.25: 25%). Empty: the program's rate.")
+            problem = st.session_state.get(_problem_key(sid))
+            if problem:
+                st.error(problem)
+    add_grant(data, catalog)
+
+
+#: The first and last fiscal year of a funding source: labels and what an empty year means.
+YEAR_LABELS = {"first_year": "First fiscal year", "last_year": "Last fiscal year"}
+YEAR_PLACEHOLDERS = {"first_year": "the horizon's first", "last_year": "the program's last"}
+#: Key prefixes of the remove buttons and of the add-a-grant form's inputs (the form's start
+#: with the scenario's, so a load resets them to the new scenario's defaults).
+FUNDING_REMOVE = "funding_remove" + state.SEP
+GRANT = f"{SCENARIO}{state.SEP}add_grant."
+GRANT_FIELDS = ("program", "id", "amount", "first_year", "last_year", "match_rate", "awarded")
+
+
+def _horizon_years(data: dict) -> list[int]:
+    """The fiscal years of the scenario's horizon (one year, 2027, if it has none readable)."""
+    horizon = data.get("horizon") or {}
+    start, years = horizon.get("start"), horizon.get("years")
+    if not isinstance(start, int) or not isinstance(years, int) or years < 1:
+        return [start if isinstance(start, int) else 2027]
+    return list(range(start, start + years))
+
+
+def _problem_key(sid: str) -> str:
+    return f"{SCENARIO}{state.SEP}funding_problem.{sid}"
+
+
+def _years_problem(first, last) -> str | None:
+    """What is wrong with a source's fiscal years (None when nothing is)."""
+    if first is not None and last is not None and last < first:
+        return (f"Last fiscal year ({last}) is before the first fiscal year ({first}): "
+                "change one of them.")
+    return None
+
+
+def _set_years(sid: str) -> None:
+    """Write a source's first and last fiscal years as its inputs show them, unless the last
+    is before the first: then the scenario keeps its years and the row says why."""
+    years = {attr: st.session_state.get(state.key_of(SCENARIO, ("funding_sources", sid, attr)))
+             for attr in YEAR_LABELS}
+    problem = _years_problem(years["first_year"], years["last_year"])
+    if problem:
+        st.session_state[_problem_key(sid)] = problem + " This change is not applied yet."
+        return
+    st.session_state.pop(_problem_key(sid), None)
+    for attr, year in years.items():
+        state.set_at(SCENARIO, ("funding_sources", sid, attr), None if year is None else int(year))
+
+
+def _forget_widgets(sid: str) -> None:
+    """Drop the inputs and message of a source, so a source added later under its id starts afresh."""
+    prefix = state.key_of(SCENARIO, ("funding_sources", sid)) + "."
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[key]
+    st.session_state.pop(_problem_key(sid), None)
+
+
+def _remove_source(sid: str) -> None:
+    state.scenario().get("funding_sources", {}).pop(sid, None)
+    _forget_widgets(sid)
+
+
+def open_programs(catalog: Catalog) -> list[str]:
+    """Ids of the catalog's programs still open on its as-of date (a closed program's money is gone)."""
+    return [pid for pid, program in catalog.programs.items() if not program.closed_on(catalog.as_of)]
+
+
+def grant_id(program_id: str, taken) -> str:
+    """An id for a new source of ``program_id``: the program's id, numbered when taken."""
+    sid, n = program_id, 2
+    while sid in taken:
+        sid, n = f"{program_id}-{n}", n + 1
+    return sid
+
+
+def _grant_defaults(data: dict, catalog: Catalog, program_id: str) -> dict:
+    """What the add-a-grant form shows for a program: its id, rate and the horizon's years."""
+    program = catalog.programs[program_id]
+    years = _horizon_years(data)
+    return {"program": program_id, "id": grant_id(program_id, data.get("funding_sources") or {}),
+            "amount": None, "first_year": years[0], "last_year": years[-1],
+            "match_rate": float(program.match_rate), "awarded": True}
+
+
+def _seed_grant(data: dict, catalog: Catalog, program_id: str, fields=GRANT_FIELDS) -> None:
+    defaults = _grant_defaults(data, catalog, program_id)
+    for field in fields:
+        st.session_state[GRANT + field] = defaults[field]
+
+
+def _grant_problems(values: dict, data: dict, catalog: Catalog) -> list[str]:
+    """What is wrong with the add-a-grant form's values, each naming its field."""
+    problems = []
+    sid = (values["id"] or "").strip()
+    if not sid:
+        problems.append("Id: give the source an id (letters, digits and dashes).")
+    elif sid in (data.get("funding_sources") or {}):
+        problems.append(f"Id: '{sid}' is already a funding source of this scenario; choose another.")
+    if values["amount"] is None:
+        problems.append("Amount: enter the amount awarded (US dollars).")
+    for attr in YEAR_LABELS:
+        if values[attr] is None:
+            problems.append(f"{YEAR_LABELS[attr]}: enter a fiscal year.")
+    problem = _years_problem(values["first_year"], values["last_year"])
+    if problem:
+        problems.append(problem)
+    program = catalog.programs[values["program"]]
+    rate = values["match_rate"]
+    if rate is not None and rate < program.match_rate and not program.match_waiver_possible:
+        problems.append(f"Match rate: at least the program's {program.match_rate:.0%} "
+                        "(it grants no waiver).")
+    return problems
+
+
+def _add_grant(catalog: Catalog) -> None:
+    """Add the form's grant to the scenario, or keep the form as typed and say what is wrong."""
+    data = state.scenario()
+    values = {f: st.session_state.get(GRANT + f) for f in GRANT_FIELDS}
+    problems = _grant_problems(values, data, catalog)
+    st.session_state[GRANT + "problems"] = problems
+    if problems:
+        return
+    program = catalog.programs[values["program"]]
+    sid = values["id"].strip()
+    _forget_widgets(sid)
+    source = {"program": program.id, "name": program.name, "amount": float(values["amount"]),
+              "first_year": int(values["first_year"]), "last_year": int(values["last_year"]),
+              "awarded": bool(values["awarded"])}
+    if values["match_rate"] is not None:
+        source["match_rate"] = float(values["match_rate"])
+    data.setdefault("funding_sources", {})[sid] = source
+    _seed_grant(data, catalog, program.id)  # a fresh form, its id free again
+
+
+def add_grant(data: dict, catalog: Catalog) -> None:
+    """A form adding a grant from the catalog's open programs: its id, amount, fiscal years,
+    match rate and whether it is awarded."""
+    programs = open_programs(catalog)
+    if not programs:
+        return
+    if st.session_state.get(GRANT + "program") not in programs:
+        _seed_grant(data, catalog, programs[0])
+    for field in GRANT_FIELDS:  # back from another page: the form shows the defaults again
+        if GRANT + field not in st.session_state:
+            _seed_grant(data, catalog, st.session_state[GRANT + "program"], (field,))
+    years = _horizon_years(data)
+    with st.container(border=True):
+        st.markdown("**Add a grant** from the catalog's programs (closed programs are left out)")
+        st.selectbox("Program", programs, key=GRANT + "program",
+                     format_func=lambda p: f"{catalog.programs[p].name} ({catalog.programs[p].level})",
+                     on_change=lambda: _seed_grant(state.scenario(), catalog, st.session_state[GRANT + "program"],
+                                                   ("id", "match_rate")))
+        program = catalog.programs[st.session_state[GRANT + "program"]]
+        if program.annual:
+            st.caption("This program's amount is per year.")
+        ident, amount, awarded = st.columns([2, 2, 1])
+        ident.text_input("Id", key=GRANT + "id", help="The source's key in the scenario, unique in it.")
+        amount.number_input("Amount ($)", key=GRANT + "amount", value=None, min_value=0.0, step=5_000.0,
+                            format="%.0f", placeholder="the amount awarded")
+        awarded.toggle("Awarded", key=GRANT + "awarded")
+        first, last, match = st.columns(3)
+        for column, attr in ((first, "first_year"), (last, "last_year")):
+            column.number_input(YEAR_LABELS[attr], key=GRANT + attr, value=None, step=1, format="%d",
+                                min_value=years[0] - 10, max_value=years[-1] + 10)
+        match.number_input("Match rate", key=GRANT + "match_rate", value=None, min_value=0.0, max_value=1.0,
+                           step=0.05, format="%.2f", help="The share the district must add (0.25: 25%).")
+        st.button("Add the grant", key=GRANT + "add", icon=":material/add:", on_click=_add_grant,
+                  args=(catalog,))
+        for problem in st.session_state.get(GRANT + "problems") or []:
+            st.error(problem)
 
 
 def mandates(data: dict, catalog: Catalog) -> None:
