@@ -290,9 +290,9 @@ def _grant_problems(values: dict, data: dict, catalog: Catalog) -> list[str]:
         problems.append(f"Id: '{sid}' is already a funding source of this scenario; choose another.")
     if values["amount"] is None:
         problems.append("Amount: enter the amount awarded (US dollars).")
-    for attr in YEAR_LABELS:
+    for attr, label in YEAR_LABELS.items():
         if values[attr] is None:
-            problems.append(f"{YEAR_LABELS[attr]}: enter a fiscal year.")
+            problems.append(f"{label}: enter a fiscal year.")
     problem = _years_problem(values["first_year"], values["last_year"])
     if problem:
         problems.append(problem)
