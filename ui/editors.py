@@ -143,9 +143,8 @@ def capital_budget(data: dict) -> None:
     st.number_input("Local capital budget per fiscal year ($)", key=EVERY_YEAR, on_change=_set_every_year,
                     min_value=0.0, step=25_000.0, format="%.0f",
                     placeholder="the years differ: see each year below",
-                    help="Sets the scenario's local capital budget of every fiscal year to this amount, "
-                         "as the command line's --budget. Each year's own amount is below and on the "
-                         "Scenario page.")
+                    help="Sets the scenario's local capital budget of every fiscal year to this amount. "
+                         "Each year's own amount is below and on the Scenario page.")
     years = list(capital) if isinstance(capital, dict) else []
     for start in range(0, len(years), YEARS_PER_ROW):
         row = years[start:start + YEARS_PER_ROW]
