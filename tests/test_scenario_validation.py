@@ -75,6 +75,12 @@ def test_unknown_key_and_wrong_type(scenario_dir):
     only(msgs, "bad.yaml", "horizon.years", "'three'", "integer")
 
 
+def test_an_award_ending_before_it_starts_is_refused(scenario_dir):
+    data = dict(BASE, funding_sources={"grant": dict(BASE["funding_sources"]["grant"], first_year=2028, last_year=2027)})
+    only(problems_of(write(scenario_dir, "bad.yaml", data)), "bad.yaml", "funding_sources.grant.last_year",
+         "2027", "no earlier than first_year (2028)")
+
+
 def test_missing_required_key(scenario_dir):
     data = {k: v for k, v in BASE.items() if k != "budget"}
     only(problems_of(write(scenario_dir, "bad.yaml", data)), "budget", "required")

@@ -161,6 +161,14 @@ class FundingSource(BaseModel):
     earmark: str | None = None
     match_rate: Fraction | None = None
 
+    @field_validator("last_year")
+    @classmethod
+    def _not_before_first(cls, value, info):
+        first = info.data.get("first_year")
+        if value is not None and first is not None and value < first:
+            raise ValueError(f"a fiscal year no earlier than first_year ({first}): the award's last year")
+        return value
+
 
 class ExtraMandate(BaseModel):
     """A mandate the scenario adds (a new state law, a board decision)."""
