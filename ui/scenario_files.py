@@ -8,8 +8,10 @@ field. Each takes the app's cached catalog, so the catalog is not loaded again.
 """
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
@@ -86,6 +88,70 @@ def _safe_name(name: str) -> str:
     """The last part of an uploaded file's name, never a folder name."""
     base = Path(name.replace("\\", "/")).name
     return base if base not in ("", ".", "..") else "upload"
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """What the upload box holds that was already read, so that a rerun reads only new files.
+
+    ``read`` holds the keys (:func:`upload_key`) of the listed files already read, loaded or
+    refused; ``refused`` those of the files whose problems ``problems`` are shown.
+    """
+
+    read: frozenset = frozenset()
+    refused: frozenset = frozenset()
+    problems: tuple = ()
+
+
+def upload_key(name: str, content: bytes) -> str:
+    """What tells one uploaded file from another: its name, size and a hash of its content."""
+    return f"{_safe_name(name)}:{len(content)}:{hashlib.sha256(content).hexdigest()}"
+
+
+def take_upload(files: list[tuple[str, bytes]], before: Uploads, current: dict, current_name: str,
+                catalog: CatalogSource = None) -> tuple[Uploads, tuple[dict, str] | None]:
+    """Read the files newly added to the upload box; files read before are never read again.
+
+    Only adding files changes the scenario: new files are read as :func:`read_upload` reads
+    them (a new YAML scenario may take its sites table from the files listed before; a new
+    sites table alone replaces the sites of the scenario being edited, its edits kept). New
+    files with problems leave the scenario as it is and their problems are shown. Removing
+    files reads nothing and changes nothing; problems are forgotten once the files that had
+    them are no longer listed.
+
+    Parameters
+    ----------
+    files : list of (name, content)
+        The files the upload box lists now.
+    before : Uploads
+        What was read of the files listed before.
+    current, current_name, catalog
+        As for :func:`read_upload`.
+
+    Returns
+    -------
+    (Uploads, (dict, str) or None)
+        What is read of the listed files now, and the new scenario mapping and its file name
+        when new files were loaded (None when the scenario stays as it is).
+    """
+    keys = [upload_key(name, content) for name, content in files]
+    listed = frozenset(keys)
+    new = [file for file, key in zip(files, keys) if key not in before.read]
+    if not new:  # files removed (or listed again as they were): nothing is read
+        refused = before.refused & listed
+        return Uploads(listed, refused, before.problems if refused else ()), None
+    new_keys = listed - before.read
+    new_names = {_safe_name(name) for name, _ in new}
+    if any(name.lower().endswith(SCENARIO_SUFFIXES) for name in new_names):
+        # a new scenario may name a sites table that is already listed
+        new = new + [(name, content) for name, content in files
+                     if name.lower().endswith(SITES_SUFFIXES) and _safe_name(name) not in new_names
+                     and upload_key(name, content) in before.read]
+    try:
+        loaded = read_upload(new, current, current_name, catalog)
+    except InputError as exc:  # the scenario being edited stays as it was
+        return Uploads(listed, new_keys, tuple(exc.problems)), None
+    return Uploads(listed), loaded
 
 
 def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str,

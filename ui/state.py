@@ -4,7 +4,9 @@ options, upload problems and pinned plans, all in ``st.session_state``.
 The edited scenario is a plain mapping and is the single source of truth, budgets included:
 widgets are seeded from it and write back to it in their ``on_change`` callbacks, so an edit
 survives a failed solve, a bad upload and a visit to another page. Only loading a scenario
-replaces it. The options hold the solver's settings only.
+replaces it: picking a built-in one, or adding a good file to the upload box (files already
+read are never read again, so a rerun, a bad file or removing a file keeps the edits). The
+options hold the solver's settings only.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from . import compute, scenario_files
 
 SCENARIO, FILE, VERSION = "scenario", "scenario_file", "scenario_version"
 OPTIONS, PINS, UPLOAD_PROBLEMS, RAN, SOLVED = "options", "pins", "upload_problems", "ran", "solved"
+#: What the upload box holds that was already read (a :class:`scenario_files.Uploads`).
+UPLOADS = "uploads"
 #: Widget keys bound to the scenario or the options start with their root's name and this.
 SEP = ":"
 #: Seconds the solver gets per plan in the app (the command line has no limit by default).
@@ -181,6 +185,23 @@ def upload_problems() -> list | None:
 def set_upload_problems(problems: list | None) -> None:
     """Remember the problems of a refused upload (the edited scenario stays as it was)."""
     st.session_state[UPLOAD_PROBLEMS] = problems
+
+
+def uploads() -> scenario_files.Uploads:
+    """What the upload box holds that was already read."""
+    return st.session_state.get(UPLOADS) or scenario_files.Uploads()
+
+
+def set_uploads(record: scenario_files.Uploads) -> None:
+    """Remember what the upload box holds that was read, and show its problems (if any)."""
+    st.session_state[UPLOADS] = record
+    set_upload_problems(list(record.problems) or None)
+
+
+def forget_uploads() -> None:
+    """The upload box starts empty again (it is new on the page): any file added to it is new.
+    Problems shown stay until the next upload."""
+    st.session_state[UPLOADS] = scenario_files.Uploads()
 
 
 def started(task: str, clicked: bool) -> bool:

@@ -17,18 +17,15 @@ def _load_builtin() -> None:
 
 
 def _read_upload() -> None:
-    files = st.session_state[UPLOAD] or []
-    if not files:
-        state.set_upload_problems(None)
-        return
-    try:
-        data, name = scenario_files.read_upload([(f.name, f.getvalue()) for f in files],
-                                                state.scenario(), state.file_name(), compute.catalog)
-    except InputError as exc:  # the scenario being edited stays as it was
-        state.set_upload_problems(exc.problems)
-        return
-    state.load(data, name)
-    st.session_state[BUILTIN] = None
+    """Read only the files newly added to the upload box: a rerun, a bad file or removing a
+    file never reloads a file read before, so the edits made since stay."""
+    files = [(f.name, f.getvalue()) for f in st.session_state[UPLOAD] or []]
+    record, loaded = scenario_files.take_upload(files, state.uploads(), state.scenario(),
+                                                state.file_name(), compute.catalog)
+    if loaded:
+        state.load(*loaded)
+        st.session_state[BUILTIN] = None
+    state.set_uploads(record)
 
 
 def _number(value) -> float:
@@ -39,6 +36,8 @@ st.title("Scenario")
 names = scenario_files.builtin_names()
 if BUILTIN not in st.session_state:
     st.session_state[BUILTIN] = state.file_name() if state.file_name() in names else None
+if UPLOAD not in st.session_state:  # a new, empty upload box: what the old one held is gone
+    state.forget_uploads()
 pick, upload = st.columns([1, 2])
 pick.selectbox("Built-in scenario", names, key=BUILTIN, on_change=_load_builtin,
                placeholder=f"uploaded: {state.file_name()}")
