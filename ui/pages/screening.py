@@ -9,15 +9,7 @@ import streamlit as st
 
 from optimizer import OptimizerError
 from optimizer.analyses.screen import VERDICT_MEANINGS, VERDICTS
-from optimizer.data.vocabulary import (
-    BudgetCategory,
-    Evidence,
-    FundingCategory,
-    Role,
-    Scope,
-    UnitBasis,
-    values,
-)
+from optimizer.data import vocabulary as words
 from ui import charts, compute, fmt, state, views
 
 PITCH = "pitch:product"
@@ -81,6 +73,7 @@ def pitch_form(request: str) -> None:
     """A form describing a vendor's product, and what it would do to the plan."""
     st.subheader("Test a product a vendor proposes")
     taxonomy = compute.inputs(request).catalog.pass7
+    roles, evidence, budgets = (words.values(kind) for kind in (words.Role, words.Evidence, words.BudgetCategory))
     with st.form("pitch"):
         first, second, third = st.columns(3)
         product = {
@@ -92,13 +85,13 @@ def pitch_form(request: str) -> None:
             "component": second.selectbox("Component", taxonomy.component_ids),
             "tier": third.selectbox("PASS tier", [None, 1, 2, 3, 4], format_func=lambda t: str(t) if t else "outside the tiers"),
             "effectiveness": first.slider("Effectiveness claimed (0-1)", 0.0, 1.0, 0.3, 0.05),
-            "unit_basis": second.selectbox("Priced per", values(UnitBasis)),
-            "scope": third.selectbox("Scope", values(Scope)),
-            "role": third.selectbox("Its job", values(Role), index=values(Role).index("detect")),
-            "evidence": first.selectbox("Evidence", values(Evidence), index=values(Evidence).index("none")),
-            "funding_categories": second.multiselect("Grant categories", values(FundingCategory), default=["hardware"]),
-            "budget_category": third.selectbox("Budget category", values(BudgetCategory),
-                                               index=values(BudgetCategory).index("equipment")),
+            "unit_basis": second.selectbox("Priced per", words.values(words.UnitBasis)),
+            "scope": third.selectbox("Scope", words.values(words.Scope)),
+            "role": third.selectbox("Its job", roles, index=roles.index("detect")),
+            "evidence": first.selectbox("Evidence", evidence, index=evidence.index("none")),
+            "funding_categories": second.multiselect("Grant categories", words.values(words.FundingCategory),
+                                                     default=["hardware"]),
+            "budget_category": third.selectbox("Budget category", budgets, index=budgets.index("equipment")),
             "useful_life": first.number_input("Useful life (years)", min_value=1, max_value=50, value=10),
         }
         if st.form_submit_button("Check the pitch", type="primary", icon=":material/play_arrow:"):
