@@ -18,7 +18,9 @@ from optimizer import load_inputs
 from optimizer.core.run import optimize
 from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO
+from optimizer.reports.export import assumptions
 from ui import fmt
+from ui.report import report_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(),
@@ -121,7 +123,8 @@ def shoot(page, name: str, folder: Path) -> Path:
 
 def test_budget_change_in_the_browser_and_screenshots(server, shots):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    expected = optimize(apply_overrides(load_inputs(EXAMPLE_SCENARIO), budget=BUDGET))
+    inputs = apply_overrides(load_inputs(EXAMPLE_SCENARIO), budget=BUDGET)
+    expected = optimize(inputs)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -176,6 +179,17 @@ def test_budget_change_in_the_browser_and_screenshots(server, shots):
                                 ("Export", "export")):
                 go(page, title)
                 taken.append(shoot(page, name, shots))
+
+            # The board report as a board member opens it: offline, its charts drawn.
+            report = shots / "board_report.html"
+            report.write_text(report_html(expected, assumptions(inputs, expected)), encoding="utf-8")
+            page.goto(report.resolve().as_uri())
+            page.locator(".plotly .main-svg").first.wait_for(timeout=60_000)
+            height = page.evaluate("document.body.scrollHeight")
+            page.set_viewport_size({"width": 1000, "height": min(int(height), 4200)})
+            page.screenshot(path=str(shots / "report.png"))
+            taken.append(shots / "report.png")
+            report.unlink()
         finally:
             browser.close()
     assert all(path.stat().st_size > 10_000 for path in taken)

@@ -83,8 +83,15 @@ def source_names(result: PlanResult) -> dict[str, str]:
 
 
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
-    """The headline numbers of a plan as the app shows them: label, value, and a note on
-    the change from nothing bought (or None)."""
+    """The headline numbers of a plan as the app and the report show them: label, value, and a
+    note on the change (or None); first in a board's units (share of the protection gap
+    closed), then the figures for analysts."""
+    first = tables.headline_numbers(result)
+    shown = {label for label, _, _ in first}
+    return first + [n for n in _analyst_numbers(result) if n[0] not in shown]
+
+
+def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     totals = result.totals()
     after, before, cells = tables.tiers_reached(result)
     return [("Risk reduction", fmt.value(result.value),

@@ -94,9 +94,7 @@ def current_plan() -> PlanResult | None:
 def headline(result: PlanResult) -> None:
     """The plan's headline numbers as metrics: first in a board's units (share of the
     protection gap closed, as the command line says it), then the figures for analysts."""
-    first = tables.headline_numbers(result)
-    shown = {label for label, _, _ in first}
-    numbers = first + [n for n in report.headline(result) if n[0] not in shown]
+    numbers = report.headline(result)
     for start in range(0, len(numbers), 4):
         for column, (label, value, note) in zip(st.columns(4), numbers[start:start + 4]):
             column.metric(label, value, delta=note, delta_color="off" if start == 0 else "normal")
