@@ -5,7 +5,6 @@ by source, and appendices with every plan line and the assumptions and sources t
 rests on. Printable on US Letter paper. A pure function of the result; no Streamlit."""
 from __future__ import annotations
 
-import functools
 from html import escape
 
 import pandas as pd
@@ -15,8 +14,6 @@ import plotly.offline
 from optimizer.core.plan import LOCAL
 from optimizer.core.problem import DISTRICT
 from optimizer.core.result import PlanResult
-from optimizer.data.taxonomy import DEFAULT_EDITION, load_taxonomy
-from optimizer.paths import CATALOG_DIR
 
 from . import charts, fmt, tables
 
@@ -56,20 +53,10 @@ tr, .card {{ break-inside: avoid; page-break-inside: avoid; }}
 """
 
 
-@functools.lru_cache(maxsize=None)
-def _taxonomy_names(edition: int) -> dict[str, str]:
-    try:
-        taxonomy = load_taxonomy(CATALOG_DIR / "taxonomy", edition)
-    except Exception:  # noqa: BLE001 - names are a nicety; ids are shown instead
-        return {}
-    return {layer.id: layer.name for layer in taxonomy.layers}
-
-
 def layer_names(result: PlanResult) -> dict[str, str]:
     """PASS layer name per layer id of the plan's edition (the id where none is known)."""
     problem = result.problem
-    names = _taxonomy_names(problem.edition) or _taxonomy_names(DEFAULT_EDITION)
-    return {layer: names.get(layer, layer) for layer in problem.layers}
+    return {layer: problem.layer_names.get(layer, layer) for layer in problem.layers}
 
 
 def school_names(result: PlanResult) -> dict[str, str]:

@@ -162,6 +162,7 @@ class Problem:
     dollar_year: int | None = None
     max_projects: int | None = None
     evidence_stance: str = "full"
+    layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     expiring: list[tuple[int, float, int]] = field(default_factory=list)  # (group, effectiveness, until year)
 
     def existing_coverage(self) -> np.ndarray:
@@ -640,4 +641,5 @@ def expand(inputs: Inputs) -> Problem:
         op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
         dollar_year=catalog.dollar_year, max_projects=policy.max_projects, expiring=expiring,
         evidence_stance=policy.evidence_stance,
+        layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},
     )
