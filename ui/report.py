@@ -94,43 +94,6 @@ def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
 
 # -- the one-page summary --------------------------------------------------------------
 
-def what_we_buy(result: PlanResult) -> pd.DataFrame:
-    """One row per measure of the plan, largest capital first: ``measure``, ``schools``
-    (how many), ``where``, ``fiscal_years``, ``capital``, ``annual`` and ``paid_by``.
-
-    Uses :meth:`PlanResult.what_to_buy` where the result has it; otherwise groups the plan's
-    items by measure here, the same way."""
-    if hasattr(result, "what_to_buy"):
-        return result.what_to_buy()
-    return _by_measure(result)
-
-
-def _by_measure(result: PlanResult) -> pd.DataFrame:
-    """:func:`what_we_buy` from the plan's items and funding, for a result without
-    ``what_to_buy``."""
-    items, funding = result.plan.items, result.funding
-    names, payers = school_names(result), source_names(result)
-    order = tables.source_ids(result)
-    paid = funding[funding["amount"] > 0].groupby("measure_id")["source"].agg(set)
-    rows = []
-    for mid, group in items.groupby("measure_id", sort=True):
-        sites = list(dict.fromkeys(group["site_id"]))
-        schools = [s for s in sites if s != DISTRICT]
-        where = ([DISTRICT_WIDE] if DISTRICT in sites else []) + (
-            [names.get(s, s) for s in schools] if len(schools) <= 3 else [f"{len(schools)} schools"])
-        sources = paid.get(mid, set())
-        rows.append({"measure": group["name"].iloc[0], "schools": len(schools), "where": ", ".join(where),
-                     "capital": round(float(group["capital_cost"].sum()), 2),
-                     "annual": round(float(group["annual_cost"].sum()), 2),
-                     "fiscal_years": ", ".join(str(y) for y in sorted(set(group["year"].astype(int)))),
-                     "paid_by": ", ".join(payers[s] for s in order if s in sources),
-                     "measure_id": mid})
-    table = pd.DataFrame(rows, columns=["measure", "schools", "where", "capital", "annual", "fiscal_years",
-                                        "paid_by", "measure_id"])
-    return table.sort_values(["capital", "measure", "measure_id"], ascending=[False, True, True],
-                             kind="mergesort").reset_index(drop=True)
-
-
 def cost_by_year(result: PlanResult) -> pd.DataFrame:
     """Capital and recurring dollars per fiscal year of the horizon, and their sum, with a
     row for the whole horizon."""
@@ -175,7 +138,7 @@ def _table(frame: pd.DataFrame, money: list[str] = (), cls: str = "") -> str:
 
 
 def _summary(result: PlanResult) -> str:
-    buy = what_we_buy(result)
+    buy = result.what_to_buy()
     buy = buy[["measure", "schools", "where", "fiscal_years", "capital", "annual", "paid_by"]].rename(
         columns={"fiscal_years": "fiscal years", "annual": "annual cost", "paid_by": "paid by"})
     buy["schools"] = [str(n) if n else "" for n in buy["schools"]]  # district-wide measures: no count
