@@ -11,8 +11,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
-from optimizer.core.plan import LOCAL
-from optimizer.core.problem import DISTRICT
 from optimizer.core.result import PlanResult
 
 from . import charts, fmt, tables
@@ -24,7 +22,6 @@ PRINT_WIDTH = 700
 HEATMAP_SITES = 30
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 #: Words of the district's own money and of district-wide measures.
-LOCAL_WORDS, DISTRICT_WIDE = "district budget", "district-wide"
 
 STYLE = f"""
 @page {{ size: Letter; margin: 0.6in 0.6in 0.7in; }}
@@ -57,16 +54,6 @@ def layer_names(result: PlanResult) -> dict[str, str]:
     """PASS layer name per layer id of the plan's edition (the id where none is known)."""
     problem = result.problem
     return {layer: problem.layer_names.get(layer, layer) for layer in problem.layers}
-
-
-def school_names(result: PlanResult) -> dict[str, str]:
-    """School name per site id (``district-wide`` for district measures)."""
-    return {DISTRICT: DISTRICT_WIDE, **{s.id: s.name for s in result.problem.sites}}
-
-
-def source_names(result: PlanResult) -> dict[str, str]:
-    """Funding source name per id (``district budget`` for the district's own money)."""
-    return {**{s.id: s.name for s in result.problem.sources}, LOCAL: LOCAL_WORDS}
 
 
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
@@ -165,7 +152,7 @@ def _figures(result: PlanResult) -> list[go.Figure]:
     layers = list(result.problem.layers)
     sources = tables.source_ids(result)
     before, after = result.tiers()
-    sites = school_names(result)
+    sites = result.school_names()
     figures = [charts.spend_treemap(items, layers),
                charts.money_waterfall(tables.money_flow(result)),
                charts.capital_by_year(tables.capital_by_year(result), result.problem.capital_budget, sources,

@@ -140,7 +140,7 @@ def plan_details(result: PlanResult, key: str) -> None:
     right.plotly_chart(charts.capital_by_year(tables.capital_by_year(result), problem.capital_budget,
                                               tables.source_ids(result)), key=f"{key}:years_chart")
     before, after = result.tiers()
-    st.plotly_chart(charts.tier_heatmaps(before, after, report.layer_names(result), report.school_names(result)),
+    st.plotly_chart(charts.tier_heatmaps(before, after, report.layer_names(result), result.school_names()),
                     key=f"{key}:tiers")
     with st.expander("Why each school is at its tier before the plan"):
         st.caption("A layer's PASS tier is the lowest over its components: a school with many measures in "
