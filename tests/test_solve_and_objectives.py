@@ -125,6 +125,7 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
     def stopped(model, options, start=None):
         return SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
     monkeypatch.setattr(run_mod, "solve_phases", stopped)
+    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options: None)  # no plan from the relaxation
     fallback = optimize(inputs)
     assert fallback.status == Status.FEASIBLE and not verify(fallback.problem, fallback.plan)
     assert any("starting plan (the greedy baseline" in n for n in fallback.report.notes)
@@ -132,6 +133,30 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
     assert fallback.report.objective == pytest.approx(gain)
     assert fallback.report.dual_bound >= (best.value - best.baseline_value) * (1 - 1e-3)
     assert fallback.report.gap == pytest.approx(max(0.0, fallback.report.dual_bound - gain) / fallback.report.dual_bound)
+
+
+def test_a_what_if_starts_from_the_plan_before_the_change(tmp_path, monkeypatch):
+    # With the solver stopped before it finds anything and no plan from the relaxation, what
+    # comes back is the best starting plan: the plan before the change (matched by measure
+    # and school), here worth more than the greedy one, and still keeping every rule.
+    import optimizer.core.run as run_mod
+    from optimizer.core.greedy import greedy_plan
+    measures = [m("small", annual_cost=0, effectiveness=0.3, capital_low=100, capital_typical=100, capital_high=100),
+                m("big", component="video", annual_cost=0, effectiveness=1.0, capital_low=400,
+                  capital_typical=400, capital_high=400)]  # greedy buys small first, then cannot afford big
+    before = optimize(instance(tmp_path / "before", measures, budget={"capital": 400, **FREE}))
+    changed = instance(tmp_path / "after", measures, budget={"capital": 450, **FREE})
+    monkeypatch.setattr(run_mod, "solve_phases",
+                        lambda model, options, start=None: SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0))
+    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options: None)
+    from_greedy = optimize(changed)
+    from_before = optimize(changed, previous=before)
+    assert plan_value(from_greedy.problem, greedy_plan(from_greedy.problem).installs) == from_greedy.value
+    assert from_before.value == pytest.approx(before.value) and from_before.value > from_greedy.value
+    assert not verify(from_before.problem, from_before.plan)
+    keys = before.problem.candidates["key"]
+    assert {keys[c] for c in before.plan.installs} == {
+        from_before.problem.candidates["key"][c] for c in from_before.plan.installs}
 
 
 def test_a_worse_starting_plan_never_comes_back_as_the_optimum(tmp_path):

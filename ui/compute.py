@@ -82,10 +82,13 @@ QUICK_SECONDS = 1.0
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def quick_plan(request: str) -> PlanResult:
+def quick_plan(request: str, before: str | None = None) -> PlanResult:
     """A first verified plan of a request, solved for at most ``QUICK_SECONDS`` (marked with
-    its proven gap), shown while :func:`plan` refines it."""
-    return optimizer.optimize(inputs(request), _solver_options(request).but(time_limit=QUICK_SECONDS))
+    its proven gap), shown while :func:`plan` refines it. ``before`` is the request whose
+    plan the page showed before the change: the solve may start from that plan."""
+    previous = plan(before) if before is not None and before != request else None
+    return optimizer.optimize(inputs(request), _solver_options(request).but(time_limit=QUICK_SECONDS),
+                              previous=previous)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -23,6 +23,8 @@ from . import compute, scenario_files
 
 SCENARIO, FILE, VERSION = "scenario", "scenario_file", "scenario_version"
 OPTIONS, PINS, UPLOAD_PROBLEMS, RAN, SOLVED = "options", "pins", "upload_problems", "ran", "solved"
+#: The request whose final plan this session showed last (what-ifs start from its plan).
+LAST_SOLVED = "last_solved"
 #: What the upload box holds that was already read (a :class:`scenario_files.Uploads`).
 UPLOADS = "uploads"
 #: Widget keys bound to the scenario or the options start with their root's name and this.
@@ -219,4 +221,10 @@ def solved(request_text: str, now: bool = False) -> bool:
     """Whether this session has shown the final plan of a request (``now``: it just did)."""
     if now:
         st.session_state[SOLVED].add(request_text)
+        st.session_state[LAST_SOLVED] = request_text
     return request_text in st.session_state[SOLVED]
+
+
+def last_solved() -> str | None:
+    """The request whose final plan this session showed last: the plan before a change."""
+    return st.session_state.get(LAST_SOLVED)

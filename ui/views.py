@@ -46,19 +46,23 @@ def show_error(exc: OptimizerError, what: str) -> None:
 
 def first_look(request: str):
     """For a request not solved yet in this session, a first verified plan (solved in about a
-    second, with its proven gap) in a box that :func:`current_plan` replaces once the final
-    plan is refined; returns that box (empty when there is nothing to show)."""
+    second from the plan before the change, with its proven gap): its headline and what to
+    buy, in a box that the page empties once :func:`current_plan` has refined the final
+    plan; returns that box (empty when there is nothing to show)."""
     box = st.empty()
     if state.solved(request):
         return box
     try:
-        quick = compute.quick_plan(request)
+        quick = compute.quick_plan(request, state.last_solved())
     except OptimizerError:
         return box  # the final solve shows the problem
     if quick.plan is not None:
         gap = "proven optimal" if quick.status == Status.OPTIMAL else f"within {fmt.gap(quick.report.gap)} of the best"
-        box.info(f"First verified plan ({gap}): it {quick.headline_words()[0]}. Refining to the final gap...",
-                 icon=":material/bolt:")
+        with box.container():
+            st.info(f"First verified plan ({gap}). Refining to the final gap below; this view is "
+                    "replaced when it is done.", icon=":material/bolt:")
+            headline(quick)
+            what_to_buy(quick)
     return box
 
 

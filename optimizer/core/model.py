@@ -170,6 +170,24 @@ class Model:
             self.prob.status, self.prob.sol_status = status, sol_status
 
     @contextmanager
+    def integral_fixed(self, tolerance: float = 1e-6):
+        """Within the block, every integer variable whose current value is integral (within
+        ``tolerance``) is fixed to it: after the LP relaxation, what is left is the small
+        MIP of the decisions the relaxation left open (RENS). Bounds are restored afterwards
+        and the block yields how many variables were fixed."""
+        saved = []
+        for var in self.prob.variables():
+            value = var.varValue
+            if var.cat == pulp.LpInteger and value is not None and abs(value - round(value)) <= tolerance:
+                saved.append((var, var.lowBound, var.upBound))
+                var.lowBound = var.upBound = float(round(value))
+        try:
+            yield len(saved)
+        finally:
+            for var, low, up in saved:
+                var.lowBound, var.upBound = low, up
+
+    @contextmanager
     def funding_stage(self, installs: dict[int, int]):
         """The second, linear stage: within the block, every in-place decision is fixed to
         ``installs`` and the objective is the most grant dollars (so the least local money),

@@ -1,14 +1,18 @@
 """The planning call: expand, build, solve, read, verify."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
-from optimizer.core.plan import Plan
-from optimizer.core.problem import expand
+from optimizer.core.plan import Plan, make_plan
+from optimizer.core.problem import Problem, expand
 from optimizer.core.result import InvalidPlan, PlanResult
 from optimizer.core.solve import (
+    Guided,
     check,
     fund_grants_first,
+    lp_guided,
     read_plan,
     relaxation_bound,
     solve_phases,
@@ -34,20 +38,41 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanR
             # the bound carries the tiny tie-break terms, so it can sit a hair below the value
             report.gap = max(0.0, report.dual_bound - report.objective) / max(abs(report.dual_bound), 1e-9)
     report.notes.append("the solver stopped before it found a plan: this is the starting plan (the "
-                        "greedy baseline, or the plan of a nearby budget), verified but not proven optimal")
+                        "greedy baseline, the plan read off the LP relaxation, or the plan of a nearby "
+                        "budget), verified but not proven optimal")
     return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
 
 
-def solve_and_check(model: Model, start: Plan | None = None, options: SolveOptions = SolveOptions()) -> PlanResult:
+def _best_start(model: Model, plans) -> Plan | None:
+    """Of known plans, the one worth most that keeps every rule once paid grants first."""
+    problem, best, best_value = model.problem, None, None
+    for plan in plans:
+        if plan is None:
+            continue
+        funded = fund_grants_first(model, plan.installs) or plan
+        if not verify(problem, funded):
+            value = plan_value(problem, funded.installs)
+            if best is None or value > best_value:
+                best, best_value = funded, value
+    return best
+
+
+def solve_and_check(model: Model, start: Plan | Sequence[Plan] | None = None,
+                    options: SolveOptions = SolveOptions()) -> PlanResult:
     """Solve a built model, read the plan and check it independently.
+
+    First the LP relaxation is solved and a plan read off it (:func:`lp_guided`); when that
+    plan is proven within the gap asked, it is the answer. Otherwise the solver starts from
+    the best known plan and the relaxation's bound tightens the gap it reports.
 
     Parameters
     ----------
     model : Model
         A built model (possibly re-solved at another budget, see ``Model.set_capital_budget``).
-    start : Plan, optional
-        A known plan; when it keeps every rule of the model's Problem it starts the solver
-        and is shown (marked not proven optimal) if the solver finds nothing better in time.
+    start : Plan or list of Plan, optional
+        Known plans (the greedy plan, the plan before a change, the plan of a nearby budget);
+        the best that keeps every rule of the model's Problem starts the solver and is shown
+        (marked not proven optimal) if the solver finds nothing better in time.
     options : SolveOptions
         Solver, time limit, gap and threads.
 
@@ -57,13 +82,24 @@ def solve_and_check(model: Model, start: Plan | None = None, options: SolveOptio
         When the solver's plan fails the independent verifier.
     """
     problem = model.problem
-    if start is not None:
-        start = fund_grants_first(model, start.installs) or start
-    usable = start is not None and not verify(problem, start)
-    report = solve_phases(model, options, start=start_values(model, start.installs) if usable else None)
-    report.notes[:0] = problem.notes
+    guided = lp_guided(model, options)
+    known = [start] if start is None or isinstance(start, Plan) else list(start)
+    start = _best_start(model, [*known, None if guided is None else guided.plan])
     baseline = plan_value(problem, {})
-    if report.status == Status.NO_SOLUTION and usable:
+    if guided is not None and guided.plan is not None and start is not None and \
+            start.installs == guided.plan.installs and (guided.gap <= options.gap or _out_of_time(options, guided)):
+        report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
+        report.notes[:0] = problem.notes
+        checked = check(model, start)
+        return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
+                          model.build_seconds)
+    rest = options if guided is None or options.time_limit is None else \
+        options.but(time_limit=max(0.5, options.time_limit - guided.seconds))
+    report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
+    if guided is not None:
+        report = guided.tighten(report)
+    report.notes[:0] = problem.notes
+    if report.status == Status.NO_SOLUTION and start is not None:
         return _greedy_fallback(model, start, report, baseline)
     if not report.has_plan:
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
@@ -74,7 +110,25 @@ def solve_and_check(model: Model, start: Plan | None = None, options: SolveOptio
                       model.build_seconds)
 
 
-def optimize(inputs: Inputs, options: SolveOptions = SolveOptions()) -> PlanResult:
+def _out_of_time(options: SolveOptions, guided: Guided) -> bool:
+    """True when the relaxation and its small MIP used (nearly) all the time allowed."""
+    return options.time_limit is not None and guided.seconds >= 0.9 * options.time_limit
+
+
+def carried_over(problem: Problem, previous: PlanResult) -> Plan | None:
+    """The plan before a change, on the changed problem: each item matched by measure and
+    place (its candidate key) to the same fiscal year; items with no candidate any more, or
+    in a year outside the new horizon, are left out. Paid and checked by the caller."""
+    if previous.plan is None:
+        return None
+    keys = previous.problem.candidates["key"].tolist()
+    index = {key: c for c, key in enumerate(problem.candidates["key"])}
+    installs = {index[keys[c]]: t for c, t in previous.plan.installs.items()
+                if keys[c] in index and t in problem.years}
+    return make_plan(problem, installs, {}, {})
+
+
+def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: PlanResult | None = None) -> PlanResult:
     """Plan a scenario: the whole pipeline, with the independent check of the plan.
 
     Parameters
@@ -84,6 +138,9 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions()) -> PlanResu
     options : SolveOptions
         Solver (falls back to the other one when missing, and says so in the notes), time
         limit, gap tolerance and threads.
+    previous : PlanResult, optional
+        The plan before a change (a what-if): when it still keeps every rule it is one of
+        the plans the solver may start from.
 
     Returns
     -------
@@ -98,4 +155,5 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions()) -> PlanResu
     """
     problem = expand(inputs)
     model = build_model(problem)
-    return solve_and_check(model, greedy_plan(problem), options)
+    starts = [greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
+    return solve_and_check(model, starts, options)
