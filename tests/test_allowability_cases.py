@@ -92,10 +92,11 @@ def test_a_scenario_funded_only_by_stop_never_shows_stop_money_on_what_stop_may_
     book = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx", inputs))
     sheet = book["Plan by site"]
     header = [c.value for c in sheet[1]]
+    assert {"Measure id", "Paid by BJA STOP award ($)"} <= set(header)
     for row in sheet.iter_rows(min_row=2, values_only=True):
         record = dict(zip(header, row))
-        if record["measure_id"] in FORBIDDEN_FOR_STOP:
-            assert not record.get("paid_by_stop")
+        if record["Measure id"] in FORBIDDEN_FOR_STOP:
+            assert not record.get("Paid by BJA STOP award ($)")
     assert "Grant money used and left" in book.sheetnames
     html = report_html(result, assumptions(inputs, result))
     assert "BJA STOP award" in html and "US dollars of 2025" in html

@@ -73,10 +73,11 @@ def test_plan_csv_and_excel(case, tmp_path):
     book = pd.read_excel(tmp_path / "p.xlsx", sheet_name=None)
     assert {"Summary", "Plan by site", "Funding by source", "Tiers before and after", "Assumptions",
             "Budget svpp"} <= set(book)
-    budget = book["Budget svpp"].set_index("category")
+    budget = book["Budget svpp"].set_index("Budget category")
     assert list(budget.index) == ["personnel", "equipment", "supplies", "contractual", "training", "other", "total"]
-    assert budget.loc["total", "local_match"] == pytest.approx(0.25 * budget.loc["total", "grant_share"], abs=0.05)
-    assert budget.loc["total", "grant_share"] == pytest.approx(table["paid_by_svpp"].sum(), abs=0.05)
+    assert budget.loc["total", "Local match ($)"] == pytest.approx(0.25 * budget.loc["total", "Grant share ($)"],
+                                                                abs=0.05)
+    assert budget.loc["total", "Grant share ($)"] == pytest.approx(table["paid_by_svpp"].sum(), abs=0.05)
 
 
 def test_written_model_resolves_to_the_same_objective(case, tmp_path):

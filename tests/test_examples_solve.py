@@ -65,8 +65,8 @@ def test_cli_files_match_the_api(tmp_path):
     assert {"Summary", "Plan by site", "Funding by source", "Tiers before and after", "Assumptions",
             "Budget svpp", "Budget pccd", "Budget title-iv-a"} <= set(book)
     plan = book["Plan by site"]
-    assert plan["capital_cost"].sum() == pytest.approx(data["totals"]["capital"], abs=1)
-    assumptions = book["Assumptions"].set_index("assumption")["value"]
+    assert plan["Capital cost ($)"].sum() == pytest.approx(data["totals"]["capital"], abs=1)
+    assumptions = book["Assumptions"].set_index("Assumption")["Value"]
     assert "PASS" in assumptions["catalog"] and "COPS" in assumptions["funding: svpp"]
 
 

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from optimizer.cli import app
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
+from optimizer.data.inputs import load_inputs
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import write_plan
-from tests.builders import three_measures
+from tests.builders import solved_example, three_measures
 
 FREE = {"operating": 1e9}
 
@@ -119,3 +120,31 @@ def test_compare_prints_years_counts_and_dollars_plainly():
     assert rows["items"] and all(re.fullmatch(r"-?\d[\d,]*", c) for c in rows["items"]), rows["items"]
     assert all(re.fullmatch(r"-?\$\d[\d,]*", c) for c in rows["capital"]), rows["capital"]
     assert all(re.fullmatch(r"-?\$\d[\d,]*|-", c) for c in rows["2027"]), rows["2027"]
+
+
+# 4. Issue 15: every sheet of the workbook is headed in words (the CSV keeps its column names).
+
+def test_every_workbook_sheet_is_headed_in_words_and_the_plan_says_why(tmp_path):
+    import openpyxl
+
+    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
+    result = solved_example("suburban.yaml")
+    book = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx", inputs))
+    assert book.sheetnames[0] == "What to buy" and "Budget svpp" in book.sheetnames
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert all(isinstance(h, str) and h for h in header), (sheet.title, header)
+        assert not [h for h in header if "_" in h or re.fullmatch(r"[a-z0-9-]+", h)], (sheet.title, header)
+    plan = book["Plan by site"]
+    header = [c.value for c in plan[1]]
+    assert header[:3] == ["Measure", "School", "Fiscal year"] and header[-2:] == ["Measure id", "School id"]
+    why = header.index("Why") + 1
+    assert all(plan.cell(row=r, column=why).value for r in range(2, plan.max_row + 1))
+    paid = header.index("Paid by COPS SVPP award FY2026 ($)") + 1
+    assert "$" in plan.cell(row=2, column=paid).number_format
+    assert [c.value for c in book["Budget svpp"][1]] == ["Budget category", "Grant share ($)", "Local match ($)",
+                                                        "Total ($)"]
+    with write_plan(result, tmp_path / "plan.csv", inputs).open(encoding="utf-8") as f:
+        columns = f.readline().strip().split(",")
+    assert columns[:2] == ["name", "school"] and {"capital_cost", "paid_by_svpp", "measure_id"} <= set(columns)

@@ -168,7 +168,7 @@ def test_workbook_opens_on_what_to_buy(district, tmp_path):
     assert gap.value == pytest.approx(result.gap_closed, abs=1e-6) and gap.number_format == "0.0%"
     assert "$" in rows["total cost of ownership over the horizon ($)"].number_format
     plan = book["Plan by site"]
-    assert [c.value for c in plan[1]][:2] == ["name", "school"] and "why" in [c.value for c in plan[1]]
+    assert [c.value for c in plan[1]][:2] == ["Measure", "School"] and "Why" in [c.value for c in plan[1]]
     assert plan.freeze_panes == "A2"
     assert write_plan(result, tmp_path / "again.xlsx", inputs).read_bytes() == path.read_bytes()
 

@@ -173,8 +173,9 @@ def _fix_workbook_dates(path: Path, stamp: dt.datetime) -> None:
             dst.writestr(fixed, data)
 
 
-#: Excel headers in words, by column name (sheets whose columns scripts and tests read by
-#: name, "Plan by site" as the CSV, the grant budgets and the assumptions, keep theirs).
+#: Excel headers in words, by column name, for every sheet of the workbook (the CSV keeps the
+#: column names; ``_headers`` adds the per-sheet words: the measure's name, the dollars each
+#: source pays, the grant budgets' dollar shares).
 HEADERS = {
     "measure": "Measure", "schools": "Schools", "where": "Where", "quantity": "Quantity", "unit": "Unit",
     "capital": "Capital ($)", "annual": "Annual cost ($)", "fiscal_years": "Fiscal years",
@@ -182,10 +183,18 @@ HEADERS = {
     "name": "Name", "period": "Period", "award": "Award ($)", "used": "Used ($)",
     "local_match": "Local match ($)", "grant_share": "Grant share", "unused": "Left unused ($)",
     "why_unused": "Why money is left", "item": "Item", "value": "Value",
+    "school": "School", "year": "Fiscal year", "capital_cost": "Capital cost ($)", "annual_cost": "Annual cost ($)",
+    "why": "Why", "pass_tier": "What it does for PASS tiers", "layer": "Layer", "component": "Component",
+    "tier": "PASS tier",
+    "budget_category": "Budget category", "dollars_of": "US dollars of", "category": "Budget category",
+    "total": "Total ($)", "assumption": "Assumption",
 }
 #: Dollar columns by their name in the frame written (budget sheets: ``BUDGET_MONEY``).
 MONEY_COLUMNS = {"capital_cost", "annual_cost", "capital", "annual", "award", "used", "local_match", "unused"}
 BUDGET_MONEY = {"grant_share", "local_match", "total"}
+#: Share columns (0 to 1) by their name in the frame written, outside the budget sheets.
+PERCENT_COLUMNS = {"grant_share"}
+PAID_BY = "paid_by_"
 DOLLARS = '"$"#,##0'
 CENTS_FORMAT = '"$"#,##0.00'
 PERCENT_FORMAT = "0.0%"
@@ -221,8 +230,26 @@ def _width(values) -> int:
     return min(max((len(str(v)) for v in values), default=8) + 2, 60)
 
 
+def _headers(result: PlanResult, frame: pd.DataFrame, sheet: str) -> dict[str, str]:
+    """The words heading each column of ``frame`` on ``sheet``: ``HEADERS``, with the measure's
+    name as "Measure" on "Plan by site", "Paid by <source name> ($)" for the dollars each
+    source pays, and the grant share in dollars on the grant budget sheets."""
+    words = dict(HEADERS)
+    if sheet == "Plan by site":
+        words["name"] = HEADERS["measure"]
+    if sheet.startswith("Budget "):
+        words["grant_share"] = f"{HEADERS['grant_share']} ($)"
+    sources = [c[len(PAID_BY):] for c in frame.columns if str(c).startswith(PAID_BY)]
+    names = result.source_names()
+    shown = [names.get(s, s) for s in sources]
+    for source, name in zip(sources, shown):
+        named = name if shown.count(name) == 1 else f"{name} [{source}]"
+        words[PAID_BY + source] = f"{HEADERS['paid_by']} {named} ($)"
+    return {c: words.get(c, c) for c in frame.columns}
+
+
 def _dress(sheet, frame: pd.DataFrame, money: set[str], formats: dict[int, str] | None = None,
-           dollar_format: str = CENTS_FORMAT) -> None:
+           dollar_format: str = CENTS_FORMAT, percent: set[str] = frozenset()) -> None:
     """Frozen header row, column widths that fit, dollar formats on the money columns (and
     the per-row ``formats`` of the item/value Summary sheet). ``frame`` is as written, before
     its headers were put in words."""
@@ -233,13 +260,14 @@ def _dress(sheet, frame: pd.DataFrame, money: set[str], formats: dict[int, str] 
     for j, column in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)
         values = frame[column].tolist()
-        is_money = (str(column) in money or str(column).startswith("paid_by_")) and (
-            pd.api.types.is_numeric_dtype(frame[column]))
-        shown = [f"${v:,.2f}" if is_money else v for v in values]
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        is_money = (str(column) in money or str(column).startswith(PAID_BY)) and numeric
+        is_share = str(column) in percent and numeric
+        shown = [f"${v:,.2f}" if is_money else f"{v:.1%}" if is_share and pd.notna(v) else v for v in values]
         sheet.column_dimensions[letter].width = _width([header[j - 1], *shown])
-        if is_money:
+        if is_money or is_share:
             for row in range(2, len(frame) + 2):
-                sheet[f"{letter}{row}"].number_format = dollar_format
+                sheet[f"{letter}{row}"].number_format = dollar_format if is_money else PERCENT_FORMAT
     for i, number_format in (formats or {}).items():
         if isinstance(number_format, str):
             sheet.cell(row=i + 2, column=2).number_format = number_format
@@ -259,36 +287,41 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
     summary = _summary(result, data)
     formats = dict(enumerate(summary.pop("format")))
     before, after = result.tiers()
+    layers = result.problem.layer_names
     tiers = before.add_suffix(" before").join(after.add_suffix(" after"))
     tiers = tiers[[c for layer in before.columns for c in (f"{layer} before", f"{layer} after")]]
+    tiers.columns = [f"{layers.get(layer, layer)} {when}" for layer in before.columns for when in ("before", "after")]
     names = result.school_names()
-    tiers.insert(0, "School", [names.get(s, s) for s in tiers.index])
-    tiers = tiers.reset_index().rename(columns={"site_id": "School id"})
-    tiers = tiers[["School", *[c for c in tiers.columns if c not in ("School", "School id")], "School id"]]
+    tiers.insert(0, "school", [names.get(s, s) for s in tiers.index])
+    tiers = tiers.reset_index()
+    tiers = tiers[["school", *[c for c in tiers.columns if c not in ("school", "site_id")], "site_id"]]
     use = result.grant_use()
     use = use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]]
     funding = result.spend_by_source().reset_index()
     funding.insert(0, "name", [result.source_names().get(s, s) for s in funding["source"]])
-    worded = {
+    plan = plan_table(result).sort_values(["site_id", "year", "measure_id"])
+    plan["layer"] = [layers.get(layer, layer) for layer in plan["layer"]]
+    plan["component"] = plan["component"].str.replace("_", " ")
+    sheets = {
         "What to buy": result.what_to_buy(),
         "Summary": summary,
-        "Plan by site": plan_table(result).sort_values(["site_id", "year", "measure_id"]),
+        "Plan by site": plan,
         "Funding by source": funding,
         "Grant money used and left": use,
         "Tiers before and after": tiers,
         "Assumptions": pd.DataFrame(list(assumptions.items()), columns=["assumption", "value"]),
+        **{f"Budget {src.id}": _budget_sheet(result, src.id) for src in result.problem.sources},
     }
-    keep = {"Plan by site", "Assumptions"}  # the CSV's columns, and those scripts read by name
-    budgets = [(f"Budget {src.id}", _budget_sheet(result, src.id)) for src in result.problem.sources]
     taken: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, frame in [*worded.items(), *budgets]:
+        for name, frame in sheets.items():
             budget = name.startswith("Budget ")
-            words = frame if name in keep or budget else frame.rename(columns=HEADERS)
             sheet_name = _sheet_name(name, taken)
-            _safe_frame(words).to_excel(xl, sheet_name=sheet_name, index=False)
+            _safe_frame(frame.rename(columns=_headers(result, frame, name))).to_excel(
+                xl, sheet_name=sheet_name, index=False)
             _dress(xl.sheets[sheet_name], frame, BUDGET_MONEY if budget else MONEY_COLUMNS,
-                   formats if name == "Summary" else None, DOLLARS if name == "What to buy" else CENTS_FORMAT)
+                   formats if name == "Summary" else None, DOLLARS if name == "What to buy" else CENTS_FORMAT,
+                   set() if budget else PERCENT_COLUMNS)
     _fix_workbook_dates(Path(path), stamp)
 
 
