@@ -151,6 +151,8 @@ def test_robustness_without_spread_matches_the_single_plan(tmp_path):
     share = r.frequency.set_index("measure_id")["share"].to_dict()
     assert share == {mid: float(mid in single) for mid in ("a", "b", "c")}
     assert set(r.frequency["verdict"]) == {"robust buy", "never"}
+    assert len(r.gaps) == 4 and all(0 <= g <= 1e-3 for g in r.gaps)  # each draw's proven gap
+    assert r.worst_gap == max(r.gaps)
 
 
 @pytest.mark.slow

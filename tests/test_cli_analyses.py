@@ -84,3 +84,4 @@ def test_robust_writes_frequencies(case, tmp_path):
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out)
     assert set(table["verdict"]) <= {"robust buy", "borderline", "rarely", "never"} and len(table) == 3
+    assert "every draw's plan proven within" in r.output

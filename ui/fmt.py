@@ -14,5 +14,5 @@ def money(x: float) -> str:
 
 
 def gap(x: float | None) -> str:
-    """Relative optimality gap as a percentage, ``n/a`` when the solver reported none."""
-    return "n/a" if x is None else f"{x:.2%}"
+    """Relative optimality gap as a percentage, ``n/a`` when the solver reported none (None or NaN)."""
+    return "n/a" if x is None or x != x else f"{x:.2%}"

@@ -35,13 +35,22 @@ class Robustness:
         Per item (measure at a place): share of draws choosing it.
     samples : int
     values : list of float
-        Risk reduction of the plan of each draw, in draw order.
+        Risk reduction of the plan of each draw, in draw order (NaN: no plan).
+    gaps : list of float
+        Proven relative gap of each draw's plan, in draw order (NaN: no plan or no bound).
     """
 
     frequency: pd.DataFrame
     items: pd.DataFrame
     samples: int
     values: list[float]
+    gaps: list[float]
+
+    @property
+    def worst_gap(self) -> float:
+        """The largest proven gap over the draws with a plan (NaN when none has one)."""
+        known = [g for g in self.gaps if g == g]
+        return max(known) if known else float("nan")
 
 
 def perturbed(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float) -> Inputs:
@@ -60,11 +69,12 @@ def perturbed(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float
 
 
 def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float,
-                options: SolveOptions) -> tuple[float, list[tuple[str, str]]]:
+                options: SolveOptions) -> tuple[float, list[tuple[str, str]], float]:
     result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1))
     if result.plan is None:
-        return float("nan"), []
-    return result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"]))
+        return float("nan"), [], float("nan")
+    gap = float("nan") if result.report.gap is None else result.report.gap
+    return result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"])), gap
 
 
 def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: float = 0.2,
@@ -114,15 +124,15 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     return _tally(inputs, results)
 
 
-def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]]]]) -> Robustness:
+def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]], float]]) -> Robustness:
     samples = len(results)
     counts: dict[tuple[str, str], int] = {}
-    for _, items in results:
+    for _, items, _ in results:
         for key in items:
             counts[key] = counts.get(key, 0) + 1
     items = pd.DataFrame([(m, s, n / samples) for (m, s), n in sorted(counts.items())],
                          columns=["measure_id", "site_id", "share"])
-    chosen = [{m for m, _ in its} for _, its in results]  # measures of each draw's plan
+    chosen = [{m for m, _ in its} for _, its, _ in results]  # measures of each draw's plan
     per_measure = {m: sum(m in draw for draw in chosen) / samples for m in inputs.catalog.measures}
     places = items.groupby("measure_id")["share"].sum() if len(items) else pd.Series(dtype=float)
     rows = [{"measure_id": m, "name": inputs.catalog.measures[m].name, "share": share,
@@ -130,7 +140,7 @@ def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]]]]) -
             for m, share in per_measure.items()]
     frequency = pd.DataFrame(rows).sort_values(["share", "measure_id"], ascending=[False, True],
                                                ignore_index=True)
-    return Robustness(frequency, items, samples, [v for v, _ in results])
+    return Robustness(frequency, items, samples, [v for v, _, _ in results], [g for _, _, g in results])
 
 
 def _verdict(share: float) -> str:

@@ -28,10 +28,12 @@ if not state.started(task, clicked):
 
 found = compute.robustness(state.request(), samples, seed, spread, workers)
 values = [v for v in found.values if not math.isnan(v)]  # NaN: a draw without a plan
-columns = st.columns(3)
+columns = st.columns(4)
 columns[0].metric("Draws with a plan", f"{len(values)} of {found.samples}")
 columns[1].metric("Risk reduction, lowest draw", fmt.value(min(values)) if values else "n/a")
 columns[2].metric("Risk reduction, highest draw", fmt.value(max(values)) if values else "n/a")
+columns[3].metric("Largest proven gap of a draw", fmt.gap(found.worst_gap) if values else "n/a",
+                  help="Each draw's plan is proven within this distance of the best plan of that draw.")
 st.plotly_chart(charts.selection_frequency(found.frequency), key="robust:chart")
 st.dataframe(found.frequency, hide_index=True, width="stretch", height=360,
              column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
