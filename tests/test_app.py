@@ -204,3 +204,18 @@ def test_the_evidence_stance_changes_the_plan_as_in_the_api():
     assert not at.exception
     assert metric(at, "Risk reduction") == fmt.value(expected.value) != full
     assert metric(at, "Items") == f"{len(expected.plan.items):,}"
+
+
+def test_the_frontier_says_its_budgets_are_over_the_horizon_and_a_year():
+    # Issue 15: budgets in one scale; the Plan page edits per-year budgets, the frontier's are
+    # over the horizon and says so, with the yearly equivalent of the plan shown.
+    at = visit(start(), "ui/pages/frontier.py")
+    at.slider(key="frontier:points").set_value(3).run()
+    assert "Largest budget over 2027-2029 ($)" in [n.label for n in at.number_input]
+    next(b for b in at.button if b.label == "Compute the frontier").click().run()
+    assert not at.exception
+    chosen = at.selectbox(key="frontier:budget").value
+    heading = next(h.value for h in at.subheader if h.value.startswith("Plan at"))
+    assert heading == (f"Plan at {fmt.money(chosen)} of local capital over 2027-2029 "
+                       f"(about {fmt.money(chosen / 3)} a year)")
+    assert any("The scenario's own local capital is $1,100,000 over 2027-2029" in c.value for c in at.caption)

@@ -22,7 +22,9 @@ st.caption(f"Evidence stance: **{stance}** ({STANCE_WORDS[stance]}); costs in {r
 scenario_budget = sum(result.problem.capital_budget.values())
 left, middle, right = st.columns([1, 1, 1])
 points = left.slider("Budgets to solve", 3, 15, 7, key=POINTS)
-top = middle.number_input("Largest budget ($)", min_value=1_000.0, step=50_000.0, format="%.0f",
+years = result.problem.years
+horizon = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+top = middle.number_input(f"Largest budget over {horizon} ($)", min_value=1_000.0, step=50_000.0, format="%.0f",
                           value=max(2 * scenario_budget, 1_000.0), key=TOP)
 clicked = right.button("Compute the frontier", type="primary", icon=":material/play_arrow:")
 task = json.dumps(["frontier", state.request(), points, top])
@@ -46,9 +48,12 @@ if click and click != st.session_state.get(LAST_CLICK):  # a new click picks tha
     st.session_state[PICK] = min(budgets, key=lambda b: abs(b - click[0]))
     st.rerun()
 st.dataframe(table, hide_index=True, width="stretch", column_config=views.money_columns(table))
-chosen = st.selectbox("Show the plan at budget", budgets, key=PICK, format_func=fmt.money)
+chosen = st.selectbox(f"Show the plan at a budget over {horizon}", budgets, key=PICK, format_func=fmt.money)
 picked = found.plans[budgets.index(chosen)]
-st.subheader(f"Plan at a local capital budget of {fmt.money(chosen)}")
+st.subheader(f"Plan at {fmt.money(chosen)} of local capital over {horizon} "
+             f"(about {fmt.money(chosen / len(years))} a year)")
+st.caption(f"The scenario's own local capital is {fmt.money(scenario_budget)} over {horizon}; the Plan "
+           "page edits it year by year.")
 if picked.plan is None:
     st.warning(f"No plan at this budget ({picked.status}).")
     st.stop()
