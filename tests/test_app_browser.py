@@ -389,8 +389,6 @@ def test_grant_off_kept_through_a_broken_upload_and_the_report(server, tmp_path)
             browser.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: ui/charts.py money_waterfall and capital_by_year give their "
-                                       "dollar y axes a tick format but no title")
 def test_report_dollar_axes_have_titles(at_budget):
     inputs, result = at_budget
     figures = report_figures(report_html(result, assumptions(inputs, result)))

@@ -83,7 +83,7 @@ def money_waterfall(flow: pd.DataFrame) -> go.Figure:
                                  **{kind: dict(marker=dict(color=color))
                                     for kind, color in WATERFALL_COLORS.items()}))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(flow["step"]))
-    fig.update_yaxes(**DOLLAR_AXIS)
+    fig.update_yaxes(title="capital ($)", **DOLLAR_AXIS)
     return _layout(fig, "From budget to spend to what is left (capital, all years)")
 
 
@@ -107,7 +107,7 @@ def capital_by_year(frame: pd.DataFrame, budget: dict[int, float], sources: list
                     hovertemplate="local budget: $%{y:,.0f}<extra></extra>")
     fig.update_layout(barmode="stack", xaxis_title="fiscal year")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
-    fig.update_yaxes(**DOLLAR_AXIS)
+    fig.update_yaxes(title="capital spent ($)", **DOLLAR_AXIS)
     return _layout(fig, "Capital spend by fiscal year and source")
 
 
@@ -204,7 +204,7 @@ def grouped_bars(frame: pd.DataFrame, names: list[str], title: str, order=None) 
     categories = _category_order([*(order or []), *frame.index])
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=categories)
-    fig.update_yaxes(**DOLLAR_AXIS)
+    fig.update_yaxes(title="US dollars", **DOLLAR_AXIS)
     return _layout(fig, title, 360)
 
 

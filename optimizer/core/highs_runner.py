@@ -29,9 +29,33 @@ class HighsOutcome:
     died: bool = False  # True when the solver process ended without an answer
 
 
-def _arrays(prob: pulp.LpProblem):
+def _structure(prob: pulp.LpProblem) -> tuple:
+    """The variables of ``prob`` (PuLP's order), their positions and the constraint matrix by
+    rows, kept on the problem until a constraint is added: the model changes bounds, the
+    objective and right-hand sides in place but never a row's coefficients (see
+    ``optimizer.core.model.Model``), and collecting them is most of the cost of passing a
+    model to HiGHS."""
+    count = prob.numConstraints()
+    cached = getattr(prob, "_highs_structure", None)
+    if cached is not None and cached[0] == count and all(id(v) in cached[2] for v in prob.objective):
+        return cached[1:]
     variables = prob.variables()
     position = {id(v): i for i, v in enumerate(variables)}
+    starts, index, value = [0], [], []
+    for con in prob.constraints():
+        for var, coef in con.items():
+            if coef:
+                index.append(position[id(var)])
+                value.append(coef)
+        starts.append(len(index))
+    structure = (variables, position, np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
+                 np.array(value, dtype=float))
+    prob._highs_structure = (count, *structure)
+    return structure
+
+
+def _arrays(prob: pulp.LpProblem):
+    variables, position, starts, index, value = _structure(prob)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
     cost = np.zeros(len(variables))
     for var, coef in prob.objective.items():
@@ -40,13 +64,8 @@ def _arrays(prob: pulp.LpProblem):
     lower = np.array([-inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
     upper = np.array([inf if v.upBound is None else v.upBound for v in variables], dtype=float)
     integer = np.array([v.cat == pulp.LpInteger for v in variables])
-    starts, index, value, row_lower, row_upper = [0], [], [], [], []
+    row_lower, row_upper = [], []
     for con in prob.constraints():
-        for var, coef in con.items():
-            if coef:
-                index.append(position[id(var)])
-                value.append(coef)
-        starts.append(len(index))
         lb, ub = con.getLb(), con.getUb()
         row_lower.append(-inf if lb is None else lb)
         row_upper.append(inf if ub is None else ub)
@@ -225,8 +244,7 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
      row_lower, row_upper) = _arrays(prob)
     arrays = {"cost": cost, "lower": lower, "upper": upper,
               "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
-              "start": np.array(starts, dtype=np.int32), "index": np.array(index, dtype=np.int32),
-              "value": np.array(value, dtype=float), "integer": None if relax else integer}
+              "start": starts, "index": index, "value": value, "integer": None if relax else integer}
     options = {"output_flag": False, "mip_rel_gap": gap}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)

@@ -71,6 +71,7 @@ class Model:
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     local_money: dict[str, dict] = field(default_factory=dict)
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
+    _variables: tuple[int, list[pulp.LpVariable]] | None = field(default=None, repr=False)
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
@@ -82,6 +83,14 @@ class Model:
         constraint = pulp.LpConstraint(lhs, sense, name=name, rhs=rhs)
         self.prob.addConstraint(constraint)
         return constraint
+
+    def variables(self) -> list[pulp.LpVariable]:
+        """Every variable of the model, collected once per number of rows (a variable enters
+        the model with the first row that uses it; PuLP collects them anew on every call)."""
+        count = self.prob.numConstraints()
+        if self._variables is None or self._variables[0] != count:
+            self._variables = (count, self.prob.variables())
+        return self._variables[1]
 
     def set_capital_budget(self, per_year: dict[int, float], total: float | None) -> None:
         """Change the local capital budgets of the built model (and of its Problem, which
@@ -158,7 +167,7 @@ class Model:
     def relaxed(self):
         """Within the block every variable is continuous (the LP relaxation); categories and
         the problem's status are restored afterwards."""
-        cats = {v: v.cat for v in self.prob.variables()}
+        cats = {v: v.cat for v in self.variables()}
         status, sol_status = self.prob.status, self.prob.sol_status
         try:
             for var in cats:
@@ -176,7 +185,7 @@ class Model:
         MIP of the decisions the relaxation left open (RENS). Bounds are restored afterwards
         and the block yields how many variables were fixed."""
         saved = []
-        for var in self.prob.variables():
+        for var in self.variables():
             value = var.varValue
             if var.cat == pulp.LpInteger and value is not None and abs(value - round(value)) <= tolerance:
                 saved.append((var, var.lowBound, var.upBound))

@@ -1,7 +1,7 @@
 """The planning call: expand, build, solve, read, verify."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
@@ -43,21 +43,18 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanR
     return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
 
 
-def _best_start(model: Model, plans) -> Plan | None:
-    """Of known plans, the one worth most that keeps every rule once paid grants first."""
-    problem, best, best_value = model.problem, None, None
-    for plan in plans:
-        if plan is None:
-            continue
-        funded = fund_grants_first(model, plan.installs) or plan
-        if not verify(problem, funded):
-            value = plan_value(problem, funded.installs)
-            if best is None or value > best_value:
-                best, best_value = funded, value
-    return best
+def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Plan | None:
+    """A known plan (or the function that makes it) paid grants first, when it then keeps
+    every rule of the model's Problem; else None."""
+    if callable(plan):
+        plan = plan()
+    if plan is None:
+        return None
+    paid = fund_grants_first(model, plan.installs) or plan
+    return None if verify(model.problem, paid) else paid
 
 
-def solve_and_check(model: Model, start: Plan | Sequence[Plan] | None = None,
+def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
                     options: SolveOptions = SolveOptions()) -> PlanResult:
     """Solve a built model, read the plan and check it independently.
 
@@ -69,10 +66,11 @@ def solve_and_check(model: Model, start: Plan | Sequence[Plan] | None = None,
     ----------
     model : Model
         A built model (possibly re-solved at another budget, see ``Model.set_capital_budget``).
-    start : Plan or list of Plan, optional
+    start : Plan, a function returning one, or a list of them, optional
         Known plans (the greedy plan, the plan before a change, the plan of a nearby budget);
         the best that keeps every rule of the model's Problem starts the solver and is shown
-        (marked not proven optimal) if the solver finds nothing better in time.
+        (marked not proven optimal) if the solver finds nothing better in time. A function
+        is called only when the plan from the relaxation is not proven good enough.
     options : SolveOptions
         Solver, time limit, gap and threads.
 
@@ -82,17 +80,18 @@ def solve_and_check(model: Model, start: Plan | Sequence[Plan] | None = None,
         When the solver's plan fails the independent verifier.
     """
     problem = model.problem
-    guided = lp_guided(model, options)
-    known = [start] if start is None or isinstance(start, Plan) else list(start)
-    start = _best_start(model, [*known, None if guided is None else guided.plan])
     baseline = plan_value(problem, {})
-    if guided is not None and guided.plan is not None and start is not None and \
-            start.installs == guided.plan.installs and (guided.gap <= options.gap or _out_of_time(options, guided)):
+    guided = lp_guided(model, options)
+    guided_plan = None if guided is None else _paid_and_valid(model, guided.plan)
+    if guided_plan is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
         report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
         report.notes[:0] = problem.notes
-        checked = check(model, start)
+        checked = check(model, guided_plan)
         return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
                           model.build_seconds)
+    known = start if isinstance(start, (list, tuple)) else [start]
+    usable = [p for p in [*(_paid_and_valid(model, k) for k in known), guided_plan] if p is not None]
+    start = max(usable, key=lambda p: plan_value(problem, p.installs), default=None)
     rest = options if guided is None or options.time_limit is None else \
         options.but(time_limit=max(0.5, options.time_limit - guided.seconds))
     report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
@@ -155,5 +154,5 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     """
     problem = expand(inputs)
     model = build_model(problem)
-    starts = [greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
+    starts = [lambda: greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
     return solve_and_check(model, starts, options)

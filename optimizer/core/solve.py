@@ -83,7 +83,7 @@ def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | N
     """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
     maximisation) and the values of the in-place variables. The model's own variable values
     are restored afterwards."""
-    saved = {v: v.varValue for v in model.prob.variables()}
+    saved = {v: v.varValue for v in model.variables()}
     try:
         with _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
             if "highs" in available_solvers():
@@ -215,7 +215,7 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
     Returns None when the items cannot be paid at all under the model's rules."""
     if not model.fcap and not model.fop:
         return make_plan(model.problem, installs, {}, {})
-    saved = {v: v.varValue for v in model.prob.variables()}
+    saved = {v: v.varValue for v in model.variables()}
     try:
         lp = "highs" if "highs" in available_solvers() else "cbc"
         with model.funding_stage(installs), _quiet(), solver_errors(lp):
@@ -308,9 +308,9 @@ class Guided:
 
     def report(self, status: Status) -> SolveReport:
         """The plan's solve report."""
-        notes = [f"plan read off the LP relaxation: {self.fixed:,} of {self.integers:,} decisions fixed where "
-                 f"the relaxation already decides them, the rest solved exactly; proven within "
-                 f"{self.gap:.2%} of the best possible plan by the relaxation"]
+        notes = [(f"plan read off the LP relaxation: {self.fixed:,} of {self.integers:,} decisions fixed where "
+                  f"the relaxation already decides them, the rest solved exactly; proven within "
+                  f"{self.gap:.2%} of the best possible plan by the relaxation")]
         if status == Status.FEASIBLE:
             notes.append("time limit reached: the plan is feasible but not proven optimal")
         return SolveReport(status, "highs", self.objective, self.bound, self.gap, self.seconds, notes)
@@ -350,7 +350,7 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True)
     if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
         return None
-    integers = sum(1 for v in model.prob.variables() if v.cat == pulp.LpInteger)
+    integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
     left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
     with model.integral_fixed() as fixed, _quiet(), solver_errors("highs"):
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound
