@@ -22,6 +22,7 @@ from optimizer import Catalog, Inputs, load_catalog
 from optimizer.analyses.compare import Comparison, compare
 from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
+from optimizer.defaults import FIRST_LOOK_SECONDS
 from optimizer.paths import CATALOG_DIR
 from optimizer.reports.export import assumptions, write_plan
 
@@ -78,7 +79,7 @@ def plan(request: str) -> PlanResult:
 
 #: Seconds the first look at a changed scenario may take to solve (the solver stops there and
 #: the plan, verified, comes with its proven gap) before the final plan is refined.
-QUICK_SECONDS = 1.0
+QUICK_SECONDS = FIRST_LOOK_SECONDS
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -93,7 +93,7 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     usable = [p for p in [*(_paid_and_valid(model, k) for k in known), guided_plan] if p is not None]
     start = max(usable, key=lambda p: plan_value(problem, p.installs), default=None)
     rest = options if guided is None or options.time_limit is None else \
-        options.but(time_limit=max(0.5, options.time_limit - guided.seconds))
+        options.but(time_limit=max(MIN_FULL_SOLVE_SECONDS, options.time_limit - guided.seconds))
     report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
     if guided is not None:
         report = guided.tighten(report)
@@ -109,9 +109,17 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
                       model.build_seconds)
 
 
+#: Fewest seconds worth giving the full solve after the plan from the relaxation.
+MIN_FULL_SOLVE_SECONDS = 1.0
+
+
 def _out_of_time(options: SolveOptions, guided: Guided) -> bool:
-    """True when the relaxation and its small MIP used (nearly) all the time allowed."""
-    return options.time_limit is not None and guided.seconds >= 0.9 * options.time_limit
+    """True when the time left after the plan from the relaxation is too short for the full
+    solve to improve on it: under a second, or under twice the relaxation's own time (the
+    full solve's root needs at least one such solve before it can tighten the bound)."""
+    if options.time_limit is None:
+        return False
+    return options.time_limit - guided.seconds < max(MIN_FULL_SOLVE_SECONDS, 2 * guided.lp_seconds)
 
 
 def carried_over(problem: Problem, previous: PlanResult) -> Plan | None:

@@ -290,6 +290,8 @@ class Guided:
         Integer variables fixed by the relaxation, of all the model's integer variables.
     seconds : float
         Relaxation and small MIP together.
+    lp_seconds : float
+        The relaxation alone (the full solve needs at least as long for its own root).
     """
 
     bound: float
@@ -298,13 +300,14 @@ class Guided:
     fixed: int
     integers: int
     seconds: float
+    lp_seconds: float
 
     @property
     def gap(self) -> float | None:
         """The proven relative gap of the plan: its distance to the relaxation's bound."""
         if self.objective is None:
             return None
-        return abs(self.bound - self.objective) / max(abs(self.objective), 1e-9)
+        return float(abs(self.bound - self.objective) / max(abs(self.objective), 1e-9))
 
     def report(self, status: Status) -> SolveReport:
         """The plan's solve report."""
@@ -350,12 +353,13 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True)
     if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
         return None
+    lp_seconds = time.perf_counter() - began
     integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
     left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
     with model.integral_fixed() as fixed, _quiet(), solver_errors("highs"):
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound
         sub = run_highs(model.prob, left, min(options.gap, SUB_MIP_GAP), options.threads)
     found = sub.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) and _integral(model)
-    objective = pulp.value(model.prob.objective) if found else None
+    objective = float(pulp.value(model.prob.objective)) if found else None
     plan = make_plan(model.problem, _installs(model), *_funding(model)) if found else None  # paid by the MIP
-    return Guided(lp.dual_bound, objective, plan, fixed, integers, time.perf_counter() - began)
+    return Guided(lp.dual_bound, objective, plan, fixed, integers, time.perf_counter() - began, lp_seconds)
