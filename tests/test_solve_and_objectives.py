@@ -1,6 +1,7 @@
 """Solver choice and fallback, objectives, the greedy baseline and the diagnosis."""
 from __future__ import annotations
 
+import pulp
 import pytest
 
 from optimizer.core import solve as solve_mod
@@ -174,3 +175,38 @@ def test_a_worse_starting_plan_never_comes_back_as_the_optimum(tmp_path):
     report = solve_model(model, start=start)
     assert report.status == Status.OPTIMAL
     assert report.objective == pytest.approx(1.16, abs=1e-3)
+
+
+def test_a_relaxation_that_runs_out_of_time_is_not_solved_again(tmp_path, monkeypatch):
+    # When the LP relaxation uses the whole time limit (the largest districts), the verified
+    # starting plan is shown at once, saying no bound is proven, without a second attempt at
+    # the relaxation or a full solve that has no time left.
+    import optimizer.core.run as run_mod
+    import optimizer.core.solve as solve_mod
+    from optimizer.core.highs_runner import HighsOutcome
+    real = solve_mod.run_highs
+
+    def slow_relaxation(prob, time_limit, gap, threads, start=None, relax=False):
+        if relax and time_limit is not None:  # the relaxation, stopped at its limit
+            return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None)
+        return real(prob, time_limit, gap, threads, start, relax)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("solved again")
+
+    class Clock:  # every reading 5 s later than the last: the relaxation took 5 s of the 4 allowed
+        ticks = iter(range(0, 10**6, 5))
+
+        @staticmethod
+        def perf_counter() -> float:
+            return float(next(Clock.ticks))
+
+    monkeypatch.setattr(solve_mod, "run_highs", slow_relaxation)
+    monkeypatch.setattr(solve_mod, "time", Clock)
+    monkeypatch.setattr(run_mod, "relaxation_bound", forbidden)
+    monkeypatch.setattr(run_mod, "solve_phases", forbidden)
+    measures = [m("a", annual_cost=0, effectiveness=0.5), m("b", annual_cost=0, effectiveness=0.3, component="video")]
+    result = optimize(instance(tmp_path, measures, budget={"capital": 1500, **FREE}), SolveOptions(time_limit=4.0))
+    assert result.status == Status.FEASIBLE and not verify(result.problem, result.plan)
+    assert result.report.gap is None and result.report.dual_bound is None
+    assert any("did not finish within the time limit" in n for n in result.report.notes)

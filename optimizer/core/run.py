@@ -23,16 +23,17 @@ from optimizer.core.verify import plan_value, verify
 from optimizer.data.inputs import Inputs
 
 
-def _greedy_fallback(model, plan, report: SolveReport, baseline: float) -> PlanResult:
+def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tried: bool = False) -> PlanResult:
     """When the solver stops before it finds a plan, show the starting plan (it keeps every
-    rule), clearly marked as not proven optimal."""
+    rule), clearly marked as not proven optimal. Its gap is against the LP relaxation's
+    bound, solved now unless it was tried already (``bound_tried``) and did not finish."""
     problem = model.problem
     checked = check(model, plan)
     report.status = Status.FEASIBLE
     report.objective = report.gap = None
     if model.objective_kind == "risk_reduction":  # the objective is the gain over nothing bought
         report.objective = checked.value - baseline
-        if report.dual_bound is None:
+        if report.dual_bound is None and not bound_tried:
             report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
         if report.dual_bound is not None:
             # the bound carries the tiny tie-break terms, so it can sit a hair below the value
@@ -84,6 +85,7 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     guided = lp_guided(model, options)
     guided_plan = None if guided is None else _paid_and_valid(model, guided.plan)
     if guided_plan is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
+        # proven close enough, or too little time left for the full solve to do better
         report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
         report.notes[:0] = problem.notes
         checked = check(model, guided_plan)
@@ -92,14 +94,19 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     known = start if isinstance(start, (list, tuple)) else [start]
     usable = [p for p in [*(_paid_and_valid(model, k) for k in known), guided_plan] if p is not None]
     start = max(usable, key=lambda p: plan_value(problem, p.installs), default=None)
-    rest = options if guided is None or options.time_limit is None else \
-        options.but(time_limit=max(MIN_FULL_SOLVE_SECONDS, options.time_limit - guided.seconds))
-    report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
-    if guided is not None:
-        report = guided.tighten(report)
+    if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
+        report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
+                             [] if guided.bound is not None else
+                             ["the LP relaxation did not finish within the time limit: no bound is proven"])
+    else:
+        rest = options if guided is None or options.time_limit is None else \
+            options.but(time_limit=max(MIN_FULL_SOLVE_SECONDS, options.time_limit - guided.seconds))
+        report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
+        if guided is not None:
+            report = guided.tighten(report)
     report.notes[:0] = problem.notes
     if report.status == Status.NO_SOLUTION and start is not None:
-        return _greedy_fallback(model, start, report, baseline)
+        return _greedy_fallback(model, start, report, baseline, bound_tried=guided is not None)
     if not report.has_plan:
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
     checked = check(model, read_plan(model))

@@ -278,9 +278,10 @@ class Guided:
 
     Attributes
     ----------
-    bound : float
+    bound : float, optional
         Objective of the LP relaxation: no plan does better (a maximisation's upper bound, a
-        minimisation's lower bound).
+        minimisation's lower bound). None when the relaxation did not finish within the
+        time limit (then there is no plan either).
     objective : float, optional
         Model objective of the plan found (None when the small MIP found none in time).
     plan : Plan, optional
@@ -294,7 +295,7 @@ class Guided:
         The relaxation alone (the full solve needs at least as long for its own root).
     """
 
-    bound: float
+    bound: float | None
     objective: float | None
     plan: Plan | None
     fixed: int
@@ -305,7 +306,7 @@ class Guided:
     @property
     def gap(self) -> float | None:
         """The proven relative gap of the plan: its distance to the relaxation's bound."""
-        if self.objective is None:
+        if self.objective is None or self.bound is None:
             return None
         return float(abs(self.bound - self.objective) / max(abs(self.objective), 1e-9))
 
@@ -322,7 +323,7 @@ class Guided:
         """A later solve's report with the relaxation's bound where it is the tighter one, and
         the relaxation's time added."""
         report.solve_seconds += self.seconds
-        if report.objective is None:
+        if report.objective is None or self.bound is None:
             return report
         tighter = (report.dual_bound is None or
                    abs(self.bound - report.objective) < abs(report.dual_bound - report.objective))
@@ -343,7 +344,8 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
     within about 1% of the optimum in a fraction of a full solve.
 
     Returns None when HiGHS is not the solver, for the two-phase tier-1 objective, or when
-    the relaxation does not finish within the time limit (or is infeasible).
+    the relaxation is infeasible (the full solve says so); a Guided without a bound when the
+    relaxation does not finish within the time limit.
     """
     if (options.solver != "highs" or "highs" not in available_solvers()
             or model.objective_kind == "tier1_count"):
@@ -351,10 +353,12 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
     began = time.perf_counter()
     with _quiet(), solver_errors("highs"):
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True)
-    if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
-        return None
     lp_seconds = time.perf_counter() - began
     integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
+    if lp.sol_status == pulp.LpSolutionInfeasible:
+        return None
+    if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
+        return Guided(None, None, None, 0, integers, lp_seconds, lp_seconds)
     left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
     with model.integral_fixed() as fixed, _quiet(), solver_errors("highs"):
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound
