@@ -234,11 +234,12 @@ def test_the_plan_page_budget_edits_the_scenario_in_memory(monkeypatch):
 @pytest.mark.slow
 def test_a_changed_budget_gets_a_quick_first_look_then_the_final_plan(monkeypatch):
     """A request the session has not solved is first solved with the solver stopped at
-    ``QUICK_SECONDS``, starting from the plan shown before the change (a verified plan with
+    ``FIRST_LOOK_SECONDS``, starting from the plan shown before the change (a verified plan with
     its gap, shown while the final plan is refined), then to the final gap; once solved,
     going back to it asks for no first look again."""
     AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
     from optimizer.core.run import optimize as real_optimize
+    from optimizer.defaults import FIRST_LOOK_SECONDS
     from ui import compute
 
     at = AppTest.from_file(APP, default_timeout=120).run()
@@ -255,7 +256,7 @@ def test_a_changed_budget_gets_a_quick_first_look_then_the_final_plan(monkeypatc
     at.switch_page("ui/pages/plan.py").run()
     at.number_input(key=EVERY_YEAR).set_value(123_457.0).run()  # a request no other test solves
     assert not at.exception
-    assert limits[-2:] == [compute.QUICK_SECONDS, at.session_state["options"]["time_limit"]]
+    assert limits[-2:] == [FIRST_LOOK_SECONDS, at.session_state["options"]["time_limit"]]
     # the first look starts from the plan the page showed before the change
     shown_before = previous[-2]
     assert shown_before is not None and shown_before.plan is not None

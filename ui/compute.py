@@ -77,18 +77,13 @@ def plan(request: str) -> PlanResult:
     return optimizer.optimize(inputs(request), _solver_options(request))
 
 
-#: Seconds the first look at a changed scenario may take to solve (the solver stops there and
-#: the plan, verified, comes with its proven gap) before the final plan is refined.
-QUICK_SECONDS = FIRST_LOOK_SECONDS
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def quick_plan(request: str, before: str | None = None) -> PlanResult:
-    """A first verified plan of a request, solved for at most ``QUICK_SECONDS`` (marked with
+    """A first verified plan of a request, solved for at most ``FIRST_LOOK_SECONDS`` (marked with
     its proven gap), shown while :func:`plan` refines it. ``before`` is the request whose
     plan the page showed before the change: the solve may start from that plan."""
     previous = plan(before) if before is not None and before != request else None
-    return optimizer.optimize(inputs(request), _solver_options(request).but(time_limit=QUICK_SECONDS),
+    return optimizer.optimize(inputs(request), _solver_options(request).but(time_limit=FIRST_LOOK_SECONDS),
                               previous=previous)
 
 
