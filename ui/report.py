@@ -60,21 +60,17 @@ def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
     """The headline numbers of a plan as the app and the report show them: label, value, and a
     note on the change (or None); first in a board's units (share of the protection gap
     closed), then the figures for analysts."""
-    first = tables.headline_numbers(result)
-    shown = {label for label, _, _ in first}
-    return first + [n for n in _analyst_numbers(result) if n[0] not in shown]
+    return tables.headline_numbers(result) + _analyst_numbers(result)
 
 
 def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     totals = result.totals()
-    after, before, cells = tables.tiers_reached(result)
     return [("Risk reduction", fmt.value(result.value),
              f"+{fmt.value(result.value - result.baseline_value)} over nothing bought"),
             ("Capital spend", fmt.money(totals["capital"]), None),
             ("Annual cost (last year)", fmt.money(totals["annual"]), None),
             ("Total cost of ownership", fmt.money(totals["tco"]), None),
             ("Items", f"{len(result.plan.items):,}", None),
-            ("Site-layers at tier 1+", f"{after} of {cells}", f"+{after - before} from {before}"),
             ("Optimality gap", fmt.gap(result.report.gap), None),
             ("Status", str(result.status), None)]
 

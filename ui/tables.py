@@ -70,12 +70,6 @@ def source_ids(result: PlanResult) -> list[str]:
     return [s.id for s in result.problem.sources] + [LOCAL]
 
 
-def tiers_reached(result: PlanResult) -> tuple[int, int, int]:
-    """Site-layer cells at PASS tier 1 or higher after and before the plan, and all cells."""
-    before, after = result.tiers()
-    return int((after >= 1).to_numpy().sum()), int((before >= 1).to_numpy().sum()), after.size
-
-
 def _grants_available(result: PlanResult) -> dict[str, float]:
     return {s.id: s.award_over_horizon for s in result.problem.sources}
 

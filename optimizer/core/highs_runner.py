@@ -54,6 +54,12 @@ def _structure(prob: pulp.LpProblem) -> tuple:
     return structure
 
 
+def variables_of(prob: pulp.LpProblem) -> list[pulp.LpVariable]:
+    """Every variable of ``prob`` in PuLP's order, from the cached structure (PuLP's own
+    ``variables()`` sweeps every row on every call)."""
+    return _structure(prob)[0]
+
+
 def _arrays(prob: pulp.LpProblem):
     variables, position, starts, index, value = _structure(prob)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0

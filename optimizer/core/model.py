@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pulp
 
+from optimizer.core.highs_runner import variables_of
 from optimizer.core.problem import (
     AFTER_COMPLIANCE,
     COVERAGE_SEGMENTS,
@@ -71,7 +72,6 @@ class Model:
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     local_money: dict[str, dict] = field(default_factory=dict)
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
-    _variables: tuple[int, list[pulp.LpVariable]] | None = field(default=None, repr=False)
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
@@ -85,12 +85,9 @@ class Model:
         return constraint
 
     def variables(self) -> list[pulp.LpVariable]:
-        """Every variable of the model, collected once per number of rows (a variable enters
-        the model with the first row that uses it; PuLP collects them anew on every call)."""
-        count = self.prob.numConstraints()
-        if self._variables is None or self._variables[0] != count:
-            self._variables = (count, self.prob.variables())
-        return self._variables[1]
+        """Every variable of the model, collected once until a row is added
+        (``highs_runner.variables_of``)."""
+        return variables_of(self.prob)
 
     def set_capital_budget(self, per_year: dict[int, float], total: float | None) -> None:
         """Change the local capital budgets of the built model (and of its Problem, which
