@@ -114,7 +114,7 @@ def source_balance(result: PlanResult) -> pd.DataFrame:
     match = funding[(funding["source"] == LOCAL) & (funding["match_for"] != "")]
     match = match.groupby("match_for")["amount"].sum()
     rows = []
-    names = {s.id: s.name for s in result.problem.sources}
+    names = result.source_names()
     for sid, available in _grants_available(result).items():
         capital, annual = (float(paid.at[sid, k]) if sid in paid.index else 0.0 for k in ("capital", "annual"))
         rows.append((sid, names[sid], available, capital, annual, float(match.get(sid, 0.0))))
@@ -148,7 +148,7 @@ def tier_gaps(result: PlanResult) -> pd.DataFrame:
     """Per school and layer before the plan: tier, measures in place, and the components that
     lack a measure of the next tier, in words."""
     gaps = tiers.tier_gaps(result.problem)
-    schools = {site.id: site.name for site in result.problem.sites}
+    schools = result.school_names()
     return pd.DataFrame({
         "School": gaps["site_id"].map(schools), "Layer": gaps["layer"], "PASS tier": gaps["tier"],
         "Measures in place": gaps["in_place"],
