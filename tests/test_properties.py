@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -171,3 +172,28 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
     assert not verify(p, result.plan)
     assert result.report.gap * max(abs(result.report.objective), 1e-9) >= (
         best_gain - (result.value - plan_value(p, {})) - slack)
+
+
+@SETTINGS
+@given(instances(grants=True), st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=8))
+def test_the_school_bound_is_never_below_the_best_plan_whatever_the_prices(tmp_path, case, noise):
+    # The per-school (Lagrangian) bound: with the relaxation's prices it is never above the
+    # relaxation's bound and never below the brute-force optimum; with any other prices on
+    # the shared rows (here the relaxation's, moved at random, either sign) it is still
+    # never below the optimum.
+    from optimizer.core.decompose import school_bound
+    from optimizer.core.highs_runner import run_highs
+
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    model = build_model(p)
+    lp = run_highs(model.prob, None, 0.0, None, relax=True)
+    if lp.row_dual is None:  # an infeasible relaxation: nothing to bound
+        return
+    best_gain = brute_force_with_grants(p) - plan_value(p, {})
+    slack = 1e-3 * abs(best_gain) + 1e-6  # the tie-break terms of the model's objective
+    at_lp = school_bound(model, lp.row_dual)
+    assert at_lp.bound is not None and best_gain - slack <= at_lp.bound <= lp.dual_bound + 1e-6
+    moved = lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
+    elsewhere = school_bound(model, moved)
+    assert elsewhere.bound is not None and elsewhere.bound >= best_gain - slack

@@ -83,12 +83,13 @@ def _raise(arrays, options, start):
     raise RuntimeError("HiGHS crashed: simulated")
 
 
+NO_DUALS = np.empty(0)  # the row duals HiGHS returns for a MIP
 CRASHES = {
     "raises": _raise,
     "returns a short tuple": lambda arrays, options, start: (OPTIMAL,),
     "returns NaN values": lambda arrays, options, start: (
-        OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan)),
-    "returns no values": lambda arrays, options, start: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([])),
+        OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan), NO_DUALS),
+    "returns no values": lambda arrays, options, start: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([]), NO_DUALS),
 }
 
 
@@ -109,9 +110,9 @@ def test_solver_crash_is_an_optimizer_error(small, monkeypatch, crash):
 
 
 GARBAGE = {
-    "unknown status": lambda arrays, options, start: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"]))),
+    "unknown status": lambda arrays, options, start: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"])), NO_DUALS),
     "fractional point called optimal": lambda arrays, options, start: (
-        OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5)),
+        OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5), NO_DUALS),
 }
 
 

@@ -27,6 +27,7 @@ class HighsOutcome:
     gap: float | None
     stopped: bool = False  # True when HiGHS overran its time limit and was stopped
     died: bool = False  # True when the solver process ended without an answer
+    row_dual: np.ndarray | None = None  # of a solved relaxation: HiGHS's row duals (minimisation sense)
 
 
 def _structure(prob: pulp.LpProblem) -> tuple:
@@ -60,7 +61,11 @@ def variables_of(prob: pulp.LpProblem) -> list[pulp.LpVariable]:
     return _structure(prob)[0]
 
 
-def _arrays(prob: pulp.LpProblem):
+def model_arrays(prob: pulp.LpProblem) -> tuple[list[pulp.LpVariable], dict[int, int], dict]:
+    """The variables of ``prob``, their positions, and the model as HiGHS takes it: costs in
+    HiGHS's minimisation sense (negated for a maximisation: ``sign`` is -1), column and row
+    bounds, the matrix by rows (``start``, ``index``, ``value``) and which columns are
+    integer."""
     variables, position, starts, index, value = _structure(prob)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
     cost = np.zeros(len(variables))
@@ -75,10 +80,14 @@ def _arrays(prob: pulp.LpProblem):
         lb, ub = con.getLb(), con.getUb()
         row_lower.append(-inf if lb is None else lb)
         row_upper.append(inf if ub is None else ub)
-    return variables, position, cost, lower, upper, integer, starts, index, value, row_lower, row_upper
+    return variables, position, {
+        "cost": cost, "lower": lower, "upper": upper, "integer": integer,
+        "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
+        "start": starts, "index": index, "value": value, "sign": sign}
 
 
 _OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+OPTIMAL, TIME_LIMIT = _OPTIMAL, int(highspy.HighsModelStatus.kTimeLimit)  # model statuses of solve_arrays
 _ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
            ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
            if hasattr(highspy.HighsModelStatus, name)}
@@ -112,7 +121,8 @@ _pool_threads: list = []  # the thread count HiGHS's process-wide pool was made 
 
 
 def _solve(arrays: dict, options: dict, start) -> tuple:
-    """Solve; return status, primal solution status, objective, dual bound, gap, values."""
+    """Solve; return status, primal solution status, objective, dual bound, gap, column
+    values, row duals (of a linear program; empty for a MIP)."""
     threads = options.get("threads")
     if _pool_threads and _pool_threads[0] != threads:
         # HiGHS keeps one thread pool per process: another thread count needs a new one.
@@ -126,8 +136,16 @@ def _solve(arrays: dict, options: dict, start) -> tuple:
         h.setSolution(len(start[0]), start[0], start[1])
     h.run()
     info = h.getInfo()
+    solution = h.getSolution()
+    duals = np.asarray(solution.row_dual) if arrays["integer"] is None and solution.dual_valid else np.empty(0)
     return (int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
-            info.mip_dual_bound, info.mip_gap, np.asarray(h.getSolution().col_value))
+            info.mip_dual_bound, info.mip_gap, np.asarray(solution.col_value), duals)
+
+
+def solve_arrays(arrays: dict, options: dict) -> tuple:
+    """Solve a small model given as arrays (see :func:`model_arrays`) in this process, with
+    HiGHS's ``options``; returns what :func:`_solve` returns."""
+    return _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))
 
 
 def _solve_child(conn, arrays: dict, options: dict, start) -> None:
@@ -173,7 +191,8 @@ def main_script_hidden():
 def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
 
-    Returns (model status, primal solution status, objective, dual bound, gap, column values),
+    Returns (model status, primal solution status, objective, dual bound, gap, column values,
+    row duals),
     ``STOPPED`` when the solver had to be stopped, or ``DIED`` when its process ended without
     an answer (out of memory, a crash)."""
     ctx = _context()
@@ -209,9 +228,9 @@ def _checked(outcome, columns: int):
     """The solver's outcome if it has the expected shape, else a :class:`SolverFailed`."""
     if isinstance(outcome, str):
         return outcome
-    if not isinstance(outcome, tuple) or len(outcome) != 6:
+    if not isinstance(outcome, tuple) or len(outcome) != 7:
         raise SolverFailed("HiGHS returned an answer of the wrong shape")
-    status, primal_status, objective, _bound, _gap, values = outcome
+    status, primal_status, objective, _bound, _gap, values, _duals = outcome
     if status in _ERRORS:
         raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
     if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
@@ -223,7 +242,7 @@ def _checked(outcome, columns: int):
 
 def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
     """True when the returned point's objective is not the objective HiGHS reports."""
-    _status, primal_status, objective_value, *_rest, col_value = outcome
+    _status, primal_status, objective_value, _bound, _gap, col_value, _duals = outcome
     if primal_status != 2:
         return False
     actual = float(np.dot(cost, col_value))
@@ -231,7 +250,8 @@ def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
 
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
-              start: dict[pulp.LpVariable, float] | None = None, relax: bool = False) -> HighsOutcome:
+              start: dict[pulp.LpVariable, float] | None = None, relax: bool = False,
+              target: float | None = None) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -245,17 +265,21 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         incumbent.
     relax : bool
         Solve the LP relaxation (every variable continuous) instead.
+    target : float, optional
+        Stop as soon as a plan this good is found (an objective value of ``prob``): the
+        caller has a bound that proves such a plan close enough.
     """
-    (variables, position, cost, lower, upper, integer, starts, index, value,
-     row_lower, row_upper) = _arrays(prob)
-    arrays = {"cost": cost, "lower": lower, "upper": upper,
-              "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
-              "start": starts, "index": index, "value": value, "integer": None if relax else integer}
+    variables, position, arrays = model_arrays(prob)
+    cost, row_lower = arrays["cost"], arrays["row_lower"]
+    if relax:
+        arrays["integer"] = None
     options = {"output_flag": False, "mip_rel_gap": gap}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
     if threads is not None:
         options["threads"] = int(threads)
+    if target is not None:
+        options["objective_target"] = float((-1.0 if prob.sense == pulp.LpMaximize else 1.0) * target)
     start_arrays = None
     if start:
         start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
@@ -268,7 +292,7 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if isinstance(outcome, str):
         return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
                             died=outcome == DIED)
-    status, primal_status, objective_value, dual_bound, mip_gap, col_value = outcome
+    status, primal_status, objective_value, dual_bound, mip_gap, col_value, row_dual = outcome
     has_point = primal_status == 2  # kSolutionStatusFeasible
     if has_point:
         for var, val in zip(variables, col_value):
@@ -288,4 +312,5 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     else:
         sol = pulp.LpSolutionNoSolutionFound
     gap_value = mip_gap if has_point and mip_gap < 1e30 and not relax else None
-    return HighsOutcome(sol, objective, bound, gap_value)
+    duals = row_dual if relax and status == _OPTIMAL and len(row_dual) == len(row_lower) else None
+    return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals)

@@ -72,7 +72,6 @@ class Model:
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     local_money: dict[str, dict] = field(default_factory=dict)
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
-    projects: dict[str, pulp.LpVariable] = field(default_factory=dict)
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
@@ -177,21 +176,19 @@ class Model:
             self.prob.status, self.prob.sol_status = status, sol_status
 
     @contextmanager
-    def integral_fixed(self, values: dict[pulp.LpVariable, float], open_measures: frozenset[str] = frozenset(),
+    def integral_fixed(self, values: dict[pulp.LpVariable, float], zeros_only: bool = False,
                        tolerance: float = 1e-6):
         """Within the block, every integer variable whose value in ``values`` (a solution of
-        the LP relaxation) is integral within ``tolerance`` is fixed to it, except the
-        decisions about the measures in ``open_measures`` (every place and year, and the
-        project): what is left is the small MIP of the decisions the relaxation left open
-        (RENS), widened to whole measures when asked. Bounds are restored afterwards and the
-        block yields how many variables were fixed."""
-        rows = self._measure_rows()
-        kept = {id(v) for mid in open_measures for v in self._decisions_of(mid, rows)}
+        the LP relaxation) is integral within ``tolerance`` is fixed to it, or with
+        ``zeros_only`` only those at zero (what the relaxation rules out): what is left is the
+        small MIP of the decisions the relaxation left open (RENS), or the wider one of every
+        decision it does not rule out. Bounds are restored afterwards and the block yields how
+        many variables were fixed."""
         saved = []
         for var in self.variables():
             value = values.get(var)
-            if (var.cat == pulp.LpInteger and value is not None and id(var) not in kept
-                    and abs(value - round(value)) <= tolerance):
+            if (var.cat == pulp.LpInteger and value is not None and abs(value - round(value)) <= tolerance
+                    and (round(value) == 0 or not zeros_only)):
                 saved.append((var, var.lowBound, var.upBound))
                 var.lowBound = var.upBound = float(round(value))
         try:
@@ -199,27 +196,6 @@ class Model:
         finally:
             for var, low, up in saved:
                 var.lowBound, var.upBound = low, up
-
-    def _decisions_of(self, mid: str, rows: dict[str, list[int]]) -> list[pulp.LpVariable]:
-        """The integer variables deciding measure ``mid`` (its candidate ``rows``): in place at
-        each place and year, and its project when projects are counted."""
-        return [v for c in rows.get(mid, []) for v in self.y[c]] + ([self.projects[mid]] if mid in self.projects else [])
-
-    def _measure_rows(self) -> dict[str, list[int]]:
-        """Candidate rows of each measure."""
-        rows: dict[str, list[int]] = defaultdict(list)
-        for c, mid in enumerate(self.problem.candidates["measure_id"]):
-            rows[mid].append(c)
-        return rows
-
-    def undecided_measures(self, values: dict[pulp.LpVariable, float], tolerance: float = 1e-6) -> frozenset[str]:
-        """Measures with a decision (a place and year, or the project) that ``values`` leaves
-        fractional."""
-        def open_(var):
-            value = values.get(var)
-            return value is not None and abs(value - round(value)) > tolerance
-        rows = self._measure_rows()
-        return frozenset(mid for mid in rows if any(open_(v) for v in self._decisions_of(mid, rows)))
 
     @contextmanager
     def funding_stage(self, installs: dict[int, int]):
@@ -493,9 +469,12 @@ def define_projects(m: Model) -> None:
     p = m.problem
     if p.max_projects is None:
         return
+    rows = defaultdict(list)
+    for c, mid in enumerate(p.candidates["measure_id"]):
+        rows[mid].append(c)
     bought = []
-    for mid, cs in m._measure_rows().items():
-        u = m.projects[mid] = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
+    for mid, cs in rows.items():
+        u = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
         bought.append((u, 1))
         for c in cs:
             m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{p.candidates.at[c, 'key']}]")
