@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,19 +177,19 @@ class Model:
             self.prob.status, self.prob.sol_status = status, sol_status
 
     @contextmanager
-    def integral_fixed(self, values: dict[pulp.LpVariable, float], zeros_only: bool = False,
-                       tolerance: float = 1e-6):
+    def integral_fixed(self, values: dict[pulp.LpVariable, float],
+                       also: Callable[[pulp.LpVariable, float], bool] | None = None, tolerance: float = 1e-6):
         """Within the block, every integer variable whose value in ``values`` (a solution of
-        the LP relaxation) is integral within ``tolerance`` is fixed to it, or with
-        ``zeros_only`` only those at zero (what the relaxation rules out): what is left is the
-        small MIP of the decisions the relaxation left open (RENS), or the wider one of every
-        decision it does not rule out. Bounds are restored afterwards and the block yields how
-        many variables were fixed."""
+        the LP relaxation) is integral within ``tolerance`` is fixed to it, when ``also``
+        (given the variable and that whole value) agrees: what is left is the small MIP of
+        the decisions the relaxation left open (RENS), or a wider one (only the decisions it
+        rules out fixed, say). Bounds are restored afterwards and the block yields how many
+        variables were fixed."""
         saved = []
         for var in self.variables():
             value = values.get(var)
             if (var.cat == pulp.LpInteger and value is not None and abs(value - round(value)) <= tolerance
-                    and (round(value) == 0 or not zeros_only)):
+                    and (also is None or also(var, round(value)))):
                 saved.append((var, var.lowBound, var.upBound))
                 var.lowBound = var.upBound = float(round(value))
         try:
