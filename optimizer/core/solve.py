@@ -316,7 +316,7 @@ class Guided:
 
     @property
     def gap(self) -> float | None:
-        """The proven relative gap of the plan: its distance to the relaxation's bound."""
+        """The proven relative gap of the plan: its distance to the bound."""
         if self.objective is None or self.bound is None:
             return None
         return float(abs(self.bound - self.objective) / max(abs(self.objective), 1e-9))
@@ -336,8 +336,8 @@ class Guided:
         return SolveReport(status, "highs", self.objective, self.bound, self.gap, self.seconds, notes)
 
     def tighten(self, report: SolveReport) -> SolveReport:
-        """A later solve's report with the relaxation's bound where it is the tighter one, and
-        the relaxation's time added."""
+        """A later solve's report with this step's bound (the relaxation's or the per-school
+        one) where it is the tighter one, and this step's time added."""
         report.solve_seconds += self.seconds
         if report.objective is None or self.bound is None:
             return report
