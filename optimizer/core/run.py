@@ -9,6 +9,7 @@ from optimizer.core.plan import Plan, make_plan
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import InvalidPlan, PlanResult
 from optimizer.core.solve import (
+    Checked,
     Guided,
     check,
     fund_grants_first,
@@ -19,7 +20,7 @@ from optimizer.core.solve import (
     start_values,
 )
 from optimizer.core.status import SolveOptions, SolveReport, Status
-from optimizer.core.verify import plan_value, verify
+from optimizer.core.verify import plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -44,15 +45,15 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tr
     return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
 
 
-def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Plan | None:
-    """A known plan (or the function that makes it) paid grants first, when it then keeps
-    every rule of the model's Problem; else None."""
+def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Checked | None:
+    """A known plan (or the function that makes it) paid grants first and checked, when it
+    then keeps every rule of the model's Problem; else None."""
     if callable(plan):
         plan = plan()
     if plan is None:
         return None
-    paid = fund_grants_first(model, plan.installs) or plan
-    return None if verify(model.problem, paid) else paid
+    checked = check(model, fund_grants_first(model, plan.installs) or plan)
+    return checked if checked.valid else None
 
 
 def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
@@ -83,17 +84,17 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     problem = model.problem
     baseline = plan_value(problem, {})
     guided = lp_guided(model, options)
-    guided_plan = None if guided is None else _paid_and_valid(model, guided.plan)
-    if guided_plan is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
+    from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
+    if from_guided is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
         # proven close enough, or too little time left for the full solve to do better
         report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
         report.notes[:0] = problem.notes
-        checked = check(model, guided_plan)
-        return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
+        return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                           model.build_seconds)
     known = start if isinstance(start, (list, tuple)) else [start]
-    usable = [p for p in [*(_paid_and_valid(model, k) for k in known), guided_plan] if p is not None]
-    start = max(usable, key=lambda p: plan_value(problem, p.installs), default=None)
+    usable = [c for c in [*(_paid_and_valid(model, k) for k in known), from_guided] if c is not None]
+    best = max(usable, key=lambda c: c.value, default=None)
+    start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
                              [] if guided.bound is not None else
