@@ -385,11 +385,11 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
     with _quiet(), solver_errors("highs"):
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True)
     lp_seconds = time.perf_counter() - began
-    integers = [v for v in model.variables() if v.cat == pulp.LpInteger]
+    integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
     if lp.sol_status == pulp.LpSolutionInfeasible:
         return None
     if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
-        return Guided(None, None, None, 0, len(integers), lp_seconds, lp_seconds)
+        return Guided(None, None, None, 0, integers, lp_seconds, lp_seconds)
     relaxed = {v: v.varValue for v in model.variables()}
 
     def neighbourhood(also=None, start: dict | None = None, target: float | None = None):
@@ -407,7 +407,7 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
         return fixed, float(pulp.value(model.prob.objective)), plan
 
     fixed, objective, plan = neighbourhood()
-    guided = Guided(lp.dual_bound, objective, plan, fixed, len(integers), 0.0, lp_seconds)
+    guided = Guided(lp.dual_bound, objective, plan, fixed, integers, 0.0, lp_seconds)
     choices = None  # each school's own best choice at the relaxation's prices
     if plan is not None and guided.gap > options.gap and lp.row_dual is not None and not _spent(options, began):
         choices = _tighten_by_school(model, guided, lp.row_dual, options, began)
