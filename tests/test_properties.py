@@ -199,3 +199,37 @@ def test_the_school_bound_is_never_below_the_best_plan_whatever_the_prices(tmp_p
     moved = lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
     elsewhere = school_bound(model, moved)  # None: at these prices a block is unbounded, so no finite bound
     assert elsewhere.bound is None or elsewhere.bound >= best_gain - slack
+
+
+@SETTINGS
+@given(instances(grants=True), st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=8))
+def test_a_plan_put_together_one_school_at_a_time_keeps_every_rule_and_its_gap_is_never_too_small(
+        tmp_path, case, noise):
+    # The large-district path at any prices (the relaxation's, moved at random, as sample
+    # districts' prices would be): the plan from the schools' own choices and their parts of
+    # the greedy plan keeps every rule, is never worth less than the greedy plan, and the
+    # gap it reports is never smaller than its true distance to the brute-force optimum.
+    from optimizer.core.highs_runner import run_highs
+    from optimizer.core.run import solve_and_check
+    from optimizer.core.sample import SamplePrices
+
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    model = build_model(p)
+    lp = run_highs(model.prob, None, 0.0, None, relax=True)
+    if lp.row_dual is None:  # an infeasible relaxation: nothing to plan
+        return
+    best_gain = brute_force_with_grants(p) - plan_value(p, {})
+    slack = 1e-3 * abs(best_gain) + 1e-6
+    greedy = greedy_plan(p)
+    moved = lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
+    for prices in (lp.row_dual, moved):
+        result = solve_and_check(build_model(p), [greedy], SolveOptions(gap=1e-6),
+                                 prices=SamplePrices(prices, 1, 1, 0.0))
+        assert result.plan is not None and not verify(p, result.plan)
+        gain = result.value - plan_value(p, {})
+        assert gain >= plan_value(p, greedy.installs) - plan_value(p, {}) - 1e-7
+        report = result.report
+        if report.gap is not None:  # relative to the plan's objective, or to the bound for the greedy plan
+            assert report.dual_bound >= best_gain - slack
+            assert report.gap * max(abs(report.objective), abs(report.dual_bound), 1e-9) >= best_gain - gain - slack

@@ -1,4 +1,5 @@
-"""A bound on the best plan from one school at a time (a Lagrangian bound).
+"""A bound on the best plan from one school at a time (a Lagrangian bound), and a plan put
+together from the schools' own choices (a restricted master problem).
 
 The model separates by school except for the rows every school shares: the yearly budgets,
 grant caps and local match, the project count, district-wide rules. Put a price on each
@@ -9,6 +10,13 @@ on every plan, whatever the prices (weak duality); with the prices of the LP
 relaxation's duals it is never above the relaxation's bound, and is below it by whatever the
 relaxation gained from buying fractions of a measure inside a school.
 
+Each school's best choice at some prices is a whole plan for that school. The restricted
+master problem picks, for every school, one of the plans it has been offered (its choices at
+each set of prices tried, and the school's part of a known plan), with the district's money
+(grants, match, carry-over, project counts) decided freely, under every shared row: a small
+MIP whose plans keep every rule of the model, since each school's rows hold inside each of
+its plans (a Dantzig-Wolfe master restricted to those plans).
+
 The blocks are found from the model itself: each in-place decision belongs to its school,
 and another variable joins a school when every row it shares with decided variables belongs
 to that school alone; what is left (grant money, match, carry-over, projects) forms one more
@@ -17,7 +25,7 @@ block. Any split gives a valid bound; a split that follows the schools gives a t
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +34,44 @@ from optimizer.core.model import Model
 
 #: Relative gap each school's small MIP is solved to; its proven dual bound is what counts.
 BLOCK_GAP = 1e-4
+
+
+@dataclass
+class Split:
+    """The model's matrix (as HiGHS takes it, see ``highs_runner.model_arrays``) split into
+    blocks: ``label`` is the block of each column, ``rows`` the block of each row (-1: a
+    shared row; -2: a row with no entries). The last block is the district's money."""
+
+    arrays: dict
+    label: np.ndarray
+    rows: np.ndarray
+    count: int
+    _members: list = field(default_factory=list, repr=False)
+
+    @property
+    def money(self) -> int:
+        """The block of district-level money and what else joins no school."""
+        return self.count - 1
+
+    @property
+    def shared(self) -> np.ndarray:
+        """The shared rows."""
+        return np.flatnonzero(self.rows == -1)
+
+    def members(self, block: int) -> tuple[np.ndarray, np.ndarray]:
+        """The columns and the (unshared) rows of one block."""
+        if not self._members:
+            by_col, by_row = np.argsort(self.label, kind="stable"), np.argsort(self.rows, kind="stable")
+            cb = np.searchsorted(self.label[by_col], np.arange(self.count + 1))
+            rb = np.searchsorted(self.rows[by_row], np.arange(self.count + 1))
+            self._members = [(by_col[cb[b]:cb[b + 1]], by_row[rb[b]:rb[b + 1]]) for b in range(self.count)]
+        return self._members[block]
+
+
+def split(model: Model) -> Split:
+    """The model's blocks, one per school (see the module's docstring)."""
+    _variables, position, arrays = model_arrays(model.prob)
+    return Split(arrays, *blocks(model, arrays, position))
 
 
 @dataclass
@@ -92,65 +138,85 @@ def _row_range(labels: np.ndarray, row_of: np.ndarray, m: int) -> tuple[np.ndarr
     return low, high
 
 
-def school_bound(model: Model, row_dual: np.ndarray, time_limit: float | None = None,
-                 threads: int | None = None) -> SchoolBound:
-    """The Lagrangian bound of ``model`` at the prices ``row_dual`` (HiGHS's row duals of
-    the LP relaxation, in its minimisation sense: positive on a row at its lower side,
-    negative at its upper side). Valid for any prices: a price on a side the row does not
-    have counts as zero."""
-    began = time.perf_counter()
-    _variables, position, arrays = model_arrays(model.prob)
-    label, row_block, count = blocks(model, arrays, position)
-    starts, index, value = arrays["start"], arrays["index"], arrays["value"]
-    shared = np.flatnonzero(row_block == -1)
+def _priced(parts: Split, row_dual: np.ndarray) -> tuple[np.ndarray, float]:
+    """Column costs less the priced use of the shared rows, and the priced right-hand sides
+    (a price on a side the row does not have counts as zero)."""
+    arrays = parts.arrays
+    shared = parts.shared
     price = np.asarray(row_dual, dtype=float)[shared]
     side = np.where(price > 0, arrays["row_lower"][shared], arrays["row_upper"][shared])
     price = np.where(np.isfinite(side) & (price != 0), price, 0.0)
     cost = arrays["cost"].copy()
-    lengths, entries = _entries(starts, shared)
-    np.add.at(cost, index[entries], -np.repeat(price, lengths) * value[entries])
-    total = float(np.dot(price, np.where(price != 0, side, 0.0)))
-    by_block = np.argsort(label, kind="stable")
-    col_bounds = np.searchsorted(label[by_block], np.arange(count + 1))
-    rows_sorted = np.argsort(row_block, kind="stable")
-    row_bounds = np.searchsorted(row_block[rows_sorted], np.arange(count + 1))
-    local = np.empty(len(label), dtype=np.int64)
-    point = np.zeros(len(label))
-    for block in range(count):
-        cols = by_block[col_bounds[block]:col_bounds[block + 1]]
-        rows = rows_sorted[row_bounds[block]:row_bounds[block + 1]]
-        if not len(cols):  # no district-level variables, say
-            continue
-        local[cols] = np.arange(len(cols))
+    lengths, entries = _entries(arrays["start"], shared)
+    np.add.at(cost, arrays["index"][entries], -np.repeat(price, lengths) * arrays["value"][entries])
+    return cost, float(np.dot(price, np.where(price != 0, side, 0.0)))
+
+
+def school_bound(model: Model, row_dual: np.ndarray, time_limit: float | None = None,
+                 threads: int | None = None, parts: Split | None = None) -> SchoolBound:
+    """The Lagrangian bound of ``model`` at the prices ``row_dual`` (HiGHS's row duals, in
+    its minimisation sense: positive on a row at its lower side, negative at its upper
+    side), one per row of the model (only the shared rows' count). Valid for any prices."""
+    began = time.perf_counter()
+    parts = parts or split(model)
+    cost, total = _priced(parts, row_dual)
+    point = np.zeros(len(parts.label))
+    fail = SchoolBound(None, parts.count, len(parts.shared), 0.0)
+    for block in range(parts.count):
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
         if left is not None and left <= 0:
-            return SchoolBound(None, count, len(shared), time.perf_counter() - began)
-        part = _block_value(arrays, cost, cols, rows, local, left, threads)
+            return fail
+        part = _block_value(parts, block, cost, left, threads)
         if part is None:
-            return SchoolBound(None, count, len(shared), time.perf_counter() - began)
+            return fail
         total += part[0]
-        point[cols] = part[1]
-    return SchoolBound(arrays["sign"] * total, count, len(shared), time.perf_counter() - began, point)
+        point[parts.members(block)[0]] = part[1]
+    return SchoolBound(parts.arrays["sign"] * total, parts.count, len(parts.shared), time.perf_counter() - began, point)
 
 
-def _block_value(arrays: dict, cost: np.ndarray, cols: np.ndarray, rows: np.ndarray, local: np.ndarray,
-                 time_limit: float | None, threads: int | None) -> tuple[float, np.ndarray] | None:
+def completed(parts: Split, known: np.ndarray, row_dual: np.ndarray, time_limit: float | None = None,
+              threads: int | None = None) -> np.ndarray:
+    """A known plan's decisions (``known``: a value for each integer column it decides, NaN
+    elsewhere) with every other variable of each school chosen best at the prices: the plan
+    each school would be offered in the master problem. A school whose part of the plan
+    breaks one of its own rows (or is not solved in time) gets NaN: it is offered nothing."""
+    began = time.perf_counter()
+    cost, _total = _priced(parts, row_dual)
+    point = np.full(len(parts.label), np.nan)
+    integer = parts.arrays["integer"]
+    for block in range(parts.money):
+        cols = parts.members(block)[0]
+        lower, upper = parts.arrays["lower"][cols].copy(), parts.arrays["upper"][cols].copy()
+        fixed = integer[cols] & ~np.isnan(known[cols])
+        lower[fixed] = upper[fixed] = known[cols][fixed]
+        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+        if left is not None and left <= 0:
+            break
+        part = _block_value(parts, block, cost, left, threads, (lower, upper))
+        if part is not None:
+            point[cols] = part[1]
+    return point
+
+
+def _block_value(parts: Split, block: int, cost: np.ndarray, time_limit: float | None, threads: int | None,
+                 bounds: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray] | None:
     """A proven lower bound on one block's least priced cost (HiGHS's sense) and the
-    block's best point, or None."""
-    starts, index, value = arrays["start"], arrays["index"], arrays["value"]
-    lengths, entries = _entries(starts, rows)
+    block's best point, or None; ``bounds`` replace its columns' own."""
+    arrays = parts.arrays
+    cols, rows = parts.members(block)
+    if not len(cols):  # no district-level variables, say
+        return 0.0, np.zeros(0)
+    local = np.full(len(parts.label), -1, dtype=np.int64)
+    local[cols] = np.arange(len(cols))
+    lengths, entries = _entries(arrays["start"], rows)
     integer = arrays["integer"][cols]
-    sub = {"cost": cost[cols], "lower": arrays["lower"][cols], "upper": arrays["upper"][cols],
+    lower, upper = bounds or (arrays["lower"][cols], arrays["upper"][cols])
+    sub = {"cost": cost[cols], "lower": lower, "upper": upper,
            "row_lower": arrays["row_lower"][rows], "row_upper": arrays["row_upper"][rows],
            "start": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32),
-           "index": local[index[entries]].astype(np.int32), "value": value[entries],
+           "index": local[arrays["index"][entries]].astype(np.int32), "value": arrays["value"][entries],
            "integer": integer if integer.any() else None}
-    options = {"mip_rel_gap": BLOCK_GAP}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
-    if threads is not None:
-        options["threads"] = int(threads)
-    status, _primal, objective, dual_bound, _gap, values, _duals = solve_arrays(sub, options)
+    status, _primal, objective, dual_bound, _gap, values, _duals = solve_arrays(sub, _options(BLOCK_GAP, time_limit, threads))
     if sub["integer"] is None:  # a linear program: its optimal objective
         return (float(objective), values) if status == OPTIMAL else None
     if status not in (OPTIMAL, TIME_LIMIT) or not np.isfinite(dual_bound) or abs(dual_bound) >= 1e30:
@@ -158,6 +224,83 @@ def _block_value(arrays: dict, cost: np.ndarray, cols: np.ndarray, rows: np.ndar
     if status == OPTIMAL and dual_bound > objective + 1e-9 * max(1.0, abs(objective)):
         return None  # a dual bound above the optimum is not a bound
     return float(dual_bound), (values if len(values) == len(cols) else np.zeros(len(cols)))
+
+
+def master(parts: Split, offers: list[np.ndarray], gap: float, time_limit: float | None = None,
+           threads: int | None = None) -> np.ndarray | None:
+    """Pick one of ``offers`` (points over every column of the model; NaN at a school that
+    is not offered that one) for each school and decide the district's money, under every
+    shared row and the money's own rows, for the best objective (see the module's
+    docstring). Returns a value for every column of the model, or None when no combination
+    of the plans offered keeps the shared rows (or none is found in time)."""
+    label, money = parts.label, parts.money
+    school = label < money
+    offered = np.ones((len(offers), money))  # offer j at school b is the master's column j * money + b
+    for j, offer in enumerate(offers):
+        offered[j, np.unique(label[np.isnan(offer) & school])] = 0.0
+    offers = [np.nan_to_num(offer) for offer in offers]
+    _status, primal, _objective, _bound, _gap, chosen, _duals = solve_arrays(
+        _master_arrays(parts, offers, offered.ravel()), _options(gap, time_limit, threads))
+    if primal != 2:  # no feasible point
+        return None
+    values = np.zeros(len(label))
+    pick = np.round(chosen[:offered.size]).reshape(offered.shape)
+    for j, offer in enumerate(offers):
+        values[school] += offer[school] * pick[j, label[school]]
+    values[parts.members(money)[0]] = chosen[offered.size:]
+    return values
+
+
+def _master_arrays(parts: Split, offers: list[np.ndarray], offered: np.ndarray) -> dict:
+    """The master problem as HiGHS takes it: a binary per offer and school (its entry on a
+    shared row is the use its columns make of it; ``offered`` is its upper bound), the
+    district's money columns as they are, the shared rows and the money's own rows, and one
+    row per school that takes exactly one offer."""
+    arrays, label, money = parts.arrays, parts.label, parts.money
+    picks = len(offers) * money
+    kept = np.flatnonzero((parts.rows == -1) | (parts.rows == money))
+    lengths, entries = _entries(arrays["start"], kept)
+    row = np.repeat(np.arange(len(kept)), lengths)
+    col, value = arrays["index"][entries], arrays["value"][entries]
+    own = label[col] == money
+    money_cols = parts.members(money)[0]
+    local = np.full(len(label), -1, dtype=np.int64)
+    local[money_cols] = picks + np.arange(len(money_cols))
+    rows, cols, values = [row[own]], [local[col[own]]], [value[own]]
+    for j, offer in enumerate(offers):
+        use = value[~own] * offer[col[~own]]
+        rows.append(row[~own][use != 0])
+        cols.append(j * money + label[col[~own]][use != 0])
+        values.append(use[use != 0])
+    n_cols = picks + len(money_cols)
+    unique, inverse = np.unique(np.concatenate(rows) * n_cols + np.concatenate(cols), return_inverse=True)
+    summed = np.zeros(len(unique))
+    np.add.at(summed, inverse, np.concatenate(values))
+    r = np.concatenate([unique // n_cols, len(kept) + np.tile(np.arange(money), len(offers))])
+    c = np.concatenate([unique % n_cols, np.arange(picks)])
+    v = np.concatenate([summed, np.ones(picks)])
+    order = np.lexsort((c, r))
+    school = label < money
+    cost = np.zeros((len(offers), money))
+    for j, offer in enumerate(offers):
+        np.add.at(cost[j], label[school], arrays["cost"][school] * offer[school])
+    return {"cost": np.concatenate([cost.ravel(), arrays["cost"][money_cols]]),
+            "lower": np.concatenate([np.zeros(picks), arrays["lower"][money_cols]]),
+            "upper": np.concatenate([offered, arrays["upper"][money_cols]]),
+            "row_lower": np.concatenate([arrays["row_lower"][kept], np.ones(money)]),
+            "row_upper": np.concatenate([arrays["row_upper"][kept], np.ones(money)]),
+            "start": np.searchsorted(r[order], np.arange(len(kept) + money + 1)).astype(np.int32),
+            "index": c[order].astype(np.int32), "value": v[order],
+            "integer": np.concatenate([np.ones(picks, dtype=bool), arrays["integer"][money_cols]])}
+
+
+def _options(gap: float, time_limit: float | None, threads: int | None) -> dict:
+    options = {"mip_rel_gap": gap}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    if threads is not None:
+        options["threads"] = int(threads)
+    return options
 
 
 def _entries(starts: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

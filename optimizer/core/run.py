@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import InvalidPlan, PlanResult
+from optimizer.core.sample import LARGE_SITES, SamplePrices, sampled_prices
 from optimizer.core.solve import (
     Checked,
     Guided,
+    available_solvers,
     check,
     fund_grants_first,
     lp_guided,
@@ -57,7 +60,7 @@ def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Che
 
 
 def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
-                    options: SolveOptions = SolveOptions()) -> PlanResult:
+                    options: SolveOptions = SolveOptions(), prices: SamplePrices | None = None) -> PlanResult:
     """Solve a built model, read the plan and check it independently.
 
     First the LP relaxation is solved and a plan read off it (:func:`lp_guided`); when that
@@ -75,6 +78,11 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         is called only when the plan from the relaxation is not proven good enough.
     options : SolveOptions
         Solver, time limit, gap and threads.
+    prices : SamplePrices, optional
+        For a district too large to relax whole: prices for its shared rows. The plan is
+        then put together one school at a time (:func:`plan_by_school`) from them and the
+        best known plan, and its gap is proven against the per-school bound at them; the
+        full solve is not tried.
 
     Raises
     ------
@@ -83,6 +91,8 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     """
     problem = model.problem
     baseline = plan_value(problem, {})
+    if prices is not None:
+        return _by_school(model, _known(start), options, prices, baseline)
     guided = lp_guided(model, options)
     from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
     if from_guided is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
@@ -91,8 +101,7 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         report.notes[:0] = problem.notes
         return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                           model.build_seconds)
-    known = start if isinstance(start, (list, tuple)) else [start]
-    usable = [c for c in [*(_paid_and_valid(model, k) for k in known), from_guided] if c is not None]
+    usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
     best = max(usable, key=lambda c: c.value, default=None)
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
@@ -115,6 +124,36 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         raise InvalidPlan(checked.violations)
     return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
                       model.build_seconds)
+
+
+def _known(start) -> list:
+    return list(start) if isinstance(start, (list, tuple)) else [start]
+
+
+def _by_school(model: Model, known: list, options: SolveOptions, prices: SamplePrices,
+               baseline: float) -> PlanResult:
+    """The plan of a district too large to relax whole (see :func:`solve_and_check`)."""
+    problem = model.problem
+    usable = [c for c in (_paid_and_valid(model, k) for k in known) if c is not None]
+    best = max(usable, key=lambda c: c.value, default=None)
+    if best is None:  # no known plan keeps every rule: the full solve says why
+        return solve_and_check(model, None, options)
+    rest = options if options.time_limit is None else options.but(time_limit=options.time_limit - prices.seconds)
+    guided = plan_by_school(model, prices, best.plan, rest)
+    guided.seconds += prices.seconds
+    found = _paid_and_valid(model, guided.plan)
+    if found is None or found.value < best.value or guided.gap is None:
+        report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
+                             [*problem.notes, "a district this size is planned one school at a time"])
+        return _greedy_fallback(model, best.plan, report, baseline, bound_tried=True)
+    proven = guided.gap <= options.gap
+    report = guided.report(Status.OPTIMAL if proven else Status.FEASIBLE)
+    if not proven:
+        report.notes[1:] = [f"proven within {guided.gap:.2%}, not the {options.gap:.2%} asked: the whole LP "
+                            f"relaxation of a district this size does not fit the time, so the bound comes "
+                            f"from sample prices"]
+    report.notes[:0] = problem.notes
+    return PlanResult(problem.scenario_name, problem, report, found.plan, found.value, baseline, model.build_seconds)
 
 
 #: Fewest seconds worth giving the full solve after the plan from the relaxation.
@@ -171,4 +210,9 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     problem = expand(inputs)
     model = build_model(problem)
     starts = [lambda: greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
-    return solve_and_check(model, starts, options)
+    prices = None
+    if (len(problem.sites) > LARGE_SITES and problem.objective != "tier1_first" and options.solver == "highs"
+            and "highs" in available_solvers()):
+        prices = sampled_prices(inputs, model, time_limit=None if options.time_limit is None else
+                                options.time_limit / 4, threads=options.threads)
+    return solve_and_check(model, starts, options, prices)

@@ -230,6 +230,20 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
             var.varValue = value
 
 
+def plan_of(model: Model, values) -> tuple[float, Plan]:
+    """The objective and the plan (paid as ``values`` pay it) of a value for every variable
+    of the model, in its variable order; the model's own values are restored afterwards."""
+    variables = model.variables()
+    saved = [v.varValue for v in variables]
+    try:
+        for var, value in zip(variables, values):
+            var.varValue = float(value)
+        return float(pulp.value(model.prob.objective)), make_plan(model.problem, _installs(model), *_funding(model))
+    finally:
+        for var, value in zip(variables, saved):
+            var.varValue = value
+
+
 def read_plan(model: Model) -> Plan:
     """Read the installations of a solved model and pay them grants first (see
     :func:`fund_grants_first`); the solver's own funding split is kept if that stage fails."""
@@ -302,6 +316,10 @@ class Guided:
         best choice at its prices agree); empty otherwise.
     schools : int
         Blocks of the per-school bound when it is the bound used (0 otherwise).
+    prices : str
+        Where the per-school bound's prices come from.
+    how : str
+        How the plan was found, when not read off the relaxation.
     """
 
     bound: float | None
@@ -313,6 +331,8 @@ class Guided:
     lp_seconds: float
     widened: str = ""
     schools: int = 0
+    prices: str = "the relaxation's prices"
+    how: str = ""
 
     @property
     def gap(self) -> float | None:
@@ -324,13 +344,14 @@ class Guided:
     def report(self, status: Status) -> SolveReport:
         """The plan's solve report."""
         by = (f"a bound found one school at a time (the decisions at each of {self.schools - 1} places, and the "
-              f"district's money, solved whole at the relaxation's prices for the shared budgets and grants)"
+              f"district's money, solved whole at {self.prices} for the shared budgets and grants)"
               if self.schools else "the relaxation")
-        how = (f"{self.fixed:,} of {self.integers:,} decisions fixed where {self.widened}, the rest solved as a "
-               f"MIP from the plan of what the relaxation leaves open, until proven close enough" if self.widened
-               else f"{self.fixed:,} of {self.integers:,} decisions fixed where the relaxation already decides "
-                    f"them, the rest solved as a small MIP")
-        notes = [f"plan read off the LP relaxation: {how}; proven within {self.gap:.2%} of the best possible plan by {by}"]
+        how = self.how or "read off the LP relaxation: " + (
+            f"{self.fixed:,} of {self.integers:,} decisions fixed where {self.widened}, the rest solved as a "
+            f"MIP from the plan of what the relaxation leaves open, until proven close enough" if self.widened
+            else f"{self.fixed:,} of {self.integers:,} decisions fixed where the relaxation already decides "
+                 f"them, the rest solved as a small MIP")
+        notes = [f"plan {how}; proven within {self.gap:.2%} of the best possible plan by {by}"]
         if status == Status.FEASIBLE:
             notes.append("time limit reached: the plan is feasible but not proven optimal")
         return SolveReport(status, "highs", self.objective, self.bound, self.gap, self.seconds, notes)
