@@ -157,3 +157,13 @@ def test_each_school_takes_one_plan_even_when_the_money_would_allow_more(distric
     for block in range(parts.money):
         cols = parts.members(block)[0]
         assert np.allclose(chosen[cols], found.point[cols], atol=1e-6)
+
+
+def test_schools_solved_on_threads_give_the_same_bound_and_choices_as_one_at_a_time(district_m):
+    model = build_model(expand(district_m))
+    lp = run_highs(model.prob, None, 0.0, None, relax=True)
+    parts = split(model)
+    alone = school_bound(model, lp.row_dual, threads=1, parts=parts)
+    together = school_bound(model, lp.row_dual, threads=None, parts=parts)
+    assert together.bound == pytest.approx(alone.bound, rel=1e-12)
+    assert np.array_equal(together.point, alone.point)

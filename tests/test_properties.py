@@ -175,6 +175,23 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
             best_gain - (result.value - plan_value(p, {})) - slack)
 
 
+def _with_prices(tmp_path, case, noise):
+    """A random instance with grants, its model and LP relaxation, the brute-force best gain
+    with the slack of the objective's tie-breaks, and the relaxation's prices moved by
+    ``noise``; None when the relaxation is infeasible."""
+    from optimizer.core.highs_runner import run_highs
+
+    measures, kwargs = case
+    p = problem(tmp_path, measures, **kwargs)
+    model = build_model(p)
+    lp = run_highs(model.prob, None, 0.0, None, relax=True)
+    if lp.row_dual is None:
+        return None
+    best_gain = brute_force_with_grants(p) - plan_value(p, {})
+    slack = 1e-3 * abs(best_gain) + 1e-6  # the tie-break terms of the model's objective
+    return p, model, lp, best_gain, slack, lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
+
+
 @SETTINGS
 @given(instances(grants=True), st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=8))
 def test_the_school_bound_is_never_below_the_best_plan_whatever_the_prices(tmp_path, case, noise):
@@ -184,19 +201,13 @@ def test_the_school_bound_is_never_below_the_best_plan_whatever_the_prices(tmp_p
     # never below the optimum (or there is none: a school's problem can be unbounded at
     # prices far from the relaxation's).
     from optimizer.core.decompose import school_bound
-    from optimizer.core.highs_runner import run_highs
 
-    measures, kwargs = case
-    p = problem(tmp_path, measures, **kwargs)
-    model = build_model(p)
-    lp = run_highs(model.prob, None, 0.0, None, relax=True)
-    if lp.row_dual is None:  # an infeasible relaxation: nothing to bound
+    priced = _with_prices(tmp_path, case, noise)
+    if priced is None:  # an infeasible relaxation: nothing to bound
         return
-    best_gain = brute_force_with_grants(p) - plan_value(p, {})
-    slack = 1e-3 * abs(best_gain) + 1e-6  # the tie-break terms of the model's objective
+    _p, model, lp, best_gain, slack, moved = priced
     at_lp = school_bound(model, lp.row_dual)
     assert at_lp.bound is not None and best_gain - slack <= at_lp.bound <= lp.dual_bound + 1e-6
-    moved = lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
     elsewhere = school_bound(model, moved)  # None: at these prices a block is unbounded, so no finite bound
     assert elsewhere.bound is None or elsewhere.bound >= best_gain - slack
 
@@ -209,20 +220,14 @@ def test_a_plan_put_together_one_school_at_a_time_keeps_every_rule_and_its_gap_i
     # districts' prices would be): the plan from the schools' own choices and their parts of
     # the greedy plan keeps every rule, is never worth less than the greedy plan, and the
     # gap it reports is never smaller than its true distance to the brute-force optimum.
-    from optimizer.core.highs_runner import run_highs
     from optimizer.core.run import solve_and_check
     from optimizer.core.sample import SamplePrices
 
-    measures, kwargs = case
-    p = problem(tmp_path, measures, **kwargs)
-    model = build_model(p)
-    lp = run_highs(model.prob, None, 0.0, None, relax=True)
-    if lp.row_dual is None:  # an infeasible relaxation: nothing to plan
+    priced = _with_prices(tmp_path, case, noise)
+    if priced is None:  # an infeasible relaxation: nothing to plan
         return
-    best_gain = brute_force_with_grants(p) - plan_value(p, {})
-    slack = 1e-3 * abs(best_gain) + 1e-6
+    p, _model, lp, best_gain, slack, moved = priced
     greedy = greedy_plan(p)
-    moved = lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
     for prices in (lp.row_dual, moved):
         result = solve_and_check(build_model(p), [greedy], SolveOptions(gap=1e-6),
                                  prices=SamplePrices(prices, 1, 1, 0.0))

@@ -144,7 +144,8 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
     found = _paid_and_valid(model, guided.plan)
     if found is None or found.value < best.value or guided.gap is None:
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
-                             [*problem.notes, "a district this size is planned one school at a time"])
+                             [*problem.notes, "planned one school at a time, as a district this size is: no plan "
+                                              "better than the greedy plan was put together in time"])
         return _greedy_fallback(model, best.plan, report, baseline, bound_tried=True)
     proven = guided.gap <= options.gap
     report = guided.report(Status.OPTIMAL if proven else Status.FEASIBLE)
@@ -211,7 +212,7 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     model = build_model(problem)
     starts = [lambda: greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
     prices = None
-    if (len(problem.sites) > LARGE_SITES and problem.objective != "tier1_first" and options.solver == "highs"
+    if (len(problem.sites) > LARGE_SITES and problem.objective == "risk_reduction" and options.solver == "highs"
             and "highs" in available_solvers()):
         prices = sampled_prices(inputs, model, time_limit=None if options.time_limit is None else
                                 options.time_limit / 4, threads=options.threads)
