@@ -147,12 +147,10 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
                              [*problem.notes, "planned one school at a time, as a district this size is: no plan "
                                               "better than the greedy plan was put together in time"])
         return _greedy_fallback(model, best.plan, report, baseline, bound_tried=True)
-    proven = guided.gap <= options.gap
-    report = guided.report(Status.OPTIMAL if proven else Status.FEASIBLE)
-    if not proven:
-        report.notes[1:] = [f"proven within {guided.gap:.2%}, not the {options.gap:.2%} asked: the whole LP "
-                            f"relaxation of a district this size does not fit the time, so the bound comes "
-                            f"from sample prices"]
+    report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE,
+                           f"proven within {guided.gap:.2%}, not the {options.gap:.2%} asked: the whole LP "
+                           f"relaxation of a district this size does not fit the time, so the bound comes "
+                           f"from sample prices")
     report.notes[:0] = problem.notes
     return PlanResult(problem.scenario_name, problem, report, found.plan, found.value, baseline, model.build_seconds)
 

@@ -230,15 +230,20 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
             var.varValue = value
 
 
+def _solution(model: Model) -> tuple[float, Plan]:
+    """The objective and the plan of the model's variable values, the plan paid as they pay it."""
+    return float(pulp.value(model.prob.objective)), make_plan(model.problem, _installs(model), *_funding(model))
+
+
 def plan_of(model: Model, values) -> tuple[float, Plan]:
-    """The objective and the plan (paid as ``values`` pay it) of a value for every variable
-    of the model, in its variable order; the model's own values are restored afterwards."""
+    """:func:`_solution` of a value for every variable of the model, in its variable order;
+    the model's own values are restored afterwards."""
     variables = model.variables()
     saved = [v.varValue for v in variables]
     try:
         for var, value in zip(variables, values):
             var.varValue = float(value)
-        return float(pulp.value(model.prob.objective)), make_plan(model.problem, _installs(model), *_funding(model))
+        return _solution(model)
     finally:
         for var, value in zip(variables, saved):
             var.varValue = value
@@ -341,8 +346,9 @@ class Guided:
             return None
         return float(abs(self.bound - self.objective) / max(abs(self.objective), 1e-9))
 
-    def report(self, status: Status) -> SolveReport:
-        """The plan's solve report."""
+    def report(self, status: Status,
+               unproven: str = "time limit reached: the plan is feasible but not proven optimal") -> SolveReport:
+        """The plan's solve report; a ``feasible`` one says why (``unproven``)."""
         by = (f"a bound found one school at a time (the decisions at each of {self.schools - 1} places, and the "
               f"district's money, solved whole at {self.prices} for the shared budgets and grants)"
               if self.schools else "the relaxation")
@@ -353,7 +359,7 @@ class Guided:
                  f"them, the rest solved as a small MIP")
         notes = [f"plan {how}; proven within {self.gap:.2%} of the best possible plan by {by}"]
         if status == Status.FEASIBLE:
-            notes.append("time limit reached: the plan is feasible but not proven optimal")
+            notes.append(unproven)
         return SolveReport(status, "highs", self.objective, self.bound, self.gap, self.seconds, notes)
 
     def tighten(self, report: SolveReport) -> SolveReport:
@@ -424,8 +430,7 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
             sub = run_highs(model.prob, left, gap, options.threads, start, target=target)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not _integral(model):
             return fixed, None, None
-        plan = make_plan(model.problem, _installs(model), *_funding(model))  # paid as the MIP pays
-        return fixed, float(pulp.value(model.prob.objective)), plan
+        return (fixed, *_solution(model))
 
     fixed, objective, plan = neighbourhood()
     guided = Guided(lp.dual_bound, objective, plan, fixed, integers, 0.0, lp_seconds)
