@@ -126,7 +126,7 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
     def stopped(model, options, start=None):
         return SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
     monkeypatch.setattr(run_mod, "solve_phases", stopped)
-    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options: None)  # no plan from the relaxation
+    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options, known=(): None)  # no plan from the relaxation
     fallback = optimize(inputs)
     assert fallback.status == Status.FEASIBLE and not verify(fallback.problem, fallback.plan)
     assert any("starting plan (the greedy baseline" in n for n in fallback.report.notes)
@@ -149,7 +149,7 @@ def test_a_what_if_starts_from_the_plan_before_the_change(tmp_path, monkeypatch)
     changed = instance(tmp_path / "after", measures, budget={"capital": 450, **FREE})
     monkeypatch.setattr(run_mod, "solve_phases",
                         lambda model, options, start=None: SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0))
-    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options: None)
+    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options, known=(): None)
     from_greedy = optimize(changed)
     from_before = optimize(changed, previous=before)
     assert plan_value(from_greedy.problem, greedy_plan(from_greedy.problem).installs) == from_greedy.value
@@ -286,6 +286,47 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.plan is not None and len(limits) == 2  # the small MIP, then the wider one
     assert all(0 < limit <= max(solve_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
+
+
+def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(monkeypatch):
+    # Capital up 20% on the suburban example: the plan before still keeps every rule and the
+    # per-school bound proves it within the 1% asked, so it comes back (the same items in the
+    # same years, paid anew) without searching the relaxation's neighbourhoods for another.
+    from optimizer import load_inputs
+    from optimizer.paths import SCENARIOS_DIR
+    options = SolveOptions(gap=0.01, time_limit=60)
+    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
+    before = optimize(inputs, options)
+    data = inputs.scenario.model_dump()
+    data["budget"]["capital"] = {year: round(1.2 * amount) for year, amount in data["budget"]["capital"].items()}
+    changed = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    real, searches = solve_mod.run_highs, []
+
+    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None):
+        if not relax:
+            searches.append(gap)
+        return real(prob, time_limit, gap, threads, start, relax, target)
+
+    monkeypatch.setattr(solve_mod, "run_highs", recording)
+    after = optimize(changed, options, previous=before)
+    assert after.status == Status.OPTIMAL and after.report.gap <= 0.01 and not verify(after.problem, after.plan)
+    assert any("kept from the plan it started from" in n for n in after.report.notes)
+    assert searches == [0.0]  # the plan before, its money decided anew; no neighbourhood searched
+    keys = before.problem.candidates["key"]
+    assert {(keys[c], t) for c, t in before.plan.installs.items()} == {
+        (after.problem.candidates["key"][c], t) for c, t in after.plan.installs.items()}
+    assert after.value == pytest.approx(plan_value(after.problem, after.plan.installs))
+
+
+def test_a_known_plan_worse_than_the_one_read_off_the_relaxation_is_not_kept():
+    # The greedy plan (paid, every rule kept) is known, but the plan read off the relaxation
+    # is better: that one is the answer, with the bound it is proven against.
+    model = _suburban_model()
+    greedy = solve_mod.fund_grants_first(model, greedy_plan(model.problem).installs)
+    worse, _plan = solve_mod._known_objective(model, greedy, SolveOptions())
+    guided = solve_mod.lp_guided(model, SolveOptions(gap=0.01, time_limit=60), [greedy])
+    assert guided.how == "" and guided.objective > worse and guided.gap <= 0.01
+    assert "kept from the plan" not in guided.report(Status.OPTIMAL).notes[0]
 
 
 @pytest.mark.slow

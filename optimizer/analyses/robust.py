@@ -102,12 +102,15 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     progress : callable, optional
         Called as ``progress(done, total)`` after each draw.
     """
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     seeds = np.random.SeedSequence(seed).spawn(samples)
     cluster = None
     if scheduler is None:
-        with main_script_hidden():  # the workers must not run the caller's script (a Streamlit app)
+        # the workers must not run the caller's script (a Streamlit app), nor sample their own
+        # stacks every 10 ms for Dask's profiler: the draws build their models in Python
+        with main_script_hidden(), dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=40)
     results: list = [None] * samples

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, model_arrays, solve_arrays
+from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, model_arrays, solve_arrays, use_pool
 from optimizer.core.model import Model
 
 #: Relative gap each school's small MIP is solved to; its proven dual bound is what counts.
@@ -215,11 +215,9 @@ def _each_block(blocks: range, solve, time_limit: float | None, threads: int | N
     workers = 1 if threads == 1 else min(BLOCK_WORKERS, os.cpu_count() or 1)
     if workers == 1 or len(blocks) < 2:
         return [one(block) for block in blocks]
-    # The first block sets HiGHS's process-wide pool to the one thread each block uses, so no
-    # thread re-creates it while another solves (see highs_runner._solve).
-    first = one(blocks[0])
+    use_pool(1)  # each block solves on one thread
     with ThreadPoolExecutor(workers) as pool:
-        return [first, *pool.map(one, blocks[1:])]
+        return list(pool.map(one, blocks))
 
 
 def _block_value(parts: Split, block: int, cost: np.ndarray, time_limit: float | None,

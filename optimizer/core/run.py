@@ -93,7 +93,9 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     baseline = plan_value(problem, {})
     if prices is not None:
         return _by_school(model, _known(start), options, prices, baseline)
-    guided = lp_guided(model, options)
+    # plans already made are checked now (a plan still to be made, the greedy one, only if needed)
+    known = [c for c in (_paid_and_valid(model, k) for k in _known(start) if not callable(k)) if c is not None]
+    guided = lp_guided(model, options, [c.plan for c in known])
     from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
     if from_guided is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
         # proven close enough, or too little time left for the full solve to do better
@@ -101,7 +103,8 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         report.notes[:0] = problem.notes
         return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                           model.build_seconds)
-    usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
+    later = (_paid_and_valid(model, k) for k in _known(start) if callable(k))
+    usable = [c for c in [*known, *later, from_guided] if c is not None]
     best = max(usable, key=lambda c: c.value, default=None)
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time

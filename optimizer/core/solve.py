@@ -7,6 +7,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pulp
@@ -389,7 +390,7 @@ SUB_MIP_SECONDS = 1.0
 NEAR_MISS = 2.0
 
 
-def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
+def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = ()) -> Guided | None:
     """Solve the LP relaxation, fix every integer variable it leaves whole, and solve the
     small MIP that is left (relaxation-enforced neighbourhood search). When that plan is not
     proven within the gap asked, the bound is tightened one school at a time
@@ -400,6 +401,12 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
     where the relaxation and the schools' own best choices disagree. On the
     example districts the relaxation decides about 95% of the decisions, and the plan found is
     within about 1% of the optimum in a fraction of a full solve.
+
+    ``known`` plans (the plan before a what-if's change, a nearby budget's plan; each keeps
+    every rule) take part: the best of them, with its money decided anew, is the answer when
+    the relaxation's bound already proves it close enough, and otherwise stands in for the
+    plan read off the relaxation whenever it is better (a what-if whose plan before still
+    holds need not search for it again).
 
     Returns None when HiGHS is not the solver, for the two-phase tier-1 objective, or when
     the relaxation is infeasible (the full solve says so); a Guided without a bound when the
@@ -432,16 +439,31 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
             return fixed, None, None
         return (fixed, *_solution(model))
 
-    fixed, objective, plan = neighbourhood()
-    guided = Guided(lp.dual_bound, objective, plan, fixed, integers, 0.0, lp_seconds)
-    choices = None  # each school's own best choice at the relaxation's prices
-    if plan is not None and guided.gap > options.gap and lp.row_dual is not None and not _spent(options, began):
-        choices = _tighten_by_school(model, guided, lp.row_dual, options, began)
+    sense = _sense(model)
+    kept = max((k for k in (_known_objective(model, plan, options) for plan in known) if k is not None),
+               key=lambda k: sense * k[0], default=None)
+    guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds)
+    if kept is not None:
+        guided = replace(guided, objective=kept[0], plan=kept[1], fixed=integers, how=KNOWN)
+    choices, tightened = None, False  # each school's own best choice at the relaxation's prices
+
+    def tighten() -> None:
+        nonlocal choices, tightened
+        if (not tightened and guided.plan is not None and guided.gap > options.gap and lp.row_dual is not None
+                and not _spent(options, began)):
+            choices, tightened = _tighten_by_school(model, guided, lp.row_dual, options, began), True
+
+    if guided.gap is not None and guided.gap <= NEAR_MISS * options.gap:
+        tighten()  # the known plan may be proven close enough by the tighter bound alone
+    if guided.gap is None or guided.gap > options.gap:
+        fixed, objective, plan = neighbourhood()
+        if plan is not None and (guided.plan is None or sense * objective > sense * guided.objective):
+            guided = replace(guided, objective=objective, plan=plan, fixed=fixed, how="")
+    tighten()
     wider = [("the relaxation rules them out", lambda var, value: value == 0)]
     if choices is not None:
         wider.append(("the relaxation and each school's own best choice agree",
                       lambda var, value: round(choices.get(var, -1.0)) == value))
-    sense = _sense(model)
     for why, also in wider:
         if guided.plan is None or not options.gap < guided.gap <= NEAR_MISS * options.gap or _spent(options, began):
             break
@@ -450,9 +472,25 @@ def lp_guided(model: Model, options: SolveOptions) -> Guided | None:
         start = start_values(model, guided.plan.installs)
         wide_fixed, wide_objective, wide_plan = neighbourhood(also, start, target)
         if wide_plan is not None and wide_objective * sense > guided.objective * sense:
-            guided = replace(guided, objective=wide_objective, plan=wide_plan, fixed=wide_fixed, widened=why)
+            guided = replace(guided, objective=wide_objective, plan=wide_plan, fixed=wide_fixed, widened=why,
+                             how="")
     guided.seconds = time.perf_counter() - began
     return guided
+
+
+#: How a plan kept from a known plan was found (see :func:`lp_guided`).
+KNOWN = ("kept from the plan it started from (the plan before the change, or the plan of a nearby budget: "
+         "the same items in the same years), its money decided anew")
+
+
+def _known_objective(model: Model, plan: Plan, options: SolveOptions) -> tuple[float, Plan] | None:
+    """The objective of a known plan under the model (every in-place decision fixed to it,
+    the rest, the money first, solved best) and that plan; None when it is not solved."""
+    with model.integral_fixed(start_values(model, plan.installs)), _quiet(), solver_errors("highs"):
+        outcome = run_highs(model.prob, options.time_limit, 0.0, options.threads)
+        if outcome.sol_status != pulp.LpSolutionOptimal or not _integral(model):
+            return None
+        return _solution(model)
 
 
 def _tighten_by_school(model: Model, guided: Guided, row_dual, options: SolveOptions,
