@@ -126,7 +126,7 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
     def stopped(model, options, start=None):
         return SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
     monkeypatch.setattr(run_mod, "solve_phases", stopped)
-    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options, known=(): None)  # no plan from the relaxation
+    monkeypatch.setattr(run_mod, "lp_guided", lambda *args: None)  # no plan from the relaxation
     fallback = optimize(inputs)
     assert fallback.status == Status.FEASIBLE and not verify(fallback.problem, fallback.plan)
     assert any("starting plan (the greedy baseline" in n for n in fallback.report.notes)
@@ -149,7 +149,7 @@ def test_a_what_if_starts_from_the_plan_before_the_change(tmp_path, monkeypatch)
     changed = instance(tmp_path / "after", measures, budget={"capital": 450, **FREE})
     monkeypatch.setattr(run_mod, "solve_phases",
                         lambda model, options, start=None: SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0))
-    monkeypatch.setattr(run_mod, "lp_guided", lambda model, options, known=(): None)
+    monkeypatch.setattr(run_mod, "lp_guided", lambda *args: None)
     from_greedy = optimize(changed)
     from_before = optimize(changed, previous=before)
     assert plan_value(from_greedy.problem, greedy_plan(from_greedy.problem).installs) == from_greedy.value
@@ -186,10 +186,10 @@ def test_a_relaxation_that_runs_out_of_time_is_not_solved_again(tmp_path, monkey
     from optimizer.core.highs_runner import HighsOutcome
     real = solve_mod.run_highs
 
-    def slow_relaxation(prob, time_limit, gap, threads, start=None, relax=False, target=None):
+    def slow_relaxation(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
         if relax and time_limit is not None:  # the relaxation, stopped at its limit
             return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None)
-        return real(prob, time_limit, gap, threads, start, relax, target)
+        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
 
     def forbidden(*args, **kwargs):
         raise AssertionError("solved again")
@@ -277,10 +277,10 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     # carries the gap the relaxation proves.
     real, limits = solve_mod.run_highs, []
 
-    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None):
+    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
         if not relax:
             limits.append(time_limit)
-        return real(prob, time_limit, gap, threads, start, relax, target)
+        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
 
     monkeypatch.setattr(solve_mod, "run_highs", recording)
     guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
@@ -302,10 +302,10 @@ def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(m
     changed = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
     real, searches = solve_mod.run_highs, []
 
-    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None):
+    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
         if not relax:
             searches.append(gap)
-        return real(prob, time_limit, gap, threads, start, relax, target)
+        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
 
     monkeypatch.setattr(solve_mod, "run_highs", recording)
     after = optimize(changed, options, previous=before)
@@ -316,6 +316,58 @@ def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(m
     assert {(keys[c], t) for c, t in before.plan.installs.items()} == {
         (after.problem.candidates["key"][c], t) for c, t in after.plan.installs.items()}
     assert after.value == pytest.approx(plan_value(after.problem, after.plan.installs))
+
+
+def test_a_what_if_relaxation_starts_from_the_basis_before_and_finds_the_same_bound(monkeypatch):
+    # The suburban example's relaxation keeps its final basis; the relaxations of three
+    # what-ifs (capital down 20%, a grant off, a mandate added: the same model, one with 30
+    # columns fewer, one with 30 rows more) start from it, matched by name, and reach the
+    # bound they reach from nothing.
+    import highspy
+
+    from optimizer import load_inputs
+    from optimizer.core.highs_runner import run_highs
+    from optimizer.core.problem import expand
+    from optimizer.paths import SCENARIOS_DIR
+    options = SolveOptions(gap=0.01, time_limit=60)
+    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
+    before = optimize(inputs, options)
+    basis = before.lp_basis
+    assert basis is not None and len(basis.columns) == len(basis.col_status) == len(_suburban_model().variables())
+    data = inputs.scenario.model_dump()
+    data["budget"]["capital"] = {year: round(0.8 * amount) for year, amount in data["budget"]["capital"].items()}
+    less = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    data = inputs.scenario.model_dump()
+    data["funding_sources"]["svpp"]["awarded"] = False
+    grant_off = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    mandate = load_inputs(SCENARIOS_DIR / "suburban_mandate.yaml")
+    real, used = highspy.Highs.setBasis, []
+
+    def recording(self, *args):
+        used.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(highspy.Highs, "setBasis", recording)
+    for changed in (less, grant_off, mandate):
+        model = build_model(expand(changed))
+        cold = run_highs(model.prob, None, 0.0, None, relax=True)
+        assert not used
+        warm = run_highs(model.prob, None, 0.0, None, relax=True, warm=basis)
+        assert len(used) == 1 and used.pop()
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    after = optimize(less, options, previous=before)
+    assert used and after.lp_basis is not None and not verify(after.problem, after.plan)
+
+
+def test_a_basis_is_matched_by_name_on_a_changed_model():
+    # A column or row of the model before keeps its status; a new column starts at its lower
+    # bound, a new row with its slack basic.
+    import numpy as np
+
+    from optimizer.core.highs_runner import LpBasis
+    basis = LpBasis(("x", "y"), np.array([1, 0], dtype=np.int8), ("r1", "r2"), np.array([0, 1], dtype=np.int8))
+    columns, rows = basis.on(["y", "new", "x"], ["r2", "r3"])
+    assert columns.tolist() == [0, 0, 1] and rows.tolist() == [1, 1]
 
 
 def test_a_known_plan_worse_than_the_one_read_off_the_relaxation_is_not_kept():

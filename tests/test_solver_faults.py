@@ -79,17 +79,17 @@ def test_no_solver_at_all_is_a_clear_error(small, monkeypatch):
     assert snapshot(small) == before
 
 
-def _raise(arrays, options, start):
+def _raise(arrays, options, start, *basis):
     raise RuntimeError("HiGHS crashed: simulated")
 
 
-NO_DUALS = np.empty(0)  # the row duals HiGHS returns for a MIP
+NO_DUALS = np.empty(0)  # the row duals HiGHS returns for a MIP (and no basis: None)
 CRASHES = {
     "raises": _raise,
-    "returns a short tuple": lambda arrays, options, start: (OPTIMAL,),
-    "returns NaN values": lambda arrays, options, start: (
-        OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan), NO_DUALS),
-    "returns no values": lambda arrays, options, start: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([]), NO_DUALS),
+    "returns a short tuple": lambda arrays, options, start, *basis: (OPTIMAL,),
+    "returns NaN values": lambda arrays, options, start, *basis: (
+        OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan), NO_DUALS, None),
+    "returns no values": lambda arrays, options, start, *basis: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([]), NO_DUALS, None),
 }
 
 
@@ -110,9 +110,9 @@ def test_solver_crash_is_an_optimizer_error(small, monkeypatch, crash):
 
 
 GARBAGE = {
-    "unknown status": lambda arrays, options, start: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"])), NO_DUALS),
-    "fractional point called optimal": lambda arrays, options, start: (
-        OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5), NO_DUALS),
+    "unknown status": lambda arrays, options, start, *basis: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"])), NO_DUALS, None),
+    "fractional point called optimal": lambda arrays, options, start, *basis: (
+        OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5), NO_DUALS, None),
 }
 
 

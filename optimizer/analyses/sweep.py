@@ -60,7 +60,8 @@ class BudgetSweep:
         self.model.set_capital_budget(spread_budget(self.problem, total), total)
         smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
         start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
-        result = solve_and_check(self.model, start, self.options)
+        warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
+        result = solve_and_check(self.model, start, self.options, warm=warm)
         if smaller:
             result = at_least(self.results[max(smaller)], result)
         self.results[total] = result

@@ -28,6 +28,28 @@ class HighsOutcome:
     stopped: bool = False  # True when HiGHS overran its time limit and was stopped
     died: bool = False  # True when the solver process ended without an answer
     row_dual: np.ndarray | None = None  # of a solved relaxation: HiGHS's row duals (minimisation sense)
+    basis: LpBasis | None = None  # of a solved relaxation: its final basis
+
+
+@dataclass(frozen=True)
+class LpBasis:
+    """The final basis of a solved LP relaxation, by variable and row name, so that the
+    relaxation of a changed model (a what-if: another budget, a grant off, a mandate added)
+    can start from it. HiGHS's basis statuses (lower, basic, upper, zero, nonbasic)."""
+
+    columns: tuple[str, ...]
+    col_status: np.ndarray
+    rows: tuple[str, ...]
+    row_status: np.ndarray
+
+    def on(self, columns: list[str], rows: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses for another model's ``columns`` and ``rows``: a new column starts at
+        its lower bound, a new row with its slack basic. HiGHS takes the result as an alien
+        basis and repairs it where it does not fit (a column gone that was basic, say)."""
+        col = dict(zip(self.columns, self.col_status.tolist()))
+        row = dict(zip(self.rows, self.row_status.tolist()))
+        return (np.array([col.get(c, _LOWER) for c in columns], dtype=np.int8),
+                np.array([row.get(r, _BASIC) for r in rows], dtype=np.int8))
 
 
 def _structure(prob: pulp.LpProblem) -> tuple:
@@ -87,6 +109,8 @@ def model_arrays(prob: pulp.LpProblem) -> tuple[list[pulp.LpVariable], dict[int,
 
 
 _OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
+_LOWER, _BASIC = int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kBasic)
+_STATUSES = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
 OPTIMAL, TIME_LIMIT = _OPTIMAL, int(highspy.HighsModelStatus.kTimeLimit)  # model statuses of solve_arrays
 _ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
            ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
@@ -133,9 +157,11 @@ def use_pool(threads: int | None) -> None:
     _pool_threads[:] = [threads]
 
 
-def _solve(arrays: dict, options: dict, start) -> tuple:
+def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = False) -> tuple:
     """Solve; return status, primal solution status, objective, dual bound, gap, column
-    values, row duals (of a linear program; empty for a MIP)."""
+    values, row duals (of a linear program; empty for a MIP) and, when ``keep_basis``, a
+    linear program's final basis (column and row statuses; else None). ``start`` is a
+    MIP's starting point (columns and values), ``basis`` an LP's starting basis."""
     use_pool(options.get("threads"))
     h = highspy.Highs()
     for key, value in options.items():
@@ -143,23 +169,34 @@ def _solve(arrays: dict, options: dict, start) -> tuple:
     h.passModel(_highs_lp(arrays))
     if start is not None:
         h.setSolution(len(start[0]), start[0], start[1])
+    if basis is not None:
+        warm = highspy.HighsBasis()
+        warm.col_status = [_STATUSES[s] for s in basis[0].tolist()]
+        warm.row_status = [_STATUSES[s] for s in basis[1].tolist()]
+        warm.valid = warm.alien = True
+        h.setBasis(warm)  # a basis HiGHS cannot use is dropped: the solve then starts cold
     h.run()
     info = h.getInfo()
     solution = h.getSolution()
-    duals = np.asarray(solution.row_dual) if arrays["integer"] is None and solution.dual_valid else np.empty(0)
+    linear = arrays["integer"] is None
+    duals = np.asarray(solution.row_dual) if linear and solution.dual_valid else np.empty(0)
+    final = h.getBasis() if linear and keep_basis else None
+    statuses = None if final is None or not final.valid else (
+        np.array([int(s) for s in final.col_status], dtype=np.int8),
+        np.array([int(s) for s in final.row_status], dtype=np.int8))
     return (int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
-            info.mip_dual_bound, info.mip_gap, np.asarray(solution.col_value), duals)
+            info.mip_dual_bound, info.mip_gap, np.asarray(solution.col_value), duals, statuses)
 
 
 def solve_arrays(arrays: dict, options: dict) -> tuple:
     """Solve a small model given as arrays (see :func:`model_arrays`) in this process, with
-    HiGHS's ``options``; returns what :func:`_solve` returns."""
-    return _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))
+    HiGHS's ``options``; returns what :func:`_solve` returns but the basis."""
+    return _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))[:7]
 
 
-def _solve_child(conn, arrays: dict, options: dict, start) -> None:
+def _solve_child(conn, arrays: dict, options: dict, start, basis, keep_basis: bool) -> None:
     """In a child process: solve and send the outcome back."""
-    conn.send(_solve(arrays, options, start))
+    conn.send(_solve(arrays, options, start, basis, keep_basis))
     conn.close()
 
 
@@ -197,21 +234,20 @@ def main_script_hidden():
                 sys.modules["__main__"] = main
 
 
-def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
+def _run_guarded(arrays: dict, options: dict, start, basis, keep_basis: bool, time_limit: float | None):
     """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
 
-    Returns (model status, primal solution status, objective, dual bound, gap, column values,
-    row duals),
+    Returns what :func:`_solve` returns,
     ``STOPPED`` when the solver had to be stopped, or ``DIED`` when its process ended without
     an answer (out of memory, a crash)."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start), daemon=True)
+    proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start, basis, keep_basis), daemon=True)
     try:
         with main_script_hidden():
             proc.start()
     except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
-        return _solve(arrays, options, start)
+        return _solve(arrays, options, start, basis, keep_basis)
     send.close()
     wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
     result = STOPPED
@@ -226,20 +262,20 @@ def _run_guarded(arrays: dict, options: dict, start, time_limit: float | None):
     return result
 
 
-def _run(arrays: dict, options: dict, start, time_limit: float | None):
+def _run(arrays: dict, options: dict, start, time_limit: float | None, basis=None, keep_basis: bool = False):
     # A daemon process (a Dask or multiprocessing worker) may not start children.
     if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
-        return _solve(arrays, options, start)
-    return _run_guarded(arrays, options, start, time_limit)
+        return _solve(arrays, options, start, basis, keep_basis)
+    return _run_guarded(arrays, options, start, basis, keep_basis, time_limit)
 
 
 def _checked(outcome, columns: int):
     """The solver's outcome if it has the expected shape, else a :class:`SolverFailed`."""
     if isinstance(outcome, str):
         return outcome
-    if not isinstance(outcome, tuple) or len(outcome) != 7:
+    if not isinstance(outcome, tuple) or len(outcome) != 8:
         raise SolverFailed("HiGHS returned an answer of the wrong shape")
-    status, primal_status, objective, _bound, _gap, values, _duals = outcome
+    status, primal_status, objective, _bound, _gap, values, _duals, _basis = outcome
     if status in _ERRORS:
         raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
     if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
@@ -251,7 +287,7 @@ def _checked(outcome, columns: int):
 
 def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
     """True when the returned point's objective is not the objective HiGHS reports."""
-    _status, primal_status, objective_value, _bound, _gap, col_value, _duals = outcome
+    _status, primal_status, objective_value, _bound, _gap, col_value, _duals, _basis = outcome
     if primal_status != 2:
         return False
     actual = float(np.dot(cost, col_value))
@@ -260,7 +296,7 @@ def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None, relax: bool = False,
-              target: float | None = None) -> HighsOutcome:
+              target: float | None = None, warm: LpBasis | None = None, keep_basis: bool = False) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -277,6 +313,11 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     target : float, optional
         Stop as soon as a plan this good is found (an objective value of ``prob``): the
         caller has a bound that proves such a plan close enough.
+    warm : LpBasis, optional
+        For the relaxation: the final basis of a similar model's relaxation to start from
+        (matched by variable and row name; see :meth:`LpBasis.on`).
+    keep_basis : bool
+        For the relaxation: return its final basis (``HighsOutcome.basis``).
     """
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
@@ -293,7 +334,10 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if start:
         start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
                         np.array(list(start.values()), dtype=float))
-    outcome = _checked(_run(arrays, options, start_arrays, time_limit), len(cost))
+    names = ([v.name for v in variables], [c.name for c in prob.constraints()]) if relax and (
+        warm is not None or keep_basis) else None
+    basis = None if names is None or warm is None else warm.on(*names)
+    outcome = _checked(_run(arrays, options, start_arrays, time_limit, basis, keep_basis and relax), len(cost))
     if start_arrays is not None and not isinstance(outcome, str) and _point_disagrees(outcome, cost):
         # HiGHS 1.16 can hand back the starting point while reporting the objective of a
         # better solution it found in the presolved space: never trust such a point.
@@ -301,7 +345,7 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     if isinstance(outcome, str):
         return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
                             died=outcome == DIED)
-    status, primal_status, objective_value, dual_bound, mip_gap, col_value, row_dual = outcome
+    status, primal_status, objective_value, dual_bound, mip_gap, col_value, row_dual, statuses = outcome
     has_point = primal_status == 2  # kSolutionStatusFeasible
     if has_point:
         for var, val in zip(variables, col_value):
@@ -322,4 +366,6 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         sol = pulp.LpSolutionNoSolutionFound
     gap_value = mip_gap if has_point and mip_gap < 1e30 and not relax else None
     duals = row_dual if relax and status == _OPTIMAL and len(row_dual) == len(row_lower) else None
-    return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals)
+    final = None if statuses is None or names is None or status != _OPTIMAL else LpBasis(
+        tuple(names[0]), statuses[0], tuple(names[1]), statuses[1])
+    return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals, basis=final)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from optimizer.core.tiers import (
 )
 from optimizer.core.verify import Violation
 from optimizer.errors import OptimizerError
+
+if TYPE_CHECKING:
+    from optimizer.core.highs_runner import LpBasis
 
 
 class InvalidPlan(OptimizerError):
@@ -53,6 +57,7 @@ class PlanResult:
     baseline_value: float
     build_seconds: float
     violations: list[Violation] = field(default_factory=list)
+    lp_basis: LpBasis | None = None  # the LP relaxation's final basis, that a what-if's starts from
 
     @property
     def status(self) -> Status:

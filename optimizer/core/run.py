@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
+from optimizer.core.highs_runner import LpBasis
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
 from optimizer.core.problem import Problem, expand
@@ -60,7 +61,8 @@ def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Che
 
 
 def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
-                    options: SolveOptions = SolveOptions(), prices: SamplePrices | None = None) -> PlanResult:
+                    options: SolveOptions = SolveOptions(), prices: SamplePrices | None = None,
+                    warm: LpBasis | None = None) -> PlanResult:
     """Solve a built model, read the plan and check it independently.
 
     First the LP relaxation is solved and a plan read off it (:func:`lp_guided`); when that
@@ -83,6 +85,9 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         then put together one school at a time (:func:`plan_by_school`) from them and the
         best known plan, and its gap is proven against the per-school bound at them; the
         full solve is not tried.
+    warm : LpBasis, optional
+        The final basis of the relaxation before a what-if's change, which this relaxation
+        starts from; the result carries this relaxation's (``PlanResult.lp_basis``).
 
     Raises
     ------
@@ -95,7 +100,16 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         return _by_school(model, _known(start), options, prices, baseline)
     # plans already made are checked now (a plan still to be made, the greedy one, only if needed)
     known = [c for c in (_paid_and_valid(model, k) for k in _known(start) if not callable(k)) if c is not None]
-    guided = lp_guided(model, options, [c.plan for c in known])
+    guided = lp_guided(model, options, [c.plan for c in known], warm)
+    result = _after_guided(model, guided, known, start, options, baseline)
+    result.lp_basis = None if guided is None else guided.basis
+    return result
+
+
+def _after_guided(model: Model, guided: Guided | None, known: list[Checked], start, options: SolveOptions,
+                  baseline: float) -> PlanResult:
+    """The plan from the relaxation's step when it is proven close enough, else the full solve's."""
+    problem = model.problem
     from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
     if from_guided is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
         # proven close enough, or too little time left for the full solve to do better
@@ -196,7 +210,8 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
         limit, gap tolerance and threads.
     previous : PlanResult, optional
         The plan before a change (a what-if): when it still keeps every rule it is one of
-        the plans the solver may start from.
+        the plans the solver may start from, and the relaxation starts from its relaxation's
+        final basis.
 
     Returns
     -------
@@ -212,9 +227,10 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     problem = expand(inputs)
     model = build_model(problem)
     starts = [lambda: greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
+    warm = None if previous is None else previous.lp_basis
     prices = None
     if (len(problem.sites) > LARGE_SITES and problem.objective == "risk_reduction" and options.solver == "highs"
             and "highs" in available_solvers()):
         prices = sampled_prices(inputs, model, time_limit=None if options.time_limit is None else
                                 options.time_limit / 4, threads=options.threads)
-    return solve_and_check(model, starts, options, prices)
+    return solve_and_check(model, starts, options, prices, warm)
