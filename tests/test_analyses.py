@@ -10,6 +10,7 @@ from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import Pitch, pitch
 from optimizer.analyses.screen import screen
 from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
 from optimizer.data.overrides import apply_overrides
 from tests.builders import instance, m, program, site
 
@@ -167,6 +168,35 @@ def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_pa
     assert one.values == two.values
     assert one.frequency.equals(two.frequency)
     assert 0 < one.frequency["share"].min() < 1 or one.frequency["share"].nunique() > 1
+
+
+def test_a_robustness_draw_starts_its_relaxation_from_the_scenarios_basis(tmp_path, monkeypatch):
+    # Every draw's relaxation starts from the scenario's own final basis (the same for every
+    # draw, whatever worker solves it); the draw's plan is the plan it gets from nothing.
+    import highspy
+    import numpy as np
+
+    from optimizer.analyses.robust import _solve_draw
+    from optimizer.core.run import scenario_basis
+    ranged = [m(mid, capital_low=50, capital_typical=150, capital_high=400, annual_cost=0,
+                effectiveness=0.4, component=comp)
+              for mid, comp in (("a", "access_control"), ("b", "video"), ("c", "communication"))]
+    inputs = instance(tmp_path, ranged, budget={"capital": 300, **FREE})
+    options = SolveOptions(gap=1e-6)
+    basis = scenario_basis(inputs, options)
+    assert basis is not None and len(basis.columns) == len(basis.col_status) > 0
+    seed = np.random.SeedSequence(3)
+    cold = _solve_draw(inputs, seed, 0.5, options)
+    real, used = highspy.Highs.setBasis, []
+
+    def recording(self, *args):
+        used.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(highspy.Highs, "setBasis", recording)
+    warm = _solve_draw(inputs, seed, 0.5, options, basis)
+    assert len(used) == 1
+    assert warm[0] == pytest.approx(cold[0], rel=1e-6) and sorted(warm[1]) == sorted(cold[1])
 
 
 def test_screening_and_explain_say_which_grant_may_not_pay_and_why(tmp_path):

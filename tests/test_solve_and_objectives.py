@@ -271,18 +271,40 @@ def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_a
     assert "where the relaxation rules them out" in wide.report(Status.OPTIMAL).notes[0]
 
 
+def _mips_solved(monkeypatch, what) -> list:
+    """Record ``what(time_limit, gap)`` of every MIP solved over the model (not relaxed)."""
+    real, seen = solve_mod.run_highs, []
+
+    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
+        if not relax:
+            seen.append(what(time_limit, gap))
+        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
+
+    monkeypatch.setattr(solve_mod, "run_highs", recording)
+    return seen
+
+
+def _suburban_changed(change):
+    """The suburban example with ``change`` made to its checked data, as the app's editors do."""
+    from optimizer import load_inputs
+    from optimizer.paths import SCENARIOS_DIR
+    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
+    data = inputs.scenario.model_dump()
+    change(data)
+    return type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+
+
+def _capital_times(factor: float):
+    def change(data: dict) -> None:
+        data["budget"]["capital"] = {year: round(factor * amount) for year, amount in data["budget"]["capital"].items()}
+    return change
+
+
 def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     # A rare small MIP proves its last 0.1% slowly (20 s of a 60 s limit on one robustness
     # draw): it gets at most a second, or twice the relaxation's time, and its best plan then
     # carries the gap the relaxation proves.
-    real, limits = solve_mod.run_highs, []
-
-    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
-        if not relax:
-            limits.append(time_limit)
-        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
-
-    monkeypatch.setattr(solve_mod, "run_highs", recording)
+    limits = _mips_solved(monkeypatch, lambda time_limit, gap: time_limit)
     guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.plan is not None and len(limits) == 2  # the small MIP, then the wider one
     assert all(0 < limit <= max(solve_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
@@ -295,20 +317,9 @@ def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(m
     from optimizer import load_inputs
     from optimizer.paths import SCENARIOS_DIR
     options = SolveOptions(gap=0.01, time_limit=60)
-    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
-    before = optimize(inputs, options)
-    data = inputs.scenario.model_dump()
-    data["budget"]["capital"] = {year: round(1.2 * amount) for year, amount in data["budget"]["capital"].items()}
-    changed = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
-    real, searches = solve_mod.run_highs, []
-
-    def recording(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
-        if not relax:
-            searches.append(gap)
-        return real(prob, time_limit, gap, threads, start, relax, target, **warm)
-
-    monkeypatch.setattr(solve_mod, "run_highs", recording)
-    after = optimize(changed, options, previous=before)
+    before = optimize(load_inputs(SCENARIOS_DIR / "suburban.yaml"), options)
+    searches = _mips_solved(monkeypatch, lambda time_limit, gap: gap)
+    after = optimize(_suburban_changed(_capital_times(1.2)), options, previous=before)
     assert after.status == Status.OPTIMAL and after.report.gap <= 0.01 and not verify(after.problem, after.plan)
     assert any("kept from the plan it started from" in n for n in after.report.notes)
     assert searches == [0.0]  # the plan before, its money decided anew; no neighbourhood searched
@@ -330,16 +341,11 @@ def test_a_what_if_relaxation_starts_from_the_basis_before_and_finds_the_same_bo
     from optimizer.core.problem import expand
     from optimizer.paths import SCENARIOS_DIR
     options = SolveOptions(gap=0.01, time_limit=60)
-    inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
-    before = optimize(inputs, options)
+    before = optimize(load_inputs(SCENARIOS_DIR / "suburban.yaml"), options)
     basis = before.lp_basis
     assert basis is not None and len(basis.columns) == len(basis.col_status) == len(_suburban_model().variables())
-    data = inputs.scenario.model_dump()
-    data["budget"]["capital"] = {year: round(0.8 * amount) for year, amount in data["budget"]["capital"].items()}
-    less = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
-    data = inputs.scenario.model_dump()
-    data["funding_sources"]["svpp"]["awarded"] = False
-    grant_off = type(inputs)(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    less = _suburban_changed(_capital_times(0.8))
+    grant_off = _suburban_changed(lambda data: data["funding_sources"]["svpp"].update(awarded=False))
     mandate = load_inputs(SCENARIOS_DIR / "suburban_mandate.yaml")
     real, used = highspy.Highs.setBasis, []
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from optimizer.core.highs_runner import main_script_hidden
-from optimizer.core.run import optimize
+from optimizer.core.highs_runner import LpBasis, main_script_hidden
+from optimizer.core.run import optimize, scenario_basis
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 
@@ -68,9 +68,11 @@ def perturbed(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float
     return Inputs(inputs.scenario, replace(inputs.catalog, measures=measures), inputs.path)
 
 
-def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float,
-                options: SolveOptions) -> tuple[float, list[tuple[str, str]], float]:
-    result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1))
+def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float, options: SolveOptions,
+                basis: LpBasis | None = None) -> tuple[float, list[tuple[str, str]], float]:
+    """One draw, planned on one thread, its relaxation started from the scenario's ``basis``
+    (the same for every draw, so a draw's plan does not depend on the worker it ran on)."""
+    result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
     if result.plan is None:
         return float("nan"), [], float("nan")
     gap = float("nan") if result.report.gap is None else result.report.gap
@@ -114,9 +116,10 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=40)
     results: list = [None] * samples
+    basis = scenario_basis(inputs, options)
     with Client(scheduler or cluster) as client:
-        shared = client.scatter(inputs, broadcast=True)
-        futures = {client.submit(_solve_draw, shared, s, effect_spread, options, pure=False): i
+        shared, start = client.scatter([inputs, basis], broadcast=True)
+        futures = {client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False): i
                    for i, s in enumerate(seeds)}
         for done, future in enumerate(as_completed(futures), 1):
             results[futures[future]] = future.result()

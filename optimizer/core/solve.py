@@ -81,22 +81,37 @@ def _quiet():
             os.close(saved)
 
 
+@contextlib.contextmanager
+def _values_kept(model: Model):
+    """The model's variable values are restored when the block ends."""
+    saved = {v: v.varValue for v in model.variables()}
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            var.varValue = value
+
+
 def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | None, dict[pulp.LpVariable, float]]:
     """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
     maximisation) and the values of the in-place variables. The model's own variable values
     are restored afterwards."""
-    saved = {v: v.varValue for v in model.variables()}
-    try:
-        with _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
-            if "highs" in available_solvers():
-                outcome = run_highs(model.prob, time_limit, 0.0, None, relax=True)
-                bound = outcome.dual_bound
-            else:
-                bound = _cbc_relaxation(model)
+    with _values_kept(model), _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
+        if "highs" in available_solvers():
+            bound = run_highs(model.prob, time_limit, 0.0, None, relax=True).dual_bound
+        else:
+            bound = _cbc_relaxation(model)
         return bound, ({v: v.varValue or 0.0 for ys in model.y for v in ys} if bound is not None else {})
-    finally:
-        for var, value in saved.items():
-            var.varValue = value
+
+
+def relaxation_basis(model: Model, time_limit: float | None = None) -> LpBasis | None:
+    """The final basis of the LP relaxation (None without HiGHS, or when it is not solved),
+    which the relaxations of changed versions of the model start from (robustness draws).
+    The model's own variable values are restored afterwards."""
+    if "highs" not in available_solvers():
+        return None
+    with _values_kept(model), _quiet(), solver_errors("highs"):
+        return run_highs(model.prob, time_limit, 0.0, None, relax=True, keep_basis=True).basis
 
 
 def _cbc_relaxation(model: Model) -> float | None:
@@ -217,18 +232,13 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
     Returns None when the items cannot be paid at all under the model's rules."""
     if not model.fcap and not model.fop:
         return make_plan(model.problem, installs, {}, {})
-    saved = {v: v.varValue for v in model.variables()}
-    try:
-        lp = "highs" if "highs" in available_solvers() else "cbc"
-        with model.funding_stage(installs), _quiet(), solver_errors(lp):
-            if lp == "highs":
-                ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
-            else:
-                ok = _cbc_relaxation(model) is not None
-            return make_plan(model.problem, installs, *_funding(model)) if ok else None
-    finally:
-        for var, value in saved.items():
-            var.varValue = value
+    lp = "highs" if "highs" in available_solvers() else "cbc"
+    with _values_kept(model), model.funding_stage(installs), _quiet(), solver_errors(lp):
+        if lp == "highs":
+            ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
+        else:
+            ok = _cbc_relaxation(model) is not None
+        return make_plan(model.problem, installs, *_funding(model)) if ok else None
 
 
 def _solution(model: Model) -> tuple[float, Plan]:
