@@ -143,8 +143,8 @@ def test_optimum_with_grant_rules_equals_brute_force(tmp_path, case):
 @given(instances(grants=True))
 def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small(tmp_path, case):
     # The LP-guided start (relaxation, then the small MIP of what it leaves open, widened to
-    # whole measures on a near miss, and here also widened whenever it misses; and with the
-    # greedy plan known, which it keeps when that is better): its plan
+    # whole measures on a near miss, and here also widened whenever it misses; and with known
+    # plans, cut back to what fits and kept when that is better): its plan
     # keeps every rule, its bound is a true bound, and the gap it reports is never smaller
     # than its true distance to the brute-force optimum; solved through the planning call at
     # a loose gap, the plan it hands back says the same.
@@ -158,8 +158,10 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
     best_gain = brute_force_with_grants(p) - plan_value(p, {})
     # the model's objective carries tie-breaks worth less than 0.1% of the smallest step
     slack = 1e-3 * abs(best_gain) + 1e-6
-    greedy = fund_grants_first(build_model(p), greedy_plan(p).installs)
-    known = [greedy] if greedy is not None and not verify(p, greedy) else []
+    # known plans: the greedy plan, and the greedy plan of twice the capital (often too dear here)
+    richer = problem(tmp_path / "richer", measures,
+                     **{**kwargs, "budget": {**kwargs["budget"], "capital": 2 * kwargs["budget"]["capital"] + 100}})
+    known = [greedy_plan(p), make_plan(p, greedy_plan(richer).installs, {}, {})]
     for near_miss, start in ((solve.NEAR_MISS, []), (math.inf, []), (solve.NEAR_MISS, known)):
         model = build_model(p)
         with mock.patch.object(solve, "NEAR_MISS", near_miss):

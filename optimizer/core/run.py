@@ -99,16 +99,14 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     baseline = plan_value(problem, {})
     if prices is not None:
         return _by_school(model, _known(start), options, prices, baseline)
-    # plans already made are checked now (a plan still to be made, the greedy one, only if needed)
-    known = [c for c in (_paid_and_valid(model, k) for k in _known(start) if not callable(k)) if c is not None]
-    guided = lp_guided(model, options, [c.plan for c in known], warm)
-    result = _after_guided(model, guided, known, start, options, baseline)
+    # plans already made take part now (a plan still to be made, the greedy one, only if needed)
+    guided = lp_guided(model, options, [k for k in _known(start) if k is not None and not callable(k)], warm)
+    result = _after_guided(model, guided, start, options, baseline)
     result.lp_basis = None if guided is None else guided.basis
     return result
 
 
-def _after_guided(model: Model, guided: Guided | None, known: list[Checked], start, options: SolveOptions,
-                  baseline: float) -> PlanResult:
+def _after_guided(model: Model, guided: Guided | None, start, options: SolveOptions, baseline: float) -> PlanResult:
     """The plan from the relaxation's step when it is proven close enough, else the full solve's."""
     problem = model.problem
     from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
@@ -118,8 +116,7 @@ def _after_guided(model: Model, guided: Guided | None, known: list[Checked], sta
         report.notes[:0] = problem.notes
         return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                           model.build_seconds)
-    later = (_paid_and_valid(model, k) for k in _known(start) if callable(k))
-    usable = [c for c in [*known, *later, from_guided] if c is not None]
+    usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
     best = max(usable, key=lambda c: c.value, default=None)
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time

@@ -416,11 +416,14 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     example districts the relaxation decides about 95% of the decisions, and the plan found is
     within about 1% of the optimum in a fraction of a full solve.
 
-    ``known`` plans (the plan before a what-if's change, a nearby budget's plan; each keeps
-    every rule) take part: the best of them, with its money decided anew, is the answer when
-    the relaxation's bound already proves it close enough, and otherwise stands in for the
-    plan read off the relaxation whenever it is better (a what-if whose plan before still
-    holds need not search for it again). The relaxation starts from ``warm``, the final basis
+    ``known`` plans (the plan before a what-if's change, a nearby budget's plan) take part,
+    each cut back to what still fits: the best plan that uses only its items, each in its
+    year or later, or not at all, with the money decided anew (a small MIP: the plan itself
+    when it still keeps every rule, the plan before shrunk to a smaller budget, nothing when
+    the change asks for an item it lacks). The best of them is the answer when the
+    relaxation's bound already proves it close enough, and otherwise stands in for the plan
+    read off the relaxation whenever it is better (a what-if whose plan before still holds,
+    or only needs trimming, need not search for another). The relaxation starts from ``warm``, the final basis
     of the relaxation before a what-if's change, when given: a few dozen simplex iterations
     instead of thousands on the examples.
 
@@ -442,25 +445,25 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         return Guided(None, None, None, 0, integers, lp_seconds, lp_seconds)
     relaxed = {v: v.varValue for v in model.variables()}
 
-    def neighbourhood(also=None, start: dict | None = None, target: float | None = None):
+    def neighbourhood(also=None, start: dict | None = None, target: float | None = None, around=None):
         left = max(SUB_MIP_SECONDS, 2 * lp_seconds)
         if options.time_limit is not None:
             left = min(left, max(0.1, options.time_limit - (time.perf_counter() - began)))
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
-        with model.integral_fixed(relaxed, also) as fixed, _quiet(), solver_errors("highs"):
+        with model.integral_fixed(around or relaxed, also) as fixed, _quiet(), solver_errors("highs"):
             sub = run_highs(model.prob, left, gap, options.threads, start, target=target)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not _integral(model):
             return fixed, None, None
         return (fixed, *_solution(model))
 
     sense = _sense(model)
-    kept = max((k for k in (_known_objective(model, plan, options) for plan in known) if k is not None),
-               key=lambda k: sense * k[0], default=None)
     guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis)
-    if kept is not None:
-        guided = replace(guided, objective=kept[0], plan=kept[1], fixed=integers, how=KNOWN)
+    for plan in known:  # each cut back: only its own items, each in its year or later, or dropped
+        fixed, objective, found = neighbourhood(lambda var, value: value == 0, around=start_values(model, plan.installs))
+        if found is not None and (guided.plan is None or sense * objective > sense * guided.objective):
+            guided = replace(guided, objective=objective, plan=found, fixed=fixed, how=KNOWN)
     choices, tightened = None, False  # each school's own best choice at the relaxation's prices
 
     def tighten() -> None:
@@ -495,18 +498,8 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
 
 
 #: How a plan kept from a known plan was found (see :func:`lp_guided`).
-KNOWN = ("kept from the plan it started from (the plan before the change, or the plan of a nearby budget: "
-         "the same items in the same years), its money decided anew")
-
-
-def _known_objective(model: Model, plan: Plan, options: SolveOptions) -> tuple[float, Plan] | None:
-    """The objective of a known plan under the model (every in-place decision fixed to it,
-    the rest, the money first, solved best) and that plan; None when it is not solved."""
-    with model.integral_fixed(start_values(model, plan.installs)), _quiet(), solver_errors("highs"):
-        outcome = run_highs(model.prob, options.time_limit, 0.0, options.threads)
-        if outcome.sol_status != pulp.LpSolutionOptimal or not _integral(model):
-            return None
-        return _solution(model)
+KNOWN = ("kept from the plan it started from (the plan before the change, or the plan of a nearby budget), "
+         "cut back where it no longer fits (items dropped or put off to a later year) and its money decided anew")
 
 
 def _tighten_by_school(model: Model, guided: Guided, row_dual, options: SolveOptions,
