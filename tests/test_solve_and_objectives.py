@@ -314,19 +314,30 @@ def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(m
     # Capital up 20% on the suburban example: the plan before still keeps every rule and the
     # per-school bound proves it within the 1% asked, so it comes back (the same items in the
     # same years, paid anew) without searching the relaxation's neighbourhoods for another.
+    before, after, searches = _what_if(monkeypatch, _capital_times(1.2))
+    assert any("kept from the plan it started from" in n for n in after.report.notes)
+    assert len(searches) == 1  # the plan before, cut back (nothing to cut); no other neighbourhood searched
+    assert _items(after) == _items(before)
+    assert after.value == pytest.approx(plan_value(after.problem, after.plan.installs))
+
+
+def _what_if(monkeypatch, change):
+    """The suburban example planned at 1%, then planned again from that plan after
+    ``change``, every MIP solved over the model recorded (its gap): the plan before, the plan
+    after (verified, proven within 1%) and the MIPs."""
     from optimizer import load_inputs
     from optimizer.paths import SCENARIOS_DIR
     options = SolveOptions(gap=0.01, time_limit=60)
     before = optimize(load_inputs(SCENARIOS_DIR / "suburban.yaml"), options)
     searches = _mips_solved(monkeypatch, lambda time_limit, gap: gap)
-    after = optimize(_suburban_changed(_capital_times(1.2)), options, previous=before)
+    after = optimize(_suburban_changed(change) if callable(change) else change, options, previous=before)
     assert after.status == Status.OPTIMAL and after.report.gap <= 0.01 and not verify(after.problem, after.plan)
-    assert any("kept from the plan it started from" in n for n in after.report.notes)
-    assert len(searches) == 1  # the plan before, cut back (nothing to cut); no other neighbourhood searched
-    keys = before.problem.candidates["key"]
-    assert {(keys[c], t) for c, t in before.plan.installs.items()} == {
-        (after.problem.candidates["key"][c], t) for c, t in after.plan.installs.items()}
-    assert after.value == pytest.approx(plan_value(after.problem, after.plan.installs))
+    return before, after, searches
+
+
+def _items(result) -> dict[str, int]:
+    """A plan's items by measure and place, with the year each is bought."""
+    return {result.problem.candidates["key"][c]: t for c, t in result.plan.installs.items()}
 
 
 def test_a_what_if_relaxation_starts_from_the_basis_before_and_finds_the_same_bound(monkeypatch):
@@ -384,17 +395,11 @@ def test_a_what_if_with_less_money_cuts_the_plan_before_back(monkeypatch):
     # keeps every rule and the plan is read off the relaxation as usual.
     from optimizer import load_inputs
     from optimizer.paths import SCENARIOS_DIR
-    options = SolveOptions(gap=0.01, time_limit=60)
-    before = optimize(load_inputs(SCENARIOS_DIR / "suburban.yaml"), options)
-    searches = _mips_solved(monkeypatch, lambda time_limit, gap: gap)
-    after = optimize(_suburban_changed(_capital_times(0.8)), options, previous=before)
-    assert after.status == Status.OPTIMAL and after.report.gap <= 0.01 and not verify(after.problem, after.plan)
+    before, after, searches = _what_if(monkeypatch, _capital_times(0.8))
     assert any("cut back where it no longer fits" in n for n in after.report.notes) and len(searches) == 1
-    was = {before.problem.candidates["key"][c]: t for c, t in before.plan.installs.items()}
-    now = {after.problem.candidates["key"][c]: t for c, t in after.plan.installs.items()}
+    was, now = _items(before), _items(after)
     assert set(now) <= set(was) and all(now[key] >= was[key] for key in now) and now != was  # later or dropped
-    mandate = optimize(load_inputs(SCENARIOS_DIR / "suburban_mandate.yaml"), options, previous=before)
-    assert not verify(mandate.problem, mandate.plan) and mandate.report.gap <= 0.01
+    _before, mandate, _searches = _what_if(monkeypatch, load_inputs(SCENARIOS_DIR / "suburban_mandate.yaml"))
     assert not any("kept from the plan" in n for n in mandate.report.notes)
 
 
