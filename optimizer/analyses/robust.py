@@ -108,6 +108,7 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     from dask.distributed import Client, LocalCluster, as_completed
 
     seeds = np.random.SeedSequence(seed).spawn(samples)
+    basis = scenario_basis(inputs, options)
     cluster = None
     if scheduler is None:
         # the workers must not run the caller's script (a Streamlit app), nor sample their own
@@ -116,7 +117,6 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=40)
     results: list = [None] * samples
-    basis = scenario_basis(inputs, options)
     with Client(scheduler or cluster) as client:
         shared, start = client.scatter([inputs, basis], broadcast=True)
         futures = {client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False): i

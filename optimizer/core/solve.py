@@ -423,9 +423,9 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     the change asks for an item it lacks). The best of them is the answer when the
     relaxation's bound already proves it close enough, and otherwise stands in for the plan
     read off the relaxation whenever it is better (a what-if whose plan before still holds,
-    or only needs trimming, need not search for another). The relaxation starts from ``warm``, the final basis
-    of the relaxation before a what-if's change, when given: a few dozen simplex iterations
-    instead of thousands on the examples.
+    or only needs trimming, need not search for another). The relaxation starts from
+    ``warm``, the final basis of the relaxation before a what-if's change, when given: a few
+    dozen simplex iterations instead of thousands on the examples.
 
     Returns None when HiGHS is not the solver, for the two-phase tier-1 objective, or when
     the relaxation is infeasible (the full solve says so); a Guided without a bound when the
@@ -460,10 +460,16 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
 
     sense = _sense(model)
     guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis)
+
+    def better(found: tuple, **how) -> None:
+        """Take a neighbourhood's (fixed, objective, plan) when its plan beats the one held."""
+        nonlocal guided
+        fixed, objective, plan = found
+        if plan is not None and (guided.plan is None or sense * objective > sense * guided.objective):
+            guided = replace(guided, objective=objective, plan=plan, fixed=fixed, **how)
+
     for plan in known:  # each cut back: only its own items, each in its year or later, or dropped
-        fixed, objective, found = neighbourhood(lambda var, value: value == 0, around=start_values(model, plan.installs))
-        if found is not None and (guided.plan is None or sense * objective > sense * guided.objective):
-            guided = replace(guided, objective=objective, plan=found, fixed=fixed, how=KNOWN)
+        better(neighbourhood(lambda var, value: value == 0, around=start_values(model, plan.installs)), how=KNOWN)
     choices, tightened = None, False  # each school's own best choice at the relaxation's prices
 
     def tighten() -> None:
@@ -475,9 +481,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     if guided.gap is not None and guided.gap <= NEAR_MISS * options.gap:
         tighten()  # the known plan may be proven close enough by the tighter bound alone
     if guided.gap is None or guided.gap > options.gap:
-        fixed, objective, plan = neighbourhood()
-        if plan is not None and (guided.plan is None or sense * objective > sense * guided.objective):
-            guided = replace(guided, objective=objective, plan=plan, fixed=fixed, how="")
+        better(neighbourhood(), how="")
     tighten()
     wider = [("the relaxation rules them out", lambda var, value: value == 0)]
     if choices is not None:
@@ -488,11 +492,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
             break
         # a plan at the target is proven within the gap asked
         target = guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
-        start = start_values(model, guided.plan.installs)
-        wide_fixed, wide_objective, wide_plan = neighbourhood(also, start, target)
-        if wide_plan is not None and wide_objective * sense > guided.objective * sense:
-            guided = replace(guided, objective=wide_objective, plan=wide_plan, fixed=wide_fixed, widened=why,
-                             how="")
+        better(neighbourhood(also, start_values(model, guided.plan.installs), target), widened=why, how="")
     guided.seconds = time.perf_counter() - began
     return guided
 
