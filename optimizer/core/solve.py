@@ -452,7 +452,8 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
-        with model.integral_fixed(around or relaxed, also) as fixed, _quiet(), solver_errors("highs"):
+        with model.integral_fixed(relaxed if around is None else around, also) as fixed, _quiet(), \
+                solver_errors("highs"):
             sub = run_highs(model.prob, left, gap, options.threads, start, target=target)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not _integral(model):
             return fixed, None, None
