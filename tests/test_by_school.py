@@ -4,6 +4,8 @@ per school under the shared budgets and grants."""
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,10 @@ import pytest
 
 from optimizer import load_inputs
 from optimizer.core import by_school as by_school_mod
+from optimizer.core import decompose
 from optimizer.core import run as run_mod
 from optimizer.core import sample as sample_mod
-from optimizer.core.decompose import completed, master, school_bound, split
+from optimizer.core.decompose import completed, found_beside, master, school_bound, split
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.highs_runner import run_highs
 from optimizer.core.model import build_model
@@ -167,3 +170,62 @@ def test_schools_solved_on_threads_give_the_same_bound_and_choices_as_one_at_a_t
     together = school_bound(model, lp.row_dual, threads=None, parts=parts)
     assert together.bound == pytest.approx(alone.bound, rel=1e-12)
     assert np.array_equal(together.point, alone.point)
+
+
+class _Sleeper:
+    """A stand-in for a block's solve: sleeps, and records how many ran at once and when
+    each ended."""
+
+    def __init__(self, seconds: float = 0.02):
+        self.seconds, self.lock = seconds, threading.Lock()
+        self.running = self.most = 0
+        self.ended: list[float] = []
+
+    def __call__(self, block: int, left):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+            self.ended.append(time.perf_counter())
+        return block
+
+
+def test_a_bound_found_beside_a_search_takes_one_core_until_asked_for_then_every_core(monkeypatch):
+    monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
+    solve = _Sleeper()
+    with found_beside(lambda lanes: decompose._each_block(range(12), solve, None, None, lanes), None) as found:
+        time.sleep(0.1)  # the caller's own search, on the other core
+        while_searching = solve.most
+        blocks = found()
+    assert while_searching == 1  # one block at a time beside the search
+    assert solve.most == 2  # both cores once asked for
+    assert blocks == list(range(12))
+
+
+def test_a_bound_not_asked_for_starts_no_more_blocks_and_none_outlives_the_search(monkeypatch):
+    monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
+    solve = _Sleeper()
+    with found_beside(lambda lanes: decompose._each_block(range(12), solve, None, None, lanes), None):
+        time.sleep(0.05)
+    left = time.perf_counter()
+    assert 1 <= len(solve.ended) < 12 and solve.running == 0 and max(solve.ended) <= left
+    lanes = decompose.Lanes(2)
+    lanes.drop()
+    assert decompose._each_block(range(3), solve, None, None, lanes) == [None, None, None]
+
+
+def test_a_bound_found_beside_a_search_is_the_bound_found_alone(district_m, monkeypatch):
+    monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
+    model = build_model(expand(district_m))
+    lp = run_highs(model.prob, None, 0.0, None, relax=True)
+    parts = split(model)
+    alone = school_bound(model, lp.row_dual, threads=1, parts=parts)
+    search = build_model(expand(district_m))
+    with found_beside(lambda lanes: school_bound(model, lp.row_dual, threads=None, parts=parts, lanes=lanes),
+                      None) as found:
+        run_highs(search.prob, None, 0.0, 1, relax=True)  # a search on one thread meanwhile
+        beside = found()
+    assert beside.bound == pytest.approx(alone.bound, rel=1e-12)
+    assert np.array_equal(beside.point, alone.point)

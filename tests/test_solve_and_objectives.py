@@ -252,6 +252,39 @@ def test_a_school_bound_that_a_plan_beats_is_not_used(monkeypatch):
     assert guided.schools == 0 and guided.bound > guided.objective > 1.0
 
 
+def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other_gives(monkeypatch):
+    # The per-school bound is started beside the plan read off the relaxation (on the core
+    # that search leaves free) and waited for only when that plan is not proven by the
+    # relaxation: the plan, its bound and the school choices the wider neighbourhood uses
+    # are those of finding the bound after the plan.
+    import threading
+    from contextlib import contextmanager
+
+    from optimizer.core import decompose
+    monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
+    real, beside_search = solve_mod.school_bound, []
+
+    def recording(*args, **kwargs):
+        beside_search.append(threading.current_thread() is not threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solve_mod, "school_bound", recording)
+    options = SolveOptions(gap=0.01, time_limit=60)
+    beside = solve_mod.lp_guided(_suburban_model(), options)
+
+    @contextmanager
+    def after(find, threads):
+        yield lambda: find(None)
+
+    monkeypatch.setattr(solve_mod, "found_beside", after)
+    one_after_the_other = solve_mod.lp_guided(_suburban_model(), options)
+    assert beside_search == [True, False]
+    assert beside.widened and beside.schools  # the bound and the wider neighbourhood were used
+    assert beside.plan.installs == one_after_the_other.plan.installs
+    assert (beside.objective, beside.bound, beside.fixed) == (
+        one_after_the_other.objective, one_after_the_other.bound, one_after_the_other.fixed)
+
+
 def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_allows(monkeypatch):
     # On the suburban example the plan read off the relaxation is proven within about 1.4%
     # by the per-school bound, a near miss of the 1% asked: every decision the relaxation

@@ -25,9 +25,13 @@ block. Any split gives a valid bound; a split that follows the schools gives a t
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -155,15 +159,17 @@ def _priced(parts: Split, row_dual: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def school_bound(model: Model, row_dual: np.ndarray, time_limit: float | None = None,
-                 threads: int | None = None, parts: Split | None = None) -> SchoolBound:
+                 threads: int | None = None, parts: Split | None = None, lanes: Lanes | None = None) -> SchoolBound:
     """The Lagrangian bound of ``model`` at the prices ``row_dual`` (HiGHS's row duals, in
     its minimisation sense: positive on a row at its lower side, negative at its upper
-    side), one per row of the model (only the shared rows' count). Valid for any prices."""
+    side), one per row of the model (only the shared rows' count). Valid for any prices.
+    ``lanes``: how many blocks may be solved at once (see :func:`found_beside`); no bound
+    when a block is dropped."""
     began = time.perf_counter()
     parts = parts or split(model)
     cost, total = _priced(parts, row_dual)
     found = _each_block(range(parts.count), lambda block, left: _block_value(parts, block, cost, left),
-                        time_limit, threads)
+                        time_limit, threads, lanes)
     if any(part is None for part in found):
         return SchoolBound(None, parts.count, len(parts.shared), time.perf_counter() - began)
     point = np.zeros(len(parts.label))
@@ -201,23 +207,92 @@ def completed(parts: Split, known: np.ndarray, row_dual: np.ndarray, time_limit:
 BLOCK_WORKERS = 4
 
 
-def _each_block(blocks: range, solve, time_limit: float | None, threads: int | None) -> list:
-    """``solve(block, seconds left)`` for every block (None for a block not started in
-    time), on up to ``BLOCK_WORKERS`` threads, one per core; one at a time when the caller
+class Lanes:
+    """How many blocks may be solved at once, and whether blocks not yet started are still
+    wanted (a bound found beside another solve: see :func:`found_beside`)."""
+
+    def __init__(self, width: int):
+        self._free = threading.Semaphore(width)
+        self._wanted = True
+
+    def widen(self, by: int) -> None:
+        """Let ``by`` more blocks be solved at once."""
+        self._free.release(by)
+
+    def drop(self) -> None:
+        """Start no more blocks (each comes back as None)."""
+        self._wanted = False
+
+    @contextmanager
+    def lane(self) -> Iterator[bool]:
+        """Hold a lane while one block is solved; True while blocks are still wanted."""
+        with self._free:
+            yield self._wanted
+
+
+def _workers(threads: int | None) -> int:
+    """Blocks solved at once: one per core, at most ``BLOCK_WORKERS``; one when the caller
     asked for a single thread (a robustness draw, whose process shares the cores with the
     other draws')."""
+    return 1 if threads == 1 else min(BLOCK_WORKERS, os.cpu_count() or 1)
+
+
+def _each_block(blocks: range, solve, time_limit: float | None, threads: int | None,
+                lanes: Lanes | None = None) -> list:
+    """``solve(block, seconds left)`` for every block (None for a block not started in
+    time, or dropped), on up to ``_workers(threads)`` threads at once and as many as
+    ``lanes`` lets through."""
     began = time.perf_counter()
+    workers = _workers(threads)
+    lanes = lanes or Lanes(workers)
 
     def one(block: int):
-        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
-        return None if left is not None and left <= 0 else solve(block, left)
+        with lanes.lane() as wanted:
+            left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+            return None if not wanted or (left is not None and left <= 0) else solve(block, left)
 
-    workers = 1 if threads == 1 else min(BLOCK_WORKERS, os.cpu_count() or 1)
     if workers == 1 or len(blocks) < 2:
         return [one(block) for block in blocks]
     use_pool(1)  # each block solves on one thread
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, blocks))
+
+
+Found = TypeVar("Found")
+
+
+@contextmanager
+def found_beside(find: Callable[[Lanes], Found], threads: int | None) -> Iterator[Callable[[], Found]]:
+    """Start ``find(lanes)`` (a bound found block by block, :func:`school_bound`) on a
+    thread beside a search the caller makes on one thread meanwhile: its blocks are solved
+    one at a time, on the core the search leaves free. The callable yielded waits for what
+    it finds, letting its blocks through on every core first. On leaving, blocks not yet
+    started are dropped and those running are finished, so no solve outlives the block;
+    what it finds does not depend on when it was asked for (only a time limit can cut it).
+    With a single thread asked for (or one core), ``find`` runs when its result is asked
+    for, after the search.
+
+    The caller's search and ``find`` must solve on one thread each (HiGHS keeps one thread
+    pool per process, made here before either starts) and must not share model state:
+    ``find`` works on arrays taken before it starts."""
+    workers = _workers(threads)
+    if workers == 1:
+        yield lambda: find(Lanes(1))
+        return
+    use_pool(1)
+    lanes = Lanes(1)
+    with ThreadPoolExecutor(1) as side:
+        future = side.submit(find, lanes)
+
+        def found() -> Found:
+            lanes.widen(workers - 1)
+            return future.result()
+
+        try:
+            yield found
+        finally:
+            lanes.drop()
+            lanes.widen(workers)  # nothing left waiting for a lane
 
 
 def _block_value(parts: Split, block: int, cost: np.ndarray, time_limit: float | None,

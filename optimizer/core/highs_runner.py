@@ -296,7 +296,8 @@ def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None, relax: bool = False,
-              target: float | None = None, warm: LpBasis | None = None, keep_basis: bool = False) -> HighsOutcome:
+              target: float | None = None, warm: LpBasis | None = None, keep_basis: bool = False,
+              settings: dict | None = None) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -318,12 +319,14 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         (matched by variable and row name; see :meth:`LpBasis.on`).
     keep_basis : bool
         For the relaxation: return its final basis (``HighsOutcome.basis``).
+    settings : dict, optional
+        Further HiGHS options by name (a search's heuristics, say).
     """
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
         arrays["integer"] = None
-    options = {"output_flag": False, "mip_rel_gap": gap}
+    options = {"output_flag": False, "mip_rel_gap": gap, **(settings or {})}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
     if threads is not None:
