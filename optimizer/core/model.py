@@ -473,12 +473,13 @@ def define_projects(m: Model) -> None:
     rows = defaultdict(list)
     for c, mid in enumerate(p.candidates["measure_id"]):
         rows[mid].append(c)
+    keys = p.candidates["key"].tolist()
     bought = []
     for mid, cs in rows.items():
         u = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
         bought.append((u, 1))
         for c in cs:
-            m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{p.candidates.at[c, 'key']}]")
+            m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{keys[c]}]")
     m.add(_terms(bought), pulp.LpConstraintLE, p.max_projects, "projects")
 
 
