@@ -404,10 +404,10 @@ SUB_MIP_SECONDS = 1.0
 #: time: on the suburban example the plan read off took 0.26 s with it and 0.19 s without,
 #: the neighbourhood of the relaxation's zeros 0.60 s and 0.39 s, each with the same plan;
 #: the plan before cut back to 20% less capital 0.45 s and 0.36 s (526.14 against 526.18,
-#: both proven within the 1% asked). The neighbourhood fixed
-#: where the relaxation and the schools' own choices agree keeps it: there it found the
-#: better plan of one frontier point on M (1107.3 against 1106.4), without which the full
-#: solve took 10.7 s instead of 4.2.
+#: both proven within the 1% asked). The neighbourhood fixed where the relaxation and the
+#: schools' own choices agree keeps it: there it found the better plan of one frontier
+#: point on M (1107.3 against 1106.4), without which the full solve took 10.7 s instead of
+#: 4.2 s.
 FIXED_NEIGHBOURHOOD = {"mip_heuristic_run_root_reduced_cost": False}
 #: The neighbourhood is widened only for a near miss: a plan proven within this many times
 #: the gap asked (further off, the bound itself is usually what is missing, and only the full
@@ -502,13 +502,13 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     if guided.gap is not None and guided.gap <= NEAR_MISS * options.gap:
         tighten(bound)  # the known plan may be proven close enough by the tighter bound alone
     if guided.gap is None or guided.gap > options.gap:
-        if tightened or lp.row_dual is None:
+        # a bound still to be found is found beside the plan read off the relaxation, on the
+        # core that search leaves free (with nothing to find, only if asked for: never)
+        beside = not tightened and lp.row_dual is not None
+        parts = split(model) if beside else None  # taken before the search fixes any decision
+        with found_beside(lambda lanes: bound(parts, lanes), options.threads if beside else 1) as school:
             better(neighbourhood(threads=1, settings=FIXED_NEIGHBOURHOOD), how="")
-        else:  # the bound is found beside the plan read off the relaxation, on the core it leaves free
-            parts = split(model)  # taken before the search fixes any decision
-            with found_beside(lambda lanes: bound(parts, lanes), options.threads) as school:
-                better(neighbourhood(threads=1, settings=FIXED_NEIGHBOURHOOD), how="")
-                tighten(school)
+            tighten(school)
     wider = [("the relaxation rules them out", lambda var, value: value == 0, FIXED_NEIGHBOURHOOD)]
     if choices is not None:
         wider.append(("the relaxation and each school's own best choice agree",
