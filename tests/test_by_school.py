@@ -176,7 +176,7 @@ class _Sleeper:
     """A stand-in for a block's solve: sleeps, and records how many ran at once and when
     each ended."""
 
-    def __init__(self, seconds: float = 0.02):
+    def __init__(self, seconds: float = 0.05):
         self.seconds, self.lock = seconds, threading.Lock()
         self.running = self.most = 0
         self.ended: list[float] = []
@@ -195,22 +195,22 @@ class _Sleeper:
 def test_a_bound_found_beside_a_search_takes_one_core_until_asked_for_then_every_core(monkeypatch):
     monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
     solve = _Sleeper()
-    with found_beside(lambda lanes: decompose._each_block(range(12), solve, None, None, lanes), None) as found:
-        time.sleep(0.1)  # the caller's own search, on the other core
+    with found_beside(lambda lanes: decompose._each_block(range(10), solve, None, None, lanes), None) as found:
+        time.sleep(0.12)  # the caller's own search, on the other core
         while_searching = solve.most
         blocks = found()
     assert while_searching == 1  # one block at a time beside the search
     assert solve.most == 2  # both cores once asked for
-    assert blocks == list(range(12))
+    assert blocks == list(range(10))
 
 
 def test_a_bound_not_asked_for_starts_no_more_blocks_and_none_outlives_the_search(monkeypatch):
     monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
     solve = _Sleeper()
-    with found_beside(lambda lanes: decompose._each_block(range(12), solve, None, None, lanes), None):
+    with found_beside(lambda lanes: decompose._each_block(range(10), solve, None, None, lanes), None):
         time.sleep(0.05)
     left = time.perf_counter()
-    assert 1 <= len(solve.ended) < 12 and solve.running == 0 and max(solve.ended) <= left
+    assert 1 <= len(solve.ended) < 10 and solve.running == 0 and max(solve.ended) <= left
     lanes = decompose.Lanes(2)
     lanes.drop()
     assert decompose._each_block(range(3), solve, None, None, lanes) == [None, None, None]
