@@ -150,7 +150,7 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
     # a loose gap, the plan it hands back says the same.
     from unittest import mock
 
-    from optimizer.core import solve
+    from optimizer.core import guided as guided_mod
     from optimizer.core.run import solve_and_check
 
     measures, kwargs = case
@@ -162,10 +162,10 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
     richer = problem(tmp_path / "richer", measures,
                      **{**kwargs, "budget": {**kwargs["budget"], "capital": 2 * kwargs["budget"]["capital"] + 100}})
     known = [greedy_plan(p), make_plan(p, greedy_plan(richer).installs, {}, {})]
-    for near_miss, start in ((solve.NEAR_MISS, []), (math.inf, []), (solve.NEAR_MISS, known)):
+    for near_miss, start in ((guided_mod.NEAR_MISS, []), (math.inf, []), (guided_mod.NEAR_MISS, known)):
         model = build_model(p)
-        with mock.patch.object(solve, "NEAR_MISS", near_miss):
-            guided = solve.lp_guided(model, SolveOptions(), start)
+        with mock.patch.object(guided_mod, "NEAR_MISS", near_miss):
+            guided = guided_mod.lp_guided(model, SolveOptions(), start)
         assert guided is not None and guided.bound >= best_gain - slack
         if guided.plan is not None:  # the small MIP can be infeasible: then the full solve starts without it
             paid = fund_grants_first(model, guided.plan.installs)  # as every plan is paid before it is shown

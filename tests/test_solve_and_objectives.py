@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulp
 import pytest
 
+from optimizer.core import guided as guided_mod
 from optimizer.core import solve as solve_mod
 from optimizer.core.diagnose import diagnose
 from optimizer.core.greedy import greedy_plan
@@ -184,7 +185,7 @@ def test_a_relaxation_that_runs_out_of_time_is_not_solved_again(tmp_path, monkey
     import optimizer.core.run as run_mod
     import optimizer.core.solve as solve_mod
     from optimizer.core.highs_runner import HighsOutcome
-    real = solve_mod.run_highs
+    real = guided_mod.run_highs
 
     def slow_relaxation(prob, time_limit, gap, threads, start=None, relax=False, target=None, **warm):
         if relax and time_limit is not None:  # the relaxation, stopped at its limit
@@ -201,8 +202,9 @@ def test_a_relaxation_that_runs_out_of_time_is_not_solved_again(tmp_path, monkey
         def perf_counter() -> float:
             return float(next(Clock.ticks))
 
-    monkeypatch.setattr(solve_mod, "run_highs", slow_relaxation)
-    monkeypatch.setattr(solve_mod, "time", Clock)
+    for module in (guided_mod, solve_mod):
+        monkeypatch.setattr(module, "run_highs", slow_relaxation)
+        monkeypatch.setattr(module, "time", Clock)
     monkeypatch.setattr(run_mod, "relaxation_bound", forbidden)
     monkeypatch.setattr(run_mod, "solve_phases", forbidden)
     measures = [m("a", annual_cost=0, effectiveness=0.5), m("b", annual_cost=0, effectiveness=0.3, component="video")]
@@ -238,7 +240,7 @@ def test_the_bound_is_tightened_one_school_at_a_time():
         assert {label[position[id(v)]] for v in ys} == {sites.index(site)}
     names = [c.name for c in model.prob.constraints()]
     assert all(rows[names.index(model.budget_rows[t].name)] == -1 for t in model.budget_rows)  # shared rows
-    guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
+    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.schools == count and guided.bound == pytest.approx(found.bound, rel=1e-6)
     assert "one school at a time" in guided.report(Status.OPTIMAL).notes[0]
 
@@ -247,8 +249,8 @@ def test_a_school_bound_that_a_plan_beats_is_not_used(monkeypatch):
     # A bound below the value of a plan that keeps every rule is wrong (numerical trouble in
     # a school's problem, say): the relaxation's bound is kept.
     from optimizer.core.decompose import SchoolBound
-    monkeypatch.setattr(solve_mod, "school_bound", lambda *args, **kwargs: SchoolBound(1.0, 17, 100, 0.1))
-    guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
+    monkeypatch.setattr(guided_mod, "school_bound", lambda *args, **kwargs: SchoolBound(1.0, 17, 100, 0.1))
+    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.schools == 0 and guided.bound > guided.objective > 1.0
 
 
@@ -262,22 +264,22 @@ def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other
 
     from optimizer.core import decompose
     monkeypatch.setattr(decompose.os, "cpu_count", lambda: 2)
-    real, beside_search = solve_mod.school_bound, []
+    real, beside_search = guided_mod.school_bound, []
 
     def recording(*args, **kwargs):
         beside_search.append(threading.current_thread() is not threading.main_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(solve_mod, "school_bound", recording)
+    monkeypatch.setattr(guided_mod, "school_bound", recording)
     options = SolveOptions(gap=0.01, time_limit=60)
-    beside = solve_mod.lp_guided(_suburban_model(), options)
+    beside = guided_mod.lp_guided(_suburban_model(), options)
 
     @contextmanager
     def after(find, threads):
         yield lambda: find(None)
 
-    monkeypatch.setattr(solve_mod, "found_beside", after)
-    one_after_the_other = solve_mod.lp_guided(_suburban_model(), options)
+    monkeypatch.setattr(guided_mod, "found_beside", after)
+    one_after_the_other = guided_mod.lp_guided(_suburban_model(), options)
     assert beside_search == [True, False]
     assert beside.widened and beside.schools  # the bound and the wider neighbourhood were used
     assert beside.plan.installs == one_after_the_other.plan.installs
@@ -291,11 +293,11 @@ def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_a
     # does not rule out is freed and solved from that plan until a plan is proven within
     # the 1%; that plan keeps every rule.
     options = SolveOptions(gap=0.01, time_limit=60)
-    monkeypatch.setattr(solve_mod, "NEAR_MISS", 0.0)
-    narrow = solve_mod.lp_guided(_suburban_model(), options)
-    monkeypatch.setattr(solve_mod, "NEAR_MISS", 2.0)
+    monkeypatch.setattr(guided_mod, "NEAR_MISS", 0.0)
+    narrow = guided_mod.lp_guided(_suburban_model(), options)
+    monkeypatch.setattr(guided_mod, "NEAR_MISS", 2.0)
     model = _suburban_model()
-    wide = solve_mod.lp_guided(model, options)
+    wide = guided_mod.lp_guided(model, options)
     assert not narrow.widened and 0.01 < narrow.gap <= 0.02
     assert wide.widened and wide.objective > narrow.objective and wide.gap <= 0.01
     assert wide.fixed < narrow.fixed and wide.bound == pytest.approx(narrow.bound)
@@ -313,7 +315,8 @@ def _mips_solved(monkeypatch, what) -> list:
             seen.append(what(time_limit, gap))
         return real(prob, time_limit, gap, threads, start, relax, target, **warm)
 
-    monkeypatch.setattr(solve_mod, "run_highs", recording)
+    for module in (guided_mod, solve_mod):  # the neighbourhoods' MIPs and the full solve
+        monkeypatch.setattr(module, "run_highs", recording)
     return seen
 
 
@@ -338,9 +341,9 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     # draw): it gets at most a second, or twice the relaxation's time, and its best plan then
     # carries the gap the relaxation proves.
     limits = _mips_solved(monkeypatch, lambda time_limit, gap: time_limit)
-    guided = solve_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
+    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.plan is not None and len(limits) == 2  # the small MIP, then the wider one
-    assert all(0 < limit <= max(solve_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
+    assert all(0 < limit <= max(guided_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
 
 
 def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(monkeypatch):
@@ -441,7 +444,7 @@ def test_a_known_plan_worse_than_the_one_read_off_the_relaxation_is_not_kept():
     # is better: that one is the answer, with the bound it is proven against.
     model = _suburban_model()
     greedy = solve_mod.fund_grants_first(model, greedy_plan(model.problem).installs)
-    guided = solve_mod.lp_guided(model, SolveOptions(gap=0.01, time_limit=60), [greedy])
+    guided = guided_mod.lp_guided(model, SolveOptions(gap=0.01, time_limit=60), [greedy])
     assert guided.how == "" and guided.gap <= 0.01
     assert guided.objective > plan_value(model.problem, greedy.installs) - plan_value(model.problem, {})
     assert "kept from the plan" not in guided.report(Status.OPTIMAL).notes[0]
@@ -463,7 +466,7 @@ def test_m_at_a_tenth_of_a_percent_is_proven_without_the_full_solve():
     scenario = generate_scenario("M", catalog)
     check_against_catalog(scenario, catalog, "synthetic-M")
     model = build_model(expand(Inputs(scenario, catalog, Path("synthetic-M"))))
-    guided = solve_mod.lp_guided(model, SolveOptions(gap=1e-3, time_limit=60))
+    guided = guided_mod.lp_guided(model, SolveOptions(gap=1e-3, time_limit=60))
     assert guided.schools > 0 and guided.gap <= 1e-3 and guided.widened
     paid = solve_mod.fund_grants_first(model, guided.plan.installs)
     assert paid is not None and not verify(model.problem, paid)

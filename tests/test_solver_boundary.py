@@ -1,5 +1,5 @@
 """The solver stays behind one door: only the model package (``optimizer/core``'s model,
-solve and HiGHS runner) imports PuLP or highspy, and the faces (the app's modules, the
+solve, guided and HiGHS runner) imports PuLP or highspy, and the faces (the app's modules, the
 exports, the comparison, the command line's printing) load neither when imported."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOLVER_PACKAGES = {"pulp", "highspy"}
 #: The only modules that may import the solver packages.
-MODEL_PACKAGE = {"optimizer/core/model.py", "optimizer/core/solve.py", "optimizer/core/highs_runner.py"}
+MODEL_PACKAGE = {"optimizer/core/model.py", "optimizer/core/solve.py", "optimizer/core/guided.py",
+                 "optimizer/core/highs_runner.py"}
 FACES = ["optimizer", "optimizer.reports.export", "optimizer.analyses.compare", "optimizer.cli.console",
          "optimizer.core.result", "optimizer.core.status", "optimizer.data.overrides",
          *sorted(f"ui.{p.stem}" for p in (ROOT / "ui").glob("*.py") if p.stem != "__init__")]

@@ -15,10 +15,11 @@ import time
 import numpy as np
 
 from optimizer.core.decompose import completed, master, school_bound, split
+from optimizer.core.guided import Guided
 from optimizer.core.model import Model
 from optimizer.core.plan import Plan
 from optimizer.core.sample import SamplePrices
-from optimizer.core.solve import Guided, _quiet, plan_of, solver_errors, start_values
+from optimizer.core.solve import _quiet, plan_of, solver_errors, start_values
 from optimizer.core.status import SolveOptions
 
 #: The master problem is solved this much closer than the gap asked (its plan's gap is

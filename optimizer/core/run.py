@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
+from optimizer.core.guided import Guided, lp_guided
 from optimizer.core.highs_runner import LpBasis
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
@@ -13,11 +14,9 @@ from optimizer.core.result import InvalidPlan, PlanResult
 from optimizer.core.sample import LARGE_SITES, SamplePrices, sampled_prices
 from optimizer.core.solve import (
     Checked,
-    Guided,
     available_solvers,
     check,
     fund_grants_first,
-    lp_guided,
     read_plan,
     relaxation_basis,
     relaxation_bound,
