@@ -1,6 +1,8 @@
 """The analyses on instances built so that the right answer is known in advance."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from optimizer.analyses.alternatives import alternatives
@@ -168,6 +170,35 @@ def test_robustness_is_the_same_for_a_seed_whatever_the_number_of_workers(tmp_pa
     assert one.values == two.values
     assert one.frequency.equals(two.frequency)
     assert 0 < one.frequency["share"].min() < 1 or one.frequency["share"].nunique() > 1
+
+
+def test_a_robustness_run_that_fails_leaves_no_cluster_behind(tmp_path, monkeypatch):
+    # The local cluster is closed however the run ends (here the scheduler is lost at once),
+    # and its workers log only what is critical (not the heartbeat race at its close).
+    import dask.distributed
+
+    from optimizer.analyses.robust import robust
+    started = []
+
+    class Cluster:
+        def __init__(self, **kwargs):
+            self.kwargs, self.closed = kwargs, False
+            started.append(self)
+
+        def close(self):
+            self.closed = True
+
+    class LostScheduler:
+        def __init__(self, address):
+            raise OSError("the scheduler went away")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(dask.distributed, "Client", LostScheduler)
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
+    with pytest.raises(OSError, match="went away"):
+        robust(inputs, samples=2, seed=1, workers=1)
+    assert len(started) == 1 and started[0].closed
+    assert started[0].kwargs["silence_logs"] == logging.CRITICAL
 
 
 def test_a_robustness_draw_starts_its_relaxation_from_the_scenarios_basis(tmp_path, monkeypatch):

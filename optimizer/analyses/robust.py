@@ -4,6 +4,7 @@ parallel on a Dask cluster (a local one by default); every draw has its own seed
 from the run's seed, so the result does not depend on the number of workers."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -112,21 +113,26 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     cluster = None
     if scheduler is None:
         # the workers must not run the caller's script (a Streamlit app), nor sample their own
-        # stacks every 10 ms for Dask's profiler: the draws build their models in Python
+        # stacks every 10 ms for Dask's profiler: the draws build their models in Python. They
+        # log only what is critical: a draw's failure reaches the caller through its result,
+        # and a worker's heartbeat to a scheduler already closing at the end (a known race,
+        # dask/distributed#7105) is not an error anyone can act on.
         with main_script_hidden(), dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=40)
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
     results: list = [None] * samples
-    with Client(scheduler or cluster) as client:
-        shared, start = client.scatter([inputs, basis], broadcast=True)
-        futures = {client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False): i
-                   for i, s in enumerate(seeds)}
-        for done, future in enumerate(as_completed(futures), 1):
-            results[futures[future]] = future.result()
-            if progress is not None:
-                progress(done, samples)
-    if cluster is not None:
-        cluster.close()
+    try:
+        with Client(scheduler or cluster) as client:
+            shared, start = client.scatter([inputs, basis], broadcast=True)
+            futures = {client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False): i
+                       for i, s in enumerate(seeds)}
+            for done, future in enumerate(as_completed(futures), 1):
+                results[futures[future]] = future.result()
+                if progress is not None:
+                    progress(done, samples)
+    finally:  # a draw that fails leaves no cluster behind
+        if cluster is not None:
+            cluster.close()
     return _tally(inputs, results)
 
 
