@@ -61,16 +61,10 @@ def test_time_limit_gives_a_plan_marked_not_proven_optimal():
         assert data["gap"] is not None and data["gap"] > 0, "a plan stopped by the time limit must show its gap"
 
 
-def _solvers_available(monkeypatch, which) -> None:
-    """Pretend only ``which()`` solvers are installed, wherever the planner asks."""
-    for module in ("solve", "guided"):
-        monkeypatch.setattr(f"optimizer.core.{module}.available_solvers", which)
-
-
 def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
     if "PULP_CBC_CMD" not in pulp.listSolvers(onlyAvailable=True) and "COIN_CMD" not in pulp.listSolvers(onlyAvailable=True):
         pytest.skip("CBC is not installed here")
-    _solvers_available(monkeypatch, lambda: ["cbc"])
+    monkeypatch.setattr("optimizer.core.solve.available_solvers", lambda: ["cbc"])
     result = optimize(small, SolveOptions(solver="highs"))
     assert result.report.solver == "cbc"
     assert any("highs is not available; used cbc instead" in n for n in result.report.notes)
@@ -78,7 +72,7 @@ def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
 
 
 def test_no_solver_at_all_is_a_clear_error(small, monkeypatch):
-    _solvers_available(monkeypatch, list)  # none
+    monkeypatch.setattr("optimizer.core.solve.available_solvers", list)  # none
     before = snapshot(small)
     with pytest.raises(SolverUnavailable, match="pip install highspy"):
         optimize(small)

@@ -22,10 +22,10 @@ from optimizer.core.highs_runner import LpBasis, run_highs
 from optimizer.core.model import Model
 from optimizer.core.plan import Plan
 from optimizer.core.solve import (
-    _integral,
-    _quiet,
-    _solution,
-    available_solvers,
+    highs_used,
+    integral,
+    quiet,
+    solution_of,
     solver_errors,
     start_values,
 )
@@ -173,11 +173,10 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     the relaxation is infeasible (the full solve says so); a Guided without a bound when the
     relaxation does not finish within the time limit.
     """
-    if (options.solver != "highs" or "highs" not in available_solvers()
-            or model.objective_kind == "tier1_count"):
+    if not highs_used(options) or model.objective_kind == "tier1_count":
         return None
     began = time.perf_counter()
-    with _quiet(), solver_errors("highs"):
+    with quiet(), solver_errors("highs"):
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True, warm=warm, keep_basis=True)
     lp_seconds = time.perf_counter() - began
     integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
@@ -195,12 +194,12 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
-        with model.integral_fixed(relaxed if around is None else around, also) as fixed, _quiet(), \
+        with model.integral_fixed(relaxed if around is None else around, also) as fixed, quiet(), \
                 solver_errors("highs"):
             sub = run_highs(model.prob, left, gap, threads, start, target=target, settings=settings)
-        if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not _integral(model):
+        if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not integral(model):
             return fixed, None, None
-        return (fixed, *_solution(model))
+        return (fixed, *solution_of(model))
 
     sense = _sense(model)
     guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis)

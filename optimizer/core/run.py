@@ -14,9 +14,9 @@ from optimizer.core.result import InvalidPlan, PlanResult
 from optimizer.core.sample import LARGE_SITES, SamplePrices, sampled_prices
 from optimizer.core.solve import (
     Checked,
-    available_solvers,
     check,
     fund_grants_first,
+    highs_used,
     read_plan,
     relaxation_basis,
     relaxation_bound,
@@ -232,8 +232,7 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     if previous is not None:
         warm = previous.lp_basis
     prices = None
-    if (len(problem.sites) > LARGE_SITES and problem.objective == "risk_reduction" and options.solver == "highs"
-            and "highs" in available_solvers()):
+    if len(problem.sites) > LARGE_SITES and problem.objective == "risk_reduction" and highs_used(options):
         prices = sampled_prices(inputs, model, time_limit=None if options.time_limit is None else
                                 options.time_limit / 4, threads=options.threads)
     return solve_and_check(model, starts, options, prices, warm)

@@ -30,6 +30,11 @@ def available_solvers() -> list[str]:
     return names + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & set(found) else [])
 
 
+def highs_used(options: SolveOptions) -> bool:
+    """True when these options solve with HiGHS: asked for, and installed."""
+    return options.solver == "highs" and "highs" in available_solvers()
+
+
 def _cbc(**options):
     """CBC: a CBC on the PATH (PuLP 4 no longer bundles one), else PuLP 3's bundled CBC."""
     if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
@@ -66,7 +71,7 @@ def solver_errors(name: str):
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """Silence the solver's banner, which HiGHS writes to the process's standard output."""
     sys.stdout.flush()
     saved = os.dup(1)
@@ -94,7 +99,7 @@ def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | N
     """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
     maximisation) and the values of the in-place variables. The model's own variable values
     are restored afterwards."""
-    with _values_kept(model), _quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
+    with _values_kept(model), quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
         if "highs" in available_solvers():
             bound = run_highs(model.prob, time_limit, 0.0, None, relax=True).dual_bound
         else:
@@ -108,7 +113,7 @@ def relaxation_basis(model: Model, time_limit: float | None = None) -> LpBasis |
     The model's own variable values are restored afterwards."""
     if "highs" not in available_solvers():
         return None
-    with _values_kept(model), _quiet(), solver_errors("highs"):
+    with _values_kept(model), quiet(), solver_errors("highs"):
         return run_highs(model.prob, time_limit, 0.0, None, relax=True, keep_basis=True).basis
 
 
@@ -123,7 +128,8 @@ def relaxation_bound(model: Model, time_limit: float | None = None) -> float | N
     return relaxation(model, time_limit)[0]
 
 
-def _integral(model: Model, tolerance: float = 1e-4) -> bool:
+def integral(model: Model, tolerance: float = 1e-4) -> bool:
+    """True when every in-place decision of the model's current values is whole."""
     return all(abs(v - round(v)) <= tolerance for ys in model.y for v in (var.value() for var in ys)
                if v is not None)
 
@@ -154,7 +160,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
     name, engine = _solver(options, notes)
     began = time.perf_counter()
     highs = None
-    with _quiet(), solver_errors(name):
+    with quiet(), solver_errors(name):
         if name == "highs":
             highs = run_highs(model.prob, time_limit, options.gap, options.threads, start)
             sol = highs.sol_status
@@ -175,7 +181,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
         status = Status.INFEASIBLE
     else:
         status = Status.NO_SOLUTION
-    if status in (Status.OPTIMAL, Status.FEASIBLE) and not _integral(model):
+    if status in (Status.OPTIMAL, Status.FEASIBLE) and not integral(model):
         # CBC stopped on time can hand back a fractional point as if it were a plan.
         notes.append("the solver returned a fractional point, not a plan; treated as no solution")
         status, objective = Status.NO_SOLUTION, None
@@ -231,7 +237,7 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
     if not model.fcap and not model.fop:
         return make_plan(model.problem, installs, {}, {})
     lp = "highs" if "highs" in available_solvers() else "cbc"
-    with _values_kept(model), model.funding_stage(installs), _quiet(), solver_errors(lp):
+    with _values_kept(model), model.funding_stage(installs), quiet(), solver_errors(lp):
         if lp == "highs":
             ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
         else:
@@ -239,20 +245,20 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
         return make_plan(model.problem, installs, *_funding(model)) if ok else None
 
 
-def _solution(model: Model) -> tuple[float, Plan]:
+def solution_of(model: Model) -> tuple[float, Plan]:
     """The objective and the plan of the model's variable values, the plan paid as they pay it."""
     return float(pulp.value(model.prob.objective)), make_plan(model.problem, _installs(model), *_funding(model))
 
 
 def plan_of(model: Model, values) -> tuple[float, Plan]:
-    """:func:`_solution` of a value for every variable of the model, in its variable order;
+    """:func:`solution_of` of a value for every variable of the model, in its variable order;
     the model's own values are restored afterwards."""
     variables = model.variables()
     saved = [v.varValue for v in variables]
     try:
         for var, value in zip(variables, values):
             var.varValue = float(value)
-        return _solution(model)
+        return solution_of(model)
     finally:
         for var, value in zip(variables, saved):
             var.varValue = value
