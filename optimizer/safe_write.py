@@ -4,6 +4,7 @@ new file over the old in one step (``os.replace``)."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import shutil
@@ -28,6 +29,26 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _sweep(path: Path) -> None:
+    """Remove what a writer of ``path`` killed mid-write left behind (SIGKILL runs no cleanup):
+    temporary files of ``path`` whose process is gone."""
+    prefix, suffix = f".{path.name}.", f".tmp{path.suffix}"
+    for left in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        pid = left.name[len(prefix):-len(suffix)].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            left.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def replacing(path: Path | str) -> Iterator[Path]:
     """Give a temporary path beside ``path`` to write to; when the block ends, flush it to
@@ -47,9 +68,11 @@ def replacing(path: Path | str) -> Iterator[Path]:
     Notes
     -----
     If the block raises (or the flush fails), ``path`` is left as it was and the temporary
-    file is removed.
+    file is removed. A temporary file a killed writer left beside ``path`` is removed by
+    the next write of ``path``.
     """
     path = Path(path)
+    _sweep(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
     try:
         yield temp

@@ -59,9 +59,10 @@ def load(entry: dict[str, str], make_catalog, work: Path):
     if how == SCENARIO:
         return load_inputs(source).scenario
     assert how == SITE_SHEET, f"unknown loaded_as {how!r} in manifest.csv"
+    shutil.copyfile(source, work / source.name)  # a scenario reads files of its own folder only
     scenario = work / f"{source.stem}_scenario.yaml"
     scenario.write_text(yaml.safe_dump({"name": "Sheet test", "horizon": {"start": 2027, "years": 1},
-                                        "sites_file": str(source), "budget": {"capital": 0, "operating": 0}}))
+                                        "sites_file": source.name, "budget": {"capital": 0, "operating": 0}}))
     return load_inputs(scenario).scenario
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import re
+import signal
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +21,7 @@ from optimizer.data.readers import _SafeLoader, read_yaml_mapping
 from optimizer.data.scenario_io import save_scenario_yaml, scenario_dict
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import FORMULA_STARTS, write_plan
+from optimizer.safe_write import replacing
 from tests.builders import instance, m, program, site, solved_example
 
 OLD = {"name": "Old scenario", "horizon": {"start": 2027, "years": 1}}
@@ -106,7 +111,7 @@ def hostile_plan(tmp_path):
            budget_category="contractual")],
         programs=[program("fed", name="+1+1")],
         name="-2+3 district",
-        sites=[site("A", name="\t=1+1")],
+        sites=[site("A", name="\t=1+1"), site("B", name="\uff1dHYPERLINK(\"http://evil.example\")")],
         funding_sources={"-evil": {"program": "fed", "name": "=cmd", "amount": 1000}},
         budget={"capital": 5000, "operating": 100},
     )
@@ -114,7 +119,8 @@ def hostile_plan(tmp_path):
 
 
 def formula_like(value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+    """A formula start, ASCII or full-width (NFKC folds ``＝`` to ``=``)."""
+    return isinstance(value, str) and unicodedata.normalize("NFKC", value[:1]).startswith(FORMULA_STARTS)
 
 
 def test_csv_export_neutralises_formulas(hostile_plan, tmp_path):
@@ -124,6 +130,7 @@ def test_csv_export_neutralises_formulas(hostile_plan, tmp_path):
         cells = [c for row in csv.reader(f) for c in row]
     assert not [c for c in cells if formula_like(c)]
     assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in cells
+    assert "'\uff1dHYPERLINK(\"http://evil.example\")" in cells
 
 
 def test_excel_export_neutralises_formulas(hostile_plan, tmp_path):
@@ -190,3 +197,23 @@ def test_no_module_uses_unsafe_deserialisation(what):
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
             if re.search(UNSAFE[what], line)]
     assert hits == [], f"{what} used in optimizer/"
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_after_the_next_write(tmp_path):
+    """SIGKILL runs no cleanup: the hidden temporary file it leaves is removed by the next
+    write of the same file, which leaves only the file itself."""
+    target = tmp_path / "plan.json"
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from optimizer.safe_write import replacing\n"
+        "with replacing(sys.argv[1]) as temp:\n"
+        "    temp.write_bytes(b'')\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"), str(target)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".plan.json.") and left[0].endswith(".tmp.json")
+    with replacing(target) as temp:
+        temp.write_text("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]

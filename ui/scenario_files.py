@@ -84,10 +84,22 @@ def _refuse(name: str, expected: str) -> InputError:
     return InputError([InputProblem(name, "", "", "", expected)])
 
 
+#: Longest uploaded file name kept, in bytes of UTF-8: file systems refuse names over 255
+#: bytes, and 90 CJK characters already take 270.
+MAX_NAME_BYTES = 150
+
+
 def _safe_name(name: str) -> str:
-    """The last part of an uploaded file's name, never a folder name."""
-    base = Path(name.replace("\\", "/")).name
-    return base if base not in ("", ".", "..") else "upload"
+    """The last part of an uploaded file's name, never a folder name, without control
+    characters, and cut to MAX_NAME_BYTES (its suffix kept) so any file system takes it."""
+    base = "".join(ch for ch in Path(name.replace("\\", "/")).name if ch.isprintable())
+    if base.strip(". ") == "":
+        return "upload"
+    stem, suffix = Path(base).stem, Path(base).suffix
+    if len(suffix) > 8:  # not a file type: part of the name
+        stem, suffix = base, ""
+    room = MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,12 @@ from optimizer.data.measures import Measure
 from optimizer.data.scenario import FundingSource, Scenario, Site
 from optimizer.data.stances import STANCE_WEIGHTS
 from optimizer.data.vocabulary import STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
+from optimizer.errors import InputError, InputProblem
 
 DISTRICT = "district"
+#: Most candidates (measure x site) one problem may hold: over three times the largest
+#: benchmark district's (about 84,000 for 1,000 schools); more would not fit a shared server.
+MAX_CANDIDATES = 300_000
 
 #: Diminishing returns of coverage: value = min over (slope * coverage + intercept), capped
 #: at 1. Full value 1 is reached at a raw coverage of 5/3.
@@ -620,6 +624,10 @@ def expand(inputs: Inputs) -> Problem:
     sources = _sources(scenario, catalog, notes, rulings)
     specs = _mandate_specs(scenario, catalog, notes)
     cand, existing = _candidates(scenario, catalog, specs, years, notes)
+    if len(cand) > MAX_CANDIDATES:
+        raise InputError([InputProblem(str(inputs.path), "sites", "sites", f"{len(cand):,} candidates",
+                                       f"at most {MAX_CANDIDATES:,} measure-and-site candidates in one "
+                                       "plan; plan a larger district in parts (by region or school level)")])
     sns = scenario.mandates.supplement_not_supplant
     (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
     places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites])

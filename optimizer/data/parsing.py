@@ -7,6 +7,7 @@ The upper bounds refuse values no school district plans with (``1e30`` dollars, 
 doors), which would otherwise reach the solver as numbers it cannot handle."""
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated
 
@@ -71,6 +72,19 @@ def as_fraction(value):
         raise ValueError("a share such as 0.25 or 25%") from None
 
 
+def as_year(value):
+    """Read a fiscal year: ``2027`` or `` 2,027 ``.
+
+    Raises
+    ------
+    ValueError
+        For a date (YAML and Excel read ``2017-01-01`` as one), which is not a fiscal year.
+    """
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        raise ValueError(f"a fiscal year such as {value.year}, not a date")
+    return as_number(value)
+
+
 def as_flag(value):
     """Read yes/no as pydantic does (``yes``, ``No``, ``TRUE``, ``0``), ignoring spaces."""
     return value.strip() if isinstance(value, str) else value
@@ -98,6 +112,9 @@ Count = Annotated[int, BeforeValidator(as_number), Field(ge=0), _at_most(MAX_COU
 Number = Annotated[float, BeforeValidator(as_number)]
 #: A relative weight, zero or more.
 Weight = Annotated[float, BeforeValidator(as_number), Field(ge=0), _at_most(MAX_FACTOR)]
+#: A fiscal year, named by the calendar year it ends in; years far from any plan (a typo such
+#: as 20277, or -1000000000000) are refused here rather than planned with.
+FiscalYear = Annotated[int, BeforeValidator(as_year), Field(ge=1950, le=2100)]
 #: Yes or no: ``yes``, ``No``, ``true``, ``0``.
 Flag = Annotated[bool, BeforeValidator(as_flag)]
 

@@ -2,15 +2,18 @@
 from YAML (sites from YAML, CSV or Excel), with inheritance for small what-if files."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from optimizer.data.confine import MAX_EXTENDS, Reach
 from optimizer.data.parsing import (
     Count,
     Dollars,
+    FiscalYear,
     Flag,
     Fraction,
     Number,
@@ -29,6 +32,9 @@ from optimizer.data.vocabulary import (
 from optimizer.errors import InputError, InputProblem, ProblemCollector
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: Most sites a scenario may hold: twice the largest US district's schools (about 1,500) and
+#: three times the largest benchmark district (1,000); more is refused before any is checked.
+MAX_SITES = 3_000
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -51,7 +57,7 @@ class Site(BaseModel):
                                           "screened at arrival; empty: estimated from enrollment")
     risk_weight: Number = Field(default=1.0, gt=0, le=10)
     in_place: list[str] = []
-    installed: dict[str, int] = Field(default={}, description="fiscal year each in-place measure was "
+    installed: dict[str, FiscalYear] = Field(default={}, description="fiscal year each in-place measure was "
                                       "installed (measure id: year); it stops counting at the end of its useful life")
 
     @field_validator("in_place", mode="before")
@@ -65,8 +71,14 @@ class Site(BaseModel):
         """A sites-file cell reads ``measure:year; measure:year``."""
         if not isinstance(value, str):
             return value
-        pairs = [part.split(":", 1) for part in value.split(";") if part.strip()]
-        return {k.strip(): v.strip() for k, v in (pair if len(pair) == 2 else (pair[0], "") for pair in pairs)}
+        pairs = [_INSTALLED_PAIR.fullmatch(part) for part in value.split(";") if part.strip()]
+        if not all(pairs):
+            raise ValueError("pairs of measure id and fiscal year installed, separated by ';', such as "
+                             "'bld-vid-exterior-cameras:2017; bld-ac-visitor-intercom:2020'")
+        return {pair["measure"]: pair["year"] for pair in pairs}
+
+
+_INSTALLED_PAIR = re.compile(r"\s*(?P<measure>[A-Za-z0-9][A-Za-z0-9_.-]*)\s*:\s*(?P<year>[0-9,]+)\s*")
 
 
 #: What each column a sites file must have holds, in words for the problem that says it is missing.
@@ -151,8 +163,8 @@ class FundingSource(BaseModel):
     name: str | None = None
     amount: Dollars
     awarded: Flag = True
-    first_year: int | None = None
-    last_year: int | None = None
+    first_year: FiscalYear | None = None
+    last_year: FiscalYear | None = None
     level: Literal["federal", "state", "local", "private"] | None = None
     eligible_categories: list[FundingCategory] | None = None
     eligible_measures: list[str] | None = None
@@ -177,7 +189,7 @@ class ExtraMandate(BaseModel):
     title: str
     measures: list[str] = Field(min_length=1)
     strength: MandateStrength = "must"
-    deadline_year: int
+    deadline_year: FiscalYear
     applies_to: MandateReach = "every_site"
 
 
@@ -246,9 +258,9 @@ class Scenario(BaseModel):
     catalog_edition: Literal[6, 7] = 7
     state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     horizon: Horizon
-    sites: list[Site] = Field(min_length=1)
+    sites: list[Site] = Field(min_length=1, max_length=MAX_SITES)
     district_in_place: list[str] = []
-    district_installed: dict[str, int] = {}
+    district_installed: dict[str, FiscalYear] = {}
     budget: Budget
     funding_sources: dict[str, FundingSource] = {}
     mandates: Mandates = Mandates()
@@ -285,21 +297,26 @@ def _merge(base: dict, change: dict) -> dict:
     return merged
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Path]:
+def _resolve(path: Path, chain: tuple[Path, ...], reach: Reach) -> tuple[dict, Path]:
     """Read ``path`` and the files it extends; return the merged mapping and the file that
     supplied the sites file (its folder anchors relative paths)."""
-    return _resolve_data(read_yaml_mapping(path), path, chain)
+    return _resolve_data(read_yaml_mapping(path), path, chain, reach)
 
 
-def _resolve_data(data: dict, path: Path, chain: tuple[Path, ...]) -> tuple[dict, Path]:
+def _resolve_data(data: dict, path: Path, chain: tuple[Path, ...], reach: Reach) -> tuple[dict, Path]:
     """Resolve the files the mapping ``data`` of the file ``path`` extends (``data`` itself
-    is left as it is); return the merged mapping and the file that supplied the sites file."""
+    is left as it is), each inside ``reach``; return the merged mapping and the file that
+    supplied the sites file."""
     data = dict(data)
     base_name = data.pop("extends", None)
     sites_anchor = path
     if base_name is None:
         return data, sites_anchor
-    base_path = (path.parent / str(base_name)).resolve()
+    if len(chain) + 1 >= MAX_EXTENDS:
+        raise InputError([InputProblem(str(path), "extends", "extends", str(base_name),
+                                       f"at most {MAX_EXTENDS} scenario files in one chain of extends; "
+                                       "write the changes of the middle files into one file")])
+    base_path = reach.file(base_name, path.parent, path, "extends")
     if base_path in chain or base_path == path.resolve():
         loop = " -> ".join(p.name for p in (*chain, path.resolve(), base_path))
         raise InputError([InputProblem(str(path), "extends", "extends", str(base_name),
@@ -307,7 +324,7 @@ def _resolve_data(data: dict, path: Path, chain: tuple[Path, ...]) -> tuple[dict
     if not base_path.is_file():
         raise InputError([InputProblem(str(path), "extends", "extends", str(base_name),
                                        "the path of an existing scenario file, relative to this one")])
-    base, base_anchor = _resolve(base_path, (*chain, path.resolve()))
+    base, base_anchor = _resolve(base_path, (*chain, path.resolve()), reach)
     if "sites_file" not in data and "sites" not in data:
         sites_anchor = base_anchor
     return _merge(base, data), sites_anchor
@@ -318,6 +335,7 @@ def _read_sites(path: Path, sheet: str | int, problems: ProblemCollector) -> tup
     (recorded in ``problems``, naming the file). A column the file lacks is named once, not
     once per row."""
     table = read_table(path, sheet)
+    _refuse_too_many(len(table.rows), path, "rows below the header")
     local = ProblemCollector(path)
     known = list(Site.model_fields)
     for name in table.header:
@@ -365,8 +383,9 @@ def load_scenario(path: Path | str) -> Scenario:
         inheritance.
     """
     path = Path(path)
-    data, anchor = _resolve(path, ())
-    return _validate(data, anchor, path)
+    reach = Reach.of(path.parent)
+    data, anchor = _resolve(path, (), reach)
+    return _validate(data, anchor, path, reach)
 
 
 def scenario_from_mapping(data: Mapping, base_dir: Path | str | None = None,
@@ -410,24 +429,28 @@ def scenario_from_mapping(data: Mapping, base_dir: Path | str | None = None,
         path = Path(name)
     else:
         path = Path(base_dir) / name
-    resolved, anchor = _resolve_data(data, path, ())
-    return _validate(resolved, anchor, name)
+    reach = Reach.of(path.parent)
+    resolved, anchor = _resolve_data(data, path, (), reach)
+    return _validate(resolved, anchor, name, reach)
 
 
-def _validate(data: dict, anchor: Path, file: Path | str) -> Scenario:
-    """Validate a resolved scenario mapping; ``anchor``'s folder holds its sites file and
-    problems name ``file``."""
+def _validate(data: dict, anchor: Path, file: Path | str, reach: Reach) -> Scenario:
+    """Validate a resolved scenario mapping; ``anchor``'s folder holds its sites file (inside
+    ``reach``) and problems name ``file``."""
     problems = ProblemCollector(file)
     for key in data:
         if key not in SCENARIO_KEYS:
             problems.add("top level", key, key, "a scenario key: " + ", ".join(sorted(SCENARIO_KEYS)))
+    if isinstance(data.get("sites"), list):
+        _refuse_too_many(len(data["sites"]), file, "sites in its list")
     sites_file = data.pop("sites_file", None)
     sheet = data.pop("sites_sheet", 0)
     rows, unreadable = SiteRows(), False
     if sites_file is not None:
         if "sites" in data:
             problems.add("sites_file", "sites_file", sites_file, "either sites or sites_file, not both")
-        data["sites"], rows, unreadable = _read_sites(anchor.parent / str(sites_file), sheet, problems)
+        sites_path = reach.file(sites_file, anchor.parent, anchor, "sites_file")
+        data["sites"], rows, unreadable = _read_sites(sites_path, sheet, problems)
     scenario = validate_model(Scenario, {k: v for k, v in data.items() if k in SCENARIO_KEYS},
                               problems, "", locate=_inline_sites(data.get("sites")),
                               skip=(lambda error: error["loc"][:1] == ("sites",)) if unreadable else None)
@@ -436,6 +459,14 @@ def _validate(data: dict, anchor: Path, file: Path | str) -> Scenario:
         _check_internal(scenario, problems)
     problems.raise_if_any()
     return scenario
+
+
+def _refuse_too_many(count: int, file: Path | str, what: str) -> None:
+    """Refuse more than MAX_SITES sites before any is checked, so a huge file fails at once."""
+    if count > MAX_SITES:
+        raise InputError([InputProblem(str(file), "sites", "sites", f"{count:,} {what}",
+                                       f"at most {MAX_SITES:,} sites in one scenario; plan a larger "
+                                       "district in parts (by region or school level)")])
 
 
 def _inline_sites(sites: object):

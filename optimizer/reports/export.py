@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -24,11 +25,16 @@ BUDGET_CATEGORIES = ["personnel", "equipment", "supplies", "contractual", "train
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def formula_like(value) -> bool:
+    """Whether a spreadsheet could run ``value`` as a formula: it starts with a formula
+    character, or with its full-width form (``＝``, ``＋``), which some spreadsheets and input
+    methods read as the ASCII one."""
+    return isinstance(value, str) and unicodedata.normalize("NFKC", value[:1]).startswith(FORMULA_STARTS)
+
+
 def _safe(value):
     """Neutralise text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return "'" + value if formula_like(value) else value
 
 
 def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
