@@ -21,6 +21,7 @@ from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 from optimizer.data.measures import Measure
+from optimizer.data.parsing import MAX_DOLLARS
 from optimizer.data.validation import validate_model
 from optimizer.data.vocabulary import (
     BudgetCategory,
@@ -41,12 +42,13 @@ class Pitch(BaseModel):
     """A product as a vendor proposes it, priced per unit of ``unit_basis``."""
 
     name: str = Field(min_length=1)
-    capital: float = Field(ge=0, description="Capital cost per unit, dollars.")
-    annual: float = Field(default=0.0, ge=0, description="Recurring cost per unit and year, dollars.")
+    capital: float = Field(ge=0, le=MAX_DOLLARS, allow_inf_nan=False, description="Capital cost per unit, dollars.")
+    annual: float = Field(default=0.0, ge=0, le=MAX_DOLLARS, allow_inf_nan=False,
+                          description="Recurring cost per unit and year, dollars.")
     layer: str
     component: str
     tier: int | None = Field(default=None, ge=1, le=4)
-    effectiveness: float = Field(ge=0, le=1)
+    effectiveness: float = Field(ge=0, le=1, allow_inf_nan=False)
     role: Role | None = Field(default=None, description="the job it does; by default the usual job "
                               "of its PASS component (detection and video: detect; access control and "
                               "architecture: delay; communication: respond; people and policies: prevent)")
@@ -126,6 +128,9 @@ class PitchResult:
 def read_pitch(data: dict, source: str) -> Pitch:
     """Validate a product description (from a form, the command line or a YAML file).
 
+    Costs must be finite dollars from 0 to ``MAX_DOLLARS``, and not both 0: a product that
+    costs nothing has no value per dollar to compare.
+
     Raises
     ------
     InputError
@@ -133,6 +138,9 @@ def read_pitch(data: dict, source: str) -> Pitch:
     """
     problems = ProblemCollector(source)
     product = validate_model(Pitch, data, problems, "")
+    if product is not None and product.capital == 0 and product.annual == 0:
+        problems.add("", "capital", product.capital, "a capital cost above 0, or an annual cost above 0: a product "
+                     "that costs nothing has no value per dollar to compare")
     problems.raise_if_any()
     return product
 

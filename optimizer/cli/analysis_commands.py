@@ -15,23 +15,23 @@ from optimizer.analyses.compare import compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import pitch, read_pitch
-from optimizer.analyses.robust import robust
+from optimizer.analyses.robust import ROBUST_GAP, robust
 from optimizer.analyses.screen import screen
 from optimizer.analyses.stance_check import stance_check
-from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, out, print_frame
+from optimizer.cli import options as opt
+from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, out, print_frame, refuse
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs, load_inputs
 from optimizer.data.readers import read_yaml_mapping
 from optimizer.data.stances import STANCE_WORDS, STANCES
-from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
 
 CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
-GAP = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance of each solve.")
-TIME_LIMIT = typer.Option(None, help="Solver time limit of each solve, seconds.")
-OUT = typer.Option(None, "--out", help="Write the table as .csv or .json instead of printing it.")
+GAP = opt.gap()
+TIME_LIMIT = opt.time_limit(help="Solver time limit of each solve, seconds (none by default)")
+OUT = opt.output(opt.TABLE_FILES, help="Write the table instead of printing it")
 
 
 def _load(path: Path, catalog: Path) -> Inputs:
@@ -81,9 +81,11 @@ def _guard(call):
 
 @app.command("frontier")
 def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-                 points: int = typer.Option(11, min=2, max=200, help="Number of budget points."),
-                 max_budget: Optional[float] = typer.Option(None, help="Largest local capital over the horizon ($); default twice the scenario's."),
-                 workers: Optional[int] = typer.Option(None, min=1, help="Processes solving points at the same time (default: 2 for large scenarios)."),
+                 points: int = opt.checked(11, "--points", check=opt.whole(2, 200), help="Number of budget points"),
+                 max_budget: Optional[float] = opt.money(None, "--max-budget", positive=True,
+                                                         help="Largest local capital over the horizon ($); default twice the scenario's"),
+                 workers: Optional[int] = opt.checked(None, "--workers", check=opt.whole(1),
+                                                      help="Processes solving points at the same time (default: 2 for large scenarios)"),
                  gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                  out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Value against budget: the plan at each budget, the marginal value of $1,000, the knee."""
@@ -162,7 +164,8 @@ def _shown(frame: pd.DataFrame, formats: dict) -> pd.DataFrame:
 
 @app.command("screen")
 def screen_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-               multiple: float = typer.Option(3.0, min=1.0, help="Try budgets up to this multiple of the scenario's."),
+               multiple: float = opt.checked(3.0, "--multiple", check=opt.MULTIPLE,
+                                             help="Try budgets up to this multiple of the scenario's"),
                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Every catalog measure with a verdict: which products are unnecessary for this district, and why."""
@@ -190,28 +193,32 @@ def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
 @app.command("pitch")
 def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
               name: str = typer.Option("vendor product", help="Product name."),
-              cost: Optional[float] = typer.Option(None, help="Capital cost per unit ($)."),
-              annual: float = typer.Option(0.0, help="Recurring cost per unit and year ($)."),
+              cost: Optional[float] = opt.money(None, "--cost", help="Capital cost per unit ($)"),
+              annual: float = opt.money(0.0, "--annual", help="Recurring cost per unit and year ($)"),
               layer: Optional[str] = typer.Option(None, help="PASS layer id (e.g. building)."),
               component: Optional[str] = typer.Option(None, help="PASS component id (e.g. access_control)."),
-              tier: Optional[int] = typer.Option(None, min=1, max=4, help="PASS tier the vendor claims."),
-              effectiveness: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Effectiveness 0-1."),
+              tier: Optional[int] = opt.checked(None, "--tier", check=opt.whole(1, 4), help="PASS tier the vendor claims"),
+              effectiveness: Optional[float] = opt.checked(None, "--effectiveness", check=opt.FRACTION,
+                                                           help="Effectiveness claimed"),
               role: Optional[str] = typer.Option(None, help="Its job: prevent, detect, delay, respond or recover (default: the usual job of its component)."),
               unit_basis: str = typer.Option("school", help="Priced per: school, classroom, exterior_door, entrance, camera_position, student, staff, district."),
               from_file: Optional[Path] = typer.Option(None, "--file", help="A YAML file with the same fields instead of the options."),
               gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
               out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Check a vendor's product: the budget at which it enters the plan and what it displaces."""
-    inputs = _load(scenario, catalog)
     if from_file is not None:
         data = _guard(lambda: read_yaml_mapping(from_file))
         source = str(from_file)
     else:
+        if cost == 0 and annual == 0:
+            refuse(["--cost 0: expected above 0 when --annual is 0 (a product that costs nothing has no value "
+                    "per dollar to compare)"])
         data = {k: v for k, v in dict(name=name, capital=cost, annual=annual, layer=layer, component=component,
                                       tier=tier, effectiveness=effectiveness, role=role, unit_basis=unit_basis).items()
                 if v is not None}
         source = "command line"
-    product = _guard(lambda: read_pitch(data, source))
+    product = _guard(lambda: read_pitch(data, source))  # the product is checked before the scenario is read
+    inputs = _load(scenario, catalog)
     result = _guard(lambda: pitch(inputs, product, options=SolveOptions(time_limit=time_limit, gap=gap)))
     out.print(result.summary(), highlight=False)
     table = pd.concat([result.places.assign(effect="installed"), result.displaced.assign(effect="displaced")],
@@ -223,13 +230,13 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
 
 @app.command("robust")
 def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-               samples: int = typer.Option(50, min=1, help="Number of random draws."),
-               seed: int = typer.Option(0, help="Seed: the same seed gives the same result."),
-               spread: float = typer.Option(0.2, min=0.0, max=1.0, help="Effectiveness varies by +/- this share."),
+               samples: int = opt.checked(50, "--samples", check=opt.whole(1), help="Number of random draws"),
+               seed: int = opt.checked(0, "--seed", check=opt.whole(0), help="Seed: the same seed gives the same result"),
+               spread: float = opt.checked(0.2, "--spread", check=opt.FRACTION, help="Effectiveness varies by +/- this share"),
                scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler."),
-               workers: Optional[int] = typer.Option(None, min=1, help="Workers of the local Dask cluster."),
-               gap: float = typer.Option(0.005, help="Gap tolerance of each draw's solve."),
-               time_limit: Optional[float] = typer.Option(60.0, help="Time limit of each draw's solve."),
+               workers: Optional[int] = opt.checked(None, "--workers", check=opt.whole(1), help="Workers of the local Dask cluster"),
+               gap: float = opt.gap(ROBUST_GAP, help="Gap tolerance of each draw's solve"),
+               time_limit: Optional[float] = opt.time_limit(60.0, help="Time limit of each draw's solve, seconds"),
                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """How often each measure is chosen when costs and effectiveness vary within their ranges."""
     inputs = _load(scenario, catalog)
@@ -245,17 +252,15 @@ def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
 
 @app.command("alternatives")
 def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-                     within: str = typer.Option("2%", help="Largest shortfall from the best value, e.g. 2%."),
-                     count: int = typer.Option(3, min=1, max=20, help="How many alternatives."),
-                     min_difference: int = typer.Option(1, min=1, help="Items each must differ by."),
+                     within: str = opt.checked("2%", "--within", check=opt.share(),
+                                               help="Largest shortfall from the best value"),
+                     count: int = opt.checked(3, "--count", check=opt.whole(1, 20), help="How many alternatives"),
+                     min_difference: int = opt.checked(1, "--min-difference", check=opt.whole(1),
+                                                       help="Items each must differ by"),
                      gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                      out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
     """Plans almost as good as the best that differ from it and from each other."""
-    try:
-        share = float(within.rstrip("%")) / (100 if within.endswith("%") else 1)
-    except ValueError:
-        err.print(f"--within {within!r}: expected a percent such as 2% or a fraction such as 0.02", highlight=False)
-        raise typer.Exit(EXIT_INPUT) from None
+    share = opt.share_of(within)  # checked with the options
     inputs = _load(scenario, catalog)
     result = _guard(lambda: alternatives(inputs, share, count, min_difference, SolveOptions(time_limit=time_limit, gap=gap)))
     out.print(f"best plan: value {result.best.value:,.3f}; {len(result.plans)} alternative(s) within {share:.1%}",

@@ -7,17 +7,74 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
+from typer.core import TyperCommand
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import MissingParameter
+except ImportError:  # pragma: no cover - typer on the click package
+    from click.exceptions import MissingParameter
+
+from optimizer.cli.options import option_name, problems_of, shown
 from optimizer.errors import InputError, OptimizerError
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Plan school security spending: catalog, scenarios, optimal plans.")
 out = Console(width=140, soft_wrap=True)
 err = Console(stderr=True, width=140, soft_wrap=True)
+
+
+def refuse(problems: list[str]) -> None:
+    """Print each problem of the command line on its own line and exit 2 (bad input)."""
+    for problem in problems:
+        err.print(Text.assemble(("error: ", "bold red"), problem), highlight=False)
+    raise typer.Exit(EXIT_INPUT)
+
+
+class CheckedCommand(TyperCommand):
+    """A subcommand whose option values are all checked before it runs: every value an
+    option's check refused (``optimizer.cli.options``), and every value typer could not read
+    as the option's type, is printed on one line, and the command exits 2 without doing
+    anything."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            rest = super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            if isinstance(exc, MissingParameter) or exc.param is None:
+                raise  # a missing argument: typer's usage message says which
+            refuse([*problems_of(ctx), self._unreadable(ctx, given, exc)])
+        problems = problems_of(ctx)
+        if problems:
+            refuse(problems)
+        return rest
+
+    def _unreadable(self, ctx: typer.Context, given: list[str], exc: typer.BadParameter) -> str:
+        try:
+            raw = self.make_parser(ctx).parse_args(args=list(given))[0].get(exc.param.name)
+        except Exception:  # the line was read once already; this only finds the value again
+            raw = None
+        message = exc.message
+        for prefix in ("Input should be ", "Value error, "):
+            if message.startswith(prefix):
+                message = "expected " + message[len(prefix):]
+        value = "" if raw is None else " " + shown(raw if not isinstance(raw, (list, tuple)) else raw[-1])
+        return f"{option_name(exc.param)}{value}: {message}"
+
+
+class _Typer(typer.Typer):
+    """The app: every command it registers is a :class:`CheckedCommand`."""
+
+    def command(self, *args, **kwargs):
+        kwargs["cls"] = kwargs.get("cls") or CheckedCommand
+        return super().command(*args, **kwargs)
+
+
+app = _Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+             help="Plan school security spending: catalog, scenarios, optimal plans.")
 
 
 def fail(exc: OptimizerError) -> None:

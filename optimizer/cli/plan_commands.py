@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from optimizer.cli import options as opt
 from optimizer.cli.console import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
@@ -28,8 +29,7 @@ from optimizer.data.catalog import load_catalog
 from optimizer.data.inputs import load_inputs
 from optimizer.data.overrides import apply_overrides
 from optimizer.data.stances import STANCE_WORDS
-from optimizer.data.taxonomy import DEFAULT_EDITION
-from optimizer.defaults import DEFAULT_GAP
+from optimizer.data.taxonomy import DEFAULT_EDITION, EDITIONS
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
 from optimizer.reports.export import write_plan
@@ -62,17 +62,22 @@ def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenar
         fail(exc)
 
 
+#: The tiers ``catalog --tier`` filters on.
+TIERS = ("1", "2", "3", "4", "outside")
+
+
 @app.command("catalog")
 def catalog_cmd(
     layer: Optional[str] = typer.Option(None, help="Only this layer (e.g. building)."),
     component: Optional[str] = typer.Option(None, help="Only this component (e.g. access_control)."),
-    tier: Optional[str] = typer.Option(None, help="Only this tier: 1-4 or outside."),
+    tier: Optional[str] = opt.checked(None, "--tier", check=opt.one_of(TIERS), help="Only this tier"),
     evidence: Optional[str] = typer.Option(None, help="Only this evidence rating (e.g. moderate)."),
     discouraged: Optional[bool] = typer.Option(None, "--discouraged/--not-discouraged",
                                                help="Only discouraged products, or only the others."),
-    edition: int = typer.Option(DEFAULT_EDITION, help="PASS edition of the layers shown (6 or 7)."),
+    edition: int = opt.checked(DEFAULT_EDITION, "--edition", check=opt.one_of(EDITIONS),
+                               help="PASS edition of the layers shown"),
     folder: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the filtered table as CSV."),
+    out_file: Optional[Path] = opt.output(opt.CATALOG_FILES, help="Write the filtered table as CSV"),
 ) -> None:
     """Browse the measures of the catalog as a table, filtered."""
     try:
@@ -151,23 +156,17 @@ def _print_summary(result: PlanResult) -> None:
 @app.command()
 def plan(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
-    budget: Optional[float] = typer.Option(None, help="Local capital budget per fiscal year ($), replacing the scenario's."),
-    years: Optional[int] = typer.Option(None, min=1, max=10, help="Number of fiscal years planned."),
-    objective: Optional[str] = typer.Option(None, help=f"One of {', '.join(OBJECTIVES)}."),
-    solver: str = typer.Option("highs", help="highs (default) or cbc."),
-    time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds."),
-    gap: float = typer.Option(DEFAULT_GAP, help="Relative optimality gap tolerance (0.001 = 0.1%)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the plan: .json, .csv or .xlsx."),
-    write_model: Optional[Path] = typer.Option(None, help="Write the model as built: .lp or .mps."),
+    budget: Optional[float] = opt.money(None, "--budget", help="Local capital budget per fiscal year ($), replacing the scenario's"),
+    years: Optional[int] = opt.checked(None, "--years", check=opt.whole(1, 10), help="Number of fiscal years planned"),
+    objective: Optional[str] = opt.checked(None, "--objective", check=opt.one_of(OBJECTIVES), help="What the plan maximises"),
+    solver: str = opt.checked("highs", "--solver", check=opt.one_of(("highs", "cbc")), help="The solver"),
+    time_limit: Optional[float] = opt.time_limit(help="Solver time limit in seconds (none by default)"),
+    gap: float = opt.gap(help="Relative optimality gap tolerance"),
+    out_file: Optional[Path] = opt.output(opt.PLAN_FILES, help="Write the plan"),
+    write_model: Optional[Path] = opt.output(opt.MODEL_FILES, "--write-model", help="Write the model as built"),
     catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
 ) -> None:
     """Find the best plan for a scenario, check it independently, print and save it."""
-    if objective is not None and objective not in OBJECTIVES:
-        err.print(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
-    if solver not in ("highs", "cbc"):
-        err.print(f"--solver {solver!r}: expected highs or cbc", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
     try:
         inputs = apply_overrides(load_inputs(scenario, catalog), budget, years, objective)
         if write_model is not None:
@@ -196,8 +195,5 @@ def plan(
 
 
 def _write_model(inputs, path: Path) -> None:
-    if path.suffix.lower() not in (".lp", ".mps"):
-        err.print(f"--write-model {path}: expected a .lp or .mps file", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
     build_model(expand(inputs)).write(path)
     out.print(f"wrote model {path}", highlight=False)

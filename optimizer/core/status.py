@@ -3,13 +3,57 @@ its status and report, and the names of the objectives. Faces (the app, the CLI'
 the exports) import these without loading the solver."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from numbers import Integral, Real
 
 from optimizer.defaults import DEFAULT_GAP
+from optimizer.errors import InputError, InputProblem, short
 
 #: The objectives a scenario can ask for (``policy.objective``).
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
+
+#: Largest relative optimality gap accepted: a plan allowed to fall half short of the best
+#: can no longer be called close to it (the default is 0.001, the app offers up to 0.2).
+MAX_GAP = 0.5
+#: Longest time limit of one solve accepted, in seconds: one day (a district of 3,000 schools
+#: is planned in minutes; a larger number is a typo, milliseconds for seconds say).
+MAX_TIME_LIMIT = 86_400.0
+#: The time a solve step is given when the time limit has already run out: the least any
+#: step is given.
+TIME_UP_SECONDS = 0.1
+
+
+def _real(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def gap_expected(value) -> str | None:
+    """None when ``value`` is a usable optimality gap, else what is expected instead."""
+    if _real(value) and math.isfinite(value) and 0 <= value <= MAX_GAP:
+        return None
+    return f"a relative gap from 0 to {MAX_GAP:g} (0.001 = 0.1%)"
+
+
+def time_limit_expected(value) -> str | None:
+    """None when ``value`` is a usable time limit in seconds (None: no limit), else what is
+    expected instead."""
+    if value is None or (_real(value) and math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT):
+        return None
+    return f"seconds above 0 and at most {MAX_TIME_LIMIT:,.0f} (one day), or no limit"
+
+
+def threads_expected(value) -> str | None:
+    """None when ``value`` is a usable number of solver threads (None: the solver's choice)."""
+    if value is None or (isinstance(value, Integral) and not isinstance(value, bool) and value >= 1):
+        return None
+    return "a whole number of threads, 1 or more, or none (the solver's choice)"
+
+
+class BadSolveOptions(InputError, ValueError):
+    """Solve options out of range (a gap of NaN, a time limit of 0): refused when the
+    options are made, before any solve, naming each field, its value and what is expected."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +78,27 @@ class SolveOptions:
     gap: float = DEFAULT_GAP
     threads: int | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse a gap, time limit or thread count no solve can use.
+
+        Raises
+        ------
+        BadSolveOptions
+            Naming every bad field, its value and what is expected: the gap must be finite,
+            from 0 to :data:`MAX_GAP`; the time limit finite, above 0 and at most
+            :data:`MAX_TIME_LIMIT` (or None); threads a whole number from 1 (or None).
+        """
+        problems = [InputProblem("solve options", "", name, short(value), expected)
+                    for name, value, expected in (("gap", self.gap, gap_expected(self.gap)),
+                                                  ("time_limit", self.time_limit, time_limit_expected(self.time_limit)),
+                                                  ("threads", self.threads, threads_expected(self.threads)))
+                    if expected is not None]
+        if problems:
+            raise BadSolveOptions(problems)
+
     def but(self, **changes) -> SolveOptions:
-        """The same options with some changed, e.g. ``options.but(threads=1)``."""
+        """The same options with some changed, e.g. ``options.but(threads=1)``; checked as
+        new options are."""
         return replace(self, **changes)
 
 

@@ -6,7 +6,9 @@ import json
 
 import streamlit as st
 
+from optimizer.data.parsing import MAX_DOLLARS
 from optimizer.data.stances import STANCE_WORDS
+from optimizer.errors import OptimizerError
 from ui import charts, compute, fmt, state, views
 
 POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"
@@ -24,15 +26,20 @@ left, middle, right = st.columns([1, 1, 1])
 points = left.slider("Budgets to solve", 3, 15, 7, key=POINTS)
 years = result.problem.years
 horizon = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
-top = middle.number_input(f"Largest budget over {horizon} ($)", min_value=1_000.0, step=50_000.0, format="%.0f",
-                          value=max(2 * scenario_budget, 1_000.0), key=TOP)
+top = middle.number_input(f"Largest budget over {horizon} ($)", min_value=1_000.0, max_value=MAX_DOLLARS,
+                          step=50_000.0, format="%.0f", value=min(max(2 * scenario_budget, 1_000.0), MAX_DOLLARS),
+                          key=TOP)
 clicked = right.button("Compute the frontier", type="primary", icon=":material/play_arrow:")
 task = json.dumps(["frontier", state.request(), points, top])
 if not state.started(task, clicked):
     st.info(f"Each budget is one solve; {points} budgets take about {points} times as long as the plan.")
     st.stop()
 
-found = compute.frontier_of(state.request(), points, top)
+try:
+    found = compute.frontier_of(state.request(), points, top)
+except (OptimizerError, ValueError) as exc:  # a budget or solver setting no solve can use
+    views.show_error(exc, "The frontier cannot be computed")
+    st.stop()
 table = found.table
 budgets = table["budget"].tolist()
 chart = st.container()

@@ -10,6 +10,7 @@ import streamlit as st
 from optimizer import OptimizerError
 from optimizer.analyses.screen import VERDICT_MEANINGS, VERDICTS
 from optimizer.data import vocabulary as words
+from optimizer.data.parsing import MAX_DOLLARS
 from ui import charts, compute, fmt, state, views
 
 PITCH = "pitch:product"
@@ -28,8 +29,12 @@ def screening(request: str) -> None:
         st.caption("Screening solves the plan at two larger budgets to tell 'needs more budget' "
                    "from 'never chosen'.")
         return
-    with st.spinner("Screening every catalog measure...", show_time=True):
-        screened = compute.screening(request, multiple)
+    try:
+        with st.spinner("Screening every catalog measure...", show_time=True):
+            screened = compute.screening(request, multiple)
+    except (OptimizerError, ValueError) as exc:  # a setting no solve can use, or no plan at this budget
+        views.show_error(exc, "The catalog cannot be screened")
+        return
     st.plotly_chart(charts.verdict_counts(screened, list(VERDICTS)), key="screen:counts")
     shown = st.multiselect("Verdicts shown", list(VERDICTS),
                            default=[v for v in VERDICTS if v not in ("chosen", "in place")], key="screen:verdicts")
@@ -78,8 +83,10 @@ def pitch_form(request: str) -> None:
         first, second, third = st.columns(3)
         product = {
             "name": first.text_input("Product name", placeholder="e.g. SmartDoor AI lock"),
-            "capital": second.number_input("Capital cost per unit ($)", min_value=0.0, value=2_000.0, step=100.0),
-            "annual": third.number_input("Annual cost per unit ($)", min_value=0.0, value=0.0, step=50.0),
+            "capital": second.number_input("Capital cost per unit ($)", min_value=0.0, max_value=MAX_DOLLARS,
+                                           value=2_000.0, step=100.0),
+            "annual": third.number_input("Annual cost per unit ($)", min_value=0.0, max_value=MAX_DOLLARS,
+                                         value=0.0, step=50.0),
             "layer": first.selectbox("Layer", taxonomy.layer_ids, index=taxonomy.layer_ids.index("building")
                                      if "building" in taxonomy.layer_ids else 0),
             "component": second.selectbox("Component", taxonomy.component_ids),
@@ -102,7 +109,7 @@ def pitch_form(request: str) -> None:
     try:
         with st.spinner("Planning with and without the product (several solves)...", show_time=True):
             found = compute.pitch_check(request, product_json)
-    except OptimizerError as exc:  # bad fields, or no plan at the scenario's own budget
+    except (OptimizerError, ValueError) as exc:  # bad fields (both costs 0), or no plan at the scenario's budget
         views.show_error(exc, "The pitch cannot be checked")
         return
     columns = st.columns(4)
