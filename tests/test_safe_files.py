@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 import yaml
 
@@ -217,3 +218,15 @@ def test_a_writer_killed_mid_write_leaves_nothing_after_the_next_write(tmp_path)
     with replacing(target) as temp:
         temp.write_text("{}")
     assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]
+
+
+def test_analysis_tables_written_by_the_command_line_neutralise_formulas(tmp_path):
+    """Analyses name the district's own schools (compare, explain): their CSV files get the
+    same neutralising as plan files, full-width formula starts included."""
+    from optimizer.cli.analysis_commands import _emit
+    frame = pd.DataFrame({"school": ["=cmd|' /C calc'!A0", "\uff0bSUM(1)", "Lincoln"], "capital": [1.0, 2.0, 3.0]})
+    _emit(frame, tmp_path / "changes.csv", "Items")
+    with (tmp_path / "changes.csv").open(newline="", encoding="utf-8") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    assert not [c for c in cells if formula_like(c)]
+    assert "'=cmd|' /C calc'!A0" in cells and "Lincoln" in cells

@@ -2,7 +2,6 @@
 alternatives, explain). Each prints a readable table, or writes CSV / JSON with ``--out``."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +26,7 @@ from optimizer.data.readers import read_yaml_mapping
 from optimizer.data.stances import STANCE_WORDS, STANCES
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
+from optimizer.reports.export import write_table
 
 CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
 GAP = opt.gap()
@@ -46,15 +46,7 @@ def _emit(frame: pd.DataFrame, out_file: Path | None, title: str, extra: dict | 
     if out_file is None:
         print_frame(frame, title)
         return
-    suffix = out_file.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(out_file, index=False)
-    elif suffix == ".json":
-        records = json.loads(frame.to_json(orient="records", double_precision=6))
-        out_file.write_text(json.dumps({**(extra or {}), "rows": records}, indent=2) + "\n", encoding="utf-8")
-    else:
-        err.print(f"--out {out_file}: expected a .csv or .json file", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
+    write_table(frame, out_file, extra)  # its suffix was checked with the options
     out.print(f"wrote {len(frame)} rows to {out_file}", highlight=False)
 
 

@@ -32,7 +32,7 @@ from optimizer.data.stances import STANCE_WORDS
 from optimizer.data.taxonomy import DEFAULT_EDITION, EDITIONS
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
-from optimizer.reports.export import write_plan
+from optimizer.reports.export import write_plan, write_table
 
 
 @app.command()
@@ -96,7 +96,7 @@ def catalog_cmd(
     if discouraged is not None:
         frame = frame[frame["discouraged"] == discouraged]
     if out_file:
-        frame.to_csv(out_file, index=False)
+        write_table(frame, out_file)
         out.print(f"wrote {len(frame)} measures to {out_file}")
         return
     shown = frame[["id", "layer", "component", "tier", "unit_basis", "capital_typical",

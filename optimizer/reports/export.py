@@ -37,6 +37,29 @@ def _safe(value):
     return "'" + value if formula_like(value) else value
 
 
+def write_table(frame: pd.DataFrame, path: Path | str, extra: dict | None = None) -> Path:
+    """Write an analysis table: ``.csv`` (text cells a spreadsheet would run as a formula
+    prefixed with an apostrophe) or ``.json`` (``extra`` keys beside its ``rows``), replacing
+    any earlier file whole.
+
+    Raises
+    ------
+    ValueError
+        For another suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ValueError(f"unknown table file type {suffix!r}; use .csv or .json")
+    with replacing(path) as temp:
+        if suffix == ".csv":
+            _safe_frame(frame).to_csv(temp, index=False, lineterminator="\n")
+        else:
+            records = json.loads(frame.to_json(orient="records", double_precision=6))
+            temp.write_text(json.dumps({**(extra or {}), "rows": records}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise every text cell (object and pandas string columns alike)."""
     out = frame.copy()
