@@ -1,16 +1,21 @@
 """Robustness: costs drawn within their low-high ranges and effectiveness perturbed, the
 scenario planned again for each draw, and how often each measure is chosen. Solves run in
 parallel on a Dask cluster (a local one by default); every draw has its own seed derived
-from the run's seed, so the result does not depend on the number of workers."""
+from the run's seed and is planned with work limits, not wall-clock ones (see
+:func:`~optimizer.core.guided.work_limited`), so the result does not depend on the number of
+workers, the order they finish in, or the machine's load. A draw whose worker is lost is
+run again on another worker, and the result says so."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from optimizer.core.highs_runner import LpBasis, main_script_hidden
+from optimizer.core.guided import work_limited
+from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
 from optimizer.core.run import optimize, scenario_basis
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
@@ -39,6 +44,17 @@ class Robustness:
         Risk reduction of the plan of each draw, in draw order (NaN: no plan).
     gaps : list of float
         Proven relative gap of each draw's plan, in draw order (NaN: no plan or no bound).
+    rerun : int
+        Draws run again because the worker that held them (running it, or sent it to run next)
+        was lost, its process ended, before they finished: Dask runs them on another worker, or
+        on the one started in its place. Their results are the same as they would have been.
+    stopped : list of int
+        Draws (0-based, in draw order) whose solve a time limit cut short: their plans are
+        the best found in time, and another run may find others.
+    notes : list of str
+        What the caller should say besides the table, in plain words, one sentence each: first
+        the lost worker and the draws run again (when ``rerun``), then the draws cut short by
+        the time limit; empty when there is nothing to say.
     """
 
     frequency: pd.DataFrame
@@ -46,6 +62,9 @@ class Robustness:
     samples: int
     values: list[float]
     gaps: list[float]
+    rerun: int = 0
+    stopped: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def worst_gap(self) -> float:
@@ -69,15 +88,38 @@ def perturbed(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float
     return Inputs(inputs.scenario, replace(inputs.catalog, measures=measures), inputs.path)
 
 
+class Draw(NamedTuple):
+    """One draw's plan: its risk reduction (NaN: no plan), its items as (measure, place), its
+    proven gap (NaN: no plan or no bound), and whether a time limit cut its solve short."""
+
+    value: float
+    items: list[tuple[str, str]]
+    gap: float
+    stopped: bool = False
+
+
 def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float, options: SolveOptions,
-                basis: LpBasis | None = None) -> tuple[float, list[tuple[str, str]], float]:
-    """One draw, planned on one thread, its relaxation started from the scenario's ``basis``
-    (the same for every draw, so a draw's plan does not depend on the worker it ran on)."""
-    result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
+                basis: LpBasis | None = None) -> Draw:
+    """One draw, planned on one thread with work limits instead of wall-clock ones (see
+    :func:`~optimizer.core.guided.work_limited`), its relaxation started from the scenario's
+    ``basis`` (the same for every draw), so a draw's plan does not depend on the worker it ran
+    on, nor on how busy the machine was. The time limit stays a safety net: a draw it cuts
+    short says so (``Draw.stopped``)."""
+    before = clock_stops()
+    with work_limited():
+        result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
+    stopped = clock_stops() > before  # one draw at a time in a worker's process
     if result.plan is None:
-        return float("nan"), [], float("nan")
+        return Draw(float("nan"), [], float("nan"), stopped)
     gap = float("nan") if result.report.gap is None else result.report.gap
-    return result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"])), gap
+    return Draw(result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"])), gap, stopped)
+
+
+def _given(value):
+    """The value itself: the scenario and basis every draw shares become a task's result,
+    which Dask computes again (from the value kept in the task) if the worker holding it is
+    lost, where scattered data would be gone."""
+    return value
 
 
 def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: float = 0.2,
@@ -104,12 +146,18 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
         Workers of the local cluster (default: the machine's cores).
     progress : callable, optional
         Called as ``progress(done, total)`` after each draw.
+
+    A worker lost during the run (its process killed, or out of memory) is survived: Dask
+    runs the draws it held again on another worker, and the result counts them
+    (``Robustness.rerun``) and says so (``Robustness.notes``).
     """
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     seeds = np.random.SeedSequence(seed).spawn(samples)
+    before = clock_stops()
     basis = scenario_basis(inputs, options)
+    basis_stopped = clock_stops() > before
     cluster = None
     if scheduler is None:
         # the workers must not run the caller's script (a Streamlit app), nor sample their own
@@ -123,28 +171,78 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     results: list = [None] * samples
     try:
         with Client(scheduler or cluster) as client:
-            shared, start = client.scatter([inputs, basis], broadcast=True)
-            futures = {client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False): i
-                       for i, s in enumerate(seeds)}
-            for done, future in enumerate(as_completed(futures), 1):
-                results[futures[future]] = future.result()
+            shared = client.submit(_given, inputs, pure=False)
+            start = client.submit(_given, basis, pure=False)
+            futures = [client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False)
+                       for s in seeds]
+            draw_of = {future.key: i for i, future in enumerate(futures)}
+            pending = as_completed(futures)
+            del futures  # a draw's result, once read, is dropped from its worker (see below)
+            for done, future in enumerate(pending, 1):
+                results[draw_of[future.key]] = future.result()
+                future.release()  # else a worker lost later takes it along, and it is run again
                 if progress is not None:
                     progress(done, samples)
+            lost, rerun = _lost_workers(client.get_events("all"), set(draw_of))
     finally:  # a draw that fails leaves no cluster behind
         if cluster is not None:
             cluster.close()
-    return _tally(inputs, results)
+    found = _tally(inputs, results)
+    found.rerun = rerun
+    found.notes = _notes(found, lost, rerun, options, basis_stopped)
+    return found
 
 
-def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]], float]]) -> Robustness:
+def _lost_workers(events, draws: set) -> tuple[int, int]:
+    """Workers removed from the cluster while they held some of ``draws`` (task keys), and
+    how many of those draws were run again: the scheduler's ``remove-worker`` events name
+    the tasks the worker was processing (running, or sent to it to run next) and the results
+    it alone held (a draw not yet read); both are computed again elsewhere."""
+    workers, again = 0, set()
+    for _, msg in events:
+        if not isinstance(msg, dict) or msg.get("action") != "remove-worker":
+            continue
+        held = (set(msg.get("processing-tasks") or ()) | set(msg.get("lost-computed-tasks") or ())) & draws
+        if held:
+            workers += 1
+            again |= held
+    return workers, len(again)
+
+
+def _notes(found: Robustness, lost: int, rerun: int, options: SolveOptions, basis_stopped: bool) -> list[str]:
+    """The sentences of ``Robustness.notes``."""
+    notes = []
+    if rerun:
+        notes.append(f"{_count(lost, 'worker')} {'was' if lost == 1 else 'were'} lost during the run (the "
+                     f"process ended: killed, or out of memory); the {_count(rerun, 'draw')} "
+                     f"{'it' if lost == 1 else 'they'} held {'was' if rerun == 1 else 'were'} run again, so every "
+                     f"draw has its result, the same as without the loss.")
+    limit = "the time limit" if options.time_limit is None else f"the {options.time_limit:g}-second time limit"
+    if found.stopped:
+        which = ", ".join(str(i + 1) for i in found.stopped)
+        notes.append(f"{_count(len(found.stopped), 'draw')} of {found.samples} (number {which}) "
+                     f"{'was' if len(found.stopped) == 1 else 'were'} cut short by {limit}: "
+                     f"{'its plan is' if len(found.stopped) == 1 else 'their plans are'} the best found in time, "
+                     f"and another run with the same seed may differ; a longer time limit avoids this.")
+    if basis_stopped:
+        notes.append(f"The scenario's LP relaxation, which every draw starts from, was cut short by {limit}: "
+                     f"the draws started without it, and another run with the same seed may differ.")
+    return notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _tally(inputs: Inputs, results: list[Draw]) -> Robustness:
     samples = len(results)
     counts: dict[tuple[str, str], int] = {}
-    for _, items, _ in results:
-        for key in items:
+    for draw in results:
+        for key in draw.items:
             counts[key] = counts.get(key, 0) + 1
     items = pd.DataFrame([(m, s, n / samples) for (m, s), n in sorted(counts.items())],
                          columns=["measure_id", "site_id", "share"])
-    chosen = [{m for m, _ in its} for _, its, _ in results]  # measures of each draw's plan
+    chosen = [{m for m, _ in draw.items} for draw in results]  # measures of each draw's plan
     per_measure = {m: sum(m in draw for draw in chosen) / samples for m in inputs.catalog.measures}
     places = items.groupby("measure_id")["share"].sum() if len(items) else pd.Series(dtype=float)
     rows = [{"measure_id": m, "name": inputs.catalog.measures[m].name, "share": share,
@@ -152,7 +250,8 @@ def _tally(inputs: Inputs, results: list[tuple[float, list[tuple[str, str]], flo
             for m, share in per_measure.items()]
     frequency = pd.DataFrame(rows).sort_values(["share", "measure_id"], ascending=[False, True],
                                                ignore_index=True)
-    return Robustness(frequency, items, samples, [v for v, _, _ in results], [g for _, _, g in results])
+    return Robustness(frequency, items, samples, [draw.value for draw in results], [draw.gap for draw in results],
+                      stopped=[i for i, draw in enumerate(results) if draw.stopped])
 
 
 def _verdict(share: float) -> str:

@@ -239,6 +239,8 @@ def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     counts = result.frequency["verdict"].value_counts()
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
     out.print(f"every draw's plan proven within {result.worst_gap:.2%} of its best", highlight=False)
+    for note in result.notes:  # a lost worker's draws run again, draws cut short by the time limit
+        out.print(note, highlight=False)
     _emit(result.frequency, out_file, f"Selection frequency over {samples} draws", {"samples": samples, "seed": seed})
 
 

@@ -35,7 +35,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, model_arrays, solve_arrays, use_pool
+from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, clock_stopped, model_arrays, solve_arrays, use_pool
 from optimizer.core.model import Model
 
 #: Relative gap each school's small MIP is solved to; its proven dual bound is what counts.
@@ -249,7 +249,12 @@ def _each_block(blocks: range, solve, time_limit: float | None, threads: int | N
     def one(block: int):
         with lanes.lane() as wanted:
             left = None if time_limit is None else time_limit - (time.perf_counter() - began)
-            return None if not wanted or (left is not None and left <= 0) else solve(block, left)
+            if not wanted:
+                return None
+            if left is not None and left <= 0:
+                clock_stopped()  # not started for want of time (see highs_runner.clock_stops)
+                return None
+            return solve(block, left)
 
     if workers == 1 or len(blocks) < 2:
         return [one(block) for block in blocks]

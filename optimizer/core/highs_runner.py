@@ -123,6 +123,24 @@ GRACE = 0.25
 
 STOPPED, DIED = "stopped", "died"
 
+_clock = threading.Lock()
+_clock_stops = [0]
+
+
+def clock_stopped() -> None:
+    """Count one step of a solve cut short by a wall-clock limit (see :func:`clock_stops`)."""
+    with _clock:
+        _clock_stops[0] += 1
+
+
+def clock_stops() -> int:
+    """Steps of a solve in this process cut short by a wall-clock limit so far: a HiGHS solve
+    stopped at its time limit (or stopped by the guard past it), or a planning step skipped or
+    cut for want of time. Only these make a plan depend on the machine's speed and load: a
+    caller that must know (a robustness draw, one at a time in its worker process) compares
+    the count before and after its solve. Counts every thread of the process."""
+    return _clock_stops[0]
+
 #: Models up to this many columns are solved in this process. HiGHS overruns their time
 #: limit by at most about 0.3 s (measured on the suburban example and M, 8,517 and 13,721
 #: columns, at limits of 0.05-1 s), well inside the guard's own margin, and their memory is
@@ -191,7 +209,10 @@ def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = Fa
 def solve_arrays(arrays: dict, options: dict) -> tuple:
     """Solve a small model given as arrays (see :func:`model_arrays`) in this process, with
     HiGHS's ``options``; returns what :func:`_solve` returns but the basis."""
-    return _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))[:7]
+    outcome = _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))[:7]
+    if outcome[0] == TIME_LIMIT:
+        clock_stopped()
+    return outcome
 
 
 def _solve_child(conn, arrays: dict, options: dict, start, basis, keep_basis: bool) -> None:
@@ -345,6 +366,8 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         # HiGHS 1.16 can hand back the starting point while reporting the objective of a
         # better solution it found in the presolved space: never trust such a point.
         outcome = _checked(_run(arrays, options, None, time_limit), len(cost))
+    if outcome == STOPPED or (not isinstance(outcome, str) and outcome[0] == TIME_LIMIT):
+        clock_stopped()
     if isinstance(outcome, str):
         return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
                             died=outcome == DIED)

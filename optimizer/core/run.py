@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.guided import Guided, lp_guided
-from optimizer.core.highs_runner import LpBasis
+from optimizer.core.highs_runner import LpBasis, clock_stopped
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
 from optimizer.core.problem import Problem, expand
@@ -23,7 +23,7 @@ from optimizer.core.solve import (
     solve_phases,
     start_values,
 )
-from optimizer.core.status import SolveOptions, SolveReport, Status
+from optimizer.core.status import TIME_UP_SECONDS, SolveOptions, SolveReport, Status
 from optimizer.core.verify import plan_value
 from optimizer.data.inputs import Inputs
 
@@ -152,7 +152,8 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
     best = max(usable, key=lambda c: c.value, default=None)
     if best is None:  # no known plan keeps every rule: the full solve says why
         return solve_and_check(model, None, options)
-    rest = options if options.time_limit is None else options.but(time_limit=options.time_limit - prices.seconds)
+    rest = options if options.time_limit is None else options.but(
+        time_limit=max(TIME_UP_SECONDS, options.time_limit - prices.seconds))
     guided = plan_by_school(model, prices, best.plan, rest)
     guided.seconds += prices.seconds
     found = _paid_and_valid(model, guided.plan)
@@ -176,10 +177,14 @@ MIN_FULL_SOLVE_SECONDS = 1.0
 def _out_of_time(options: SolveOptions, guided: Guided) -> bool:
     """True when the time left after the plan from the relaxation is too short for the full
     solve to improve on it: under a second, or under twice the relaxation's own time (the
-    full solve's root needs at least one such solve before it can tighten the bound)."""
+    full solve's root needs at least one such solve before it can tighten the bound).
+    Counted when True (see ``highs_runner.clock_stops``)."""
     if options.time_limit is None:
         return False
-    return options.time_limit - guided.seconds < max(MIN_FULL_SOLVE_SECONDS, 2 * guided.lp_seconds)
+    out = options.time_limit - guided.seconds < max(MIN_FULL_SOLVE_SECONDS, 2 * guided.lp_seconds)
+    if out:
+        clock_stopped()
+    return out
 
 
 def carried_over(problem: Problem, previous: PlanResult) -> Plan | None:

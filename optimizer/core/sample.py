@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.core.highs_runner import run_highs
+from optimizer.core.highs_runner import clock_stopped, run_highs
 from optimizer.core.model import Model, build_model
 from optimizer.core.problem import expand
 from optimizer.data.inputs import Inputs
@@ -85,6 +85,7 @@ def sampled_prices(inputs: Inputs, model: Model, samples: int = SAMPLES, sites: 
     for offset in range(samples):
         left = None if time_limit is None else time_limit - (time.perf_counter() - began)
         if left is not None and left <= 0:
+            clock_stopped()  # the samples left are not solved for want of time
             break
         scenario = sample_district(inputs.scenario, sites, offset)
         sample = build_model(expand(Inputs(scenario, inputs.catalog, inputs.path)), objective=model.objective_kind)

@@ -34,6 +34,13 @@ columns[1].metric("Risk reduction, lowest draw", fmt.value(min(values)) if value
 columns[2].metric("Risk reduction, highest draw", fmt.value(max(values)) if values else "n/a")
 columns[3].metric("Largest proven gap of a draw", fmt.gap(found.worst_gap) if values else "n/a",
                   help="Each draw's plan is proven within this distance of the best plan of that draw.")
+# A worker lost and its draws run again (the first note when any were) is news, not a fault:
+# the results are the same. A draw cut short by the time limit may differ in another run.
+notes = list(found.notes)
+if found.rerun and notes:
+    st.info(notes.pop(0), icon=":material/restart_alt:")
+for note in notes:
+    st.warning(note)
 st.plotly_chart(charts.selection_frequency(found.frequency), key="robust:chart")
 st.dataframe(found.frequency, hide_index=True, width="stretch", height=360,
              column_config={"share": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
