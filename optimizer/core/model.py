@@ -658,7 +658,8 @@ def define_objective(m: Model, kind: str) -> None:
         return
     value = value_terms(m)
     min_weight = min((w for _, w in value if w > 0), default=1.0)
-    min_eff = float(m.problem.group_members["effectiveness"].min()) if len(m.problem.group_members) else 1.0
+    effects = m.problem.group_members["effectiveness"]
+    min_eff = float(effects[effects > 0].min()) if (effects > 0).any() else 1.0  # a 0 (stance) steps nothing
     eps = 1e-3 * min_weight * min_eff * COVERAGE_SEGMENTS[-1][0] / total_tco
     m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 

@@ -366,6 +366,7 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
 
     existing_rows, rows = [], []
     unsized: set[str] = set()
+    forced: dict[str, Measure] = {}  # discouraged or harmful measures a must list insists on
     district_in_place = set(scenario.district_in_place)
     places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
     for measure in catalog.measures.values():
@@ -412,6 +413,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                 forbidden = f"prohibited: {banned_ids[measure.id]}"
             elif measure.discouraged and not must:
                 forbidden = f"discouraged by guidance: {measure.discouraged_reason}"
+            elif must and (measure.discouraged or measure.evidence == "harmful"):
+                forced[measure.id] = measure
             rows.append(dict(base, key=f"{measure.id}@{place}", quantity=quantity,
                              capital=quantity * unit_capital, annual=quantity * unit_annual,
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
@@ -419,6 +422,10 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
                              unit=unit))
+    for measure in forced.values():
+        harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
+        notes.append(f"warning: {measure.name} is in the plan only because the scenario's must list asks for it; "
+                     f"guidance recommends against it ({measure.discouraged_reason or 'studies show harm'}){harm}")
     if unsized:
         notes.append(f"{', '.join(sorted(unsized))}: priced by square foot of glazing; not planned at schools "
                      "whose glazing area is not given (sites column glazing_sqft)")
