@@ -9,6 +9,7 @@ show the plan without that grant; downloads the board report and checks the plot
 it embeds (explicit bar colors, dollar axes, a heat map named by school and PASS layer)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -54,11 +55,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app served by ``streamlit run`` on a free port; its URL."""
+@contextlib.contextmanager
+def serving(folder: Path):
+    """``streamlit run app.py`` on a free port, its log in ``folder``: the URL and the process."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    log = (folder / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false",
                              "--client.toolbarMode", "viewer"],
@@ -76,7 +77,7 @@ def server(tmp_path_factory):
             assert proc.poll() is None, f"streamlit exited early; see {log.name}"
             assert time.monotonic() < deadline, "streamlit did not answer its health check in 2 minutes"
             time.sleep(0.5)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
@@ -84,6 +85,13 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served by ``streamlit run`` on a free port; its URL."""
+    with serving(tmp_path_factory.mktemp("streamlit")) as (url, _):
+        yield url
 
 
 def idle(page) -> None:
@@ -396,3 +404,60 @@ def test_report_dollar_axes_have_titles(at_budget):
     assert len(axes) >= 2
     for axis in axes:
         assert (axis.get("title") or {}).get("text"), axis
+
+
+# -- an attacker's uploads --------------------------------------------------------------
+
+BAD = ROOT / "tests" / "data" / "bad"
+#: Most memory the server may reach (its peak resident size) while it refuses the uploads.
+SERVER_MEMORY_MB = 500
+
+
+def peak_mb(pid: int) -> float:
+    """The peak resident memory of a process so far (Linux's VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+def refused_upload(page, files, path: Path, name: str) -> list[str]:
+    """Upload ``path``; wait for the app to say it was not used; the problem table's cells."""
+    files.set_input_files(str(path))
+    idle(page)
+    page.get_by_text("The upload was not used").first.wait_for(timeout=SOLVE_WAIT)
+    table = page.locator('[data-testid="stDataFrame"]').first
+    cells = table.get_by_role("gridcell", include_hidden=True)
+    cells.first.wait_for(state="attached", timeout=60_000)
+    shown = cells.all_text_contents()
+    assert shown[0] == name, shown
+    return shown
+
+
+def test_uploads_that_reach_outside_or_bomb_are_refused_in_words_and_memory_stays_low(tmp_path):
+    """A scenario naming a server file, a sheet declaring a cell at XFD1048576 and a zip bomb
+    are each refused with a problem that names the uploaded file; no line of the server's file
+    is shown, the scenario being edited stays, and the server's peak memory stays under
+    SERVER_MEMORY_MB."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: Evil\nhorizon: {start: 2027, years: 1}\nbudget: {capital: 1, operating: 1}\n"
+                    "sites_file: ../../../../../../../etc/passwd\n", encoding="utf-8")
+    with serving(tmp_path) as (url, proc), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(url)
+            assert metric(page, "Sites") == "15"
+            idle(page)
+            files = page.locator('.st-key-upload input[type="file"]')
+            shown = refused_upload(page, files, evil, "evil.yaml")
+            assert "sites_file" in shown and "own folder" in " ".join(shown)
+            assert "root:" not in page.locator('[data-testid="stMain"]').inner_text()
+            for bomb in ("sites_dimension_bomb.xlsx", "sites_zip_bomb.xlsx"):
+                refused_upload(page, files, BAD / bomb, bomb)
+            assert metric(page, "Sites") == "15"  # the example is still the scenario edited
+            assert not page.locator('[data-testid="stException"]').count()
+            shoot(page, "refused-uploads", tmp_path)
+        finally:
+            browser.close()
+        peak = peak_mb(proc.pid)
+    assert peak < SERVER_MEMORY_MB, f"the server reached {peak:.0f} MB"

@@ -1,12 +1,15 @@
 """Write the files of the bad-input corpus that are not plain UTF-8 text: Excel workbooks
-(merged cells, formulas with and without a saved result, empty sheets, damaged files) and
-text in the wrong encoding or no text at all.
+(merged cells, formulas with and without a saved result, empty sheets, damaged files, and
+small files that would exhaust the memory of a careless reader: a zip bomb, a cell at
+XFD1048576, a cell in row 1,048,576), text in the wrong encoding or no text at all, and CSV
+files whose bytes matter (CR line endings, a cell longer than csv's limit, one row too many).
 
 Run from anywhere: ``python tests/data/bad/make_xlsx.py``. The output is the same bytes on
 every run (fixed timestamps inside the workbooks), so regenerating shows no diff.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import random
@@ -111,8 +114,53 @@ def _error_cell(ws):
     ws["D2"] = "#DIV/0!"
 
 
+#: The reader's limit on data rows (optimizer.data.readers.MAX_ROWS; tests check they agree).
+MAX_ROWS = 10_000
+
+#: How much blank space the zip bomb's sheet holds once unzipped: 256 MiB, zipped to about
+#: 250 KB (a part may unzip to at most 20 MB; a whole workbook to 50 MB).
+BOMB_BYTES = 256 * 2**20
+
+
+def _dimension_bomb(ws):
+    ws["XFD1048576"] = 1  # the sheet's only cell, in its last row and column
+
+
+def _in_sheet(before: bytes, insert: bytes):
+    """A patch putting ``insert`` into the sheet's XML just before ``before``."""
+    def patch(name: str, body: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return body
+        assert body.count(before) == 1, before
+        return body.replace(before, insert + before)
+    return patch
+
+
+def _zip_bomb(ok: bytes) -> bytes:
+    """The clean workbook with 256 MiB of spaces between its rows: valid XML, one part of
+    about 250 KB that unzips to 1,000 times its size (written in pieces, never held whole)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(ok)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, FIXED_TIME.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            body = src.read(info.filename)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(entry, body)
+                continue
+            head, tail = body.split(b"</sheetData>")
+            with dst.open(entry, "w") as part:
+                part.write(head)
+                blank = b" " * 2**20
+                for _ in range(BOMB_BYTES // len(blank)):
+                    part.write(blank)
+                part.write(b"</sheetData>" + tail)
+    return out.getvalue()
+
+
 def _workbooks() -> dict[str, bytes]:
     ok = _workbook_bytes(_table(SITE_HEADER, SITES))
+    far_row = b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>'
     return {
         "sites_ok.xlsx": ok,
         "sites_merged.xlsx": _workbook_bytes(_merged),
@@ -128,6 +176,25 @@ def _workbooks() -> dict[str, bytes]:
         "sites_truncated.xlsx": ok[: len(ok) // 2],
         "sites_csv_renamed.xlsx": (",".join(SITE_HEADER) + "\nES-1,Oak,elementary,1,1,1,1,1,1,1,\n").encode(),
         "measures_xlsx_renamed.csv": ok,
+        "sites_dimension_bomb.xlsx": _workbook_bytes(_dimension_bomb),
+        "sites_zip_bomb.xlsx": _zip_bomb(ok),
+        # The sheet still says its cells end at K3 (<dimension ref="A1:K3"/>): it lies.
+        "sites_million_rows.xlsx": _rezip(ok, _in_sheet(b"</sheetData>", far_row)),
+    }
+
+
+def _csv(rows, ending: str = "\n") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=ending).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _tables() -> dict[str, bytes]:
+    oversize = [*SITES[0][:-1], "bld-com-pa-system;" * 7_500]  # 135,000 characters in one cell
+    return {
+        "sites_cr_only.csv": _csv([SITE_HEADER, *SITES], "\r"),  # old Mac line endings
+        "sites_oversize_cell.csv": _csv([SITE_HEADER, SITES[1], oversize]),
+        "sites_too_many_rows.csv": _csv([SITE_HEADER] + [[f"S{i}"] for i in range(1, MAX_ROWS + 2)]),
     }
 
 
@@ -148,7 +215,7 @@ def _encodings() -> dict[str, bytes]:
 
 def main() -> None:
     """Write every generated file next to this script."""
-    for name, data in {**_workbooks(), **_encodings()}.items():
+    for name, data in {**_workbooks(), **_encodings(), **_tables()}.items():
         (HERE / name).write_bytes(data)
 
 
