@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import streamlit as st
 
@@ -17,7 +18,9 @@ if views.current_plan() is None:
     st.stop()
 columns = st.columns(5)
 samples = columns[0].number_input("Draws", min_value=2, max_value=500, value=20, key="robust:samples")
-workers = columns[1].number_input("Parallel workers", min_value=1, max_value=8, value=2, key="robust:workers")
+cores = os.cpu_count() or 1  # more worker processes than cores only crowd the server others share
+workers = columns[1].number_input("Parallel workers", min_value=1, max_value=cores, value=min(2, cores),
+                                  key="robust:workers")
 spread = columns[2].slider("Effectiveness spread", 0.0, 0.5, 0.2, 0.05, key="robust:spread")
 seed = columns[3].number_input("Seed", min_value=0, value=0, key="robust:seed")
 clicked = columns[4].button("Run", type="primary", icon=":material/play_arrow:")
