@@ -53,8 +53,8 @@ def test_frontier_in_parallel_gives_the_same_values(tmp_path):
 
 
 def test_screening_gives_each_measure_its_reason(tmp_path):
-    measures = THREE[:1] + [
-        fixed("worse", 1000, effectiveness=0.3),                        # same layer and component as a
+    measures = [fixed("a", 100, effectiveness=0.5, alternative_group="lock")] + [
+        fixed("worse", 1000, effectiveness=0.3, alternative_group="lock"),  # a substitute of a: one per place
         fixed("harm", 150, effectiveness=0.5, component="video", evidence="harmful"),
         fixed("disc", 10, effectiveness=0.5, component="detection", discouraged="true",
               discouraged_reason="test guidance says no"),
@@ -72,6 +72,28 @@ def test_screening_gives_each_measure_its_reason(tmp_path):
                         "have": "in place", "dear": "never chosen", "low": "discouraged", "high": "skips tiers", "banned": "prohibited"}
     assert "does at least as much: a ($100 vs $1,000 per school" in table.at["worse", "reason"]
     assert table.at["disc", "reason"] == "test guidance says no"
+
+
+def test_screening_never_calls_a_complement_dominated_and_names_the_limit_that_binds(tmp_path):
+    """A measure that adds to another (no alternative group) is never "dominated" nor given a
+    better buy, however much better and cheaper the other is; a measure held out by the
+    operating budget, the project limit or a prerequisite is said to be held out by that."""
+    measures = [fixed("a", 100, effectiveness=0.5),
+                fixed("complement", 1000, effectiveness=0.3),          # same layer, component and role as a
+                m("staffed", capital_low=0, capital_typical=0, capital_high=0, annual_cost=250,
+                  effectiveness=0.6, component="people"),
+                fixed("video", 50, effectiveness=0.4, component="video"),
+                fixed("needs-gate", 10, effectiveness=0.9, component="communication", prerequisites="gate"),
+                fixed("gate", 10, effectiveness=0.1, component="detection")]
+    inputs = instance(tmp_path, measures, budget={"capital": 160, "operating": 100},
+                      must_not=[{"measure": "gate"}], policy={"max_projects": 1})
+    table = screen(inputs, multiple=3).set_index("measure_id")
+    assert table.at["complement", "verdict"] != "dominated" and table.at["complement", "better_buy"] == ""
+    assert table.at["staffed", "verdict"] == "needs operating money"
+    assert "operating included, is 3 times" in table.at["staffed", "reason"]
+    assert table.at["video", "verdict"] == "project limit" and "limit of 1 projects" in table.at["video", "reason"]
+    assert table.at["needs-gate", "verdict"] == "needs a prerequisite"
+    assert table.at["needs-gate", "reason"].startswith("it needs gate in place first")
 
 
 def test_screening_names_the_budget_that_brings_a_measure_in(tmp_path):

@@ -31,8 +31,9 @@ def fixed(id: str, cost: float, **changes) -> dict:
 
 
 def test_screening_reasons_name_the_better_product_with_dollars_and_no_model_words(tmp_path):
-    measures = [fixed("a", 100, effectiveness=0.5, name="Door lock", evidence="moderate"),
-                fixed("worse", 1000, effectiveness=0.3, name="Smart lock", evidence="expert_consensus"),
+    measures = [fixed("a", 100, effectiveness=0.5, name="Door lock", evidence="moderate", alternative_group="lock"),
+                fixed("worse", 1000, effectiveness=0.3, name="Smart lock", evidence="expert_consensus",
+                      alternative_group="lock"),
                 fixed("dear", 100_000, effectiveness=0.1, component="communication")]
     inputs = instance(tmp_path, measures, budget={"capital": 100, **FREE})
     table = screen(inputs).set_index("measure_id")

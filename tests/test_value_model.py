@@ -68,12 +68,15 @@ def test_the_evidence_stance_changes_the_plan_exactly_where_it_must(tmp_path):
 
 def test_screening_names_the_better_buy_for_the_same_job(tmp_path):
     from optimizer.analyses.screen import screen
-    measures = [fixed("tam", 100, effectiveness=0.45, role="prevent", evidence="moderate", component="people"),
-                fixed("gadget", 400, effectiveness=0.2, role="prevent", evidence="none", component="detection"),
+    measures = [fixed("tam", 100, effectiveness=0.45, role="prevent", evidence="moderate", component="people",
+                      alternative_group="screening"),
+                fixed("gadget", 400, effectiveness=0.2, role="prevent", evidence="none", component="detection",
+                      alternative_group="screening"),
                 fixed("other-job", 50, effectiveness=0.5, role="respond", component="communication")]
     table = screen(instance(tmp_path, measures, budget={"capital": 150, **FREE})).set_index("measure_id")
     assert table.at["gadget", "verdict"] != "chosen"
-    assert table.at["gadget", "better_buy"] == ("tam does the same job (prevent, building layer) for less money for "
+    assert table.at["gadget", "better_buy"] == ("tam does the same job (prevent, building layer; a place gets one of "
+                                                "the two) for less money for "
                                                 "the protection it gives: $100 per school over the 1-year plan for a "
                                                 "protection rating of 0.45 out of 1, against $400 for 0.20 for this "
                                                 "one; evidence: moderate vs none")

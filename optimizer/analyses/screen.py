@@ -1,10 +1,12 @@
 """Screening: every catalog measure with a verdict and its reason, the answer to "which
 products are unnecessary for us". A measure is chosen, or it is out for the first reason
 that applies: already in place, discouraged by guidance, prohibited, evidence against it,
-worth buying only with more money, or never chosen at any budget up to a multiple of the
-scenario's, and then beaten by a cheaper option of its layer and component that does at least as
-much (the verdict ``dominated``), held back by a tier the sites cannot reach, or simply not
-worth its cost. Reasons are written for a finance officer: names, dollars and evidence, no
+worth buying only with more capital or more operating money, held out by the scenario's
+project limit, or never chosen at any budget up to a multiple of the scenario's, and then
+beaten by a cheaper true substitute (a measure of its alternative group, of which a place
+gets at most one: the verdict ``dominated``), held back by a prerequisite or a tier the sites
+cannot get, or simply not worth its cost. Measures that do different jobs add up in the value
+model, so only a declared substitute is ever said to do the same job. Reasons are written for a finance officer: names, dollars and evidence, no
 model terms; :data:`VERDICT_MEANINGS` says what each verdict means."""
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from optimizer.analyses.sweep import BudgetSweep
 from optimizer.core.grant_use import rulings_for
 from optimizer.core.problem import Problem
 from optimizer.core.result import PlanResult
+from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
+from optimizer.data.overrides import with_more_money
 from optimizer.data.stances import STANCES
 
 SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "role", "tier", "evidence", "verdict", "reason",
@@ -27,7 +31,8 @@ SCREEN_COLUMNS = ["measure_id", "name", "layer", "component", "role", "tier", "e
 EVIDENCE_AGAINST = {"harmful": "evidence suggests harm", "contested": "evidence is contested",
                     "none": "no evidence that it works"}
 VERDICTS = ("chosen", "in place", "discouraged", "prohibited", "weak evidence", "needs more budget",
-            "dominated", "skips tiers", "never chosen")
+            "needs operating money", "project limit", "dominated", "needs a prerequisite", "skips tiers",
+            "never chosen")
 #: What each verdict means, in words for a finance officer (the Screening page shows them).
 VERDICT_MEANINGS = {
     "chosen": "The plan buys it at the scenario's budget.",
@@ -40,8 +45,12 @@ VERDICT_MEANINGS = {
                      "works, so it is left out of the recommendations.",
     "needs more budget": "Worth buying, but only with more local capital money than the scenario "
                          "has; the reason says how much.",
-    "dominated": "Another product in the catalog does the same job, costs no more and does at least "
-                 "as much: buy that one instead.",
+    "needs operating money": "Worth buying, but its yearly cost does not fit the operating budget; the "
+                             "reason says how much more would bring it in.",
+    "project limit": "Worth buying, but the scenario allows only so many projects and others come first.",
+    "dominated": "A product that does the same job (only one of the two can be bought at a place) costs "
+                 "no more and does at least as much: buy that one instead.",
+    "needs a prerequisite": "It needs another measure in place first, and that one cannot be bought here.",
     "skips tiers": "It builds on a lower PASS tier that none of the schools can put in place first.",
     "never chosen": "Other purchases protect more for the money: the plan leaves it out even with "
                     "several times the budget.",
@@ -62,16 +71,18 @@ def _per_place(scope: str, years: int) -> str:
 
 def dominated_by(problem: Problem, allowed: set[str], names: dict[str, str] | None = None,
                  evidence: dict[str, str] | None = None) -> dict[str, str]:
-    """Measures for which another allowed measure of the same layer, component, role and
-    scope, of no higher tier, protects at least as much for no more cost of ownership at every
-    place both could go (and is strictly better in one of the two), with the reason in words
-    naming that measure (``names``), the costs and the evidence of both (``evidence``)."""
+    """Measures for which a true substitute (another allowed measure of the same alternative
+    group and scope: a place gets at most one of them), of no higher tier, protects at least as
+    much for no more cost of ownership at every place both could go (and is strictly better in
+    one of the two), with the reason in words naming that measure (``names``), the costs and the
+    evidence of both (``evidence``). Measures outside a group add up, so none dominates another."""
     names, evidence = names or {}, evidence or {}
     cand = problem.candidates.assign(tco=_tco(problem))
     cost = {m: dict(zip(g["site_id"], g["tco"])) for m, g in cand.groupby("measure_id")}
     info = cand.drop_duplicates("measure_id").set_index("measure_id")
+    info = info[info["alternative_group"] != ""]
     out = {}
-    for (_, _, _, scope), group in info.groupby(["layer", "component", "role", "scope"]):
+    for (_, scope), group in info.groupby(["alternative_group", "scope"]):
         for m in group.index:
             for other in group.index:
                 if other == m or other not in allowed:
@@ -97,16 +108,18 @@ def dominated_by(problem: Problem, allowed: set[str], names: dict[str, str] | No
 
 
 def better_buys(problem: Problem, allowed: set[str], evidence: dict[str, str], names: dict[str, str]) -> dict[str, str]:
-    """For each measure, the allowed measure that does the same job (same layer and role)
-    for less money per unit of effect, in words with the evidence of each."""
+    """For each measure of an alternative group, the allowed measure of the same group (a true
+    substitute: the same job, only one per place) that gives its protection for less money,
+    in words with the evidence of each."""
     cand = problem.candidates.assign(tco=_tco(problem))
-    info = cand.groupby("measure_id").agg(layer=("layer", "first"), role=("role", "first"),
-                                          scope=("scope", "first"),
+    cand = cand[cand["alternative_group"] != ""]
+    info = cand.groupby("measure_id").agg(group=("alternative_group", "first"), layer=("layer", "first"),
+                                          role=("role", "first"), scope=("scope", "first"),
                                           effectiveness=("effectiveness", "first"), tco=("tco", "mean"))
     info = info[info["effectiveness"] > 0]
     info["per_effect"] = info["tco"] / info["effectiveness"]
     out = {}
-    for _, group in info.groupby(["layer", "role"]):
+    for _, group in info.groupby("group"):
         options = group[group.index.isin(allowed)].sort_values("per_effect")
         for mid, row in group.iterrows():
             best = options[options.index != mid].head(1)
@@ -114,8 +127,8 @@ def better_buys(problem: Problem, allowed: set[str], evidence: dict[str, str], n
                 continue
             other = best.index[0]
             b = best.iloc[0]
-            out[mid] = (f"{names[other]} does the same job ({row['role']}, {row['layer']} layer) for less "
-                        f"money for the protection it gives: ${b['tco']:,.0f} "
+            out[mid] = (f"{names[other]} does the same job ({row['role']}, {row['layer']} layer; a place gets one "
+                        f"of the two) for less money for the protection it gives: ${b['tco']:,.0f} "
                         f"{_per_place(b['scope'], len(problem.years))} for a protection rating of "
                         f"{b['effectiveness']:.2f} out of 1, against ${row['tco']:,.0f} for "
                         f"{row['effectiveness']:.2f} for this one; evidence: {evidence[other]} vs "
@@ -132,6 +145,26 @@ def _unreachable_tier(problem: Problem) -> set[str]:
     for c, options in problem.tier_links:
         blocked[cand.at[c, "measure_id"]].append(all(forbidden[o] for o in options))
     return {m for m, flags in blocked.items() if all(flags)}
+
+
+def _missing_prerequisite(problem: Problem, names: dict[str, str]) -> dict[str, str]:
+    """Measures that need, at every place they could go, a prerequisite the place cannot get
+    (not offered there, or ruled out), with words naming it and why."""
+    cand = problem.candidates
+    forbidden = cand["forbidden"].to_numpy()
+    blocked = defaultdict(dict)  # measure -> {its candidate row: the options of a prerequisite it lacks}
+    for c, options in problem.prerequisites:
+        if all(forbidden[o] for o in options):
+            blocked[cand.at[c, "measure_id"]][c] = options
+    places = cand.groupby("measure_id").size()
+    out = {}
+    for m, where in blocked.items():
+        if len(where) == places[m]:
+            options = next(iter(where.values()))
+            need = names.get(cand.at[options[0], "measure_id"], "a prerequisite") if options else "a prerequisite"
+            why = forbidden[options[0]] if options else "no school can have it"
+            out[m] = f"it needs {need} in place first, and that cannot be bought here ({why})"
+    return out
 
 
 def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3.0,
@@ -169,12 +202,24 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     evidence = {m.id: m.evidence.replace("_", " ") for m in inputs.catalog.measures.values()}
     dominated = dominated_by(problem, allowed, names, evidence)
     unreachable = _unreachable_tier(problem)
+    no_prerequisite = _missing_prerequisite(problem, names)
     larger = {}
     for factor in sorted({1.5, multiple}):
         if factor > 1 and base > 0:
             bigger = sweep.at(base * factor)
             for m in _chosen(bigger):
                 larger.setdefault(m, factor)
+    # the limit that binds, when more capital alone does not bring a measure in
+    held = {}
+    if problem.max_projects is not None:
+        lifted = optimize(with_more_money(inputs, 1.0, operating=False, project_limit=False), options)
+        held.update({m: ("project limit", f"held out by the scenario's limit of {problem.max_projects} "
+                         "projects: bought when the limit is lifted") for m in _chosen(lifted)})
+    if multiple > 1:
+        richer = optimize(with_more_money(inputs, multiple, project_limit=False), options)
+        for m in _chosen(richer):
+            held.setdefault(m, ("needs operating money", f"its yearly cost does not fit the operating budget: bought "
+                                f"when every local budget, operating included, is {multiple:g} times the scenario's"))
     in_place = set(problem.existing["measure_id"])
     better = better_buys(problem, allowed, evidence, names)
     check = stance_check(inputs, options, known=result if result.plan is not None else None)
@@ -182,7 +227,7 @@ def screen(inputs: Inputs, result: PlanResult | None = None, multiple: float = 3
     rows = []
     for m in inputs.catalog.measures.values():
         verdict, reason = _verdict(m, chosen, in_place, set(cand["measure_id"]), forbidden, dominated,
-                                   unreachable, larger, base, multiple)
+                                   unreachable, larger, base, multiple, held, no_prerequisite)
         rows.append({"measure_id": m.id, "name": m.name, "layer": inputs.catalog.layer_of(m),
                      "component": m.component, "tier": m.tier or "outside", "evidence": m.evidence,
                      "role": m.role, "verdict": verdict, "reason": reason,
@@ -199,7 +244,7 @@ def _chosen(result: PlanResult) -> dict[str, pd.DataFrame]:
 
 
 def _verdict(m, chosen, in_place, candidates, forbidden, dominated, unreachable, larger,
-             base: float, multiple: float) -> tuple[str, str]:
+             base: float, multiple: float, held: dict, no_prerequisite: dict) -> tuple[str, str]:
     if m.id in chosen:
         items = chosen[m.id]
         note = f"; note: {EVIDENCE_AGAINST[m.evidence]}" if m.evidence in EVIDENCE_AGAINST else ""
@@ -218,8 +263,12 @@ def _verdict(m, chosen, in_place, candidates, forbidden, dominated, unreachable,
     if m.id in larger:
         return "needs more budget", (f"not bought at this budget; bought at {larger[m.id]:g} times the "
                                      f"scenario's local capital (${base * larger[m.id]:,.0f})")
+    if m.id in held:
+        return held[m.id]
     if m.id in dominated:
         return "dominated", dominated[m.id] + "; the plan does not buy it at any budget tried"
+    if m.id in no_prerequisite:
+        return "needs a prerequisite", no_prerequisite[m.id]
     if m.id in unreachable:
         return "skips tiers", (f"PASS tier {m.tier} builds on a tier {(m.tier or 1) - 1} measure of its layer, "
                                "and none can be put in place at the schools")

@@ -30,3 +30,22 @@ def apply_overrides(inputs: Inputs, budget: float | None = None, years: int | No
             if isinstance(value, dict):
                 data["budget"][which] = {y: value.get(y, value[max(value)]) for y in fy}
     return Inputs(type(s).model_validate(data), inputs.catalog, inputs.path)
+
+
+def with_more_money(inputs: Inputs, factor: float, operating: bool = True,
+                    project_limit: bool = True) -> Inputs:
+    """A copy of the inputs with every local budget ``factor`` times the scenario's: capital
+    (and its total cap), operating unless ``operating`` is False; the project limit lifted
+    unless ``project_limit`` is True. Screening asks these to find which limit holds a
+    measure out."""
+    s = inputs.scenario
+
+    def scaled(value):
+        return {year: amount * factor for year, amount in value.items()} if isinstance(value, dict) else value * factor
+
+    budget = s.budget.model_copy(update={
+        "capital": scaled(s.budget.capital),
+        "operating": scaled(s.budget.operating) if operating else s.budget.operating,
+        "total": None if s.budget.total is None else s.budget.total * factor})
+    policy = s.policy if project_limit else s.policy.model_copy(update={"max_projects": None})
+    return Inputs(s.model_copy(update={"budget": budget, "policy": policy}), inputs.catalog, inputs.path)

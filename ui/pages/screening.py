@@ -26,8 +26,8 @@ def screening(request: str) -> None:
                                  key="screen:multiple")
     clicked = right.button("Screen the catalog", type="primary", icon=":material/play_arrow:")
     if not state.started(json.dumps(["screen", request, multiple]), clicked):
-        st.caption("Screening solves the plan at two larger budgets to tell 'needs more budget' "
-                   "from 'never chosen'.")
+        st.caption("Screening solves the plan at larger capital budgets, with more operating money and "
+                   "without the project limit, to tell what holds a measure out from 'never chosen'.")
         return
     try:
         with st.spinner("Screening every catalog measure...", show_time=True):
