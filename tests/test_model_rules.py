@@ -328,3 +328,18 @@ def test_replacement_timing(tmp_path):
     ok, bad = binds(p, "replacement_timing")
     assert installed(ok) == set() and bad.plan.items["year"].tolist() == [2025]
     assert "replacement_timing" in rules_broken(bad)
+
+
+def test_sequencing(tmp_path):
+    # $100 a year buys one item a year. The survey is worth less than the door, so without the
+    # rule the door comes first and the survey a year after the purchase it should inform.
+    survey = m("survey", assessment="true", component="policies", role="prevent", effectiveness=0.2,
+               capital_low=100, capital_typical=100, capital_high=100, annual_cost=0)
+    door = m("door", effectiveness=0.5, capital_low=100, capital_typical=100, capital_high=100, annual_cost=0)
+    p = problem(tmp_path, [survey, door], horizon={"start": 2027, "years": 2},
+                budget={"capital": 100, **FREE})
+    ok, bad = binds(p, "sequencing")
+    years = dict(zip(ok.plan.items["measure_id"], ok.plan.items["year"]))
+    assert years.get("survey", 2027) == 2027
+    assert dict(zip(bad.plan.items["measure_id"], bad.plan.items["year"]))["survey"] == 2028
+    assert "sequencing" in rules_broken(bad)

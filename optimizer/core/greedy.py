@@ -138,6 +138,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
             alt_of[c].append(i)
     forbidden = cand["forbidden"].to_numpy()
     replace_from = cand["not_before"].to_numpy()
+    assessment = cand["assessment"].to_numpy()
     tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
 
     measure_of = cand["measure_id"].to_numpy()
@@ -163,7 +164,10 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         t0 = earliest(c)
         if t0 is None:
             return False
-        for t in [y for y in years if y >= max(t0, not_before or t0)]:
+        tried = [y for y in years if y >= max(t0, not_before or t0)]
+        if assessment[c]:  # in the first year it can be, or not at all
+            tried = [t for t in tried[:1] if t == max(years[0], int(replace_from[c]))]
+        for t in tried:
             if ledger.try_pay(c, t, rows):
                 installs[c] = t
                 projects.add(measure_of[c])

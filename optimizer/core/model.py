@@ -290,6 +290,15 @@ def define_replacement_timing(m: Model) -> None:
                 var.upBound = 0
 
 
+def define_sequencing(m: Model) -> None:
+    """An assessment comes before the purchases it informs: bought in the first fiscal year it
+    can be (the horizon's first, or the year its predecessor's useful life ends) or not at all."""
+    p = m.problem
+    for c in p.candidates.index[p.candidates["assessment"]]:
+        first = p.years.index(max(p.years[0], int(p.candidates.at[c, "not_before"])))
+        m.add(_terms([(m.y[c][-1], 1), (m.y[c][first], -1)]), pulp.LpConstraintLE, 0, f"sequencing[{c}]")
+
+
 def _needs(m: Model, links, name: str) -> None:
     keys = m.problem.candidates["key"].tolist()
     for k, (c, options) in enumerate(links):
@@ -668,6 +677,7 @@ def define_objective(m: Model, kind: str) -> None:
 #: ``build_model(skip=...)`` can leave any of them out, to see its effect or to test it.
 RULES = {
     "once": define_once, "forbidden": define_forbidden, "replacement_timing": define_replacement_timing,
+    "sequencing": define_sequencing,
     "prerequisites": define_prerequisites,
     "tier_order": define_tier_order, "alternatives": define_alternatives,
     "mandates": define_mandates, "must": define_must, "funding_balance": define_funding_balance,

@@ -206,7 +206,7 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
 AFTER_COMPLIANCE = "after_compliance"
 CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
                      "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
-                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit"]
+                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -421,7 +421,7 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
-                             unit=unit))
+                             unit=unit, assessment=measure.assessment))
     for measure in forced.values():
         harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
         notes.append(f"warning: {measure.name} is in the plan only because the scenario's must list asks for it; "

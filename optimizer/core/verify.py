@@ -79,12 +79,17 @@ class _Checker:
         p, inst, key = self.p, self.installs, self.key
         forbidden = p.candidates["forbidden"].to_numpy()
         not_before = p.candidates["not_before"].to_numpy()
+        assessment = p.candidates["assessment"].to_numpy()
         for c in inst:
             if forbidden[c]:
                 self.fail("forbidden", f"{key[c]} is {forbidden[c]}")
             if inst[c] < not_before[c]:
                 self.fail("replacement_timing", f"{key[c]} replaces a measure still in its useful life: "
                           f"installed {inst[c]}, its predecessor serves until {not_before[c]}")
+            first = max(p.years[0], int(not_before[c]))
+            if assessment[c] and inst[c] != first:
+                self.fail("sequencing", f"{key[c]} is an assessment installed in {inst[c]}, after the purchases "
+                          f"it informs could start; it belongs in {first}")
         for rule, links in (("prerequisites", p.prerequisites), ("tier_order", p.tier_links)):
             for c, options in links:
                 if c in inst and not _in_place_by(inst, options, inst[c]):

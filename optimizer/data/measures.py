@@ -71,6 +71,7 @@ class Measure(BaseModel):
     budget_category: BudgetCategory
     prerequisites: list[str] = []
     alternative_group: str | None = None
+    assessment: Flag = False
     discouraged: Flag
     discouraged_reason: str | None = None
     cost_source: str = Field(min_length=1)
