@@ -31,11 +31,11 @@ def _fsync_folder(folder: Path) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError would mean another user's live process: let it stand
     except (ProcessLookupError, OverflowError):
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:
+        pass
     return True
 
 
