@@ -39,15 +39,16 @@ def program(id: str, **changes) -> dict:
 
 
 def instance(tmp: Path, measures: list[dict], programs: list[dict] | None = None,
-             states: list[dict] | None = None, **scenario) -> Inputs:
-    """Write a catalog and a scenario, load and check them together."""
+             states: list[dict] | None = None, threats: list[dict] | None = None, **scenario) -> Inputs:
+    """Write a catalog and a scenario, load and check them together (``threats``: rows of
+    threats.csv; by default the one test threat of ``conftest.write_threats``)."""
     folder = tmp / f"case{next(_counter)}"
     shutil.copytree(CATALOG_DIR / "taxonomy", folder / "catalog" / "taxonomy")
     shutil.copy(CATALOG_DIR / "columns.csv", folder / "catalog" / "columns.csv")
     write_measures(folder / "catalog" / "measures.csv", measures)
     (folder / "catalog" / "funding_programs.yaml").write_text(yaml.safe_dump({"programs": programs or []}))
     (folder / "catalog" / "state_mandates.yaml").write_text(yaml.safe_dump({"states": states or []}))
-    write_settings(folder / "catalog")
+    write_settings(folder / "catalog", threats=threats)
     data = {"name": "case", "horizon": {"start": 2027, "years": 1}, "sites": [site("A")],
             "budget": {"capital": 0, "operating": 0}}
     data.update(scenario)

@@ -27,7 +27,7 @@ def measure_row(id: str, **overrides) -> dict:
         "capital_low": "100", "capital_typical": "200", "capital_high": "300",
         "annual_cost": "10", "useful_life": "10", "effectiveness": "0.5", "role": "delay",
         "evidence": "expert_consensus", "funding_categories": "hardware",
-        "budget_category": "equipment", "prerequisites": "", "alternative_group": "",
+        "budget_category": "equipment", "prerequisites": "", "threats": "harm 1", "alternative_group": "",
         "discouraged": "false", "discouraged_reason": "", "cost_source": "test source (2024)",
         "cost_year": "2024", "evidence_source": "test evidence (2023)", "evidence_year": "2023",
     }
@@ -66,12 +66,31 @@ STATE = {"state": "TX", "name": "Texas", "mandates": [{
     "enacted": "2023-06-01", "source": "test law sec. 1 (2023)", "as_of": "2025-01-01"}]}
 
 
-def write_settings(folder: Path, dollar_year: int = 2024) -> None:
+def write_settings(folder: Path, dollar_year: int = 2024, threats: list[dict] | None = None) -> None:
     """The catalog's settings and price index beside a test catalog; test costs are quoted
     in 2024 dollars, so by default they are shown unchanged."""
     (folder / "catalog.yaml").write_text(
         f"as_of: 2026-11-29\ndollar_year: {dollar_year}\nprice_index: price_index.csv\n")
     shutil.copy(CATALOG_DIR / "price_index.csv", folder / "price_index.csv")
+    write_threats(folder, threats)
+
+
+#: The test catalogs' one threat: one incident a year at every school, each one serious-harm
+#: equivalent, so a school's risk reduced a year is simply the share of the threat removed.
+TEST_THREAT = "harm"
+
+
+def write_threats(folder: Path, rows: list[dict] | None = None) -> None:
+    """A threats table beside a test catalog (by default :data:`TEST_THREAT` alone)."""
+    header = ["id", "name", "level", "base_rate_per_school_year", "per_students", "rate_low", "rate_high",
+              "rate_source", "consequence_weight", "consequence_source"]
+    rows = rows or [{"id": TEST_THREAT, "name": "Harm", "level": level, "base_rate_per_school_year": 1,
+                     "rate_low": 1, "rate_high": 1, "rate_source": "test", "consequence_weight": 1,
+                     "consequence_source": "test"} for level in ("elementary", "middle", "high")]
+    with (folder / "threats.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def default_rows() -> list[dict]:

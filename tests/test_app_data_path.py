@@ -65,7 +65,7 @@ def no_files(monkeypatch):
 def assert_same_problem(a, b) -> None:
     """Both inputs expand to the same planning problem."""
     pa, pb = expand(a), expand(b)
-    for frame in ("candidates", "existing", "groups", "group_members"):
+    for frame in ("candidates", "existing", "groups", "cells", "cell_members", "cell_in_place"):
         pd.testing.assert_frame_equal(getattr(pa, frame), getattr(pb, frame))
     for attr in ("years", "capital_budget", "operating_budget", "total_budget", "carry_over", "musts",
                  "mandates", "prerequisites", "cap_classes", "op_classes"):

@@ -8,11 +8,9 @@ from collections import defaultdict
 import pytest
 
 from optimizer.data.catalog import load_catalog
+from optimizer.data.vocabulary import EVIDENCE_BANDS
 
-#: The evidence bands of the rubric, section 2.
-BANDS = {"strong": (0.50, 0.90), "moderate": (0.35, 0.70), "promising": (0.25, 0.50),
-         "expert_consensus": (0.10, 0.40), "none": (0.05, 0.25), "contested": (0.05, 0.20),
-         "harmful": (0.00, 0.05)}
+BANDS = EVIDENCE_BANDS
 BACKED, UNBACKED = {"strong", "moderate"}, {"none", "contested"}
 
 

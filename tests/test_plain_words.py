@@ -65,11 +65,12 @@ def test_explain_compares_per_1000_in_words(tmp_path):
     inputs = instance(tmp_path, measures, budget={"capital": 300, **FREE})
     for measure in ("a", "c"):
         why = explain(inputs, measure, search_budget=False)
-        [worth] = [r for r in why.reasons if "per $1,000" in r]
+        [worth] = [r for r in why.reasons if "per $1 million" in r]
         assert not re.search(r"\d\.\d{4}", worth), worth
         assert "that the plan's last $1,000 buy" not in worth, worth
-        assert re.search(r"points per \$1,000, (more than|less than|about the same as) the [\d.,]+ points "
-                         r"per \$1,000 that the last items the plan buys add$", worth), worth
+        assert re.search(r"serious-harm equivalents for \$[\d,]+ over the horizon, that is [\d.,]+ per \$1 million, "
+                         r"(more than|less than|about the same as) the [\d.,]+ per \$1 million that the last "
+                         r"items the plan buys avoid$", worth), worth
 
 
 # ---------------------------------------------------------------------------- sites files

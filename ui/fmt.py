@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def value(x: float) -> str:
-    """Risk reduction, as the command line prints it (``931.848``)."""
+    """Risk reduced in serious-harm equivalents, as the command line prints it (``931.848``)."""
     return f"{x:,.3f}"
 
 

@@ -58,15 +58,15 @@ def layer_names(result: PlanResult) -> dict[str, str]:
 
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
     """The headline numbers of a plan as the app and the report show them: label, value, and a
-    note on the change (or None); first in a board's units (share of the protection gap
-    closed), then the figures for analysts."""
+    note on the change (or None); first in a board's units (share of the modelled risk
+    reduced), then the figures for analysts."""
     return tables.headline_numbers(result) + _analyst_numbers(result)
 
 
 def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     totals = result.totals()
     return [("Risk reduction", fmt.value(result.value),
-             f"+{fmt.value(result.value - result.baseline_value)} over nothing bought"),
+             f"+{fmt.value(result.value - result.baseline_value)} serious-harm equivalents over nothing bought"),
             ("Capital spend", fmt.money(totals["capital"]), None),
             ("Annual cost (last year)", fmt.money(totals["annual"]), None),
             ("Total cost of ownership", fmt.money(totals["tco"]), None),

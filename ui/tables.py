@@ -52,15 +52,15 @@ def what_to_buy(result: PlanResult) -> pd.DataFrame:
 
 def headline_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     """The plan in a board's units, as the command line words it: share of the protection
-    gap closed, modelled protection, cost per point closed, site-layers at tier 1+ (label,
+    risk reduced, risk removed, cost per point of risk reduced, site-layers at tier 1+ (label,
     value, note)."""
     after, cells = result.tier1_reached()
     before, _ = result.tier1_reached(before=True)
     per_point = result.dollars_per_point
-    return [("Protection gap closed", percent(result.gap_closed), "of the gap left by what is in place"),
-            ("Modelled protection", percent(result.protection),
-             f"from {percent(result.baseline_protection)} of full coverage"),
-            ("Cost per point of the gap closed", "-" if per_point is None else money_words(per_point),
+    return [("Modelled risk reduced", percent(result.gap_closed), "of the risk left by what is in place"),
+            ("Modelled risk removed", percent(result.protection),
+             f"from {percent(result.baseline_protection)} by what is in place"),
+            ("Cost per point of risk reduced", "-" if per_point is None else money_words(per_point),
              "total cost of ownership"),
             ("Site-layers at tier 1+", f"{after} of {cells}", f"+{after - before} from {before}")]
 

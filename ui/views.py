@@ -97,14 +97,14 @@ def current_plan() -> PlanResult | None:
 
 def headline(result: PlanResult) -> None:
     """The plan's headline numbers as metrics: first in a board's units (share of the
-    protection gap closed, as the command line says it), then the figures for analysts."""
+    modelled risk reduced, as the command line says it), then the figures for analysts."""
     numbers = report.headline(result)
     for start in range(0, len(numbers), 4):
         for column, (label, value, note) in zip(st.columns(4), numbers[start:start + 4]):
             column.metric(label, value, delta=note, delta_color="off" if start == 0 else "normal")
-    st.caption(f"The plan {result.headline_words()[0]}. Modelled protection is an index of weighted "
-               "coverage (0% nothing in place, 100% every school, layer and component at full coverage "
-               "every year), not a probability of preventing harm.")
+    st.caption(f"The plan {result.headline_words()[0]}. The risk is modelled: expected serious harm a year "
+               "from each threat's national rate and consequence, lowered by each measure's rated effect; "
+               "read it with the by-threat figures and the PASS tiers, not as a prediction.")
 
 
 def what_to_buy(result: PlanResult) -> None:

@@ -201,21 +201,25 @@ def _compared(own: float, margin: float) -> str:
     return "more than" if own > margin else "less than"
 
 
+#: Risk reduced is stated per $1 million, where the figures of a school district read as whole numbers.
+MILLION = 1_000_000
+
+
 def _worth(verb: str, value: float, problem, rows: list[int], sweep: BudgetSweep, span: str = "") -> str:
-    """The sentence comparing the item's risk reduction per $1,000 with what the plan's last
-    dollars buy: the risk reduction a somewhat larger local capital budget adds, per $1,000
+    """The sentence comparing the serious-harm equivalents the item avoids per $1 million with
+    what the plan's last dollars buy: what a somewhat larger local capital budget avoids, per $1 million
     (see :func:`~optimizer.analyses.marginal.marginal_value_per_dollar`)."""
     tco = cost_of_ownership(problem, rows)
-    margin = 1000 * marginal_value_per_dollar(sweep, sweep.scenario_budget)
-    head = f"{verb} {_points(value)} points of risk reduction"
+    margin = MILLION * marginal_value_per_dollar(sweep, sweep.scenario_budget)
+    head = f"{verb} {_points(value)} serious-harm equivalents"
     if not tco:
         return f"{head} at no cost{span}"
-    own = _per_1000(value, tco)
-    said = f"{head} for ${tco:,.0f}{span}, that is {_points(own)} points per $1,000"
+    own = _per_1000(value, tco) * MILLION / 1000
+    said = f"{head} for ${tco:,.0f}{span}, that is {_points(own)} per $1 million"
     if not math.isfinite(margin):
         return f"{said} (what the plan's last dollars buy cannot be measured: no plan at a larger budget)"
-    return (f"{said}, {_compared(own, margin)} the {_points(margin)} points per $1,000 that the last "
-            "items the plan buys add")
+    return (f"{said}, {_compared(own, margin)} the {_points(margin)} per $1 million that the last "
+            "items the plan buys avoid")
 
 
 def _operating_room(result: PlanResult, rows: list[int]) -> list[str]:

@@ -19,6 +19,7 @@ from optimizer.analyses.marginal import (
 from optimizer.analyses.sweep import BudgetSweep
 from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
+from optimizer.data.catalog import Catalog
 from optimizer.data.inputs import Inputs
 from optimizer.data.measures import Measure
 from optimizer.data.parsing import MAX_DOLLARS
@@ -58,13 +59,28 @@ class Pitch(BaseModel):
     funding_categories: list[FundingCategory] = ["hardware"]
     budget_category: BudgetCategory = "equipment"
     useful_life: int = Field(default=10, ge=1, le=50)
+    threats: dict[str, float] | None = Field(default=None, description="threat id -> reach (0 to 1); by "
+                                             "default, for each threat, the largest reach of the catalog's "
+                                             "measures of the same component and role")
+    job: str | None = Field(default=None, description="the catalog job it substitutes for; by default its own")
 
     @property
     def measure_id(self) -> str:
         """The id the product gets in the catalog."""
         return "pitch-" + (re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "product")
 
-    def as_measure(self) -> Measure:
+    def default_threats(self, catalog: Catalog) -> dict[str, float]:
+        """The threats it acts on, when the vendor does not say: those of the catalog's measures
+        doing the same job in its component, each at the largest reach among them."""
+        role = self.role or COMPONENT_ROLE.get(self.component, "prevent")
+        reach: dict[str, float] = {}
+        for m in catalog.measures.values():
+            if m.component == self.component and m.role == role:
+                for tid, r in m.threats.items():
+                    reach[tid] = max(reach.get(tid, 0.0), r)
+        return reach
+
+    def as_measure(self, catalog: Catalog) -> Measure:
         """The product as a catalog measure (sourced to the vendor's own claim)."""
         year = datetime.date.today().year
         return Measure.model_validate({
@@ -75,6 +91,8 @@ class Pitch(BaseModel):
             "capital_high": self.capital, "annual_cost": self.annual, "useful_life": self.useful_life,
             "effectiveness": self.effectiveness, "evidence": self.evidence,
             "role": self.role or COMPONENT_ROLE.get(self.component, "prevent"),
+            "threats": self.threats if self.threats is not None else self.default_threats(catalog),
+            "job": self.job,
             "funding_categories": self.funding_categories, "budget_category": self.budget_category,
             "discouraged": False, "cost_source": "vendor quote (pitch check)", "cost_year": min(year, 2030),
             "evidence_source": "vendor claim (pitch check)", "evidence_year": min(year, 2030)})
@@ -119,9 +137,9 @@ class PitchResult:
                    f"would enter the plan at a local capital budget of ${self.entry_budget:,.0f}"
                    if self.entry_budget is not None else "does not enter the plan at any budget tried")
         compare = "more" if self.value_per_1000 > self.plan_marginal_per_1000 else "less"
-        return (f"{self.measure_id} {verdict} (scenario budget ${self.scenario_budget:,.0f}). It adds "
-                f"{self.value_per_1000:.4f} risk reduction per $1,000, {compare} than the plan's last "
-                f"$1,000 buy ({self.plan_marginal_per_1000:.4f}); at the current budget it displaces "
+        return (f"{self.measure_id} {verdict} (scenario budget ${self.scenario_budget:,.0f}). It avoids "
+                f"{1000 * self.value_per_1000:,.3g} serious-harm equivalents per $1 million, {compare} than the "
+                f"plan's last $1 million buys ({1000 * self.plan_marginal_per_1000:,.3g}); at the current budget it displaces "
                 f"{len(self.displaced)} item(s).")
 
 
@@ -183,7 +201,7 @@ def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0,
         Solver, time limit, gap and threads.
     """
     _check(product, inputs)
-    measure = product.as_measure()
+    measure = product.as_measure(inputs.catalog)
     before = BudgetSweep(inputs, options)
     after = BudgetSweep(with_measure(inputs, measure), options)
     budget = before.scenario_budget

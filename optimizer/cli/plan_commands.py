@@ -115,11 +115,13 @@ def _print_summary(result: PlanResult) -> None:
     out.print(f"evidence stance: {stance} ({STANCE_WORDS[stance]}); costs in {result.problem.dollar_year} dollars",
               highlight=False)
     totals = result.totals()
-    head, analyst = result.headline_words()
+    head, analyst, *unspent = result.headline_words()
     out.print(f"[bold]The plan {head}.[/]", highlight=False)
     out.print(f"{len(result.plan.items)} items; capital {dollars(totals['capital'])}, annual cost "
               f"{dollars(totals['annual'])}, total cost of ownership {dollars(totals['tco'])}", highlight=False)
     out.print(f"for analysts: {analyst}", highlight=False)
+    for line in unspent:
+        out.print(line, highlight=False)
     buy = result.what_to_buy()
     buy["quantity"] = [f"{q:,} {u}" for q, u in zip(buy["quantity"], buy["unit"])]
     for col in ("capital", "annual"):

@@ -7,7 +7,8 @@ import heapq
 from collections import defaultdict
 
 from optimizer.core.plan import LOCAL, Plan, make_plan
-from optimizer.core.problem import Problem, coverage_value
+from optimizer.core.problem import Problem
+from optimizer.core.risk import RiskLedger, protection
 
 
 class _Ledger:
@@ -195,19 +196,29 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if c not in installs:
             add(c, year)
 
-    # Value per dollar with lazy re-evaluation (gains only shrink as coverage grows).
+    # Value per dollar with lazy re-evaluation (gains only shrink as protection grows), read
+    # after ageing measures end, so replacements look worth it.
+    risk = RiskLedger(p, {})
     members = defaultdict(list)
-    for g, c, e in p.group_members.itertuples(index=False):
-        members[int(c)].append((int(g), float(e)))
-    weight = p.groups["weight"].to_numpy()
-    raw = p.existing_coverage()[:, -1].copy()  # after ageing measures end, so replacements look worth it
+    for cell, c, e in p.cell_members[["cell", "candidate", "ell"]].itertuples(index=False):
+        members[int(c)].append((int(cell), float(e)))
+    cap, group_of, weight = risk.cap, risk.cell_group, risk.weight
+    cell_sum = risk.sums[:, -1].copy()
+    level = risk.levels()[:, -1].copy()
 
     def gain(c) -> float:
-        return sum(weight[g] * (coverage_value(raw[g] + e) - coverage_value(raw[g])) for g, e in members[c])
+        step = defaultdict(float)
+        for cell, e in members[c]:
+            step[group_of[cell]] += min(cell_sum[cell] + e, cap[cell]) - min(cell_sum[cell], cap[cell])
+        return sum(weight[g] * float(protection(level[g] + d) - protection(level[g])) for g, d in step.items())
+
+    def take(c) -> None:
+        for cell, e in members[c]:
+            level[group_of[cell]] += min(cell_sum[cell] + e, cap[cell]) - min(cell_sum[cell], cap[cell])
+            cell_sum[cell] += e
 
     for c in installs:
-        for g, e in members[c]:
-            raw[g] += e
+        take(c)
     heap = [(-gain(c) / max(tco[c], 1.0), c) for c in range(len(cand)) if c not in installs]
     heapq.heapify(heap)
     while heap:
@@ -215,14 +226,13 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if c in installs:
             continue
         ratio = gain(c) / max(tco[c], 1.0)
-        if ratio <= 0:
+        if ratio <= 0 or ratio * 1000 < p.least_value_per_1000:  # a start: grant-paid items may come later
             continue
         if heap and ratio < -heap[0][0] - 1e-15:
             heapq.heappush(heap, (-ratio, c))
             continue
         if add(c):
-            for g, e in members[c]:
-                raw[g] += e
+            take(c)
             for d in sorted(dependants[c]):
                 if d not in installs:
                     heapq.heappush(heap, (-gain(d) / max(tco[d], 1.0), d))

@@ -14,15 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pulp
 
 from optimizer.core.highs_runner import variables_of
 from optimizer.core.problem import (
     AFTER_COMPLIANCE,
-    COVERAGE_SEGMENTS,
     DISTRICT,
     Problem,
 )
+from optimizer.core.risk import in_place_levels, protection_pieces
 from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
@@ -588,46 +589,54 @@ def tco_terms(m: Model):
                 yield var, ann / K
 
 
-def coverage_pieces(existing: float, reachable: float) -> list[tuple[float, float]]:
-    """(slope, width) of the pieces of the coverage curve between the existing raw coverage
-    and the most the candidates could add (the curve is concave, so a maximisation fills the
-    pieces in order)."""
-    pieces, start = [], 0.0
-    for k, (slope, icpt) in enumerate(COVERAGE_SEGMENTS):
-        if k + 1 < len(COVERAGE_SEGMENTS):
-            s2, b2 = COVERAGE_SEGMENTS[k + 1]
-            end = (b2 - icpt) / (slope - s2)
-        else:
-            end = (1.0 - icpt) / slope
-        width = min(end, reachable) - max(start, existing)
-        if width > 1e-12:
-            pieces.append((slope, width))
-        start = end
-    return pieces
-
-
 def value_terms(m: Model):
-    """Coverage value: for each site x layer x component x role group and year, the raw coverage
-    added by the plan fills the pieces of the diminishing-returns curve (one row per group
-    and year, one bounded variable per piece). Returns (variable, weight) pairs whose sum is
-    the risk reduction gained, counted per year in effect."""
+    """Risk reduced (``core.risk``): per cell and year, substitutes count at most as the
+    strongest of them (one bounded variable where they could add up to more); per school,
+    threat and year, the summed log-effect fills the pieces of the protection curve (one
+    bounded variable per piece; none when the reachable range lies on one piece). Returns
+    (variable, coefficient) pairs whose sum is the risk reduced over the horizon."""
     p, prob = m.problem, m.prob
-    members = defaultdict(list)
-    for g, c, e in p.group_members.itertuples(index=False):
-        members[int(g)].append((int(c), float(e)))
-    weights = p.groups["weight"].to_numpy()
-    existing = p.existing_coverage()
-    pairs = []
-    for g, items in members.items():
-        reach = sum(e for _, e in items)
+    members = p.cell_members
+    by_cell = defaultdict(list)
+    for cell, c, ell in zip(members["cell"].to_numpy(), members["candidate"].to_numpy(), members["ell"].to_numpy()):
+        if ell > 0:
+            by_cell[int(cell)].append((int(c), float(ell)))
+    cap = p.cells["cap"].to_numpy(dtype=float)
+    group_of = p.cells["group"].to_numpy()
+    weight = p.groups["weight"].to_numpy(dtype=float)
+    in_place = np.minimum(in_place_levels(p.cell_in_place, len(cap), p.years), cap[:, None])
+    start = np.zeros((len(weight), len(p.years)))
+    np.add.at(start, group_of, in_place)
+    added, reach = defaultdict(list), defaultdict(float)
+    for cell, items in by_cell.items():
+        g = int(group_of[cell])
+        if weight[g] <= 0:
+            continue
+        total = sum(e for _, e in items)
         for ti, t in enumerate(p.years):
-            pieces = coverage_pieces(existing[g, ti], existing[g, ti] + reach)
-            fill = [prob.add_variable(f"coverage[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
-            if not fill:
+            room = cap[cell] - in_place[cell, ti]
+            if room <= 1e-12:
                 continue
-            m.add(_terms([(z, 1) for z in fill] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
-                  f"value[{g},{t}]")
-            pairs += [(z, weights[g] * slope) for z, (slope, _) in zip(fill, pieces)]
+            if total <= room + 1e-12:
+                added[g, ti] += [(m.y[c][ti], e) for c, e in items]
+                reach[g, ti] += total
+            else:
+                a = prob.add_variable(f"cell[{cell},{t}]", 0, room)
+                m.add(_terms([(a, 1)] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
+                      f"substitutes[{cell},{t}]")
+                added[g, ti].append((a, 1.0))
+                reach[g, ti] += room
+    pairs = []
+    for (g, ti), terms in added.items():
+        pieces = protection_pieces(start[g, ti], start[g, ti] + reach[g, ti])
+        if len(pieces) == 1:
+            pairs += [(v, weight[g] * pieces[0][0] * coef) for v, coef in terms]
+            continue
+        t = p.years[ti]
+        fill = [prob.add_variable(f"risk[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
+        m.add(_expr([(z, 1) for z in fill] + [(v, -coef) for v, coef in terms]), pulp.LpConstraintLE, 0,
+              f"value[{g},{t}]")
+        pairs += [(z, weight[g] * slope) for z, (slope, _) in zip(fill, pieces)]
     return pairs
 
 
@@ -648,10 +657,11 @@ def tier1_terms(m: Model):
 def define_objective(m: Model, kind: str) -> None:
     """Set the objective: risk reduction, least cost, or the tier-1 count.
 
-    Risk reduction breaks ties toward lower total cost of ownership, and every objective
-    prefers grant dollars to local dollars when that changes nothing else (grants expire;
-    local money does not). Both tie-breaks are weighted so that they can never outweigh 0.1%
-    of the smallest single coverage step.
+    Risk reduction is net of the price of local money: each $1,000 of it counts as
+    ``least_value_per_1000`` of risk, so local money buys only what is worth at least that
+    (grant money, spent or lost, has no price). Ties break toward lower total cost of
+    ownership, and every objective prefers grant dollars to local dollars when that changes
+    nothing else; both tie-breaks weigh less than 0.1% of the smallest step of risk reduced.
     """
     m.objective_kind = kind
     grants = [(v, 1.0) for table in (m.fcap, m.fop) for v in table.values()]
@@ -666,11 +676,13 @@ def define_objective(m: Model, kind: str) -> None:
         m.prob.setObjective(_expr(tier1_terms(m)))
         return
     value = value_terms(m)
-    min_weight = min((w for _, w in value if w > 0), default=1.0)
-    effects = m.problem.group_members["effectiveness"]
-    min_eff = float(effects[effects > 0].min()) if (effects > 0).any() else 1.0  # a 0 (stance) steps nothing
-    eps = 1e-3 * min_weight * min_eff * COVERAGE_SEGMENTS[-1][0] / total_tco
-    m.prob.setObjective(_expr(value + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
+    ells = m.problem.cell_members["ell"]
+    least_ell = min(1.0, float(ells[ells > 0].min())) if (ells > 0).any() else 1.0  # a 0 (stance) steps nothing
+    eps = 1e-3 * min((c for _, c in value if c > 0), default=1.0) * least_ell / total_tco
+    price = m.problem.least_value_per_1000
+    local = [(v, -price * c) for column in ("capital", "annual") for terms in _local(m, column).values()
+             for v, c in terms] if price else []
+    m.prob.setObjective(_expr(value + local + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 
 #: Every rule of the model, in the order it is built: name -> the function that adds its rows.

@@ -1,5 +1,5 @@
 """Expansion of a scenario and its catalog into a solver-free Problem: candidates (measure x
-site, or once district-wide) with quantities and costs, coverage groups, and every rule as
+site, or once district-wide) with quantities and costs, risk by threat, and every rule as
 plain data. The model is built only from a Problem; the verifier reads only a Problem and a
 Plan."""
 from __future__ import annotations
@@ -16,24 +16,15 @@ from optimizer.data.funding import AllowRule, FundingProgram
 from optimizer.data.inputs import Inputs, state_mandates
 from optimizer.data.measures import Measure
 from optimizer.data.scenario import FundingSource, Scenario, Site
+from optimizer.core.risk import risk_structure
 from optimizer.data.stances import STANCE_WEIGHTS
-from optimizer.data.vocabulary import STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
+from optimizer.data.vocabulary import EVIDENCE_BANDS, STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
 from optimizer.errors import InputError, InputProblem
 
 DISTRICT = "district"
 #: Most candidates (measure x site) one problem may hold: over three times the largest
 #: benchmark district's (about 84,000 for 1,000 schools); more would not fit a shared server.
 MAX_CANDIDATES = 300_000
-
-#: Diminishing returns of coverage: value = min over (slope * coverage + intercept), capped
-#: at 1. Full value 1 is reached at a raw coverage of 5/3.
-COVERAGE_SEGMENTS: tuple[tuple[float, float], ...] = ((1.0, 0.0), (0.6, 0.2), (0.3, 0.5))
-
-
-def coverage_value(raw: float) -> float:
-    """Value of a raw coverage sum after diminishing returns, capped at 1."""
-    return min([1.0] + [slope * raw + icpt for slope, icpt in COVERAGE_SEGMENTS])
-
 
 @dataclass(frozen=True)
 class SourceLimit:
@@ -124,10 +115,16 @@ class Problem:
         role, tier, quantity, capital, annual, effectiveness, cap_class, op_class, forbidden,
         mandated, budget_category, name.
     groups : DataFrame
-        Coverage groups (site x layer x component x role) with weight (site risk x layer
-        weight x component weight x role weight) and existing coverage.
-    group_members : DataFrame
-        (group, candidate row) pairs: which candidates add coverage to which group.
+        School x threat, with ``weight``: the baseline risk a year (serious-harm equivalents
+        with nothing in place, times the site's risk weight and the threat's weight).
+    cells : DataFrame
+        Group x role x job, with ``cap``: the strongest single log-effect among its measures
+        (substitutes in one cell count at most as the strongest of them; see ``core.risk``).
+    cell_members : DataFrame
+        (cell, candidate row) pairs with the candidate's log-effect there (``ell``) and at
+        the ends of its evidence band (``ell_low``, ``ell_high``).
+    cell_in_place : DataFrame
+        Log-effects of measures in place per cell, with the year an ageing one stops (0: never).
     """
 
     scenario_name: str
@@ -137,7 +134,9 @@ class Problem:
     candidates: pd.DataFrame
     existing: pd.DataFrame
     groups: pd.DataFrame
-    group_members: pd.DataFrame
+    cells: pd.DataFrame
+    cell_members: pd.DataFrame
+    cell_in_place: pd.DataFrame
     prerequisites: list[tuple[int, tuple[int, ...]]]
     tier_links: list[tuple[int, tuple[int, ...]]]
     alternatives: list[tuple[tuple[int, ...], int]]  # (candidate rows, how many may be added)
@@ -167,15 +166,8 @@ class Problem:
     max_projects: int | None = None
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
-    expiring: list[tuple[int, float, int]] = field(default_factory=list)  # (group, effectiveness, until year)
-
-    def existing_coverage(self) -> np.ndarray:
-        """Raw coverage in place per group (rows) and year (columns): measures without an
-        end of life count every year; an ageing one until the year its useful life ends."""
-        cover = np.repeat(self.groups["existing"].to_numpy(dtype=float)[:, None], len(self.years), axis=1)
-        for g, eff, until in self.expiring:
-            cover[g, [ti for ti, t in enumerate(self.years) if t < until]] += eff
-        return cover
+    least_value_per_1000: float = 0.0
+    threat_names: dict[str, str] = field(default_factory=dict)
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -577,42 +569,22 @@ def _compliance(scenario: Scenario, catalog: Catalog, sources: list[Source], pla
     return compliance
 
 
-def _coverage_groups(scenario: Scenario, cand: pd.DataFrame, existing: pd.DataFrame):
-    """Coverage groups: site x layer x component x role, for the combinations the catalog
-    offers at the site (district measures cover every site), with their weights and what is in
-    place; the candidates' memberships; and the ageing measures' coverage with its end year."""
-    layer_w, comp_w, role_w = scenario.weights.layers, scenario.weights.components, scenario.weights.roles
-    site_ids = [s.id for s in scenario.sites]
-    risk = {s.id: s.risk_weight for s in scenario.sites}
-    keyed = [(s, r.layer, r.component, r.role, r.effectiveness, i, kind)
-             for kind, frame in (("existing", existing), ("candidate", cand))
-             for i, r in enumerate(frame[["site_id", "layer", "component", "role", "effectiveness"]].itertuples(index=False))
-             for s in (site_ids if r.site_id == DISTRICT else [r.site_id])]
-    until = existing["until"].tolist()
-    gindex: dict[tuple, int] = {}
-    for s, layer, comp, role, *_ in sorted(keyed, key=lambda k: (site_ids.index(k[0]), k[1], k[2], k[3])):
-        gindex.setdefault((s, layer, comp, role), len(gindex))
-    groups = pd.DataFrame(list(gindex), columns=["site_id", "layer", "component", "role"])
-    groups["weight"] = [risk[s] * layer_w.get(layer, 1.0) * comp_w.get(comp, 1.0) * role_w.get(role, 1.0)
-                        for s, layer, comp, role in gindex]
-    existing_cov = [0.0] * len(groups)
-    members, expiring = [], []
-    for s, layer, comp, role, eff, i, kind in keyed:
-        g = gindex[(s, layer, comp, role)]
-        if kind == "candidate":
-            members.append((g, i, eff))
-        elif until[i]:
-            expiring.append((g, eff, until[i]))
-        else:
-            existing_cov[g] += eff
-    groups["existing"] = existing_cov
-    return groups, pd.DataFrame(members, columns=["group", "candidate", "effectiveness"]), expiring
+def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd.DataFrame):
+    """Risk groups, cells and log-effects (``core.risk``); the scenario's layer, component and
+    role weights scale a measure's log-effect."""
+    w = scenario.weights
+    scale = {}
+    for frame in (cand, existing):
+        for mid, layer, comp, role in frame[["measure_id", "layer", "component", "role"]].drop_duplicates().itertuples(index=False):
+            scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
+    return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
+                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT)
 
 
 def expand(inputs: Inputs) -> Problem:
     """Expand a checked scenario and catalog into a :class:`Problem`, one builder per concern:
     mandates that apply, candidates and what is in place, funding classes, prerequisites and
-    tier links, alternatives, mandate rules and compliance, coverage groups.
+    tier links, alternatives, mandate rules and compliance, risk by threat.
 
     Parameters
     ----------
@@ -622,7 +594,7 @@ def expand(inputs: Inputs) -> Problem:
     Returns
     -------
     Problem
-        Candidates, coverage groups and rules, ready for the model builder and the verifier.
+        Candidates, risk by threat and rules, ready for the model builder and the verifier.
     """
     scenario, catalog = inputs.scenario, inputs.catalog
     years = scenario.horizon.fiscal_years
@@ -638,11 +610,12 @@ def expand(inputs: Inputs) -> Problem:
     sns = scenario.mandates.supplement_not_supplant
     (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
     places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites])
-    groups, group_members, expiring = _coverage_groups(scenario, cand, existing)
+    groups, cells, cell_members, cell_in_place = _risk(scenario, catalog, cand, existing)
     policy = scenario.policy
     return Problem(
         scenario_name=scenario.name, edition=catalog.edition, years=years, sites=scenario.sites,
-        candidates=cand, existing=existing, groups=groups, group_members=group_members,
+        candidates=cand, existing=existing, groups=groups, cells=cells, cell_members=cell_members,
+        cell_in_place=cell_in_place,
         prerequisites=_prerequisites(cand, existing, catalog), tier_links=_tier_links(cand, existing, policy.tier_order),
         alternatives=_alternatives(cand, existing, catalog), mandates=_mandate_rules(specs, places, years, notes),
         musts=[int(i) for i in cand.index[cand["must"]]], sources=sources, cap_classes=cap_classes,
@@ -654,7 +627,9 @@ def expand(inputs: Inputs) -> Problem:
         target_tier=policy.target_tier, layers=catalog.taxonomy.layer_ids,
         components=catalog.taxonomy.component_ids, notes=notes, rulings=rulings, cap_tags=cap_tags,
         op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
-        dollar_year=catalog.dollar_year, max_projects=policy.max_projects, expiring=expiring,
+        dollar_year=catalog.dollar_year, max_projects=policy.max_projects,
+        least_value_per_1000=policy.least_value_per_1000,
+        threat_names={t.id: t.name for t in catalog.threats.values()},
         evidence_stance=policy.evidence_stance,
         layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},
     )

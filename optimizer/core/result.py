@@ -12,7 +12,8 @@ import pandas as pd
 
 from optimizer.core.grant_use import grant_use
 from optimizer.core.plan import LOCAL, Plan
-from optimizer.core.problem import COVERAGE_SEGMENTS, DISTRICT, Problem
+from optimizer.core.problem import DISTRICT, Problem
+from optimizer.core.risk import RiskLedger
 from optimizer.core.status import SolveReport, Status
 from optimizer.core.tiers import (
     BEYOND,
@@ -43,10 +44,10 @@ class InvalidPlan(OptimizerError):
 class PlanResult:
     """A verified plan and everything reported about it.
 
-    ``value`` is the risk reduction (weighted coverage per year, existing measures included);
-    ``baseline_value`` is the same with nothing bought. The headline unit is
-    :attr:`gap_closed`, the share of the protection gap (from what is in place to full
-    coverage everywhere) that the plan closes.
+    ``value`` is the modelled risk reduced over the horizon (serious-harm equivalents, measures
+    in place included; see ``core.risk``); ``baseline_value`` is the same with nothing bought.
+    The headline unit is :attr:`gap_closed`, the share of the risk left by what is in place
+    that the plan removes.
     """
 
     scenario: str
@@ -113,44 +114,75 @@ class PlanResult:
 
     @property
     def full_value(self) -> float:
-        """The objective with every coverage group at full coverage (value 1 after
-        diminishing returns) in every year of the horizon: the most any plan could reach."""
+        """Modelled risk over the horizon with nothing in place (serious-harm equivalents): the
+        risk reduced if every threat at every school were removed in every year."""
         return float(self.problem.groups["weight"].sum()) * len(self.problem.years)
 
     @property
     def protection(self) -> float:
-        """The plan's modelled protection as a share of full coverage (``value / full_value``)."""
+        """Share of the modelled risk removed with the plan and what is in place (``value / full_value``)."""
         full = self.full_value
         return min(max(self.value / full, 0.0), 1.0) if full > 0 else 1.0
 
     @property
     def baseline_protection(self) -> float:
-        """Modelled protection of what is in place, with nothing bought, as a share of full
-        coverage."""
+        """Share of the modelled risk removed by what is in place, with nothing bought."""
         full = self.full_value
         return min(max(self.baseline_value / full, 0.0), 1.0) if full > 0 else 1.0
 
     @property
     def gap_closed(self) -> float:
-        """Share (0 to 1) of the district's protection gap the plan closes:
-        ``(value - baseline_value) / (full_value - baseline_value)``. 0: the plan adds no
-        modelled protection to what is in place; 1: every coverage group is at full coverage in
-        every year. A district already at full coverage has no gap left: 1."""
-        gap = self.full_value - self.baseline_value
-        if gap <= 1e-9 * max(self.full_value, 1.0):
-            return 1.0
-        return min(max((self.value - self.baseline_value) / gap, 0.0), 1.0)
+        """Share (0 to 1) of the modelled risk left by what is in place that the plan removes:
+        ``(value - baseline_value) / (full_value - baseline_value)``."""
+        return _share(self.value, self.baseline_value, self.full_value)
 
     @property
     def dollars_per_point(self) -> float | None:
-        """Total cost of ownership over the horizon per percentage point of the protection
-        gap closed; None when the plan closes none of it (or there is no plan)."""
+        """Total cost of ownership over the horizon per percentage point of the remaining risk
+        removed; None when the plan removes none of it (or there is no plan)."""
         if self.plan is None:
             return None
         points = 100 * (self.value - self.baseline_value) / max(self.full_value - self.baseline_value, 1e-12)
         if points <= 1e-9:
             return None
         return round(self.totals()["tco"] / points, 2)
+
+    def risk_range(self) -> tuple[float, float]:
+        """:attr:`gap_closed` with every measure's effectiveness at the low end and at the high
+        end of its evidence band (docs/effectiveness-rubric.md)."""
+        installs = self.plan.installs if self.plan is not None else {}
+        out = []
+        for column in ("ell_low", "ell_high"):
+            value, base = (RiskLedger(self.problem, i, column).total() for i in (installs, {}))
+            out.append(_share(value, base, self.full_value))
+        return out[0], out[1]
+
+    def risk_by_threat(self) -> pd.DataFrame:
+        """Per threat: modelled risk a year with nothing in place, the share what is in place
+        removes, the share of the rest the plan removes, and serious-harm equivalents the plan
+        avoids over the horizon."""
+        p = self.problem
+        years = len(p.years)
+        total = p.groups.groupby("threat")["weight"].sum() * years
+        before = RiskLedger(p, {}).by_threat()
+        after = RiskLedger(p, self.plan.installs if self.plan is not None else {}).by_threat()
+        rows = [{"threat": tid, "name": p.threat_names.get(tid, tid), "risk_per_year": total[tid] / years,
+                 "in_place": before[tid] / total[tid] if total[tid] > 0 else 0.0,
+                 "plan": _share(after[tid], before[tid], total[tid]), "avoided": after[tid] - before[tid]}
+                for tid in total.index]
+        return pd.DataFrame(rows).sort_values("risk_per_year", ascending=False, kind="mergesort").reset_index(drop=True)
+
+    def unspent_local(self) -> dict[str, float]:
+        """Local capital and operating money the plan leaves unspent over the horizon."""
+        f = self.plan.funding if self.plan is not None else None
+        out = {}
+        for kind, budget in (("capital", self.problem.capital_budget), ("annual", self.problem.operating_budget)):
+            limit = sum(budget.values())
+            if kind == "capital" and self.problem.total_budget is not None:
+                limit = min(limit, self.problem.total_budget)
+            spent = 0.0 if f is None else float(f.loc[(f["source"] == LOCAL) & (f["kind"] == kind), "amount"].sum())
+            out[kind] = max(limit - spent, 0.0)
+        return out
 
     def tier1_reached(self, before: bool = False) -> tuple[int, int]:
         """Site-layer pairs at PASS tier 1 or higher after the plan (before it, with
@@ -159,22 +191,36 @@ class PlanResult:
         return tier1_count(frame)
 
     def headline_words(self) -> list[str]:
-        """The plan in two sentences: the share of the protection gap closed and what it
-        costs (the headline), then the raw risk reduction for analysts."""
+        """The plan in words: the modelled risk it removes (with the evidence bands' range and
+        by threat) and what it costs; PASS tier 1 beside it as the roadmap; then the raw numbers
+        for analysts and what local money it leaves unspent, and why."""
         after, cells = self.tier1_reached()
         start, _ = self.tier1_reached(before=True)
-        per_point = self.dollars_per_point
         cost = self.totals()["tco"] if self.plan is not None else 0.0
-        head = (f"closes {percent(self.gap_closed)} of the protection gap (modelled protection "
-                f"{percent(self.baseline_protection)} of full coverage with what is in place, "
-                f"{percent(self.protection)} after the plan); {after} of {cells} site-layers at PASS tier 1 "
-                f"or higher (was {start}); {money_words(cost)} total cost of ownership"
-                + (f", {money_words(per_point)} per point of the gap closed" if per_point is not None else ""))
-        analyst = (f"risk reduction {self.value:,.3f} (with nothing bought {self.baseline_value:,.3f}, "
-                   f"at full coverage {self.full_value:,.3f})")
-        return [head, analyst]
-
-    # -- what to buy and why -----------------------------------------------------------
+        low, high = self.risk_range()
+        threats = self.risk_by_threat()
+        shown = threats[threats["avoided"] > 1e-9 * max(self.full_value, 1.0)]
+        by_threat = ", ".join(f"{r.name.lower()} {percent(r.plan)}" for r in shown.itertuples())
+        avoided = self.value - self.baseline_value
+        head = (f"reduces the modelled risk of serious harm at the district's schools by {percent(self.gap_closed)} "
+                f"(from {percent(low)} to {percent(high)} across the evidence bands"
+                + (f"; by threat: {by_threat}" if by_threat else "") + "); "
+                f"{after} of {cells} site-layers at PASS tier 1 or higher (was {start}); "
+                f"{money_words(cost)} total cost of ownership"
+                + (f", {money_words(cost / avoided)} per serious-harm equivalent avoided" if avoided > 1e-12 else ""))
+        analyst = (f"modelled risk over {len(self.problem.years)} years {self.full_value:,.3f} serious-harm "
+                   f"equivalents with nothing in place; what is in place removes {self.baseline_value:,.3f}, "
+                   f"the plan {avoided:,.3f} more")
+        words = [head, analyst]
+        left = self.unspent_local()
+        if self.plan is not None and (left["capital"] >= 1 or left["annual"] >= 1):
+            price = self.problem.least_value_per_1000
+            why = (f"what else it could buy avoids less than {price:.3g} serious-harm equivalents per $1,000 "
+                   f"(one per {money_words(1000 / price)}), the least value local money must buy" if price > 0
+                   else "nothing else it may buy adds protection within the plan's rules")
+            words.append(f"local money left unspent: {money_words(left['capital'])} capital and "
+                         f"{money_words(left['annual'])} operating over the horizon; {why}")
+        return words
 
     @cached_property
     def _rows(self) -> list[int]:
@@ -232,27 +278,9 @@ class PlanResult:
         return table
 
     def item_gains(self) -> pd.Series:
-        """Marginal value of each plan item (aligned with ``plan.items``): the plan's value
-        minus its value without that item, computed on the item's own coverage groups (the
-        only terms of the objective it changes)."""
-        problem, installs = self.problem, self.plan.installs
-        years = np.asarray(problem.years)
-        members = problem.group_members
-        members = members[members["candidate"].isin(list(installs))]
-        members = members.groupby(["group", "candidate"], as_index=False)["effectiveness"].sum()
-        raw = problem.existing_coverage().copy()
-        added = {}
-        for g, c, e in members.itertuples(index=False):
-            delta = np.where(years >= installs[int(c)], float(e), 0.0)
-            raw[int(g)] += delta
-            added.setdefault(int(c), []).append((int(g), delta))
-        weights = problem.groups["weight"].to_numpy(dtype=float)
-        gains = []
-        for c in self._rows:
-            gain = 0.0
-            for g, delta in added.get(c, []):
-                gain += weights[g] * float((_phi(raw[g]) - _phi(raw[g] - delta)).sum())
-            gains.append(gain)
+        """Risk reduced by each plan item (aligned with ``plan.items``): the plan's risk reduced
+        minus the same without that item."""
+        gains = RiskLedger(self.problem, self.plan.installs).gains(list(self._rows))
         return pd.Series(gains, index=self.plan.items.index, name="gain", dtype=float)
 
     def item_tco(self) -> pd.Series:
@@ -305,8 +333,8 @@ class PlanResult:
             if not parts:
                 cost = tco[i]
                 per = gains[i] / (cost / 1000) if cost > 0 else None
-                parts.append(f"adds {per:.3f} risk reduction per $1,000" if per is not None
-                             else f"adds {gains[i]:.3f} risk reduction at no cost")
+                parts.append(f"avoids {per:.3g} serious-harm equivalents per $1,000" if per is not None
+                             else f"avoids {gains[i]:.3g} serious-harm equivalents at no cost")
             payer = payers.get((items.at[i, "measure_id"], items.at[i, "site_id"]), "")
             if payer:
                 parts.append(f"paid by {payer}")
@@ -320,12 +348,12 @@ WHAT_TO_BUY_COLUMNS = ["measure", "schools", "where", "quantity", "unit", "capit
                        "fiscal_years", "paid_by", "measure_id"]
 
 
-def _phi(raw: np.ndarray) -> np.ndarray:
-    """:func:`optimizer.core.problem.coverage_value` on an array."""
-    out = np.ones_like(raw, dtype=float)
-    for slope, icpt in COVERAGE_SEGMENTS:
-        out = np.minimum(out, slope * raw + icpt)
-    return out
+def _share(value: float, base: float, full: float) -> float:
+    """Share of the risk left by ``base`` that ``value`` removes (1 when none is left)."""
+    gap = full - base
+    if gap <= 1e-9 * max(full, 1e-12):
+        return 1.0
+    return min(max((value - base) / gap, 0.0), 1.0)
 
 
 def percent(share: float) -> str:

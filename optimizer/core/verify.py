@@ -7,7 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from optimizer.core.plan import LOCAL, Plan
-from optimizer.core.problem import DISTRICT, Problem, coverage_value
+from optimizer.core.problem import DISTRICT, Problem
+from optimizer.core.risk import RiskLedger
 
 TOLERANCE = 1.0  # dollars: slack on judgements (shares of spending, money left unused)
 CENT = 0.005  # dollars: a plan's money is in whole cents, so half a cent settles every sum of it
@@ -25,19 +26,9 @@ class Violation:
 
 
 def plan_value(problem: Problem, installs: dict[int, int]) -> float:
-    """Risk reduction of a plan: weighted coverage value of every site, layer and component,
-    summed over the years of the horizon (existing measures included)."""
-    raw = defaultdict(float)
-    for g, c, e in problem.group_members.itertuples(index=False):
-        year = installs.get(int(c))
-        if year is not None:
-            for t in problem.years:
-                if t >= year:
-                    raw[int(g), t] += e
-    weights = problem.groups["weight"].to_numpy()
-    existing = problem.existing_coverage()
-    return float(sum(weights[g] * coverage_value(existing[g, ti] + raw[g, t])
-                     for g in range(len(weights)) for ti, t in enumerate(problem.years)))
+    """Risk reduced by a plan over the horizon (serious-harm equivalents, measures in place
+    included), computed from the Problem's cells with :class:`~optimizer.core.risk.RiskLedger`."""
+    return RiskLedger(problem, installs).total()
 
 
 def _in_place_by(installs: dict[int, int], rows, year: int) -> bool:

@@ -19,6 +19,7 @@ from optimizer.data.measures import (
 )
 from optimizer.data.prices import in_dollar_year, load_price_index, load_settings
 from optimizer.data.readers import read_yaml_mapping
+from optimizer.data.threats import Threat, load_threats
 from optimizer.data.taxonomy import (
     DEFAULT_EDITION,
     EditionMapping,
@@ -48,6 +49,7 @@ class Catalog:
     measures: dict[str, Measure]
     programs: dict[str, FundingProgram]
     states: dict[str, StateProfile]
+    threats: dict[str, Threat]
     as_of: dt.date
     dollar_year: int
 
@@ -67,6 +69,7 @@ class Catalog:
             row["tier"] = "outside" if m.tier is None else m.tier
             row["funding_categories"] = ";".join(m.funding_categories)
             row["prerequisites"] = ";".join(m.prerequisites)
+            row["threats"] = ";".join(f"{t} {r:g}" for t, r in m.threats.items())
             rows.append(row)
         return pd.DataFrame(rows).drop(columns=["pass6_layer"])
 
@@ -219,6 +222,9 @@ def load_catalog(folder: Path = CATALOG_DIR, edition: int = DEFAULT_EDITION) -> 
     measure_problems = ProblemCollector(folder / "measures.csv")
     rows = load_measures(folder / "measures.csv", columns, measure_problems)
     measures = _check_measures(rows, pass6, pass7, mapping, measure_problems)
+    threat_problems = ProblemCollector(folder / "threats.csv")
+    threats = load_threats(folder / "threats.csv", threat_problems)
+    _check_threat_references(rows, threats, measure_problems)
     program_problems = ProblemCollector(folder / "funding_programs.yaml")
     programs = _load_programs(folder / "funding_programs.yaml", program_problems)
     state_problems = ProblemCollector(folder / "state_mandates.yaml")
@@ -235,11 +241,22 @@ def load_catalog(folder: Path = CATALOG_DIR, edition: int = DEFAULT_EDITION) -> 
             measure_problems))
         measures = {mid: converted.get(mid, m) for mid, m in measures.items()}
     all_problems = ProblemCollector(folder)
-    for collector in (measure_problems, program_problems, state_problems, settings_problems):
+    for collector in (measure_problems, threat_problems, program_problems, state_problems, settings_problems):
         all_problems.extend(collector.problems)
     all_problems.raise_if_any()
-    return Catalog(folder, edition, chosen, pass7, mapping, columns, measures, programs, states,
+    return Catalog(folder, edition, chosen, pass7, mapping, columns, measures, programs, states, threats,
                    settings.as_of, settings.dollar_year)
+
+
+def _check_threat_references(rows: list[tuple[str, Measure]], threats: dict[str, Threat],
+                              problems: ProblemCollector) -> None:
+    """Every threat a measure names is rated in threats.csv."""
+    if not threats:
+        return
+    for where, m in rows:
+        for tid in m.threats:
+            if tid not in threats:
+                problems.add(where, "threats", tid, "threat ids of threats.csv: " + ", ".join(threats))
 
 
 def _check_program_references(programs: dict[str, FundingProgram], measures: dict[str, Measure],

@@ -93,6 +93,9 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
         if name not in catalog.taxonomy.component_ids:
             problems.add("weights.components", "component", name,
                          "a PASS component: " + ", ".join(catalog.taxonomy.component_ids))
+    for name in scenario.weights.threats:
+        if name not in catalog.threats:
+            problems.add("weights.threats", "threat", name, "a threat of catalog/threats.csv: " + ", ".join(catalog.threats))
     problems.raise_if_any()
 
 

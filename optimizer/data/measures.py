@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.data.parsing import MAX_FACTOR, Count, Dollars, Flag, Fraction, Number
 from optimizer.data.readers import Table, read_table
@@ -70,6 +70,8 @@ class Measure(BaseModel):
     funding_categories: list[FundingCategory] = Field(min_length=1)
     budget_category: BudgetCategory
     prerequisites: list[str] = []
+    job: str | None = Field(default=None, pattern=ID_PATTERN)
+    threats: dict[str, float] = {}
     alternative_group: str | None = None
     assessment: Flag = False
     discouraged: Flag
@@ -78,6 +80,31 @@ class Measure(BaseModel):
     cost_year: int = Field(ge=1990, le=2030)
     evidence_source: str = Field(min_length=1)
     evidence_year: int = Field(ge=1990, le=2030)
+
+    @field_validator("threats", mode="before")
+    @classmethod
+    def _reach_pairs(cls, raw):
+        # The table cell is a list of "threat reach" pairs, e.g. "violence 0.5;self_harm 0.3".
+        if not isinstance(raw, list):
+            return raw
+        out = {}
+        for pair in raw:
+            parts = str(pair).split()
+            try:
+                threat, reach = parts[0], float(parts[1])
+            except (IndexError, ValueError):
+                raise ValueError(f"'{pair}' is not a threat id and its reach, e.g. 'violence 0.5'") from None
+            if len(parts) != 2 or not 0 < reach <= 1:
+                raise ValueError(f"'{pair}': the reach is a share above 0 and at most 1")
+            if threat in out:
+                raise ValueError(f"threat {threat} named twice")
+            out[threat] = reach
+        return out
+
+    @property
+    def job_key(self) -> str:
+        """The job measures share when they are substitutes (the measure's id when none is given)."""
+        return self.job or self.id
 
     @property
     def is_estimate(self) -> bool:

@@ -35,6 +35,11 @@ ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 #: Most sites a scenario may hold: twice the largest US district's schools (about 1,500) and
 #: three times the largest benchmark district (1,000); more is refused before any is checked.
 MAX_SITES = 3_000
+#: Serious-harm equivalents $1,000 of local money must avoid by default: one per $13.2 million,
+#: US DOT's value of a statistical life for analyses with base year 2023 ("Departmental Guidance
+#: on Valuation of a Statistical Life in Economic Analysis", transportation.gov, checked
+#: 2026-12-06), the same unit threats.csv converts harm with. Grant money has no such price.
+LEAST_VALUE_PER_1000 = 1000 / 13.2e6
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -219,9 +224,12 @@ class CostOverride(Pick):
 
 
 class Weights(BaseModel):
-    """Relative importance of layers, components and roles (1 when not given)."""
+    """Relative importance of threats (multiplies a threat's baseline risk) and of layers,
+    components and roles (multiplies a measure's log-effect: 2 counts it as two such measures
+    in a row); 1 when not given."""
 
     model_config = _STRICT
+    threats: dict[str, Weight] = {}
     layers: dict[str, Weight] = {}
     components: dict[str, Weight] = {}
     roles: dict[Role, Weight] = {}
@@ -247,6 +255,9 @@ class Policy(BaseModel):
     evidence_stance: Stance = "full"
     max_projects: int | None = Field(default=None, ge=1, le=500,
                                      description="at most this many distinct measures bought")
+    least_value_per_1000: float = Field(default=LEAST_VALUE_PER_1000, ge=0, le=1, allow_inf_nan=False,
+                                        description="serious-harm equivalents avoided that $1,000 of "
+                                                    "local money must buy")
 
 
 class Scenario(BaseModel):

@@ -24,6 +24,10 @@ UNIT_LABELS = {"school": "school", "exterior_door": "exterior door", "entrance":
 #: counted its lanes: 9 screeners for 2 hours per 2,000 students at 3 screeners a lane (NIJ,
 #: "The Appropriate and Effective Use of Security Technologies in U.S. Schools", 1999).
 STUDENTS_PER_SCREENING_LANE = 670
+#: Effectiveness range each evidence rating allows (docs/effectiveness-rubric.md, section 2).
+EVIDENCE_BANDS: dict[str, tuple[float, float]] = {
+    "strong": (0.50, 0.90), "moderate": (0.35, 0.70), "promising": (0.25, 0.50), "expert_consensus": (0.10, 0.40),
+    "none": (0.05, 0.25), "contested": (0.05, 0.20), "harmful": (0.00, 0.05)}
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
 #: The job a measure does (docs/effectiveness-rubric.md): measures with different roles never

@@ -235,22 +235,24 @@ def _summary(result: PlanResult, data: dict) -> pd.DataFrame:
     tier1 = data["tier1_reached"]
     rows = [
         ("scenario", data["scenario"], None),
-        ("protection gap closed by the plan", data["gap_closed"], PERCENT_FORMAT),
-        ("modelled protection with what is in place (share of full coverage)", data["protection_before"],
+        ("modelled risk of serious harm reduced by the plan (share of the risk left by what is in place)",
+         data["gap_closed"], PERCENT_FORMAT),
+        ("modelled risk removed by what is in place (share of the risk with nothing in place)",
+         data["protection_before"], PERCENT_FORMAT),
+        ("modelled risk removed after the plan (share of the risk with nothing in place)", data["protection_after"],
          PERCENT_FORMAT),
-        ("modelled protection after the plan (share of full coverage)", data["protection_after"], PERCENT_FORMAT),
         ("site-layers at PASS tier 1 or higher after the plan", f"{tier1['after']} of {tier1['of']}", None),
         ("site-layers at PASS tier 1 or higher before the plan", f"{tier1['before']} of {tier1['of']}", None),
-        ("total cost of ownership per point of the gap closed ($)", data["dollars_per_point"], DOLLARS),
+        ("total cost of ownership per point of risk reduced ($)", data["dollars_per_point"], DOLLARS),
         ("capital over the horizon ($)", data["totals"]["capital"], DOLLARS),
         ("annual cost at the end of the horizon ($)", data["totals"]["annual"], DOLLARS),
         ("total cost of ownership over the horizon ($)", data["totals"]["tco"], DOLLARS),
         ("costs in US dollars of", data["dollar_year"], None),
         ("status", data["status"], None),
         ("optimality gap", data["gap"], None),
-        ("risk reduction (objective)", data["objective"], None),
-        ("risk reduction with nothing bought", data["baseline_objective"], None),
-        ("risk reduction at full coverage", data["full_objective"], None),
+        ("risk reduced over the horizon, serious-harm equivalents", data["objective"], None),
+        ("risk reduced by what is in place, serious-harm equivalents", data["baseline_objective"], None),
+        ("risk over the horizon with nothing in place, serious-harm equivalents", data["full_objective"], None),
     ]
     return pd.DataFrame(rows, columns=["item", "value", "format"])
 

@@ -116,8 +116,8 @@ def pitch_form(request: str) -> None:
     columns[0].metric("In the plan at this budget", "yes" if found.chosen_at_budget else "no")
     columns[1].metric("Enters at a local capital budget of",
                       "never" if found.entry_budget is None else fmt.money(found.entry_budget))
-    columns[2].metric("Risk reduction per $1,000", f"{found.value_per_1000:.4f}")
-    columns[3].metric("What the plan's last $1,000 buys", f"{found.plan_marginal_per_1000:.4f}")
+    columns[2].metric("Serious-harm equivalents avoided per $1 million", f"{1000 * found.value_per_1000:,.3g}")
+    columns[3].metric("What the plan's last $1 million avoids", f"{1000 * found.plan_marginal_per_1000:,.3g}")
     st.info(found.summary())
     if not found.places.empty:
         st.markdown("**Where it would go**")

@@ -1,0 +1,196 @@
+"""Risk by threat: the value model's structure and arithmetic, solver-free.
+
+Each school faces the threats of ``catalog/threats.csv``; its baseline risk of a threat is
+incidents a year x harm per incident (serious-harm equivalents a year). A measure acts on a
+threat at its stage (role) with effect e = effectiveness x reach, and lowers the residual risk
+by the factor (1 - e): independent layers multiply, so in logs they add. ``ell = -ln(1 - e)``
+is that log-effect. Measures doing the same job at the same stage for the same threat at one
+school (a *cell*) are substitutes: together they count at most as the strongest of them. The
+share of a threat's risk removed is ``1 - exp(-L)`` where ``L`` sums the cells of that school
+and threat, made piecewise linear between :data:`BREAKPOINTS` (exact at each of them) so that
+the optimizer stays a MILP. Risk reduced is counted for every year a measure is in effect.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+#: Log-effects where the piecewise-linear protection curve is exact; beyond the last one
+#: (95% of a threat removed) more protection counts for nothing.
+BREAKPOINTS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+_SHARES = tuple(1.0 - math.exp(-b) for b in BREAKPOINTS)
+#: No single measure removes more of a threat than the curve can count.
+MAX_EFFECT = _SHARES[-1]
+
+
+def log_effect(effect: float) -> float:
+    """``-ln(1 - e)`` of an effect ``e`` (share of a threat's risk removed), capped at :data:`MAX_EFFECT`."""
+    return -math.log1p(-min(max(effect, 0.0), MAX_EFFECT))
+
+
+def protection(level):
+    """Share of a threat's risk removed at log-effect ``level`` (scalar or array): the chords of
+    ``1 - exp(-L)`` between :data:`BREAKPOINTS`."""
+    return np.interp(level, BREAKPOINTS, _SHARES)
+
+
+def protection_pieces(start: float, end: float) -> list[tuple[float, float]]:
+    """(slope, width) of the linear pieces of :func:`protection` between ``start`` and ``end``
+    (the curve is concave, so a maximisation fills them in order)."""
+    pieces = []
+    for (b0, s0), (b1, s1) in zip(zip(BREAKPOINTS, _SHARES), zip(BREAKPOINTS[1:], _SHARES[1:])):
+        width = min(b1, end) - max(b0, start)
+        if width > 1e-12:
+            pieces.append(((s1 - s0) / (b1 - b0), width))
+    return pieces
+
+
+# -- the structure a Problem carries ---------------------------------------------------------
+
+GROUP_COLUMNS = ["site_id", "threat", "weight"]
+CELL_COLUMNS = ["group", "role", "job", "cap"]
+MEMBER_COLUMNS = ["cell", "candidate", "ell", "ell_low", "ell_high"]
+IN_PLACE_COLUMNS = ["cell", "ell", "ell_low", "ell_high", "until"]
+
+
+def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, existing: pd.DataFrame,
+                   threat_weights: dict[str, float], scale: dict[str, float], bands: dict[str, tuple[float, float]],
+                   stance: dict[str, float], district: str):
+    """Groups (school x threat, weighted by baseline risk), cells (group x role x job, with
+    their cap) and the log-effects of candidates and of measures in place in each cell.
+
+    ``scale`` multiplies a measure's log-effect by the scenario's layer, component and role
+    weights; ``bands`` gives each evidence rating's effectiveness range, for the headline's
+    range; ``stance`` is the evidence stance's weight per rating.
+    """
+    site_ids = [s.id for s in sites]
+    gindex = {}
+    weights = []
+    for s in sites:
+        for tid, threat in threats.items():
+            gindex[s.id, tid] = len(gindex)
+            weights.append(threat.risk(s.level, s.enrollment, len(sites)) * s.risk_weight * threat_weights.get(tid, 1.0))
+    groups = pd.DataFrame([(s, t, w) for (s, t), w in zip(gindex, weights)], columns=GROUP_COLUMNS)
+
+    cindex: dict[tuple, int] = {}
+    cells_rows, members, in_place = [], [], []
+    for kind, frame in (("in_place", existing), ("candidate", cand)):
+        cols = frame[["measure_id", "site_id", "effectiveness"]].itertuples(index=False)
+        until = frame["until"].tolist() if kind == "in_place" else [0] * len(frame)
+        for i, (mid, place, eff) in enumerate(cols):
+            m = measures[mid]
+            w = scale.get(mid, 1.0)
+            low, high = bands[m.evidence]
+            weight = stance[m.evidence]
+            for tid, reach in m.threats.items():
+                if tid not in threats or eff <= 0:
+                    continue
+                ells = (w * log_effect(eff * reach), w * log_effect(min(m.effectiveness, low) * weight * reach),
+                        w * log_effect(max(m.effectiveness, high) * weight * reach))
+                for s in (site_ids if place == district else [place]):
+                    key = (gindex[s, tid], m.role, m.job_key)
+                    if key not in cindex:
+                        cindex[key] = len(cindex)
+                        cells_rows.append(key)
+                    if kind == "candidate":
+                        members.append((cindex[key], i, *ells))
+                    else:
+                        in_place.append((cindex[key], *ells, until[i]))
+    members = pd.DataFrame(members, columns=MEMBER_COLUMNS).astype({"cell": int, "candidate": int})
+    in_place = pd.DataFrame(in_place, columns=IN_PLACE_COLUMNS).astype({"cell": int, "until": int})
+    cells = pd.DataFrame(cells_rows, columns=["group", "role", "job"]).astype({"group": int})
+    cells["cap"] = _caps(len(cells), members, in_place, "ell")
+    return groups, cells, members, in_place
+
+
+def _caps(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
+    """The strongest single log-effect in each cell, among candidates and measures in place."""
+    cap = np.zeros(n_cells)
+    for frame in (members, in_place):
+        if len(frame):
+            np.maximum.at(cap, frame["cell"].to_numpy(), frame[column].to_numpy(dtype=float))
+    return cap
+
+
+def in_place_levels(in_place: pd.DataFrame, n_cells: int, years: list[int], column: str = "ell") -> np.ndarray:
+    """Summed log-effect of measures in place per cell (rows) and year (columns): an ageing one
+    counts until the year its useful life ends (``until``; 0 = it does not end in the horizon)."""
+    out = np.zeros((n_cells, len(years)))
+    yrs = np.asarray(years)
+    for cell, ell, until in zip(in_place["cell"], in_place[column], in_place["until"]):
+        out[int(cell)] += np.where(yrs < until, ell, 0.0) if until else ell
+    return out
+
+
+class RiskLedger:
+    """Log-effects of a plan per cell and year, and the risk reduced that follows; the
+    verifier, the reports and the analyses read plans through it.
+
+    Parameters
+    ----------
+    problem : Problem
+    installs : dict
+        Candidate row -> fiscal year of installation.
+    column : str
+        ``ell`` (the catalog's effectiveness), ``ell_low`` or ``ell_high`` (its evidence band's ends).
+    """
+
+    def __init__(self, problem, installs: dict[int, int], column: str = "ell"):
+        self.p, self.column = problem, column
+        n = len(problem.cells)
+        self.years = np.asarray(problem.years)
+        self.cap = problem.cells["cap"].to_numpy(dtype=float) if column == "ell" else \
+            _caps(n, problem.cell_members, problem.cell_in_place, column)
+        self.base = in_place_levels(problem.cell_in_place, n, problem.years, column)
+        self.sums = self.base.copy()
+        self.cell_group = problem.cells["group"].to_numpy()
+        self.weight = problem.groups["weight"].to_numpy(dtype=float)
+        self.by_candidate: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        members = problem.cell_members
+        chosen = members[members["candidate"].isin(list(installs))]
+        for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
+            self.by_candidate[int(c)].append((int(cell), float(ell)))
+            self.sums[int(cell)] += np.where(self.years >= installs[int(c)], ell, 0.0)
+        self.installs = installs
+
+    def levels(self) -> np.ndarray:
+        """Log-effect per group (rows) and year (columns)."""
+        out = np.zeros((len(self.weight), len(self.years)))
+        np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap[:, None]))
+        return out
+
+    def reduced(self) -> np.ndarray:
+        """Risk reduced per group and year (serious-harm equivalents)."""
+        return self.weight[:, None] * protection(self.levels())
+
+    def total(self) -> float:
+        """Risk reduced over the horizon, summed over schools, threats and years."""
+        return float(self.reduced().sum())
+
+    def by_threat(self) -> pd.Series:
+        """Risk reduced over the horizon per threat."""
+        return pd.Series(self.reduced().sum(axis=1), index=self.p.groups["threat"]).groupby(level=0).sum()
+
+    def gains(self, rows: list[int]) -> list[float]:
+        """For each candidate row of the plan, the risk reduced that the plan loses without it
+        (only its own cells and their groups change)."""
+        levels = self.levels()
+        out = []
+        for c in rows:
+            cells = self.by_candidate.get(c, [])
+            if not cells:
+                out.append(0.0)
+                continue
+            groups = sorted({int(self.cell_group[cell]) for cell, _ in cells})
+            after = levels[groups].copy()
+            row_of = {g: k for k, g in enumerate(groups)}
+            for cell, ell in cells:
+                with_it = np.minimum(self.sums[cell], self.cap[cell])
+                without = np.minimum(self.sums[cell] - np.where(self.years >= self.installs[c], ell, 0.0), self.cap[cell])
+                after[row_of[int(self.cell_group[cell])]] -= with_it - without
+            w = self.weight[groups][:, None]
+            out.append(float((w * (protection(levels[groups]) - protection(after))).sum()))
+        return out

@@ -1,0 +1,128 @@
+"""Risk by threat, checked by hand on a one-school district: layered measures multiply the
+residual risk, substitutes (one job at one stage) count as the strongest of them, the
+headline and the by-threat table are the hand numbers, and brute force agrees with the solver."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from optimizer.analyses.marginal import added_value
+from optimizer.core.risk import BREAKPOINTS
+from optimizer.core.run import optimize
+from optimizer.data.inputs import load_inputs
+from optimizer.paths import SCENARIOS_DIR
+from optimizer.reports.export import plan_dict
+from tests.builders import instance, m, problem
+from tests.test_properties import brute_force_value, net_value
+
+FREE = {"operating": 1e9}
+
+
+def fixed(id: str, cost: float, **changes) -> dict:
+    return m(id, capital_low=cost, capital_typical=cost, capital_high=cost, annual_cost=0, **changes)
+
+
+def threat(id: str, rate: float, harm: float) -> list[dict]:
+    return [{"id": id, "name": id.title(), "level": level, "base_rate_per_school_year": rate, "rate_low": rate,
+             "rate_high": rate, "rate_source": "test", "consequence_weight": harm, "consequence_source": "test"}
+            for level in ("elementary", "middle", "high")]
+
+
+#: T1: two incidents a year of half a serious-harm equivalent each (risk 1 a year); T2: one of
+#: three (risk 3 a year).
+THREATS = threat("t1", 2, 0.5) + threat("t2", 1, 3)
+
+
+def by_hand(effects: list[float]) -> float:
+    """Share of a threat removed by independent measures, on the chords of 1 - exp(-L)
+    between the breakpoints, worked out without the code's helpers."""
+    level = sum(-math.log(1 - e) for e in effects)
+    for lo, hi in zip(BREAKPOINTS, BREAKPOINTS[1:]):
+        if lo <= level <= hi:
+            f_lo, f_hi = 1 - math.exp(-lo), 1 - math.exp(-hi)
+            return f_lo + (level - lo) / (hi - lo) * (f_hi - f_lo)
+    return 1 - math.exp(-BREAKPOINTS[-1])
+
+
+def test_risk_by_threat_of_a_plan_equals_the_hand_calculation(tmp_path):
+    # a (0.5) acts on all of T1 and a fifth of T2; b (0.4) on T2 only, and is too dear.
+    measures = [fixed("a", 100, effectiveness=0.5, threats="t1 1;t2 0.2"),
+                fixed("b", 200, effectiveness=0.4, threats="t2 1", component="video")]
+    result = optimize(instance(tmp_path, measures, threats=THREATS, budget={"capital": 100, **FREE},
+                               horizon={"start": 2027, "years": 2}))
+    assert list(result.plan.items["measure_id"]) == ["a"]
+    t1, t2 = by_hand([0.5]), by_hand([0.5 * 0.2])
+    assert t1 == pytest.approx(0.49712, abs=1e-5) and t2 == pytest.approx(0.09978, abs=1e-5)
+    years, full = 2, (1 + 3) * 2
+    value = years * (1 * t1 + 3 * t2)
+    assert result.full_value == pytest.approx(full)
+    assert result.value == pytest.approx(value) and result.baseline_value == pytest.approx(0.0)
+    assert result.gap_closed == pytest.approx(value / full)
+    table = result.risk_by_threat().set_index("threat")
+    assert table.at["t1", "plan"] == pytest.approx(t1) and table.at["t2", "plan"] == pytest.approx(t2)
+    assert table.at["t2", "avoided"] == pytest.approx(years * 3 * t2)
+    assert plan_dict(result)["gap_closed"] == pytest.approx(value / full, abs=1e-6)
+    head = result.headline_words()[0]
+    assert head.startswith(f"reduces the modelled risk of serious harm at the district's schools by "
+                           f"{100 * value / full:.1f}%")
+    assert "by threat: t2 10.0%, t1 49.7%" in head
+
+
+def test_layers_multiply_the_residual_risk_and_substitutes_do_not_stack(tmp_path):
+    # lock and alarm do different jobs; film does the lock's job. Each alone removes half.
+    measures = [fixed("lock", 100, effectiveness=0.5, job="door"),
+                fixed("film", 100, effectiveness=0.5, job="door", component="architectural"),
+                fixed("alarm", 100, effectiveness=0.5, role="detect", component="detection")]
+    p = problem(tmp_path, measures, budget={"capital": 300, **FREE})
+    row = {mid: i for i, mid in enumerate(p.candidates["measure_id"])}
+    with_lock = {row["lock"]: 2027}
+    complement = added_value(p, with_lock, [row["alarm"]])
+    substitute = added_value(p, with_lock, [row["film"]])
+    # 1 - 0.5 x 0.5 = 75% with both layers, 50% with one: the chords give 74.4% and 49.7%.
+    assert complement == pytest.approx(by_hand([0.5, 0.5]) - by_hand([0.5]))
+    assert complement == pytest.approx(0.25, abs=0.01)
+    assert substitute == pytest.approx(0.0) and complement > 0.2
+    result = optimize(instance(tmp_path, measures, budget={"capital": 300, **FREE}))
+    assert set(result.plan.items["measure_id"]) in ({"lock", "alarm"}, {"film", "alarm"})
+
+
+def test_brute_force_agrees_on_a_district_with_substitutes_and_two_threats(tmp_path):
+    measures = [fixed("a", 100, effectiveness=0.5, threats="t1 1;t2 0.2", job="x"),
+                fixed("b", 150, effectiveness=0.6, threats="t1 0.5", job="x", component="video"),
+                fixed("c", 120, effectiveness=0.4, threats="t2 1", component="communication"),
+                fixed("d", 80, effectiveness=0.3, threats="t2 0.5;t1 0.3", role="respond", component="detection")]
+    p = problem(tmp_path, measures, threats=THREATS, budget={"capital": 300, **FREE},
+                horizon={"start": 2027, "years": 2})
+    result = optimize(instance(tmp_path, measures, threats=THREATS, budget={"capital": 300, **FREE},
+                               horizon={"start": 2027, "years": 2}))
+    assert not result.violations
+    assert net_value(p, result.plan) == pytest.approx(brute_force_value(p), rel=1e-7, abs=1e-7)
+
+
+def test_local_money_buys_only_what_is_worth_its_price_and_the_plan_says_so(tmp_path):
+    # A removes half of a 1-a-year risk for $100; the price asks 0.001 per $1,000 (a = 4.97
+    # per $1,000, bought); B is the same protection for $10 million (0.0000497 per $1,000).
+    measures = [fixed("a", 100, effectiveness=0.5), fixed("b", 10_000_000, effectiveness=0.5, component="video")]
+    result = optimize(instance(tmp_path, measures, budget={"capital": 20_000_000, **FREE},
+                               policy={"least_value_per_1000": 0.001}))
+    assert set(result.plan.items["measure_id"]) == {"a"}
+    unspent = [w for w in result.headline_words() if w.startswith("local money left unspent")]
+    assert unspent and "$19,999,900 capital" in unspent[0] and "0.001 serious-harm equivalents per $1,000" in unspent[0]
+    free = optimize(instance(tmp_path, measures, budget={"capital": 20_000_000, **FREE},
+                             policy={"least_value_per_1000": 0}))
+    assert set(free.plan.items["measure_id"]) == {"a", "b"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rural.yaml", "suburban.yaml"])
+def test_example_plans_buy_no_harmful_measure_and_put_sel_in(name):
+    from tests.builders import solved_example
+    result = solved_example(name)
+    catalog = load_inputs(SCENARIOS_DIR / name).catalog
+    bought = set(result.plan.items["measure_id"])
+    assert not {mid for mid in bought if catalog.measures[mid].evidence == "harmful"}
+    assert "dst-ppl-sel-program" in bought
+    assert not ({"cls-ac-lock-status-indicator"} & bought) or {"cls-ac-interior-lock-retrofit",
+                                                                "cls-ac-door-replacement"} & (
+        bought | set(result.problem.existing["measure_id"]))
