@@ -350,7 +350,7 @@ def test_model_page_covers_every_rule():
     text = MODEL_PAGE.read_text(encoding="utf-8")
     missing = [f"define_{rule}" for rule in RULES if f"optimizer/core/model.py: define_{rule}`" not in text]
     assert not missing, f"docs/model.md has no section pointing to {missing}"
-    for name in ("define_variables", "define_objective", "value_terms", "coverage_pieces", "tco_terms",
+    for name in ("define_variables", "define_objective", "value_terms", "tco_terms",
                  "tier1_terms"):
         assert re.search(rf"`(optimizer/core/model\.py: )?{name}`", text), name
 
@@ -364,19 +364,12 @@ def test_code_references_exist(path: Path):
             obj = getattr(obj, part)
 
 
-def test_model_page_states_the_coverage_curve_of_the_code():
-    from optimizer.core.problem import COVERAGE_SEGMENTS
+def test_model_page_states_the_protection_curve_of_the_code():
+    from optimizer.core.risk import BREAKPOINTS
 
     text = MODEL_PAGE.read_text(encoding="utf-8")
-    m = re.search(r"\\phi\(x\) = \\min\\\{(.*?)\\\}", text)
-    assert m, "docs/model.md no longer defines phi(x) = min{...}"
-    inside = m.group(1).replace("\\;", "").replace("\\,", "").replace(" ", "")
-    terms = set(inside.split(","))
-    expected = {"1"} | {"x" if (slope, icpt) == (1.0, 0.0) else f"{slope:g}x+{icpt:g}"
-                        for slope, icpt in COVERAGE_SEGMENTS}
-    assert terms == expected
-    slopes = ", ".join(f"{slope:g}" for slope, _ in COVERAGE_SEGMENTS)
-    assert f"\\sigma = ({slopes})" in text
+    listed = r",\ ".join(f"{b:g}" for b in BREAKPOINTS)
+    assert f"L \\in \\{{{listed}\\}}" in text, f"docs/model.md should list the breakpoints {listed}"
 
 
 def test_numbers_quoted_in_the_docs_match_the_code():

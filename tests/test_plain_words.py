@@ -68,7 +68,7 @@ def test_explain_compares_per_1000_in_words(tmp_path):
         [worth] = [r for r in why.reasons if "per $1 million" in r]
         assert not re.search(r"\d\.\d{4}", worth), worth
         assert "that the plan's last $1,000 buy" not in worth, worth
-        assert re.search(r"serious-harm equivalents for \$[\d,]+ over the horizon, that is [\d.,]+ per \$1 million, "
+        assert re.search(r"serious-harm equivalents for \$[\d,]+[^,]*, that is [\d.,]+ per \$1 million, "
                          r"(more than|less than|about the same as) the [\d.,]+ per \$1 million that the last "
                          r"items the plan buys avoid$", worth), worth
 

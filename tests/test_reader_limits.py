@@ -316,7 +316,7 @@ def _ok_with(tmp_path: Path, patch) -> Path:
     return _rezip(BAD / "sites_ok.xlsx", tmp_path / "sites.xlsx", patch)
 
 
-FAR_CELL = b'<c r="CW2" t="inlineStr"><is><t>x</t></is></c>'  # column 101
+FAR_CELL = b'<c r="DQ2" t="inlineStr"><is><t>x</t></is></c>'  # column 121
 
 
 def _far_cell(body: bytes) -> bytes:
@@ -326,7 +326,7 @@ def _far_cell(body: bytes) -> bytes:
 def test_cell_beyond_the_column_limit_under_a_lying_dimension_refused(tmp_path):
     path = _ok_with(tmp_path, _far_cell)
     assert b'<dimension ref="A1:K3"' in zipfile.ZipFile(path).read(SHEET)
-    refused(path, "cell CW2", "column 101", f"at most {MAX_ROWS:,} rows below its header row and "
+    refused(path, "cell DQ2", "column 121", f"at most {MAX_ROWS:,} rows below its header row and "
                                            f"{MAX_COLUMNS} columns")
 
 

@@ -30,8 +30,8 @@ EVIDENCE_BANDS: dict[str, tuple[float, float]] = {
     "none": (0.05, 0.25), "contested": (0.05, 0.20), "harmful": (0.00, 0.05)}
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
-#: The job a measure does (docs/effectiveness-rubric.md): measures with different roles never
-#: crowd each other out in the value model.
+#: The stage at which a measure acts (docs/effectiveness-rubric.md): substitutes share a job and a
+#: stage; measures at different stages compound in the value model.
 Role = Literal["prevent", "detect", "delay", "respond", "recover"]
 #: every_site: at each school; district: once, by a district-wide measure; any_site: at
 #: least once in the district (at any school, or district-wide), e.g. "at least one team".
