@@ -36,6 +36,8 @@ class ThreatRow(BaseModel):
     rate_source: str = Field(min_length=1)
     consequence_weight: Number = Field(ge=0)
     consequence_source: str = Field(min_length=1)
+    consequence_per_student: Number = Field(default=0.0, ge=0)
+    consequence_per_student_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,21 @@ class Threat:
 
     def risk(self, level: str, enrollment: float, schools: int, which: str = "base_rate_per_school_year") -> float:
         """Serious-harm equivalents a year at one school with no protection: incidents a year
-        (scaled by enrollment where the rate is per so many students) x harm per incident.
+        (scaled by enrollment where the rate is per so many students) x harm per incident (to
+        the victims, plus to every student present where the threat harms them too).
         ``which`` names the rate column (the base rate or its low or high bound)."""
         if self.district_wide:
             row = self.rows["district"]
             return getattr(row, which) * row.consequence_weight / max(schools, 1)
         rows = [self.rows[lv] for lv in LEVEL_READING[level]]
-        return sum(getattr(r, which) * (enrollment / r.per_students if r.per_students else 1.0) * r.consequence_weight
-                   for r in rows) / len(rows)
+        return sum(getattr(r, which) * (enrollment / r.per_students if r.per_students else 1.0)
+                   * (r.consequence_weight + r.consequence_per_student * enrollment) for r in rows) / len(rows)
 
 
 def load_threats(path: Path, problems: ProblemCollector) -> dict[str, Threat]:
     """Read threats.csv: each threat rated for every school level, or once for the district."""
     if not path.exists():
-        problems.add("threats.csv", "file", str(path.name), "a threats table beside measures.csv "
+        problems.add("threats.csv", "file", path.name, "a threats table beside measures.csv "
                      "(catalog/threats.csv of the project is the template)")
         return {}
     table = read_table(path)
