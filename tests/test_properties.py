@@ -16,7 +16,7 @@ from optimizer.core.model import build_model
 from optimizer.core.plan import make_plan
 from optimizer.core.solve import check, fund_grants_first, read_plan, solve_model
 from optimizer.core.status import SolveOptions, Status
-from optimizer.core.verify import plan_value, verify
+from optimizer.core.verify import plan_objective, verify
 from tests.builders import m, problem, program, site
 
 COMPONENTS = ["access_control", "video", "communication"]
@@ -78,16 +78,15 @@ def optimal(p):
 
 
 def net_value(p, plan) -> float:
-    """What the optimizer maximises: risk reduced less the price of the local money spent."""
-    local = plan.funding.loc[plan.funding["source"] == "local", "amount"].sum()
-    return plan_value(p, plan.installs) - p.least_value_per_1000 * float(local) / 1000
+    """What the optimizer maximises, over nothing bought (``verify.plan_objective``)."""
+    return plan_objective(p, plan)
 
 
 def brute_force_value(p) -> float:
     """Best net value over every assignment of candidates to (not bought, year 1, year 2, ...),
     each checked by the verifier with the district paying everything itself."""
     n = len(p.candidates)
-    best = plan_value(p, {})
+    best = 0.0
     for choice in itertools.product([None, *p.years], repeat=n):
         installs = {c: y for c, y in enumerate(choice) if y is not None}
         plan = make_plan(p, installs, {}, {})
@@ -100,7 +99,7 @@ def brute_force_with_grants(p) -> float:
     """Best net value over every assignment of candidates to years, each paid grants first by the
     model's funding stage and checked by the verifier."""
     model = build_model(p)
-    best = plan_value(p, {})
+    best = 0.0
     for choice in itertools.product([None, *p.years], repeat=len(p.candidates)):
         installs = {c: y for c, y in enumerate(choice) if y is not None}
         plan = fund_grants_first(model, installs)
@@ -161,7 +160,7 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
 
     measures, kwargs = case
     p = problem(tmp_path, measures, **kwargs)
-    best_gain = brute_force_with_grants(p) - plan_value(p, {})
+    best_gain = brute_force_with_grants(p)
     # the model's objective carries tie-breaks worth less than 0.1% of the smallest step
     slack = 1e-3 * abs(best_gain) + 1e-6
     # known plans: the greedy plan, and the greedy plan of twice the capital (often too dear here)
@@ -176,14 +175,14 @@ def test_plan_read_off_the_relaxation_is_verified_and_its_gap_is_never_too_small
         if guided.plan is not None:  # the small MIP can be infeasible: then the full solve starts without it
             paid = fund_grants_first(model, guided.plan.installs)  # as every plan is paid before it is shown
             assert paid is not None and not verify(p, paid)
-            gain = net_value(p, paid) - plan_value(p, {})
+            gain = net_value(p, paid)
             assert gain <= best_gain + 1e-7
             assert guided.gap * max(abs(guided.objective), 1e-9) >= best_gain - gain - slack
     for gap in (0.5, 1e-6):  # proven by the first step, or through the per-school bound and the full solve
         result = solve_and_check(build_model(p), None, SolveOptions(gap=gap))
         assert not verify(p, result.plan)
         assert result.report.gap * max(abs(result.report.objective), 1e-9) >= (
-            best_gain - (net_value(p, result.plan) - plan_value(p, {})) - slack)
+            best_gain - net_value(p, result.plan) - slack)
 
 
 def _with_prices(tmp_path, case, noise):
@@ -198,7 +197,7 @@ def _with_prices(tmp_path, case, noise):
     lp = run_highs(model.prob, None, 0.0, None, relax=True)
     if lp.row_dual is None:
         return None
-    best_gain = brute_force_with_grants(p) - plan_value(p, {})
+    best_gain = brute_force_with_grants(p)
     slack = 1e-3 * abs(best_gain) + 1e-6  # the tie-break terms of the model's objective
     return p, model, lp, best_gain, slack, lp.row_dual + np.resize(np.array(noise), len(lp.row_dual))
 
@@ -243,8 +242,8 @@ def test_a_plan_put_together_one_school_at_a_time_keeps_every_rule_and_its_gap_i
         result = solve_and_check(build_model(p), [greedy], SolveOptions(gap=1e-6),
                                  prices=SamplePrices(prices, 1, 1, 0.0))
         assert result.plan is not None and not verify(p, result.plan)
-        gain = net_value(p, result.plan) - plan_value(p, {})
-        assert gain >= net_value(p, greedy) - plan_value(p, {}) - 1e-7
+        gain = net_value(p, result.plan)
+        assert gain >= net_value(p, greedy) - 1e-7
         report = result.report
         if report.gap is not None:  # relative to the plan's objective, or to the bound for the greedy plan
             assert report.dual_bound >= best_gain - slack

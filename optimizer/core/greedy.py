@@ -202,9 +202,10 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     members = defaultdict(list)
     for cell, c, e in p.cell_members[["cell", "candidate", "ell"]].itertuples(index=False):
         members[int(c)].append((int(cell), float(e)))
-    cap, group_of, weight = risk.cap, risk.cell_group, risk.weight
-    cell_sum = risk.sums[:, -1].copy()
-    level = risk.levels()[:, -1].copy()
+    last = len(p.years) - 1  # the horizon's last year
+    cap, group_of, weight = risk.cap[:, last], risk.cell_group, risk.weight
+    cell_sum = risk.sums[:, last].copy()
+    level = risk.levels()[:, last].copy()
 
     def gain(c) -> float:
         step = defaultdict(float)
@@ -226,8 +227,8 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if c in installs:
             continue
         ratio = gain(c) / max(tco[c], 1.0)
-        if ratio <= 0 or ratio * 1000 < p.least_value_per_1000:  # a start: grant-paid items may come later
-            continue
+        if ratio <= 0 or ratio * (len(p.years) + p.years_after) * 1000 < p.least_value_per_1000 * len(p.years):
+            continue  # a start: items the price holds out may still come in on grant money
         if heap and ratio < -heap[0][0] - 1e-15:
             heapq.heappush(heap, (-ratio, c))
             continue

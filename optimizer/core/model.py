@@ -589,54 +589,75 @@ def tco_terms(m: Model):
                 yield var, ann / K
 
 
+def after_horizon(m: Model, c: int, share) -> list[tuple[pulp.LpVariable, float]]:
+    """Terms worth ``share(years)`` for candidate ``c``, where ``years`` are the years after the
+    horizon it serves given the fiscal year it is installed in: with cumulative decisions,
+    ``sum_t share(t) (y_t - y_{t-1})``."""
+    p = m.problem
+    values = [share(p.years_after_horizon(c, t)) for t in p.years]
+    terms = [(m.y[c][-1], values[-1])] + [(m.y[c][ti], values[ti] - values[ti + 1]) for ti in range(len(values) - 1)]
+    return [(v, k) for v, k in terms if k]
+
+
 def value_terms(m: Model):
-    """Risk reduced (``core.risk``): per cell and year, substitutes count at most as the
-    strongest of them (one bounded variable where they could add up to more); per school,
-    threat and year, the summed log-effect fills the pieces of the protection curve (one
-    bounded variable per piece; none when the reachable range lies on one piece). Returns
-    (variable, coefficient) pairs whose sum is the risk reduced over the horizon."""
+    """Risk reduced (``core.risk``), in the horizon's fiscal years and in the years after it
+    (one period, weighted by their number; an item counts there for the share of them it
+    still serves). Per cell and period, substitutes count at most as the strongest of them
+    (one bounded variable where they could add up to more); per school, threat and period,
+    the summed log-effect fills the pieces of the protection curve (one bounded variable per
+    piece; none when the reachable range lies on one piece). Returns (variable, coefficient)
+    pairs whose sum is the risk reduced."""
     p, prob = m.problem, m.prob
     members = p.cell_members
     by_cell = defaultdict(list)
     for cell, c, ell in zip(members["cell"].to_numpy(), members["candidate"].to_numpy(), members["ell"].to_numpy()):
         if ell > 0:
             by_cell[int(cell)].append((int(c), float(ell)))
-    cap = p.cells["cap"].to_numpy(dtype=float)
+    caps = p.cells[["cap", "cap_after"]].to_numpy(dtype=float)
     group_of = p.cells["group"].to_numpy()
     weight = p.groups["weight"].to_numpy(dtype=float)
-    in_place = np.minimum(in_place_levels(p.cell_in_place, len(cap), p.years), cap[:, None])
-    start = np.zeros((len(weight), len(p.years)))
+    base = in_place_levels(p.cell_in_place, len(caps), p.years)
+    periods = [str(t) for t in p.years] + (["after"] if p.years_after else [])
+    cap = np.column_stack([np.repeat(caps[:, :1], len(p.years), axis=1), caps[:, 1:]])
+    in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap)[:, :len(periods)]
+    start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
+    after = max(p.years_after, 1)
     added, reach = defaultdict(list), defaultdict(float)
     for cell, items in by_cell.items():
         g = int(group_of[cell])
         if weight[g] <= 0:
             continue
-        total = sum(e for _, e in items)
-        for ti, t in enumerate(p.years):
-            room = cap[cell] - in_place[cell, ti]
+        for k, period in enumerate(periods):
+            room = cap[cell, k] - in_place[cell, k]
             if room <= 1e-12:
                 continue
-            if total <= room + 1e-12:
-                added[g, ti] += [(m.y[c][ti], e) for c, e in items]
-                reach[g, ti] += total
+            if k < len(p.years):
+                terms = [[(m.y[c][k], e)] for c, e in items]
             else:
-                a = prob.add_variable(f"cell[{cell},{t}]", 0, room)
-                m.add(_terms([(a, 1)] + [(m.y[c][ti], -e) for c, e in items]), pulp.LpConstraintLE, 0,
-                      f"substitutes[{cell},{t}]")
-                added[g, ti].append((a, 1.0))
-                reach[g, ti] += room
+                terms = [after_horizon(m, c, lambda years, e=e: e * years / after) for c, e in items]
+            total = sum(max((coef for _, coef in t), default=0.0) if k == len(p.years) else t[0][1] for t in terms)
+            flat = [tv for t in terms for tv in t]
+            if total <= room + 1e-12:
+                added[g, k] += flat
+                reach[g, k] += total
+            else:
+                a = prob.add_variable(f"cell[{cell},{period}]", 0, room)
+                m.add(_expr([(a, 1)] + [(v, -coef) for v, coef in flat]), pulp.LpConstraintLE, 0,
+                      f"substitutes[{cell},{period}]")
+                added[g, k].append((a, 1.0))
+                reach[g, k] += room
     pairs = []
-    for (g, ti), terms in added.items():
-        pieces = protection_pieces(start[g, ti], start[g, ti] + reach[g, ti])
+    for (g, k), terms in added.items():
+        scale = weight[g] * (p.years_after if k == len(p.years) else 1)
+        pieces = protection_pieces(start[g, k], start[g, k] + reach[g, k])
         if len(pieces) == 1:
-            pairs += [(v, weight[g] * pieces[0][0] * coef) for v, coef in terms]
+            pairs += [(v, scale * pieces[0][0] * coef) for v, coef in terms]
             continue
-        t = p.years[ti]
-        fill = [prob.add_variable(f"risk[{g},{t},{k}]", 0, width) for k, (_, width) in enumerate(pieces)]
+        fill = [prob.add_variable(f"risk[{g},{periods[k]},{j}]", 0, width) for j, (_, width) in enumerate(pieces)]
         m.add(_expr([(z, 1) for z in fill] + [(v, -coef) for v, coef in terms]), pulp.LpConstraintLE, 0,
-              f"value[{g},{t}]")
-        pairs += [(z, weight[g] * slope) for z, (slope, _) in zip(fill, pieces)]
+              f"value[{g},{periods[k]}]")
+        pairs += [(z, scale * slope) for z, (slope, _) in zip(fill, pieces)]
     return pairs
 
 
@@ -657,9 +678,10 @@ def tier1_terms(m: Model):
 def define_objective(m: Model, kind: str) -> None:
     """Set the objective: risk reduction, least cost, or the tier-1 count.
 
-    Risk reduction is net of the price of local money: each $1,000 of it counts as
-    ``least_value_per_1000`` of risk, so local money buys only what is worth at least that
-    (grant money, spent or lost, has no price). Ties break toward lower total cost of
+    Risk reduction (in the horizon and the years after it that the problem counts) is net of
+    the price of local money: each $1,000 of it, and of recurring costs after the horizon,
+    counts as ``least_value_per_1000`` of risk, so local money buys only what is worth at least
+    that (grant money, spent or lost, has no price). Ties break toward lower total cost of
     ownership, and every objective prefers grant dollars to local dollars when that changes
     nothing else; both tie-breaks weigh less than 0.1% of the smallest step of risk reduced.
     """
@@ -679,9 +701,16 @@ def define_objective(m: Model, kind: str) -> None:
     ells = m.problem.cell_members["ell"]
     least_ell = min(1.0, float(ells[ells > 0].min())) if (ells > 0).any() else 1.0  # a 0 (stance) steps nothing
     eps = 1e-3 * min((c for _, c in value if c > 0), default=1.0) * least_ell / total_tco
-    price = m.problem.least_value_per_1000
+    p = m.problem
+    price = p.least_value_per_1000
+    if price:  # the price already ranks plans by local cost: the tie-break must not outweigh it
+        eps = min(eps, 1e-3 * price)
     local = [(v, -price * c) for column in ("capital", "annual") for terms in _local(m, column).values()
              for v, c in terms] if price else []
+    if price and p.years_after:  # recurring costs after the horizon fall on local money
+        annual = p.candidates["annual"].to_numpy()
+        local += [(v, -price * k) for c in range(len(annual)) if annual[c]
+                  for v, k in after_horizon(m, c, lambda years, a=annual[c]: a * years / K)]
     m.prob.setObjective(_expr(value + local + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 

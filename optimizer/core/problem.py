@@ -167,7 +167,14 @@ class Problem:
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     least_value_per_1000: float = 0.0
+    years_after: int = 0  # years after the horizon that protection bought in it is counted for
     threat_names: dict[str, str] = field(default_factory=dict)
+
+    def years_after_horizon(self, c: int, installed: int) -> int:
+        """Years after the horizon that candidate ``c``, installed in fiscal year ``installed``,
+        still serves (at most :attr:`years_after`)."""
+        left = int(self.candidates.at[c, "useful_life"]) - (self.years[-1] - installed + 1)
+        return min(max(left, 0), self.years_after)
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -198,7 +205,7 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
 AFTER_COMPLIANCE = "after_compliance"
 CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
                      "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
-                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment"]
+                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment", "useful_life"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -413,7 +420,7 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
-                             unit=unit, assessment=measure.assessment))
+                             unit=unit, assessment=measure.assessment, useful_life=measure.useful_life))
     for measure in forced.values():
         harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
         notes.append(f"warning: {measure.name} is in the plan only because the scenario's must list asks for it; "
@@ -578,7 +585,8 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
         for mid, layer, comp, role in frame[["measure_id", "layer", "component", "role"]].drop_duplicates().itertuples(index=False):
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
     return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
-                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT)
+                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT,
+                          scenario.policy.years_after_horizon)
 
 
 def expand(inputs: Inputs) -> Problem:
@@ -628,7 +636,7 @@ def expand(inputs: Inputs) -> Problem:
         components=catalog.taxonomy.component_ids, notes=notes, rulings=rulings, cap_tags=cap_tags,
         op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
         dollar_year=catalog.dollar_year, max_projects=policy.max_projects,
-        least_value_per_1000=policy.least_value_per_1000,
+        least_value_per_1000=policy.least_value_per_1000, years_after=policy.years_after_horizon,
         threat_names={t.id: t.name for t in catalog.threats.values()},
         evidence_stance=policy.evidence_stance,
         layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},

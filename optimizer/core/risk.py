@@ -52,19 +52,21 @@ def protection_pieces(start: float, end: float) -> list[tuple[float, float]]:
 
 GROUP_COLUMNS = ["site_id", "threat", "weight"]
 CELL_COLUMNS = ["group", "role", "job", "cap"]
-MEMBER_COLUMNS = ["cell", "candidate", "ell", "ell_low", "ell_high"]
+MEMBER_COLUMNS = ["cell", "candidate", "ell", "ell_low", "ell_high", "after_share"]
 IN_PLACE_COLUMNS = ["cell", "ell", "ell_low", "ell_high", "until"]
 
 
 def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, existing: pd.DataFrame,
                    threat_weights: dict[str, float], scale: dict[str, float], bands: dict[str, tuple[float, float]],
-                   stance: dict[str, float], district: str):
+                   stance: dict[str, float], district: str, years_after: int):
     """Groups (school x threat, weighted by baseline risk), cells (group x role x job, with
     their cap) and the log-effects of candidates and of measures in place in each cell.
 
     ``scale`` multiplies a measure's log-effect by the scenario's layer, component and role
     weights; ``bands`` gives each evidence rating's effectiveness range, for the headline's
-    range; ``stance`` is the evidence stance's weight per rating.
+    range; ``stance`` is the evidence stance's weight per rating; a candidate's ``after_share``
+    is the share of the ``years_after`` the horizon that it serves at most (bought in the
+    horizon's last year).
     """
     site_ids = [s.id for s in sites]
     gindex = {}
@@ -80,7 +82,9 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
     for kind, frame in (("in_place", existing), ("candidate", cand)):
         cols = frame[["measure_id", "site_id", "effectiveness"]].itertuples(index=False)
         until = frame["until"].tolist() if kind == "in_place" else [0] * len(frame)
+        lives = frame["useful_life"].tolist() if kind == "candidate" else [0] * len(frame)
         for i, (mid, place, eff) in enumerate(cols):
+            share = min(max(lives[i] - 1, 0), years_after) / years_after if years_after else 0.0
             m = measures[mid]
             w = scale.get(mid, 1.0)
             low, high = bands[m.evidence]
@@ -96,13 +100,14 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
                         cindex[key] = len(cindex)
                         cells_rows.append(key)
                     if kind == "candidate":
-                        members.append((cindex[key], i, *ells))
+                        members.append((cindex[key], i, *ells, share))
                     else:
                         in_place.append((cindex[key], *ells, until[i]))
     members = pd.DataFrame(members, columns=MEMBER_COLUMNS).astype({"cell": int, "candidate": int})
     in_place = pd.DataFrame(in_place, columns=IN_PLACE_COLUMNS).astype({"cell": int, "until": int})
     cells = pd.DataFrame(cells_rows, columns=["group", "role", "job"]).astype({"group": int})
     cells["cap"] = _caps(len(cells), members, in_place, "ell")
+    cells["cap_after"] = caps_after(len(cells), members, in_place, "ell")
     return groups, cells, members, in_place
 
 
@@ -113,6 +118,13 @@ def _caps(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: s
         if len(frame):
             np.maximum.at(cap, frame["cell"].to_numpy(), frame[column].to_numpy(dtype=float))
     return cap
+
+
+def caps_after(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
+    """The strongest single log-effect in each cell in the years after the horizon, where a
+    candidate counts for the share of them it serves at most."""
+    scaled = members.assign(**{column: members[column] * members["after_share"]})
+    return _caps(n_cells, scaled, in_place, column)
 
 
 def in_place_levels(in_place: pd.DataFrame, n_cells: int, years: list[int], column: str = "ell") -> np.ndarray:
@@ -126,8 +138,12 @@ def in_place_levels(in_place: pd.DataFrame, n_cells: int, years: list[int], colu
 
 
 class RiskLedger:
-    """Log-effects of a plan per cell and year, and the risk reduced that follows; the
+    """Log-effects of a plan per cell and period, and the risk reduced that follows; the
     verifier, the reports and the analyses read plans through it.
+
+    The periods are the horizon's fiscal years and, last, the years after it
+    (``problem.years_after`` of them, counted as one period): measures in place stay in place,
+    and a planned item counts there for the share of those years its useful life still covers.
 
     Parameters
     ----------
@@ -139,58 +155,66 @@ class RiskLedger:
     """
 
     def __init__(self, problem, installs: dict[int, int], column: str = "ell"):
-        self.p, self.column = problem, column
+        self.p, self.column, self.installs = problem, column, installs
         n = len(problem.cells)
         self.years = np.asarray(problem.years)
-        self.cap = problem.cells["cap"].to_numpy(dtype=float) if column == "ell" else \
-            _caps(n, problem.cell_members, problem.cell_in_place, column)
-        self.base = in_place_levels(problem.cell_in_place, n, problem.years, column)
-        self.sums = self.base.copy()
+        if column == "ell":
+            caps = problem.cells[["cap", "cap_after"]].to_numpy(dtype=float)
+        else:
+            caps = np.column_stack([_caps(n, problem.cell_members, problem.cell_in_place, column),
+                                    caps_after(n, problem.cell_members, problem.cell_in_place, column)])
+        self.cap = np.column_stack([np.repeat(caps[:, :1], len(problem.years), axis=1), caps[:, 1:]])
+        base = in_place_levels(problem.cell_in_place, n, problem.years, column)
+        self.sums = np.concatenate([base, base[:, -1:]], axis=1)
         self.cell_group = problem.cells["group"].to_numpy()
         self.weight = problem.groups["weight"].to_numpy(dtype=float)
-        self.by_candidate: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        self.by_candidate: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
         members = problem.cell_members
         chosen = members[members["candidate"].isin(list(installs))]
+        after = max(problem.years_after, 1)
         for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
-            self.by_candidate[int(c)].append((int(cell), float(ell)))
-            self.sums[int(cell)] += np.where(self.years >= installs[int(c)], ell, 0.0)
-        self.installs = installs
+            c, year = int(c), installs[int(c)]
+            step = np.append(np.where(self.years >= year, ell, 0.0), ell * problem.years_after_horizon(c, year) / after)
+            self.by_candidate[c].append((int(cell), step))
+            self.sums[int(cell)] += step
 
     def levels(self) -> np.ndarray:
-        """Log-effect per group (rows) and year (columns)."""
-        out = np.zeros((len(self.weight), len(self.years)))
-        np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap[:, None]))
+        """Log-effect per group (rows) and period (columns: the fiscal years, then the years after)."""
+        out = np.zeros((len(self.weight), len(self.years) + 1))
+        np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap))
         return out
 
     def reduced(self) -> np.ndarray:
-        """Risk reduced per group and year (serious-harm equivalents)."""
-        return self.weight[:, None] * protection(self.levels())
+        """Risk reduced per group and fiscal year of the horizon (serious-harm equivalents)."""
+        return self.weight[:, None] * protection(self.levels()[:, :-1])
 
     def total(self) -> float:
         """Risk reduced over the horizon, summed over schools, threats and years."""
         return float(self.reduced().sum())
+
+    def lifetime(self) -> float:
+        """Risk reduced over the horizon and the years after it that the optimizer counts."""
+        after = self.weight * protection(self.levels()[:, -1])
+        return self.total() + self.p.years_after * float(after.sum())
 
     def by_threat(self) -> pd.Series:
         """Risk reduced over the horizon per threat."""
         return pd.Series(self.reduced().sum(axis=1), index=self.p.groups["threat"]).groupby(level=0).sum()
 
     def gains(self, rows: list[int]) -> list[float]:
-        """For each candidate row of the plan, the risk reduced that the plan loses without it
-        (only its own cells and their groups change)."""
-        levels = self.levels()
+        """For each candidate row of the plan, the risk reduced over the horizon that the plan
+        loses without it (only its own cells and their groups change)."""
+        levels = self.levels()[:, :-1]
         out = []
         for c in rows:
             cells = self.by_candidate.get(c, [])
-            if not cells:
-                out.append(0.0)
-                continue
             groups = sorted({int(self.cell_group[cell]) for cell, _ in cells})
             after = levels[groups].copy()
             row_of = {g: k for k, g in enumerate(groups)}
-            for cell, ell in cells:
+            for cell, step in cells:
                 with_it = np.minimum(self.sums[cell], self.cap[cell])
-                without = np.minimum(self.sums[cell] - np.where(self.years >= self.installs[c], ell, 0.0), self.cap[cell])
-                after[row_of[int(self.cell_group[cell])]] -= with_it - without
+                without = np.minimum(self.sums[cell] - step, self.cap[cell])
+                after[row_of[int(self.cell_group[cell])]] -= (with_it - without)[:-1]
             w = self.weight[groups][:, None]
             out.append(float((w * (protection(levels[groups]) - protection(after))).sum()))
         return out

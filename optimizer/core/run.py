@@ -24,8 +24,7 @@ from optimizer.core.solve import (
     start_values,
 )
 from optimizer.core.status import TIME_UP_SECONDS, SolveOptions, SolveReport, Status
-from optimizer.core.plan import LOCAL
-from optimizer.core.verify import plan_value
+from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -38,8 +37,7 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tr
     report.status = Status.FEASIBLE
     report.objective = report.gap = None
     if model.objective_kind == "risk_reduction":  # the gain over nothing bought, net of local money's price
-        local = plan.funding.loc[plan.funding["source"] == LOCAL, "amount"].sum()
-        report.objective = checked.value - baseline - problem.least_value_per_1000 * float(local) / 1000
+        report.objective = plan_objective(problem, plan)
         if report.dual_bound is None and not bound_tried:
             report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
         if report.dual_bound is not None:

@@ -31,6 +31,18 @@ def plan_value(problem: Problem, installs: dict[int, int]) -> float:
     return RiskLedger(problem, installs).total()
 
 
+def plan_objective(problem: Problem, plan: Plan) -> float:
+    """What the optimizer maximises, recomputed from the plan: risk reduced over the horizon
+    and the years after it, over what is in place, less the price of the local money spent and
+    of the recurring costs the plan leaves after the horizon."""
+    gain = RiskLedger(problem, plan.installs).lifetime() - RiskLedger(problem, {}).lifetime()
+    f = plan.funding
+    local = float(f.loc[f["source"] == LOCAL, "amount"].sum())
+    annual = problem.candidates["annual"]
+    after = sum(annual.iat[c] * problem.years_after_horizon(c, t) for c, t in plan.installs.items())
+    return gain - problem.least_value_per_1000 * (local + after) / 1000
+
+
 def _in_place_by(installs: dict[int, int], rows, year: int) -> bool:
     return any(installs.get(o, 10**6) <= year for o in rows)
 

@@ -255,6 +255,9 @@ class Policy(BaseModel):
     evidence_stance: Stance = "full"
     max_projects: int | None = Field(default=None, ge=1, le=500,
                                      description="at most this many distinct measures bought")
+    years_after_horizon: int = Field(default=10, ge=0, le=50,
+                                     description="years after the horizon that protection bought in it "
+                                                 "still counts, while the measure lasts")
     least_value_per_1000: float = Field(default=LEAST_VALUE_PER_1000, ge=0, le=1, allow_inf_nan=False,
                                         description="serious-harm equivalents avoided that $1,000 of "
                                                     "local money must buy")
