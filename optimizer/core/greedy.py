@@ -227,7 +227,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if c in installs:
             continue
         ratio = gain(c) / max(tco[c], 1.0)
-        if ratio <= 0 or ratio * (len(p.years) + p.years_after) * 1000 < p.least_value_per_1000 * len(p.years):
+        if ratio <= 0 or ratio * (len(p.years) + p.time.total_after) * 1000 < p.least_value_per_1000 * len(p.years):
             continue  # a start: items the price holds out may still come in on grant money
         if heap and ratio < -heap[0][0] - 1e-15:
             heapq.heappush(heap, (-ratio, c))

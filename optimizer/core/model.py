@@ -601,8 +601,8 @@ def after_horizon(m: Model, c: int, share) -> list[tuple[pulp.LpVariable, float]
 
 def value_terms(m: Model):
     """Risk reduced (``core.risk``), in the horizon's fiscal years and in the years after it
-    (one period, weighted by their number; an item counts there for the share of them it
-    still serves). Per cell and period, substitutes count at most as the strongest of them
+    (one period; an item counts there for the share of them it still serves), each year
+    discounted (``core.risk.TimeWeights``). Per cell and period, substitutes count at most as the strongest of them
     (one bounded variable where they could add up to more); per school, threat and period,
     the summed log-effect fills the pieces of the protection curve (one bounded variable per
     piece; none when the reachable range lies on one piece). Returns (variable, coefficient)
@@ -622,7 +622,7 @@ def value_terms(m: Model):
     in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap)[:, :len(periods)]
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
-    after = max(p.years_after, 1)
+    time = p.time
     added, reach = defaultdict(list), defaultdict(float)
     for cell, items in by_cell.items():
         g = int(group_of[cell])
@@ -635,7 +635,7 @@ def value_terms(m: Model):
             if k < len(p.years):
                 terms = [[(m.y[c][k], e)] for c, e in items]
             else:
-                terms = [after_horizon(m, c, lambda years, e=e: e * years / after) for c, e in items]
+                terms = [after_horizon(m, c, lambda years, e=e: e * time.after_share(years)) for c, e in items]
             total = sum(max((coef for _, coef in t), default=0.0) if k == len(p.years) else t[0][1] for t in terms)
             flat = [tv for t in terms for tv in t]
             if total <= room + 1e-12:
@@ -649,7 +649,7 @@ def value_terms(m: Model):
                 reach[g, k] += room
     pairs = []
     for (g, k), terms in added.items():
-        scale = weight[g] * (p.years_after if k == len(p.years) else 1)
+        scale = weight[g] * (time.total_after if k == len(p.years) else time.year(k))
         pieces = protection_pieces(start[g, k], start[g, k] + reach[g, k])
         if len(pieces) == 1:
             pairs += [(v, scale * pieces[0][0] * coef) for v, coef in terms]
@@ -710,7 +710,7 @@ def define_objective(m: Model, kind: str) -> None:
     if price and p.years_after:  # recurring costs after the horizon fall on local money
         annual = p.candidates["annual"].to_numpy()
         local += [(v, -price * k) for c in range(len(annual)) if annual[c]
-                  for v, k in after_horizon(m, c, lambda years, a=annual[c]: a * years / K)]
+                  for v, k in after_horizon(m, c, lambda years, a=annual[c]: a * p.time.after_years(years) / K)]
     m.prob.setObjective(_expr(value + local + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 

@@ -16,7 +16,7 @@ from optimizer.data.funding import AllowRule, FundingProgram
 from optimizer.data.inputs import Inputs, state_mandates
 from optimizer.data.measures import Measure
 from optimizer.data.scenario import FundingSource, Scenario, Site
-from optimizer.core.risk import risk_structure
+from optimizer.core.risk import TimeWeights, risk_structure
 from optimizer.data.stances import STANCE_WEIGHTS
 from optimizer.data.vocabulary import EVIDENCE_BANDS, STUDENTS_PER_SCREENING_LANE, UNIT_LABELS
 from optimizer.errors import InputError, InputProblem
@@ -168,6 +168,12 @@ class Problem:
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     least_value_per_1000: float = 0.0
     years_after: int = 0  # years after the horizon that protection bought in it is counted for
+    discount_rate: float = 0.0
+
+    @property
+    def time(self) -> TimeWeights:
+        """How much each year of protection counts in the objective."""
+        return TimeWeights(len(self.years), self.years_after, self.discount_rate)
     threat_names: dict[str, str] = field(default_factory=dict)
 
     def years_after_horizon(self, c: int, installed: int) -> int:
@@ -586,7 +592,8 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
     return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
                           EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT,
-                          scenario.policy.years_after_horizon)
+                          TimeWeights(len(scenario.horizon.fiscal_years), scenario.policy.years_after_horizon,
+                                      scenario.policy.discount_rate))
 
 
 def expand(inputs: Inputs) -> Problem:
@@ -637,6 +644,7 @@ def expand(inputs: Inputs) -> Problem:
         op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
         dollar_year=catalog.dollar_year, max_projects=policy.max_projects,
         least_value_per_1000=policy.least_value_per_1000, years_after=policy.years_after_horizon,
+        discount_rate=policy.discount_rate,
         threat_names={t.id: t.name for t in catalog.threats.values()},
         evidence_stance=policy.evidence_stance,
         layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},

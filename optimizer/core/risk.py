@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,33 @@ def protection_pieces(start: float, end: float) -> list[tuple[float, float]]:
     return pieces
 
 
+@dataclass(frozen=True)
+class TimeWeights:
+    """How much a year of protection counts in the optimizer's objective: year ``k`` of the
+    horizon (from 0) weighs ``1 / (1 + rate)**k``, so earlier protection is worth more, and
+    the ``after`` years that follow the horizon count too, each discounted alike."""
+
+    horizon: int
+    after: int
+    rate: float
+
+    def year(self, k: int) -> float:
+        return (1 + self.rate) ** -k
+
+    def after_years(self, n: int) -> float:
+        """Weight of the first ``n`` years after the horizon."""
+        return sum(self.year(self.horizon - 1 + j) for j in range(1, min(n, self.after) + 1))
+
+    @property
+    def total_after(self) -> float:
+        return self.after_years(self.after)
+
+    def after_share(self, n: int) -> float:
+        """Share of the years after the horizon's weight that the first ``n`` of them carry."""
+        total = self.total_after
+        return self.after_years(n) / total if total else 0.0
+
+
 # -- the structure a Problem carries ---------------------------------------------------------
 
 GROUP_COLUMNS = ["site_id", "threat", "weight"]
@@ -58,15 +86,15 @@ IN_PLACE_COLUMNS = ["cell", "ell", "ell_low", "ell_high", "until"]
 
 def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, existing: pd.DataFrame,
                    threat_weights: dict[str, float], scale: dict[str, float], bands: dict[str, tuple[float, float]],
-                   stance: dict[str, float], district: str, years_after: int):
+                   stance: dict[str, float], district: str, time: TimeWeights):
     """Groups (school x threat, weighted by baseline risk), cells (group x role x job, with
     their cap) and the log-effects of candidates and of measures in place in each cell.
 
     ``scale`` multiplies a measure's log-effect by the scenario's layer, component and role
     weights; ``bands`` gives each evidence rating's effectiveness range, for the headline's
     range; ``stance`` is the evidence stance's weight per rating; a candidate's ``after_share``
-    is the share of the ``years_after`` the horizon that it serves at most (bought in the
-    horizon's last year).
+    is the share of the weight of the years after the horizon (``time``) that it serves at
+    most (bought in the horizon's last year).
     """
     site_ids = [s.id for s in sites]
     gindex = {}
@@ -84,7 +112,7 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
         until = frame["until"].tolist() if kind == "in_place" else [0] * len(frame)
         lives = frame["useful_life"].tolist() if kind == "candidate" else [0] * len(frame)
         for i, (mid, place, eff) in enumerate(cols):
-            share = min(max(lives[i] - 1, 0), years_after) / years_after if years_after else 0.0
+            share = time.after_share(max(lives[i] - 1, 0))
             m = measures[mid]
             w = scale.get(mid, 1.0)
             low, high = bands[m.evidence]
@@ -171,10 +199,11 @@ class RiskLedger:
         self.by_candidate: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
         members = problem.cell_members
         chosen = members[members["candidate"].isin(list(installs))]
-        after = max(problem.years_after, 1)
+        self.time = problem.time
         for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
             c, year = int(c), installs[int(c)]
-            step = np.append(np.where(self.years >= year, ell, 0.0), ell * problem.years_after_horizon(c, year) / after)
+            step = np.append(np.where(self.years >= year, ell, 0.0),
+                             ell * self.time.after_share(problem.years_after_horizon(c, year)))
             self.by_candidate[c].append((int(cell), step))
             self.sums[int(cell)] += step
 
@@ -193,9 +222,11 @@ class RiskLedger:
         return float(self.reduced().sum())
 
     def lifetime(self) -> float:
-        """Risk reduced over the horizon and the years after it that the optimizer counts."""
-        after = self.weight * protection(self.levels()[:, -1])
-        return self.total() + self.p.years_after * float(after.sum())
+        """Risk reduced as the optimizer counts it: over the horizon and the years after it,
+        each year discounted (:class:`TimeWeights`)."""
+        per_period = (self.weight[:, None] * protection(self.levels())).sum(axis=0)
+        weights = [self.time.year(k) for k in range(len(self.years))] + [self.time.total_after]
+        return float(np.dot(per_period, weights))
 
     def by_threat(self) -> pd.Series:
         """Risk reduced over the horizon per threat."""

@@ -39,7 +39,8 @@ def plan_objective(problem: Problem, plan: Plan) -> float:
     f = plan.funding
     local = float(f.loc[f["source"] == LOCAL, "amount"].sum())
     annual = problem.candidates["annual"]
-    after = sum(annual.iat[c] * problem.years_after_horizon(c, t) for c, t in plan.installs.items())
+    after = sum(annual.iat[c] * problem.time.after_years(problem.years_after_horizon(c, t))
+                for c, t in plan.installs.items())
     return gain - problem.least_value_per_1000 * (local + after) / 1000
 
 

@@ -40,6 +40,10 @@ MAX_SITES = 3_000
 #: on Valuation of a Statistical Life in Economic Analysis", transportation.gov, checked
 #: 2026-12-06), the same unit threats.csv converts harm with. Grant money has no such price.
 LEAST_VALUE_PER_1000 = 1000 / 13.2e6
+#: Real rate later years of protection are discounted by: 3 percent a year, the rate of OMB
+#: Circular A-4 (2003, section E) for benefits such as lives and of the Second Panel on
+#: Cost-Effectiveness in Health and Medicine (Sanders et al., JAMA 2016;316(10):1093-1103).
+DISCOUNT_RATE = 0.03
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -258,6 +262,8 @@ class Policy(BaseModel):
     years_after_horizon: int = Field(default=10, ge=0, le=50,
                                      description="years after the horizon that protection bought in it "
                                                  "still counts, while the measure lasts")
+    discount_rate: float = Field(default=DISCOUNT_RATE, ge=0, le=0.2, allow_inf_nan=False,
+                                 description="real yearly rate that later protection is discounted by")
     least_value_per_1000: float = Field(default=LEAST_VALUE_PER_1000, ge=0, le=1, allow_inf_nan=False,
                                         description="serious-harm equivalents avoided that $1,000 of "
                                                     "local money must buy")
