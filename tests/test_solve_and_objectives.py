@@ -237,17 +237,31 @@ def _suburban_model():
     return build_model(expand(load_inputs(SCENARIOS_DIR / "suburban.yaml")))
 
 
+def _suburban_schools_model():
+    """The suburban example with only the schools' own measures counting as protection (the
+    district-wide layers, district and digital, weighted 0), so that each school's risk rows
+    hold that school's decisions alone. As the example stands, every district-wide measure
+    reaches every school's threats: its decisions share each school's risk rows, those rows are
+    priced like the budgets, and the per-school bound at the relaxation's prices is the
+    relaxation's own (within 0.02% on the example)."""
+    from optimizer.core.problem import expand
+    return build_model(expand(_suburban_changed(
+        lambda data: data["weights"]["layers"].update(district=0, digital=0))))
+
+
 def test_the_bound_is_tightened_one_school_at_a_time():
-    # The suburban example's 40-project limit weakens the LP relaxation (its bound is about
-    # 0.95% above the best plan); solving each school's decisions whole at the relaxation's
-    # prices for the shared rows gives a bound about half a percent lower, which is the one
-    # the plan's gap is proven against, and the report says so.
+    # With only the schools' own measures counting (see _suburban_schools_model) the suburban
+    # example's LP relaxation buys fractions of measures inside the schools, and its 40-project
+    # limit and budgets leave its bound about 1.9% above the best plan; solving each school's
+    # decisions whole at the relaxation's prices for the shared rows gives a bound about 1.8%
+    # lower (within 0.1% of the best plan), which is the one the plan's gap is proven
+    # against, and the report says so.
     from optimizer.core.decompose import blocks, school_bound
     from optimizer.core.highs_runner import model_arrays, run_highs
-    model = _suburban_model()
+    model = _suburban_schools_model()
     lp = run_highs(model.prob, None, 0.0, None, relax=True)
     found = school_bound(model, lp.row_dual)
-    assert found.bound < lp.dual_bound * (1 - 0.003)
+    assert found.bound < lp.dual_bound * (1 - 0.01)
     _variables, position, arrays = model_arrays(model.prob)
     label, rows, count = blocks(model, arrays, position)
     sites = list(dict.fromkeys(model.problem.candidates["site_id"]))
@@ -256,7 +270,7 @@ def test_the_bound_is_tightened_one_school_at_a_time():
         assert {label[position[id(v)]] for v in ys} == {sites.index(site)}
     names = [c.name for c in model.prob.constraints()]
     assert all(rows[names.index(model.budget_rows[t].name)] == -1 for t in model.budget_rows)  # shared rows
-    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60))
+    guided = guided_mod.lp_guided(_suburban_schools_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.schools == count and guided.bound == pytest.approx(found.bound, rel=1e-6)
     assert "one school at a time" in guided.report(Status.OPTIMAL).notes[0]
 
@@ -288,14 +302,14 @@ def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other
 
     monkeypatch.setattr(guided_mod, "school_bound", recording)
     options = SolveOptions(gap=NEAR_MISS_GAP, time_limit=60)
-    beside = guided_mod.lp_guided(_suburban_model(), options)
+    beside = guided_mod.lp_guided(_suburban_schools_model(), options)
 
     @contextmanager
     def after(find, threads):
         yield lambda: find(None)
 
     monkeypatch.setattr(guided_mod, "found_beside", after)
-    one_after_the_other = guided_mod.lp_guided(_suburban_model(), options)
+    one_after_the_other = guided_mod.lp_guided(_suburban_schools_model(), options)
     assert beside_search == [True, False]
     assert beside.widened and beside.schools  # the bound and the wider neighbourhood were used
     assert beside.plan.installs == one_after_the_other.plan.installs
@@ -304,15 +318,16 @@ def test_the_bound_found_beside_the_plan_read_off_gives_what_one_after_the_other
 
 
 def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_allows(monkeypatch):
-    # On the suburban example the plan read off the relaxation is proven within 0.689% by
-    # the per-school bound, a near miss of the 0.67% asked: every decision the relaxation
-    # does not rule out is freed and solved from that plan until a plan is proven within
-    # the 0.67%; that plan keeps every rule.
+    # On the suburban example with only the schools' own measures counting (see
+    # _suburban_schools_model) the plan read off the relaxation is proven within 0.80% by the
+    # per-school bound, a near miss of the 0.76% asked: every decision the relaxation does not
+    # rule out is freed and solved from that plan until a plan is proven within the 0.76%
+    # (0.72%); that plan keeps every rule.
     options = SolveOptions(gap=NEAR_MISS_GAP, time_limit=60)
     monkeypatch.setattr(guided_mod, "NEAR_MISS", 0.0)
-    narrow = guided_mod.lp_guided(_suburban_model(), options)
+    narrow = guided_mod.lp_guided(_suburban_schools_model(), options)
     monkeypatch.setattr(guided_mod, "NEAR_MISS", 2.0)
-    model = _suburban_model()
+    model = _suburban_schools_model()
     wide = guided_mod.lp_guided(model, options)
     assert not narrow.widened and NEAR_MISS_GAP < narrow.gap <= 2 * NEAR_MISS_GAP
     assert wide.widened and wide.objective > narrow.objective and wide.gap <= NEAR_MISS_GAP
@@ -322,10 +337,11 @@ def test_a_near_miss_widens_the_neighbourhood_to_every_decision_the_relaxation_a
     assert wide.widened in wide.report(Status.OPTIMAL).notes[0]  # the note names the neighbourhood
 
 
-#: A gap at which the suburban example's plan read off the relaxation is a near miss that
-#: the first wider neighbourhood closes: the per-school bound proves that plan within
-#: 0.689% and the wider neighbourhood's plan within 0.655%.
-NEAR_MISS_GAP = 0.0067
+#: A gap at which the plan read off the relaxation of the suburban example with only the
+#: schools' own measures counting (``_suburban_schools_model``) is a near miss that the first
+#: wider neighbourhood closes: the per-school bound proves that plan within 0.804% and the
+#: wider neighbourhood's plan within 0.719% (the best plan is 0.30% below the bound).
+NEAR_MISS_GAP = 0.0076
 
 
 def _mips_solved(monkeypatch, what) -> list:
@@ -363,7 +379,7 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
     # draw): it gets at most a second, or twice the relaxation's time, and its best plan then
     # carries the gap the relaxation proves.
     limits = _mips_solved(monkeypatch, lambda time_limit, gap: time_limit)
-    guided = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=NEAR_MISS_GAP, time_limit=60))
+    guided = guided_mod.lp_guided(_suburban_schools_model(), SolveOptions(gap=NEAR_MISS_GAP, time_limit=60))
     assert guided.plan is not None and len(limits) >= 2  # the small MIP, then the wider ones
     assert all(0 < limit <= max(guided_mod.SUB_MIP_SECONDS, 2 * guided.lp_seconds) for limit in limits)
 
