@@ -623,6 +623,10 @@ def value_terms(m: Model):
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
     time = p.time
+    # rows and columns are named by school, threat, stage and job (never by position), so that a
+    # sample district's rows match the whole district's
+    group_key = [f"{site},{threat}" for site, threat in zip(p.groups["site_id"], p.groups["threat"])]
+    cell_key = [f"{group_key[g]},{role},{job}" for g, role, job in zip(group_of, p.cells["role"], p.cells["job"])]
     added, reach = defaultdict(list), defaultdict(float)
     for cell, items in by_cell.items():
         g = int(group_of[cell])
@@ -642,9 +646,9 @@ def value_terms(m: Model):
                 added[g, k] += flat
                 reach[g, k] += total
             else:
-                a = prob.add_variable(f"cell[{cell},{period}]", 0, room)
+                a = prob.add_variable(f"cell[{cell_key[cell]},{period}]", 0, room)
                 m.add(_expr([(a, 1)] + [(v, -coef) for v, coef in flat]), pulp.LpConstraintLE, 0,
-                      f"substitutes[{cell},{period}]")
+                      f"substitutes[{cell_key[cell]},{period}]")
                 added[g, k].append((a, 1.0))
                 reach[g, k] += room
     pairs = []
@@ -654,9 +658,10 @@ def value_terms(m: Model):
         if len(pieces) == 1:
             pairs += [(v, scale * pieces[0][0] * coef) for v, coef in terms]
             continue
-        fill = [prob.add_variable(f"risk[{g},{periods[k]},{j}]", 0, width) for j, (_, width) in enumerate(pieces)]
+        fill = [prob.add_variable(f"risk[{group_key[g]},{periods[k]},{j}]", 0, width)
+                for j, (_, width) in enumerate(pieces)]
         m.add(_expr([(z, 1) for z in fill] + [(v, -coef) for v, coef in terms]), pulp.LpConstraintLE, 0,
-              f"value[{g},{periods[k]}]")
+              f"value[{group_key[g]},{periods[k]}]")
         pairs += [(z, scale * slope) for z, (slope, _) in zip(fill, pieces)]
     return pairs
 

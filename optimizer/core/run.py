@@ -24,7 +24,7 @@ from optimizer.core.solve import (
     start_values,
 )
 from optimizer.core.status import TIME_UP_SECONDS, SolveOptions, SolveReport, Status
-from optimizer.core.verify import plan_objective, plan_value
+from optimizer.core.verify import plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -37,7 +37,7 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tr
     report.status = Status.FEASIBLE
     report.objective = report.gap = None
     if model.objective_kind == "risk_reduction":  # the gain over nothing bought, net of local money's price
-        report.objective = plan_objective(problem, plan)
+        report.objective = checked.objective
         if report.dual_bound is None and not bound_tried:
             report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
         if report.dual_bound is not None:
@@ -116,7 +116,7 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
         return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                           model.build_seconds)
     usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
-    best = max(usable, key=lambda c: c.value, default=None)
+    best = max(usable, key=lambda c: c.objective, default=None)
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
@@ -149,7 +149,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
     """The plan of a district too large to relax whole (see :func:`solve_and_check`)."""
     problem = model.problem
     usable = [c for c in (_paid_and_valid(model, k) for k in known) if c is not None]
-    best = max(usable, key=lambda c: c.value, default=None)
+    best = max(usable, key=lambda c: c.objective, default=None)
     if best is None:  # no known plan keeps every rule: the full solve says why
         return solve_and_check(model, None, options)
     rest = options if options.time_limit is None else options.but(
@@ -157,7 +157,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
     guided = plan_by_school(model, prices, best.plan, rest)
     guided.seconds += prices.seconds
     found = _paid_and_valid(model, guided.plan)
-    if found is None or found.value < best.value or guided.gap is None:
+    if found is None or found.objective < best.objective or guided.gap is None:
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
                              [*problem.notes, "planned one school at a time, as a district this size is: no plan "
                                               "better than the greedy plan was put together in time"])

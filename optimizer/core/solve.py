@@ -15,7 +15,7 @@ from optimizer.core.highs_runner import LpBasis, run_highs
 from optimizer.core.model import K, Model
 from optimizer.core.plan import Plan, make_plan
 from optimizer.core.status import SolveOptions, SolveReport, Status
-from optimizer.core.verify import Violation, plan_value, verify
+from optimizer.core.verify import Violation, plan_objective, plan_value, verify
 from optimizer.errors import OptimizerError, SolverFailed, short
 
 
@@ -289,11 +289,13 @@ def solve_phases(model: Model, options: SolveOptions = SolveOptions(),
 
 @dataclass
 class Checked:
-    """A plan with its independent verification and value."""
+    """A plan with its independent verification, its risk reduced over the horizon (``value``)
+    and what the optimizer maximises, recomputed (``objective``: ``verify.plan_objective``)."""
 
     plan: Plan
     violations: list[Violation]
     value: float
+    objective: float
 
     @property
     def valid(self) -> bool:
@@ -303,4 +305,5 @@ class Checked:
 
 def check(model: Model, plan: Plan) -> Checked:
     """Verify a plan and compute its value from the Problem alone."""
-    return Checked(plan, verify(model.problem, plan), plan_value(model.problem, plan.installs))
+    p = model.problem
+    return Checked(plan, verify(p, plan), plan_value(p, plan.installs), plan_objective(p, plan))
