@@ -34,12 +34,14 @@ def cost_of_ownership(problem: Problem, rows: list[int]) -> float:
 
 def marginal_value_per_dollar(sweep: BudgetSweep, budget: float, step: float = 0.1) -> float:
     """Value the plan's last dollars buy: the value gained from ``budget`` to ``budget``
-    plus ``step`` of it (or $10,000 when the budget is zero), per dollar."""
+    plus ``step`` of it (or $10,000 when the budget is zero), per dollar, and never less than
+    the least value a dollar of local money must buy (``policy.least_value_per_1000``)."""
     more = max(budget * step, 10_000.0)
     low, high = sweep.at(budget), sweep.at(budget + more)
     if low.plan is None or high.plan is None:
         return float("nan")
-    return (high.value - low.value) / more
+    # where local money is left unspent, the last dollars buy what its price asks, at least
+    return max((high.value - low.value) / more, low.problem.least_value_per_1000 / 1000)
 
 
 def _chosen(result: PlanResult, measure_id: str, site_id: str | None) -> bool:
