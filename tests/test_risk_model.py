@@ -17,6 +17,9 @@ from tests.builders import instance, m, problem
 from tests.test_properties import brute_force_value, net_value
 
 FREE = {"operating": 1e9}
+#: The hand calculations count the horizon's years alone, undiscounted (the years after it and
+#: discounting have their own test).
+PLAIN = {"years_after_horizon": 0, "discount_rate": 0}
 
 
 def fixed(id: str, cost: float, **changes) -> dict:
@@ -50,7 +53,7 @@ def test_risk_by_threat_of_a_plan_equals_the_hand_calculation(tmp_path):
     measures = [fixed("a", 100, effectiveness=0.5, threats="t1 1;t2 0.2"),
                 fixed("b", 200, effectiveness=0.4, threats="t2 1", component="video")]
     result = optimize(instance(tmp_path, measures, threats=THREATS, budget={"capital": 100, **FREE},
-                               horizon={"start": 2027, "years": 2}))
+                               horizon={"start": 2027, "years": 2}, policy=PLAIN))
     assert list(result.plan.items["measure_id"]) == ["a"]
     t1, t2 = by_hand([0.5]), by_hand([0.5 * 0.2])
     assert t1 == pytest.approx(0.49712, abs=1e-5) and t2 == pytest.approx(0.09978, abs=1e-5)
@@ -74,7 +77,7 @@ def test_layers_multiply_the_residual_risk_and_substitutes_do_not_stack(tmp_path
     measures = [fixed("lock", 100, effectiveness=0.5, job="door"),
                 fixed("film", 100, effectiveness=0.5, job="door", component="architectural"),
                 fixed("alarm", 100, effectiveness=0.5, role="detect", component="detection")]
-    p = problem(tmp_path, measures, budget={"capital": 300, **FREE})
+    p = problem(tmp_path, measures, budget={"capital": 300, **FREE}, policy=PLAIN)
     row = {mid: i for i, mid in enumerate(p.candidates["measure_id"])}
     with_lock = {row["lock"]: 2027}
     complement = added_value(p, with_lock, [row["alarm"]])
@@ -105,13 +108,37 @@ def test_local_money_buys_only_what_is_worth_its_price_and_the_plan_says_so(tmp_
     # per $1,000, bought); B is the same protection for $10 million (0.0000497 per $1,000).
     measures = [fixed("a", 100, effectiveness=0.5), fixed("b", 10_000_000, effectiveness=0.5, component="video")]
     result = optimize(instance(tmp_path, measures, budget={"capital": 20_000_000, **FREE},
-                               policy={"least_value_per_1000": 0.001}))
+                               policy={"least_value_per_1000": 0.001, **PLAIN}))
     assert set(result.plan.items["measure_id"]) == {"a"}
     unspent = [w for w in result.headline_words() if w.startswith("local money left unspent")]
     assert unspent and "$19,999,900 capital" in unspent[0] and "0.001 serious-harm equivalents per $1,000" in unspent[0]
     free = optimize(instance(tmp_path, measures, budget={"capital": 20_000_000, **FREE},
-                             policy={"least_value_per_1000": 0}))
+                             policy={"least_value_per_1000": 0, **PLAIN}))
     assert set(free.plan.items["measure_id"]) == {"a", "b"}
+
+
+def test_protection_counts_after_the_horizon_while_it_lasts_and_later_years_are_discounted(tmp_path):
+    # One school, risk 1 a year, a 2-year plan, 3 years counted after it at 10% a year. The
+    # lock (effect 0.5, 4-year life) bought in 2027 serves 2027-2028 and 2 of the 3 years
+    # after; the alarm (0.5, 20 years) all of them. By hand, with s = the share removed:
+    measures = [fixed("lock", 100, effectiveness=0.5, useful_life=4),
+                fixed("alarm", 100, effectiveness=0.5, useful_life=20, role="detect", component="detection")]
+    result = optimize(instance(tmp_path, measures, budget={"capital": 200, **FREE}, horizon={"start": 2027, "years": 2},
+                               policy={"years_after_horizon": 3, "discount_rate": 0.1}))
+    assert {(mid, y) for mid, y in zip(result.plan.items["measure_id"], result.plan.items["year"])} == {
+        ("lock", 2027), ("alarm", 2027)}
+    both, one = by_hand([0.5, 0.5]), by_hand([0.5])
+    years = 1 + 1 / 1.1                                # 2027 and 2028
+    after = [1.1 ** -2, 1.1 ** -3, 1.1 ** -4]          # 2029, 2030, 2031
+    # in the one period after the horizon the lock counts for its share of the years' weight
+    share = (after[0] + after[1]) / sum(after)
+    level = -math.log(0.5) * (1 + share)
+    lo = max(b for b in BREAKPOINTS if b <= level)
+    hi = min(b for b in BREAKPOINTS if b > level)
+    curve = (1 - math.exp(-lo)) + (level - lo) / (hi - lo) * (math.exp(-lo) - math.exp(-hi))
+    assert result.value == pytest.approx(years * both + sum(after) * curve)
+    assert result.full_value == pytest.approx(years + sum(after))
+    assert one < curve < both
 
 
 @pytest.mark.slow

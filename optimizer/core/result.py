@@ -44,8 +44,10 @@ class InvalidPlan(OptimizerError):
 class PlanResult:
     """A verified plan and everything reported about it.
 
-    ``value`` is the modelled risk reduced over the horizon (serious-harm equivalents, measures
-    in place included; see ``core.risk``); ``baseline_value`` is the same with nothing bought.
+    ``value`` is the modelled risk reduced (serious-harm equivalents, measures in place
+    included) in the horizon's years and the years after it that what the plan buys still
+    serves, each discounted (``verify.plan_value``); ``baseline_value`` is the same with nothing
+    bought.
     The headline unit is :attr:`gap_closed`, the share of the risk left by what is in place
     that the plan removes.
     """
@@ -114,9 +116,12 @@ class PlanResult:
 
     @property
     def full_value(self) -> float:
-        """Modelled risk over the horizon with nothing in place (serious-harm equivalents): the
-        risk reduced if every threat at every school were removed in every year."""
-        return float(self.problem.groups["weight"].sum()) * len(self.problem.years)
+        """Modelled risk with nothing in place (serious-harm equivalents), counted as the risk
+        reduced is (each year of the horizon and the years after it, discounted): the risk
+        reduced if every threat at every school were removed."""
+        time = self.problem.time
+        periods = sum(time.year(k) for k in range(len(self.problem.years))) + time.total_after
+        return float(self.problem.groups["weight"].sum()) * periods
 
     @property
     def protection(self) -> float:
@@ -160,13 +165,13 @@ class PlanResult:
     def risk_by_threat(self) -> pd.DataFrame:
         """Per threat: modelled risk a year with nothing in place, the share what is in place
         removes, the share of the rest the plan removes, and serious-harm equivalents the plan
-        avoids over the horizon."""
+        avoids (counted as :attr:`value` is)."""
         p = self.problem
-        years = len(p.years)
-        total = p.groups.groupby("threat")["weight"].sum() * years
+        periods = self.full_value / max(float(p.groups["weight"].sum()), 1e-300)
+        total = p.groups.groupby("threat")["weight"].sum() * periods
         before = RiskLedger(p, {}).by_threat()
         after = RiskLedger(p, self.plan.installs if self.plan is not None else {}).by_threat()
-        rows = [{"threat": tid, "name": p.threat_names.get(tid, tid), "risk_per_year": total[tid] / years,
+        rows = [{"threat": tid, "name": p.threat_names.get(tid, tid), "risk_per_year": total[tid] / periods,
                  "in_place": before[tid] / total[tid] if total[tid] > 0 else 0.0,
                  "plan": _share(after[tid], before[tid], total[tid]), "avoided": after[tid] - before[tid]}
                 for tid in total.index]
@@ -208,9 +213,10 @@ class PlanResult:
                 f"{after} of {cells} site-layers at PASS tier 1 or higher (was {start}); "
                 f"{money_words(cost)} total cost of ownership"
                 + (f", {money_words(cost / avoided)} per serious-harm equivalent avoided" if avoided > 1e-12 else ""))
-        analyst = (f"modelled risk over {len(self.problem.years)} years {self.full_value:,.3f} serious-harm "
-                   f"equivalents with nothing in place; what is in place removes {self.baseline_value:,.3f}, "
-                   f"the plan {avoided:,.3f} more")
+        time = self.problem.time
+        analyst = (f"modelled risk over the plan's {len(self.problem.years)} years and the {time.after} after them "
+                   f"(discounted {time.rate:.0%} a year) {self.full_value:,.3f} serious-harm equivalents with nothing "
+                   f"in place; what is in place removes {self.baseline_value:,.3f}, the plan {avoided:,.3f} more")
         words = [head, analyst]
         left = self.unspent_local()
         if self.plan is not None and (left["capital"] >= 1 or left["annual"] >= 1):

@@ -213,29 +213,27 @@ class RiskLedger:
         np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap))
         return out
 
+    def period_weights(self) -> np.ndarray:
+        """How much each period counts: each fiscal year discounted, then the years after."""
+        return np.array([self.time.year(k) for k in range(len(self.years))] + [self.time.total_after])
+
     def reduced(self) -> np.ndarray:
-        """Risk reduced per group and fiscal year of the horizon (serious-harm equivalents)."""
-        return self.weight[:, None] * protection(self.levels()[:, :-1])
+        """Risk reduced per group and period, each period counted by its weight (serious-harm
+        equivalents)."""
+        return self.weight[:, None] * protection(self.levels()) * self.period_weights()
 
     def total(self) -> float:
-        """Risk reduced over the horizon, summed over schools, threats and years."""
+        """Risk reduced as the optimizer counts it, summed over schools, threats and periods."""
         return float(self.reduced().sum())
 
-    def lifetime(self) -> float:
-        """Risk reduced as the optimizer counts it: over the horizon and the years after it,
-        each year discounted (:class:`TimeWeights`)."""
-        per_period = (self.weight[:, None] * protection(self.levels())).sum(axis=0)
-        weights = [self.time.year(k) for k in range(len(self.years))] + [self.time.total_after]
-        return float(np.dot(per_period, weights))
-
     def by_threat(self) -> pd.Series:
-        """Risk reduced over the horizon per threat."""
+        """Risk reduced per threat, as :meth:`total` counts it."""
         return pd.Series(self.reduced().sum(axis=1), index=self.p.groups["threat"]).groupby(level=0).sum()
 
     def gains(self, rows: list[int]) -> list[float]:
-        """For each candidate row of the plan, the risk reduced over the horizon that the plan
-        loses without it (only its own cells and their groups change)."""
-        levels = self.levels()[:, :-1]
+        """For each candidate row of the plan, the risk reduced that the plan loses without it,
+        as :meth:`total` counts it (only its own cells and their groups change)."""
+        levels, weights = self.levels(), self.period_weights()
         out = []
         for c in rows:
             cells = self.by_candidate.get(c, [])
@@ -245,7 +243,7 @@ class RiskLedger:
             for cell, step in cells:
                 with_it = np.minimum(self.sums[cell], self.cap[cell])
                 without = np.minimum(self.sums[cell] - step, self.cap[cell])
-                after[row_of[int(self.cell_group[cell])]] -= (with_it - without)[:-1]
-            w = self.weight[groups][:, None]
+                after[row_of[int(self.cell_group[cell])]] -= with_it - without
+            w = self.weight[groups][:, None] * weights
             out.append(float((w * (protection(levels[groups]) - protection(after))).sum()))
         return out

@@ -26,16 +26,17 @@ class Violation:
 
 
 def plan_value(problem: Problem, installs: dict[int, int]) -> float:
-    """Risk reduced by a plan over the horizon (serious-harm equivalents, measures in place
-    included), computed from the Problem's cells with :class:`~optimizer.core.risk.RiskLedger`."""
+    """Risk reduced by a plan (serious-harm equivalents, measures in place included) in the
+    horizon's years and the years after it that what it buys still serves, each discounted,
+    computed from the Problem's cells with :class:`~optimizer.core.risk.RiskLedger`."""
     return RiskLedger(problem, installs).total()
 
 
 def plan_objective(problem: Problem, plan: Plan) -> float:
-    """What the optimizer maximises, recomputed from the plan: risk reduced over the horizon
-    and the years after it, over what is in place, less the price of the local money spent and
-    of the recurring costs the plan leaves after the horizon."""
-    gain = RiskLedger(problem, plan.installs).lifetime() - RiskLedger(problem, {}).lifetime()
+    """What the optimizer maximises, recomputed from the plan: risk reduced over what is in
+    place (:func:`plan_value`), less the price of the local money spent and of the recurring
+    costs the plan leaves after the horizon."""
+    gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     f = plan.funding
     local = float(f.loc[f["source"] == LOCAL, "amount"].sum())
     annual = problem.candidates["annual"]
