@@ -130,9 +130,10 @@ def test_protection_counts_after_the_horizon_while_it_lasts_and_later_years_are_
     both, one = by_hand([0.5, 0.5]), by_hand([0.5])
     years = 1 + 1 / 1.1                                # 2027 and 2028
     after = [1.1 ** -2, 1.1 ** -3, 1.1 ** -4]          # 2029, 2030, 2031
-    # in the one period after the horizon the lock counts for its share of the years' weight
+    # in the one period after the horizon the lock counts for its share of the years' weight:
+    # it removes that share of its effect there on average
     share = (after[0] + after[1]) / sum(after)
-    level = -math.log(0.5) * (1 + share)
+    level = -math.log(0.5) - math.log(1 - share * 0.5)
     lo = max(b for b in BREAKPOINTS if b <= level)
     hi = min(b for b in BREAKPOINTS if b > level)
     curve = (1 - math.exp(-lo)) + (level - lo) / (hi - lo) * (math.exp(-lo) - math.exp(-hi))

@@ -64,12 +64,17 @@ def test_ties_go_to_lower_total_cost_of_ownership(tmp_path):
 def test_earlier_protection_is_worth_more(tmp_path):
     # Bought in the first year, the measure removes its share of the test threat's one
     # incident a year in each of the horizon's three years: 1 - exp(-L) at its log-effect
-    # L = -ln(1 - 0.5), on the curve's chords (a little under 0.5 a year).
+    # L = -ln(1 - 0.5), on the curve's chords (a little under 0.5 a year); counted without the
+    # years after the horizon, which would let a later purchase make up for the years it misses.
     from optimizer.core.risk import log_effect, protection
     r = optimize(instance(tmp_path, [m("a", annual_cost=0)], horizon={"start": 2027, "years": 3},
-                          budget={"capital": 1000, **FREE}))
+                          budget={"capital": 1000, **FREE}, policy={"years_after_horizon": 0, "discount_rate": 0}))
     assert r.plan.items["year"].tolist() == [2027]
     assert r.value == pytest.approx(3 * float(protection(log_effect(0.5))))
+    # with them, discounting still puts it first: a year now is worth more than one later
+    later = optimize(instance(tmp_path, [m("a", annual_cost=0, useful_life=3)], horizon={"start": 2027, "years": 3},
+                              budget={"capital": 1000, **FREE}))
+    assert later.plan.items["year"].tolist() == [2027]
 
 
 def test_diminishing_returns_spread_money_across_sites(tmp_path):

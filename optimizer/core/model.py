@@ -23,7 +23,7 @@ from optimizer.core.problem import (
     DISTRICT,
     Problem,
 )
-from optimizer.core.risk import in_place_levels, protection_pieces
+from optimizer.core.risk import after_log_effect, in_place_levels, protection_pieces
 from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
@@ -639,7 +639,8 @@ def value_terms(m: Model):
             if k < len(p.years):
                 terms = [[(m.y[c][k], e)] for c, e in items]
             else:
-                terms = [after_horizon(m, c, lambda years, e=e: e * time.after_share(years)) for c, e in items]
+                terms = [after_horizon(m, c, lambda years, e=e: float(after_log_effect(e, time.after_share(years))))
+                         for c, e in items]
             total = sum(max((coef for _, coef in t), default=0.0) if k == len(p.years) else t[0][1] for t in terms)
             flat = [tv for t in terms for tv in t]
             if total <= room + 1e-12:

@@ -32,6 +32,13 @@ def log_effect(effect: float) -> float:
     return -math.log1p(-min(max(effect, 0.0), MAX_EFFECT))
 
 
+def after_log_effect(ell, share):
+    """Log-effect of a measure with log-effect ``ell`` in the period after the horizon when it
+    serves ``share`` of that period's weight: it removes ``share`` of its effect on average,
+    so that alone it is worth exactly that share of a measure serving the whole period."""
+    return -np.log1p(-np.asarray(share) * -np.expm1(-np.asarray(ell)))
+
+
 def protection(level):
     """Share of a threat's risk removed at log-effect ``level`` (scalar or array): the chords of
     ``1 - exp(-L)`` between :data:`BREAKPOINTS`."""
@@ -151,7 +158,7 @@ def _caps(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: s
 def caps_after(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
     """The strongest single log-effect in each cell in the years after the horizon, where a
     candidate counts for the share of them it serves at most."""
-    scaled = members.assign(**{column: members[column] * members["after_share"]})
+    scaled = members.assign(**{column: after_log_effect(members[column], members["after_share"])})
     return _caps(n_cells, scaled, in_place, column)
 
 
@@ -203,7 +210,7 @@ class RiskLedger:
         for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
             c, year = int(c), installs[int(c)]
             step = np.append(np.where(self.years >= year, ell, 0.0),
-                             ell * self.time.after_share(problem.years_after_horizon(c, year)))
+                             after_log_effect(ell, self.time.after_share(problem.years_after_horizon(c, year))))
             self.by_candidate[c].append((int(cell), step))
             self.sums[int(cell)] += step
 
