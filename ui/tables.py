@@ -51,8 +51,8 @@ def what_to_buy(result: PlanResult) -> pd.DataFrame:
 
 
 def headline_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
-    """The plan in a board's units, as the command line words it: share of the protection
-    risk reduced, risk removed, cost per point of risk reduced, site-layers at tier 1+ (label,
+    """The plan in a board's units, as the command line words it: share of the modelled risk
+    reduced, risk removed, cost per point of risk reduced, site-layers at tier 1+ (label,
     value, note)."""
     after, cells = result.tier1_reached()
     before, _ = result.tier1_reached(before=True)
