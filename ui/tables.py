@@ -89,7 +89,8 @@ def money_flow(result: PlanResult) -> pd.DataFrame:
     DataFrame
         Columns ``step``, ``amount`` (negative for spending) and ``measure`` (plotly
         waterfall: ``absolute``, ``relative`` or ``total``): local capital budget, awarded
-        grants, capital spend, grant money spent on recurring costs, and what is left.
+        grants, capital spend, grant money spent on recurring costs, and what is left (steps
+        of $0 left out).
     """
     funding = result.funding
     grant_annual = funding[(funding["kind"] == "annual") & (funding["source"] != LOCAL)]["amount"].sum()
@@ -97,7 +98,9 @@ def money_flow(result: PlanResult) -> pd.DataFrame:
              ("Awarded grants", sum(_grants_available(result).values()), "relative"),
              ("Capital spend", -result.totals()["capital"], "relative"),
              ("Grants spent on recurring costs", -float(grant_annual), "relative")]
-    steps.append(("Left over", sum(amount for _, amount, _ in steps), "total"))
+    steps.append(("Left over", round(sum(amount for _, amount, _ in steps), 2), "total"))
+    # a step of $0 says nothing, and plotly draws its empty bar uncolored (black in print)
+    steps = [steps[0]] + [step for step in steps[1:] if round(step[1], 2) != 0]
     return pd.DataFrame(steps, columns=["step", "amount", "measure"])
 
 

@@ -71,13 +71,16 @@ class Pitch(BaseModel):
 
     def default_threats(self, catalog: Catalog) -> dict[str, float]:
         """The threats it acts on, when the vendor does not say: those of the catalog's measures
-        doing the same job in its component, each at the largest reach among them."""
+        at its stage in its component (failing those, in its component; failing those, all),
+        each at the largest reach among them."""
         role = self.role or COMPONENT_ROLE.get(self.component, "prevent")
+        alike = ([m for m in catalog.measures.values() if m.component == self.component and m.role == role]
+                 or [m for m in catalog.measures.values() if m.component == self.component]
+                 or list(catalog.measures.values()))  # the nearest measures the catalog has
         reach: dict[str, float] = {}
-        for m in catalog.measures.values():
-            if m.component == self.component and m.role == role:
-                for tid, r in m.threats.items():
-                    reach[tid] = max(reach.get(tid, 0.0), r)
+        for m in alike:
+            for tid, r in m.threats.items():
+                reach[tid] = max(reach.get(tid, 0.0), r)
         return reach
 
     def as_measure(self, catalog: Catalog) -> Measure:
