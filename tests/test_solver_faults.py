@@ -51,14 +51,17 @@ def assert_verified_not_optimal(result) -> None:
 @pytest.mark.slow
 def test_time_limit_gives_a_plan_marked_not_proven_optimal():
     inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
-    result = optimize(inputs, SolveOptions(time_limit=0.5))
+    result = optimize(inputs, SolveOptions(time_limit=1.0))
     data = plan_dict(result)
     assert verify(result.problem, result.plan) == []
     if result.status == Status.OPTIMAL:  # a fast machine may prove it in time
         assert data["status"] == "optimal" and data["gap"] is not None and data["gap"] <= DEFAULT_GAP
     else:
         assert_verified_not_optimal(result)
-        assert data["gap"] is not None and data["gap"] > 0, "a plan stopped by the time limit must show its gap"
+        if data["gap"] is None:  # the LP relaxation alone took the time (a loaded machine): it says so
+            assert any("did not finish within the time limit: no bound is proven" in n for n in result.report.notes)
+        else:
+            assert data["gap"] > 0, "a plan stopped by the time limit must show its gap"
 
 
 def test_missing_highs_falls_back_to_cbc_and_says_so(small, monkeypatch):
