@@ -23,7 +23,7 @@ from optimizer.core.problem import (
     DISTRICT,
     Problem,
 )
-from optimizer.core.risk import after_log_effect, in_place_levels, protection_pieces
+from optimizer.core.risk import after_log_effect, in_place_levels, period_caps, protection_pieces
 from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
@@ -618,7 +618,7 @@ def value_terms(m: Model):
     weight = p.groups["weight"].to_numpy(dtype=float)
     base = in_place_levels(p.cell_in_place, len(caps), p.years)
     periods = [str(t) for t in p.years] + (["after"] if p.years_after else [])
-    cap = np.column_stack([np.repeat(caps[:, :1], len(p.years), axis=1), caps[:, 1:]])
+    cap = period_caps(caps, len(p.years))
     in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap)[:, :len(periods)]
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)

@@ -162,6 +162,12 @@ def caps_after(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, colu
     return _caps(n_cells, scaled, in_place, column)
 
 
+def period_caps(caps: np.ndarray, years: int) -> np.ndarray:
+    """A cell's cap per period (the horizon's years, then the years after) from its two caps
+    (columns ``cap`` and ``cap_after``)."""
+    return np.column_stack([np.repeat(caps[:, :1], years, axis=1), caps[:, 1:]])
+
+
 def in_place_levels(in_place: pd.DataFrame, n_cells: int, years: list[int], column: str = "ell") -> np.ndarray:
     """Summed log-effect of measures in place per cell (rows) and year (columns): an ageing one
     counts until the year its useful life ends (``until``; 0 = it does not end in the horizon)."""
@@ -198,7 +204,7 @@ class RiskLedger:
         else:
             caps = np.column_stack([_caps(n, problem.cell_members, problem.cell_in_place, column),
                                     caps_after(n, problem.cell_members, problem.cell_in_place, column)])
-        self.cap = np.column_stack([np.repeat(caps[:, :1], len(problem.years), axis=1), caps[:, 1:]])
+        self.cap = period_caps(caps, len(problem.years))
         base = in_place_levels(problem.cell_in_place, n, problem.years, column)
         self.sums = np.concatenate([base, base[:, -1:]], axis=1)
         self.cell_group = problem.cells["group"].to_numpy()
