@@ -10,6 +10,7 @@ import pytest
 from optimizer.analyses.marginal import added_value
 from optimizer.core.risk import BREAKPOINTS
 from optimizer.core.run import optimize
+from optimizer.core.verify import plan_objective
 from optimizer.data.inputs import load_inputs
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import plan_dict
@@ -23,7 +24,7 @@ PLAIN = {"years_after_horizon": 0, "discount_rate": 0}
 
 
 def fixed(id: str, cost: float, **changes) -> dict:
-    return m(id, capital_low=cost, capital_typical=cost, capital_high=cost, annual_cost=0, **changes)
+    return m(id, capital_low=cost, capital_typical=cost, capital_high=cost, **{"annual_cost": 0, **changes})
 
 
 def threat(id: str, rate: float, harm: float) -> list[dict]:
@@ -117,29 +118,46 @@ def test_local_money_buys_only_what_is_worth_its_price_and_the_plan_says_so(tmp_
     assert set(free.plan.items["measure_id"]) == {"a", "b"}
 
 
-def test_protection_counts_after_the_horizon_while_it_lasts_and_later_years_are_discounted(tmp_path):
+def test_after_the_horizon_the_end_state_is_kept_at_its_yearly_cost_and_later_years_are_discounted(tmp_path):
     # One school, risk 1 a year, a 2-year plan, 3 years counted after it at 10% a year. The
-    # lock (effect 0.5, 4-year life) bought in 2027 serves 2027-2028 and 2 of the 3 years
-    # after; the alarm (0.5, 20 years) all of them. By hand, with s = the share removed:
+    # lock ($100, 4-year life) and the alarm ($100 and $10 a year, 20 years) are bought in
+    # 2027; after the horizon both stay in service (the lock renewed when its life ends), at
+    # a yearly cost of keeping each: $100/4 = $25 for the lock, $10 + $100/20 = $15 for the
+    # alarm, paid with local money at its price. By hand:
     measures = [fixed("lock", 100, effectiveness=0.5, useful_life=4),
-                fixed("alarm", 100, effectiveness=0.5, useful_life=20, role="detect", component="detection")]
+                fixed("alarm", 100, effectiveness=0.5, useful_life=20, role="detect", component="detection",
+                      annual_cost=10)]
+    price = 0.001
     result = optimize(instance(tmp_path, measures, budget={"capital": 200, **FREE}, horizon={"start": 2027, "years": 2},
-                               policy={"years_after_horizon": 3, "discount_rate": 0.1}))
+                               policy={"years_after_horizon": 3, "discount_rate": 0.1, "least_value_per_1000": price}))
     assert {(mid, y) for mid, y in zip(result.plan.items["measure_id"], result.plan.items["year"])} == {
         ("lock", 2027), ("alarm", 2027)}
-    both, one = by_hand([0.5, 0.5]), by_hand([0.5])
+    both = by_hand([0.5, 0.5])
     years = 1 + 1 / 1.1                                # 2027 and 2028
-    after = [1.1 ** -2, 1.1 ** -3, 1.1 ** -4]          # 2029, 2030, 2031
-    # in the one period after the horizon the lock counts for its share of the years' weight:
-    # it removes that share of its effect there on average
-    share = (after[0] + after[1]) / sum(after)
-    level = -math.log(0.5) - math.log(1 - share * 0.5)
-    lo = max(b for b in BREAKPOINTS if b <= level)
-    hi = min(b for b in BREAKPOINTS if b > level)
-    curve = (1 - math.exp(-lo)) + (level - lo) / (hi - lo) * (math.exp(-lo) - math.exp(-hi))
-    assert result.value == pytest.approx(years * both + sum(after) * curve)
-    assert result.full_value == pytest.approx(years + sum(after))
-    assert one < curve < both
+    after = 1.1 ** -2 + 1.1 ** -3 + 1.1 ** -4          # 2029, 2030, 2031
+    assert result.value == pytest.approx((years + after) * both)
+    assert result.full_value == pytest.approx(years + after)
+    local = 200 + 10 * 2                               # capital, and the alarm's running cost in the horizon
+    keeping = after * (25 + 15)
+    assert plan_objective(result.problem, result.plan) == pytest.approx(
+        (years + after) * both - price * (local + keeping) / 1000)
+    assert result.report.objective == pytest.approx(plan_objective(result.problem, result.plan), rel=1e-6)
+
+
+def test_an_item_whose_renewals_cost_more_than_it_protects_after_the_horizon_is_not_bought(tmp_path):
+    # The lock removes half of a 1-a-year risk for $2 million and lasts a year. Over a 3-year
+    # horizon alone it is worth buying at 0.0004 per $1,000: 1.5 avoided against 0.8 of local
+    # money. Kept for 10 years after, its yearly renewal ($2 million) costs 0.8 a year against
+    # 0.5 a year protected, so in all it is worth -2.3: not bought.
+    lock = [fixed("lock", 2_000_000, effectiveness=0.5, useful_life=1)]
+    policy = {"discount_rate": 0, "least_value_per_1000": 0.0004}
+    horizon = {"start": 2027, "years": 3}
+    alone = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
+                              policy={**policy, "years_after_horizon": 0}))
+    assert set(alone.plan.items["measure_id"]) == {"lock"}
+    kept = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
+                             policy={**policy, "years_after_horizon": 10}))
+    assert kept.plan.items.empty
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from optimizer.core.problem import (
     DISTRICT,
     Problem,
 )
-from optimizer.core.risk import after_log_effect, in_place_levels, period_caps, protection_pieces
+from optimizer.core.risk import in_place_levels, protection_pieces
 from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
@@ -589,19 +589,9 @@ def tco_terms(m: Model):
                 yield var, ann / K
 
 
-def after_horizon(m: Model, c: int, share) -> list[tuple[pulp.LpVariable, float]]:
-    """Terms worth ``share(years)`` for candidate ``c``, where ``years`` are the years after the
-    horizon it serves given the fiscal year it is installed in: with cumulative decisions,
-    ``sum_t share(t) (y_t - y_{t-1})``."""
-    p = m.problem
-    values = [share(p.years_after_horizon(c, t)) for t in p.years]
-    terms = [(m.y[c][-1], values[-1])] + [(m.y[c][ti], values[ti] - values[ti + 1]) for ti in range(len(values) - 1)]
-    return [(v, k) for v, k in terms if k]
-
-
 def value_terms(m: Model):
     """Risk reduced (``core.risk``), in the horizon's fiscal years and in the years after it
-    (one period; an item counts there for the share of them it still serves), each year
+    (one period, in which what is in place at the end of the horizon is kept), each year
     discounted (``core.risk.TimeWeights``). Per cell and period, substitutes count at most as the strongest of them
     (one bounded variable where they could add up to more); per school, threat and period,
     the summed log-effect fills the pieces of the protection curve (one bounded variable per
@@ -613,12 +603,11 @@ def value_terms(m: Model):
     for cell, c, ell in zip(members["cell"].to_numpy(), members["candidate"].to_numpy(), members["ell"].to_numpy()):
         if ell > 0:
             by_cell[int(cell)].append((int(c), float(ell)))
-    caps = p.cells[["cap", "cap_after"]].to_numpy(dtype=float)
+    cap = p.cells["cap"].to_numpy(dtype=float)[:, None]
     group_of = p.cells["group"].to_numpy()
     weight = p.groups["weight"].to_numpy(dtype=float)
-    base = in_place_levels(p.cell_in_place, len(caps), p.years)
+    base = in_place_levels(p.cell_in_place, len(cap), p.years)
     periods = [str(t) for t in p.years] + (["after"] if p.years_after else [])
-    cap = period_caps(caps, len(p.years))
     in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap)[:, :len(periods)]
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
@@ -633,16 +622,11 @@ def value_terms(m: Model):
         if weight[g] <= 0:
             continue
         for k, period in enumerate(periods):
-            room = cap[cell, k] - in_place[cell, k]
+            room = cap[cell, 0] - in_place[cell, k]
             if room <= 1e-12:
                 continue
-            if k < len(p.years):
-                terms = [[(m.y[c][k], e)] for c, e in items]
-            else:
-                terms = [after_horizon(m, c, lambda years, e=e: float(after_log_effect(e, time.after_share(years))))
-                         for c, e in items]
-            total = sum(max((coef for _, coef in t), default=0.0) if k == len(p.years) else t[0][1] for t in terms)
-            flat = [tv for t in terms for tv in t]
+            flat = [(m.y[c][min(k, len(p.years) - 1)], e) for c, e in items]  # after: what is in place at the end
+            total = sum(e for _, e in items)
             if total <= room + 1e-12:
                 added[g, k] += flat
                 reach[g, k] += total
@@ -713,10 +697,9 @@ def define_objective(m: Model, kind: str) -> None:
         eps = min(eps, 1e-3 * price)
     local = [(v, -price * c) for column in ("capital", "annual") for terms in _local(m, column).values()
              for v, c in terms] if price else []
-    if price and p.years_after:  # recurring costs after the horizon fall on local money
-        annual = p.candidates["annual"].to_numpy()
-        local += [(v, -price * k) for c in range(len(annual)) if annual[c]
-                  for v, k in after_horizon(m, c, lambda years, a=annual[c]: a * p.time.after_years(years) / K)]
+    if price and p.years_after:  # keeping the plan's end state in service after the horizon falls on local money
+        after = p.time.total_after / K
+        local += [(m.y[c][-1], -price * after * cost) for c, cost in enumerate(p.keeping_costs) if cost]
     m.prob.setObjective(_expr(value + local + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ class Problem:
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     least_value_per_1000: float = 0.0
-    years_after: int = 0  # years after the horizon that protection bought in it is counted for
+    years_after: int = 0  # years after the horizon in which the plan's end state is kept and counted
     discount_rate: float = 0.0
 
     @property
@@ -176,11 +177,14 @@ class Problem:
         return TimeWeights(len(self.years), self.years_after, self.discount_rate)
     threat_names: dict[str, str] = field(default_factory=dict)
 
-    def years_after_horizon(self, c: int, installed: int) -> int:
-        """Years after the horizon that candidate ``c``, installed in fiscal year ``installed``,
-        still serves (at most :attr:`years_after`)."""
-        left = int(self.candidates.at[c, "useful_life"]) - (self.years[-1] - installed + 1)
-        return min(max(left, 0), self.years_after)
+    @cached_property
+    def keeping_costs(self) -> np.ndarray:
+        """Yearly cost, in dollars, of keeping each candidate in service after the horizon: its
+        recurring cost plus its capital spread evenly over its useful life (what renewing it
+        when its life ends costs a year, on average)."""
+        cand = self.candidates
+        return (cand["annual"].to_numpy(dtype=float)
+                + cand["capital"].to_numpy(dtype=float) / cand["useful_life"].to_numpy(dtype=float))
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -591,9 +595,7 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
         for mid, layer, comp, role in frame[["measure_id", "layer", "component", "role"]].drop_duplicates().itertuples(index=False):
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
     return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
-                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT,
-                          TimeWeights(len(scenario.horizon.fiscal_years), scenario.policy.years_after_horizon,
-                                      scenario.policy.discount_rate))
+                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT)
 
 
 def expand(inputs: Inputs) -> Problem:

@@ -32,13 +32,6 @@ def log_effect(effect: float) -> float:
     return -math.log1p(-min(max(effect, 0.0), MAX_EFFECT))
 
 
-def after_log_effect(ell, share):
-    """Log-effect of a measure with log-effect ``ell`` in the period after the horizon when it
-    serves ``share`` of that period's weight: it removes ``share`` of its effect on average,
-    so that alone it is worth exactly that share of a measure serving the whole period."""
-    return -np.log1p(-np.asarray(share) * -np.expm1(-np.asarray(ell)))
-
-
 def protection(level):
     """Share of a threat's risk removed at log-effect ``level`` (scalar or array): the chords of
     ``1 - exp(-L)`` between :data:`BREAKPOINTS`."""
@@ -60,7 +53,8 @@ def protection_pieces(start: float, end: float) -> list[tuple[float, float]]:
 class TimeWeights:
     """How much a year of protection counts in the optimizer's objective: year ``k`` of the
     horizon (from 0) weighs ``1 / (1 + rate)**k``, so earlier protection is worth more, and
-    the ``after`` years that follow the horizon count too, each discounted alike."""
+    the ``after`` years that follow the horizon count too, each discounted alike: there the
+    plan's end state is kept (see :class:`RiskLedger`)."""
 
     horizon: int
     after: int
@@ -69,39 +63,29 @@ class TimeWeights:
     def year(self, k: int) -> float:
         return (1 + self.rate) ** -k
 
-    def after_years(self, n: int) -> float:
-        """Weight of the first ``n`` years after the horizon."""
-        return sum(self.year(self.horizon - 1 + j) for j in range(1, min(n, self.after) + 1))
-
     @property
     def total_after(self) -> float:
-        return self.after_years(self.after)
-
-    def after_share(self, n: int) -> float:
-        """Share of the years after the horizon's weight that the first ``n`` of them carry."""
-        total = self.total_after
-        return self.after_years(n) / total if total else 0.0
+        """Weight of the years after the horizon, together."""
+        return sum(self.year(self.horizon - 1 + j) for j in range(1, self.after + 1))
 
 
 # -- the structure a Problem carries ---------------------------------------------------------
 
 GROUP_COLUMNS = ["site_id", "threat", "weight"]
 CELL_COLUMNS = ["group", "role", "job", "cap"]
-MEMBER_COLUMNS = ["cell", "candidate", "ell", "ell_low", "ell_high", "after_share"]
+MEMBER_COLUMNS = ["cell", "candidate", "ell", "ell_low", "ell_high"]
 IN_PLACE_COLUMNS = ["cell", "ell", "ell_low", "ell_high", "until"]
 
 
 def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, existing: pd.DataFrame,
                    threat_weights: dict[str, float], scale: dict[str, float], bands: dict[str, tuple[float, float]],
-                   stance: dict[str, float], district: str, time: TimeWeights):
+                   stance: dict[str, float], district: str):
     """Groups (school x threat, weighted by baseline risk), cells (group x role x job, with
     their cap) and the log-effects of candidates and of measures in place in each cell.
 
     ``scale`` multiplies a measure's log-effect by the scenario's layer, component and role
     weights; ``bands`` gives each evidence rating's effectiveness range, for the headline's
-    range; ``stance`` is the evidence stance's weight per rating; a candidate's ``after_share``
-    is the share of the weight of the years after the horizon (``time``) that it serves at
-    most (bought in the horizon's last year).
+    range; ``stance`` is the evidence stance's weight per rating.
     """
     site_ids = [s.id for s in sites]
     gindex = {}
@@ -117,9 +101,7 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
     for kind, frame in (("in_place", existing), ("candidate", cand)):
         cols = frame[["measure_id", "site_id", "effectiveness"]].itertuples(index=False)
         until = frame["until"].tolist() if kind == "in_place" else [0] * len(frame)
-        lives = frame["useful_life"].tolist() if kind == "candidate" else [0] * len(frame)
         for i, (mid, place, eff) in enumerate(cols):
-            share = time.after_share(max(lives[i] - 1, 0))
             m = measures[mid]
             w = scale.get(mid, 1.0)
             low, high = bands[m.evidence]
@@ -135,37 +117,23 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
                         cindex[key] = len(cindex)
                         cells_rows.append(key)
                     if kind == "candidate":
-                        members.append((cindex[key], i, *ells, share))
+                        members.append((cindex[key], i, *ells))
                     else:
                         in_place.append((cindex[key], *ells, until[i]))
     members = pd.DataFrame(members, columns=MEMBER_COLUMNS).astype({"cell": int, "candidate": int})
     in_place = pd.DataFrame(in_place, columns=IN_PLACE_COLUMNS).astype({"cell": int, "until": int})
     cells = pd.DataFrame(cells_rows, columns=["group", "role", "job"]).astype({"group": int})
-    cells["cap"] = _caps(len(cells), members, in_place, "ell")
-    cells["cap_after"] = caps_after(len(cells), members, in_place, "ell")
+    cells["cap"] = cell_caps(len(cells), members, in_place, "ell")
     return groups, cells, members, in_place
 
 
-def _caps(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
+def cell_caps(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
     """The strongest single log-effect in each cell, among candidates and measures in place."""
     cap = np.zeros(n_cells)
     for frame in (members, in_place):
         if len(frame):
             np.maximum.at(cap, frame["cell"].to_numpy(), frame[column].to_numpy(dtype=float))
     return cap
-
-
-def caps_after(n_cells: int, members: pd.DataFrame, in_place: pd.DataFrame, column: str) -> np.ndarray:
-    """The strongest single log-effect in each cell in the years after the horizon, where a
-    candidate counts for the share of them it serves at most."""
-    scaled = members.assign(**{column: after_log_effect(members[column], members["after_share"])})
-    return _caps(n_cells, scaled, in_place, column)
-
-
-def period_caps(caps: np.ndarray, years: int) -> np.ndarray:
-    """A cell's cap per period (the horizon's years, then the years after) from its two caps
-    (columns ``cap`` and ``cap_after``)."""
-    return np.column_stack([np.repeat(caps[:, :1], years, axis=1), caps[:, 1:]])
 
 
 def in_place_levels(in_place: pd.DataFrame, n_cells: int, years: list[int], column: str = "ell") -> np.ndarray:
@@ -183,8 +151,9 @@ class RiskLedger:
     verifier, the reports and the analyses read plans through it.
 
     The periods are the horizon's fiscal years and, last, the years after it
-    (``problem.years_after`` of them, counted as one period): measures in place stay in place,
-    and a planned item counts there for the share of those years its useful life still covers.
+    (``problem.years_after`` of them, counted as one period), in which the plan's end state is
+    kept: whatever is in place at the end of the horizon stays in service, renewed when its
+    useful life ends, at the yearly cost of keeping it (``Problem.keeping_costs``).
 
     Parameters
     ----------
@@ -199,12 +168,8 @@ class RiskLedger:
         self.p, self.column, self.installs = problem, column, installs
         n = len(problem.cells)
         self.years = np.asarray(problem.years)
-        if column == "ell":
-            caps = problem.cells[["cap", "cap_after"]].to_numpy(dtype=float)
-        else:
-            caps = np.column_stack([_caps(n, problem.cell_members, problem.cell_in_place, column),
-                                    caps_after(n, problem.cell_members, problem.cell_in_place, column)])
-        self.cap = period_caps(caps, len(problem.years))
+        self.cap = (problem.cells["cap"].to_numpy(dtype=float) if column == "ell" else
+                    cell_caps(n, problem.cell_members, problem.cell_in_place, column))[:, None]
         base = in_place_levels(problem.cell_in_place, n, problem.years, column)
         self.sums = np.concatenate([base, base[:, -1:]], axis=1)
         self.cell_group = problem.cells["group"].to_numpy()
@@ -214,9 +179,8 @@ class RiskLedger:
         chosen = members[members["candidate"].isin(list(installs))]
         self.time = problem.time
         for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
-            c, year = int(c), installs[int(c)]
-            step = np.append(np.where(self.years >= year, ell, 0.0),
-                             after_log_effect(ell, self.time.after_share(problem.years_after_horizon(c, year))))
+            c = int(c)
+            step = np.append(np.where(self.years >= installs[c], ell, 0.0), ell)
             self.by_candidate[c].append((int(cell), step))
             self.sums[int(cell)] += step
 
@@ -254,8 +218,8 @@ class RiskLedger:
             after = levels[groups].copy()
             row_of = {g: k for k, g in enumerate(groups)}
             for cell, step in cells:
-                with_it = np.minimum(self.sums[cell], self.cap[cell])
-                without = np.minimum(self.sums[cell] - step, self.cap[cell])
+                with_it = np.minimum(self.sums[cell], self.cap[cell, 0])
+                without = np.minimum(self.sums[cell] - step, self.cap[cell, 0])
                 after[row_of[int(self.cell_group[cell])]] -= with_it - without
             w = self.weight[groups][:, None] * weights
             out.append(float((w * (protection(levels[groups]) - protection(after))).sum()))

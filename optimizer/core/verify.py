@@ -34,14 +34,12 @@ def plan_value(problem: Problem, installs: dict[int, int]) -> float:
 
 def plan_objective(problem: Problem, plan: Plan) -> float:
     """What the optimizer maximises, recomputed from the plan: risk reduced over what is in
-    place (:func:`plan_value`), less the price of the local money spent and of the recurring
-    costs the plan leaves after the horizon."""
+    place (:func:`plan_value`), less the price of the local money spent and of keeping what it
+    buys in service in the years after the horizon (``Problem.keeping_costs``)."""
     gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     f = plan.funding
     local = float(f.loc[f["source"] == LOCAL, "amount"].sum())
-    annual = problem.candidates["annual"]
-    after = sum(annual.iat[c] * problem.time.after_years(problem.years_after_horizon(c, t))
-                for c, t in plan.installs.items())
+    after = problem.time.total_after * sum(problem.keeping_costs[c] for c in plan.installs)
     return gain - problem.least_value_per_1000 * (local + after) / 1000
 
 

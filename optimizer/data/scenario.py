@@ -260,8 +260,8 @@ class Policy(BaseModel):
     max_projects: int | None = Field(default=None, ge=1, le=500,
                                      description="at most this many distinct measures bought")
     years_after_horizon: int = Field(default=10, ge=0, le=50,
-                                     description="years after the horizon that protection bought in it "
-                                                 "still counts, while the measure lasts")
+                                     description="years after the horizon in which the plan's end state "
+                                                 "is kept (renewed at its yearly cost) and counted")
     discount_rate: float = Field(default=DISCOUNT_RATE, ge=0, le=0.2, allow_inf_nan=False,
                                  description="real yearly rate that later protection is discounted by")
     least_value_per_1000: float = Field(default=LEAST_VALUE_PER_1000, ge=0, le=1, allow_inf_nan=False,
