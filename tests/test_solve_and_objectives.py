@@ -396,16 +396,16 @@ def test_the_small_mip_gets_a_bounded_share_of_the_time(monkeypatch):
 
 
 def test_a_what_if_keeps_the_plan_before_when_the_bound_proves_it_close_enough(monkeypatch):
-    # Capital up 20% on the suburban example planned at 1%: the plan before still keeps every
-    # rule and the relaxation's bound proves it within the 1% asked (0.72%), so it comes back
-    # (the same items, paid anew, none bought earlier) without searching the relaxation's
-    # neighbourhoods for another.
+    # Capital up 20% on the suburban example planned at 1% (the greedy plan, which the plan read
+    # off the relaxation does not beat): the plan before still keeps every rule and the
+    # relaxation's bound proves it, cut back, within the 1% asked, so it comes back (its items,
+    # paid anew, none bought earlier; the safe-zone markings the greedy rule added are dropped,
+    # worth less than their local money) without searching the relaxation's neighbourhoods.
     before, after, searches = _what_if(monkeypatch, _capital_times(1.2))
     assert any("kept from the plan it started from" in n for n in after.report.notes)
     assert len(searches) == 1  # the plan before, cut back; no other neighbourhood searched
     kept, was = _items(after), _items(before)
-    # the same items; the neighbourhood may put one off a year where that is worth more now
-    assert set(kept) == set(was) and all(kept[k] >= was[k] for k in kept)
+    assert set(kept) <= set(was) and all(kept[k] >= was[k] for k in kept)
     assert after.value == pytest.approx(plan_value(after.problem, after.plan.installs))
 
 
@@ -504,3 +504,17 @@ def test_a_known_plan_worse_than_the_one_read_off_the_relaxation_is_not_kept():
     assert guided.how == "" and guided.gap <= 0.01
     assert guided.objective > solve_mod.check(model, known).objective
     assert "kept from the plan" not in guided.report(Status.OPTIMAL).notes[0]
+
+
+def test_a_plan_proven_within_the_gap_is_never_worse_than_the_greedy_plan():
+    # On the suburban example at 1% the plan read off the relaxation is proven within 0.72%,
+    # yet falls 0.14% below the greedy plan (in what the optimizer maximises): the greedy plan
+    # is then the answer, said so, with the gap proven for it.
+    from optimizer import load_inputs
+    from optimizer.paths import SCENARIOS_DIR
+    result = optimize(load_inputs(SCENARIOS_DIR / "suburban.yaml"), SolveOptions(gap=0.01, time_limit=60))
+    model = build_model(result.problem)
+    greedy = solve_mod.fund_grants_first(model, greedy_plan(result.problem).installs)
+    assert plan_objective(result.problem, result.plan) >= plan_objective(result.problem, greedy) - 1e-9
+    assert result.report.gap <= 0.01 and not verify(result.problem, result.plan)
+    assert any("put together greedily" in note for note in result.report.notes)

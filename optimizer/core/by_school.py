@@ -19,7 +19,7 @@ from optimizer.core.guided import Guided
 from optimizer.core.model import Model
 from optimizer.core.plan import Plan
 from optimizer.core.sample import SamplePrices
-from optimizer.core.solve import plan_of, quiet, solver_errors, start_values
+from optimizer.core.solve import plan_of, solver_errors, start_values
 from optimizer.core.status import SolveOptions
 
 #: The master problem is solved this much closer than the gap asked (its plan's gap is
@@ -38,7 +38,7 @@ def plan_by_school(model: Model, prices: SamplePrices, known: Plan, options: Sol
     def left() -> float | None:
         return None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
 
-    with quiet(), solver_errors("highs"):
+    with solver_errors("highs"):
         parts = split(model)
         found = school_bound(model, prices.row_dual, left(), options.threads, parts)
         integers = int(parts.arrays["integer"].sum())

@@ -26,7 +26,6 @@ from optimizer.core.plan import Plan
 from optimizer.core.solve import (
     highs_used,
     integral,
-    quiet,
     solution_of,
     solver_errors,
     start_values,
@@ -204,7 +203,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     if not highs_used(options) or model.objective_kind == "tier1_count":
         return None
     began = time.perf_counter()
-    with quiet(), solver_errors("highs"):
+    with solver_errors("highs"):
         lp = run_highs(model.prob, options.time_limit, 0.0, options.threads, relax=True, warm=warm, keep_basis=True)
     lp_seconds = time.perf_counter() - began
     integers = sum(1 for v in model.variables() if v.cat == pulp.LpInteger)
@@ -227,7 +226,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
-        with model.integral_fixed(relaxed if around is None else around, also) as fixed, quiet(), \
+        with model.integral_fixed(relaxed if around is None else around, also) as fixed, \
                 solver_errors("highs"):
             sub = run_highs(model.prob, left, gap, threads, start, target=target, settings=settings)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not integral(model):

@@ -4,6 +4,7 @@ given, and the solution is written back into the PuLP variables."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import threading
 import types
@@ -107,6 +108,24 @@ def model_arrays(prob: pulp.LpProblem) -> tuple[list[pulp.LpVariable], dict[int,
         "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
         "start": starts, "index": index, "value": value, "sign": sign}
 
+
+def _banner_set_aside() -> None:
+    """HiGHS writes its banner to the process's standard output when the process's first
+    solver object is made, before any option can silence it. That first object is made here,
+    once, on import, with the output set aside, so that no solve ever redirects the standard
+    output that the process's other threads (other sessions of the app) share."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_banner_set_aside()
 
 _OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
 _LOWER, _BASIC = int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kBasic)

@@ -185,9 +185,10 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
     """Local capital dollars counted as each source's match, in whole cents: the solver's
     amounts rounded down, then single cents added along augmenting paths (moving other
     sources' match between classes when that frees room) until each source's match reaches
-    its need (its rate times its grant cents) rounded down to the cent, or what the solver
-    itself counted if that is less; then, where local money is left, up to the solver's
-    amounts rounded up. Never more than the local money of a class of items."""
+    its need (its rate times its grant cents) rounded down to the cent, even where the
+    solver, within its tolerance, counted a few cents less; then, where local money is left,
+    up to the solver's amounts rounded up. Never more than the local money of a class of
+    items."""
     room = dict(local)
     exact = {k: a * 100 for k, a in matches.items() if a > 0 and room.get(k[1:], 0) > 0}
     cents = {}
@@ -205,8 +206,7 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
     for src, q, t in sorted(exact):
         sources_in[q, t].append(src)
     for src in sorted(classes_of):
-        solver = sum(exact[(src, *c)] for c in classes_of[src])
-        need = min(math.floor(factor.get(src, 0.0) * grant[src] + 1e-6), math.floor(solver + EPS_CENTS))
+        need = math.floor(factor.get(src, 0.0) * grant[src] + 1e-6)
         short = need - sum(cents[(src, *c)] for c in classes_of[src])
         while short > 0 and _free_cent(src, classes_of, sources_in, cents, room):
             short -= 1  # a path always exists while the solver's own match fits in the classes

@@ -3,8 +3,6 @@ the gap, and turning the solution into a verified Plan."""
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -71,20 +69,6 @@ def solver_errors(name: str):
 
 
 @contextlib.contextmanager
-def quiet():
-    """Silence the solver's banner, which HiGHS writes to the process's standard output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-@contextlib.contextmanager
 def _values_kept(model: Model):
     """The model's variable values are restored when the block ends."""
     saved = {v: v.varValue for v in model.variables()}
@@ -99,7 +83,7 @@ def relaxation(model: Model, time_limit: float | None = None) -> tuple[float | N
     """Solve the LP relaxation: its objective (a bound on the best plan: upper for a
     maximisation) and the values of the in-place variables. The model's own variable values
     are restored afterwards."""
-    with _values_kept(model), quiet(), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
+    with _values_kept(model), solver_errors("highs" if "highs" in available_solvers() else "cbc"):
         if "highs" in available_solvers():
             bound = run_highs(model.prob, time_limit, 0.0, None, relax=True).dual_bound
         else:
@@ -113,7 +97,7 @@ def relaxation_basis(model: Model, time_limit: float | None = None) -> LpBasis |
     The model's own variable values are restored afterwards."""
     if "highs" not in available_solvers():
         return None
-    with _values_kept(model), quiet(), solver_errors("highs"):
+    with _values_kept(model), solver_errors("highs"):
         return run_highs(model.prob, time_limit, 0.0, None, relax=True, keep_basis=True).basis
 
 
@@ -160,7 +144,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
     name, engine = _solver(options, notes)
     began = time.perf_counter()
     highs = None
-    with quiet(), solver_errors(name):
+    with solver_errors(name):
         if name == "highs":
             highs = run_highs(model.prob, time_limit, options.gap, options.threads, start)
             sol = highs.sol_status
@@ -237,7 +221,7 @@ def fund_grants_first(model: Model, installs: dict[int, int]) -> Plan | None:
     if not model.fcap and not model.fop:
         return make_plan(model.problem, installs, {}, {})
     lp = "highs" if "highs" in available_solvers() else "cbc"
-    with _values_kept(model), model.funding_stage(installs), quiet(), solver_errors(lp):
+    with _values_kept(model), model.funding_stage(installs), solver_errors(lp):
         if lp == "highs":
             ok = run_highs(model.prob, None, 0.0, None, relax=True).sol_status == pulp.LpSolutionOptimal
         else:
