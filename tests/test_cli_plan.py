@@ -116,6 +116,22 @@ def test_infeasible_scenario_exits_3_and_names_the_conflict(case):
     assert "Traceback" not in r.stderr
 
 
+def test_an_infeasible_plan_prints_what_was_left_out_before_the_conflict(case):
+    # The award was made for FY2024-25: outside a 2027-2028 plan it is left out, and the plan
+    # that needed its money is infeasible. The note saying so comes before the conflict.
+    import yaml
+    scenario, catalog = case
+    data = yaml.safe_load(scenario.read_text())
+    data["funding_sources"]["svpp"].update(first_year=2024, last_year=2025)
+    data["budget"]["capital"] = 100
+    data["must"] = [{"measure": "reader", "site": "A"}, {"measure": "reader", "site": "B"}]
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    r = run("plan", scenario, "--catalog", catalog)
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    left_out = r.stderr.find("funding source svpp: no fiscal year of the horizon is inside its period")
+    assert 0 <= left_out < r.stderr.find("The rules conflict") and "1,000 left out" in r.stderr
+
+
 def test_overrides_on_the_command_line(case, tmp_path):
     scenario, catalog = case
     r = run("plan", scenario, "--catalog", catalog, "--budget", 0, "--years", 1, "--out", tmp_path / "z.json")
@@ -140,7 +156,7 @@ def test_validate_bad_file_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr + r.stdout
 
 
-def test_validate_names_closed_programs_and_a_state_without_a_profile(tmp_path):
+def test_validate_says_how_it_read_each_source_and_names_a_state_without_a_profile(tmp_path):
     from optimizer.paths import SCENARIOS_DIR
     what_if = tmp_path / "what_if.yaml"
     what_if.write_text(f"extends: {SCENARIOS_DIR / 'suburban.yaml'}\nstate: WY\nfunding_sources:\n"
@@ -148,5 +164,11 @@ def test_validate_names_closed_programs_and_a_state_without_a_profile(tmp_path):
     result = run("validate", what_if)
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert "had to be spent by 2026-09-30" in text and "not active money" in text
+    # the program is closed to new applications, but its awards are spent until 2026-09-30:
+    # fiscal year 2027 (July 2026 - June 2027) is the one year of the plan they still pay in
+    assert "(connections): $200,000 in all, spent in FY2027;" in text
     assert "no mandate profile for WY" in text
+    # and every source's reading: the Title IV-A allocation per year, the SVPP award in all
+    assert ("money: Title IV-A safe and healthy students set-aside (title-iv-a): $45,000 a year in "
+            "FY2027-FY2028 ($90,000 over the horizon)") in text
+    assert "money: COPS SVPP award FY2026 (svpp): $400,000 in all" in text and "25% local match" in text

@@ -126,13 +126,64 @@ def test_a_state_without_a_profile_is_planned_with_a_note(tmp_path):
     assert len(result.plan.items) == 1
 
 
-def test_a_program_past_its_spend_by_date_is_not_active_money(tmp_path):
-    closed = program("old", spend_by="2026-09-30", **NO_MATCH)
-    result = plan_of(instance(tmp_path, [m("a", annual_cost=0)], programs=[closed],
-                              funding_sources={"o": {"program": "old", "amount": 500}},
-                              budget={"capital": 0, **FREE}))
-    assert result.problem.sources == [] and len(result.plan.items) == 0
-    assert any("had to be spent by 2026-09-30" in n and "not active money" in n for n in result.report.notes)
+def test_an_award_is_spent_in_the_years_it_was_made_for_whatever_the_catalog_date(tmp_path):
+    # The program's money had to be spent by 2026-06-30 (the end of fiscal year 2026), before
+    # the catalog's as-of date (2026-11-29): a plan for fiscal years 2025-2026 still spends
+    # the award it made, and a plan from 2027 leaves it out and says how much and why.
+    closed = program("old", spend_by="2026-06-30", **NO_MATCH)
+    then = plan_of(instance(tmp_path, [m("a", annual_cost=0, capital_low=400, capital_typical=400, capital_high=400)],
+                            programs=[closed], funding_sources={"o": {"program": "old", "amount": 500}},
+                            horizon={"start": 2025, "years": 2}, budget={"capital": 0, **FREE}))
+    assert then.funding.query("source == 'o'")["amount"].sum() == pytest.approx(400)
+    later = plan_of(instance(tmp_path, [m("a", annual_cost=0)], programs=[closed],
+                             funding_sources={"o": {"program": "old", "amount": 500}},
+                             budget={"capital": 0, **FREE}))
+    assert later.problem.sources == [] and len(later.plan.items) == 0
+    assert any("no fiscal year of the horizon is inside its period" in n and "500 left out" in n
+               for n in later.report.notes)
+
+
+def test_capital_only_money_pays_no_recurring_cost(tmp_path):
+    # Bond money (a custom source that says recurring: false) pays the reader's $500 of
+    # capital and none of its $100 a year of licences, which fall on the operating budget.
+    # A custom source must say which it is; a program's award may narrow its rule, not widen it.
+    reader = m("reader", capital_low=500, capital_typical=500, capital_high=500, annual_cost=100,
+               funding_categories="hardware")
+    bond = {"name": "Security bond", "amount": 10_000, "level": "local", "eligible_categories": ["hardware"],
+            "recurring": False}
+    result = plan_of(instance(tmp_path, [reader], funding_sources={"bond": bond},
+                              budget={"capital": 0, "operating": 1000}))
+    paid = result.funding.query("source == 'bond'")
+    assert set(paid["kind"]) == {"capital"} and paid["amount"].sum() == pytest.approx(500)
+    assert result.funding.query("kind == 'annual'")["source"].unique().tolist() == ["local"]
+    levy = plan_of(instance(tmp_path, [reader], funding_sources={"levy": dict(bond, recurring=True)},
+                            budget={"capital": 0, "operating": 0}))
+    assert levy.funding.query("kind == 'annual'")["source"].unique().tolist() == ["levy"]
+    with pytest.raises(InputError) as err:
+        instance(tmp_path, [reader], funding_sources={"bond": {k: v for k, v in bond.items() if k != "recurring"}})
+    only([str(p) for p in err.value.problems], "funding_sources.bond", "recurring", "bond money")
+    with pytest.raises(InputError) as err:
+        instance(tmp_path, [reader], programs=[program("fed")],
+                 funding_sources={"g": {"program": "fed", "amount": 100, "recurring": True}})
+    only([str(p) for p in err.value.problems], "funding_sources.g", "recurring", "never widens")
+
+
+def test_a_yearly_allocation_says_whether_its_amount_is_per_year_or_in_total(tmp_path):
+    # Title IV-A style: $1,000 allocated every year of a 3-year plan, and $1,000 items only
+    # grant money can pay. Read per year it pays $3,000 over the horizon (an item a year);
+    # read as the whole award, $1,000; left unsaid, the scenario is refused with a message
+    # that names the field and both readings.
+    yearly = program("alloc", annual=True, **NO_MATCH)
+    items = [m(f"i{k}", component=c, annual_cost=0, capital_low=1000, capital_typical=1000, capital_high=1000)
+             for k, c in enumerate(["access_control", "video", "detection", "communication"])]
+    common = dict(programs=[yearly], horizon={"start": 2027, "years": 3}, budget={"capital": 0, **FREE})
+    for per, total in (("year", 3000), ("total", 1000)):
+        result = plan_of(instance(tmp_path, items, funding_sources={"a": {"program": "alloc", "amount": 1000,
+                                                                           "amount_per": per}}, **common))
+        assert result.funding.query("source == 'a'")["amount"].sum() == pytest.approx(total, abs=0.01)
+    with pytest.raises(InputError) as err:
+        instance(tmp_path, items, funding_sources={"a": {"program": "alloc", "amount": 1000}}, **common)
+    only([str(p) for p in err.value.problems], "funding_sources.a", "amount_per", "each year's allocation")
 
 
 def test_a_district_may_match_more_than_the_minimum_but_not_less(tmp_path):

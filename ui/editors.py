@@ -166,7 +166,8 @@ def funding(data: dict, catalog: Catalog) -> None:
             text, awarded, remove = st.columns([4, 1, 1])
             text.markdown(f"**{source.get('name') or sid}** (`{sid}`)")
             text.caption((f"{program.name} ({program.level})"
-                          + (" (the amount is per year)" if program.annual else "")) if program else "custom source")
+                          + {"year": " (the amount is per year)", "total": " (the amount is the whole award)"}.get(
+                              source.get("amount_per"), "")) if program else "custom source")
             state.bound(awarded.toggle, "Awarded", SCENARIO, ("funding_sources", sid, "awarded"),
                         default=True)
             remove.button("Remove", key=f"{FUNDING_REMOVE}{sid}", icon=":material/delete:",
@@ -317,6 +318,8 @@ def _add_grant(catalog: Catalog) -> None:
     source = {"program": program.id, "name": program.name, "amount": float(values["amount"]),
               "first_year": int(values["first_year"]), "last_year": int(values["last_year"]),
               "awarded": bool(values["awarded"])}
+    if program.annual:  # the form asks for the amount a year (its caption says so)
+        source["amount_per"] = "year"
     if values["match_rate"] is not None:
         source["match_rate"] = float(values["match_rate"])
     data.setdefault("funding_sources", {})[sid] = source

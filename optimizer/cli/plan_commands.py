@@ -56,7 +56,10 @@ def validate(path: Path = typer.Argument(..., help="A catalog folder or a scenar
                   f"{s.horizon.fiscal_years[0]}-{s.horizon.fiscal_years[-1]}, state {s.state or '-'}, "
                   f"{len(awarded)} funding source(s) awarded, PASS edition {s.catalog_edition}.",
                   highlight=False)
-        for note in expand(inputs).notes:
+        problem = expand(inputs)
+        for source in problem.sources:
+            out.print(f"  money: {source.reading}", highlight=False, markup=False)
+        for note in problem.notes:
             out.print(f"  note: {note}", highlight=False)
     except OptimizerError as exc:
         fail(exc)
@@ -181,8 +184,12 @@ def plan(
                   + " ".join(result.report.notes), highlight=False, markup=False)
         raise typer.Exit(EXIT_NO_PLAN)
     if not result.report.has_plan:
-        err.print(f"[bold red]{result.scenario}: no feasible plan ({result.status}).[/] The rules conflict:",
-                  highlight=False)
+        err.print(f"[bold red]{result.scenario}: no feasible plan ({result.status}).[/]", highlight=False)
+        if result.problem.notes:  # what was left out and why comes first: it is often the cause
+            err.print("Read with these notes:", highlight=False)
+            for note in result.problem.notes:
+                err.print(f"  - {note}", highlight=False, markup=False)
+        err.print("The rules conflict:", highlight=False)
         for conflict in diagnose(result.problem):
             err.print(f"  - {conflict}", highlight=False, markup=False)
         raise typer.Exit(EXIT_INFEASIBLE)

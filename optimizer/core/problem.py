@@ -64,6 +64,16 @@ class Source:
         return self.amount * (len(self.years) if self.per_year else 1)
 
     @property
+    def reading(self) -> str:
+        """How the source's amount and rules were read, in words (``validate`` prints it)."""
+        years = f"FY{self.years[0]}" + (f"-FY{self.years[-1]}" if len(self.years) > 1 else "")
+        amount = (f"${self.amount:,.0f} a year in {years} (${self.award_over_horizon:,.0f} over the horizon)"
+                  if self.per_year else f"${self.amount:,.0f} in all, spent in {years}")
+        match = f"{self.match_rate:.0%} local match" if self.match_rate > 0 else "no local match"
+        recurring = "pays recurring costs" if self.recurring_allowed else "one-time costs only (no recurring costs)"
+        return f"{self.name} ({self.id}): {amount}; {recurring}; {match}"
+
+    @property
     def spans(self) -> list[tuple[int | str, tuple[int, ...]]]:
         """The periods the award is capped over: each year for an annual allocation, else
         the whole period ("all")."""
@@ -281,20 +291,19 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
         if program is not None and not program.public_schools_eligible:
             notes.append(f"funding source {key}: {program.name} is not open to public schools; ignored")
             continue
-        if program is not None and program.closed_on(catalog.as_of):
-            notes.append(f"funding source {key}: {program.name} had to be spent by "
-                         f"{program.spend_by:%Y-%m-%d}, before the catalog's as-of date "
-                         f"{catalog.as_of:%Y-%m-%d}; it is not active money and is left out")
-            continue
         level = src.level or (program.level if program else "local")
         rate = src.match_rate if src.match_rate is not None else (program.match_rate if program else 0.0)
         if program is not None and rate != program.match_rate:
             notes.append(f"funding source {key}: local match {rate:.0%} where {program.name} asks "
                          f"{program.match_rate:.0%}" + (" (more than the minimum, by the district's choice)"
                                                          if rate > program.match_rate else " (needs the waiver granted)"))
+        # the award's own period decides, not the catalog's date: a program closed to new
+        # applications still pays the awards it made, in the years they were made for
         years = _source_years(src, program, scenario.horizon.fiscal_years)
         if not years:
-            notes.append(f"funding source {key}: no fiscal year of the horizon is inside its period; ignored")
+            notes.append(f"funding source {key}: no fiscal year of the horizon is inside its period "
+                         f"(the award's first_year/last_year, else the program's spend-by date or period); "
+                         f"{src.amount:,.0f} left out")
             continue
         rules = program.rules if program else _custom_rules(key, src, scenario.horizon.start)
         earmark = mandates[src.earmark] if src.earmark else None
@@ -308,8 +317,9 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
         out.append(Source(
             id=key, name=src.name or (program.name if program else key),
             program=program.id if program else None, federal=level == "federal",
-            amount=src.amount, per_year=bool(program and program.annual), years=years,
-            recurring_allowed=program.recurring_costs_allowed if program else True,
+            amount=src.amount, per_year=src.amount_per == "year", years=years,
+            recurring_allowed=bool(src.recurring if src.recurring is not None else
+                                   program is not None and program.recurring_costs_allowed),
             sites=None if src.sites is None else frozenset(src.sites), earmark=src.earmark,
             match_rate=rate, match_basis=(program.match_basis if program else "federal_share"),
             supplement_not_supplant=(program.supplement_not_supplant if program else level == "federal"),

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optimizer.data.catalog import Catalog, load_catalog
+from optimizer.data.funding import FundingProgram
 from optimizer.data.mandates import Mandate
 from optimizer.data.scenario import (
     MAPPING_NAME,
+    FundingSource,
     Scenario,
     load_scenario,
     scenario_from_mapping,
@@ -37,6 +39,26 @@ def _check_measure(catalog: Catalog, problems: ProblemCollector, where: str, fie
     elif scope is not None and measure.scope != scope:
         problems.add(where, field, measure_id, f"a {scope}-scope measure; this one is {measure.scope}-scope",
                      file=file)
+
+
+def _check_money_reading(problems: ProblemCollector, where: str, source: FundingSource,
+                         program: FundingProgram | None) -> None:
+    """The amount and the recurring-cost rule of a source are said, never guessed: a yearly
+    allocation says whether its amount is per year or in total, custom money says whether it
+    may pay recurring costs, and an award never pays recurring costs its program refuses."""
+    if program is not None and program.annual and source.amount_per is None:
+        problems.add(where, "amount_per", "(missing)",
+                     f"'year' or 'total': {program.name} is allocated every year, so say whether "
+                     f"{source.amount:,.0f} is each year's allocation or the whole award over the horizon")
+    if program is None and source.program is None and source.recurring is None:
+        problems.add(where, "recurring", "(missing)",
+                     "true or false: whether this money may pay recurring costs (subscriptions, "
+                     "licences, salaries); bond money pays one-time capital only (false), a general "
+                     "fund or levy usually may (true)")
+    if program is not None and source.recurring and not program.recurring_costs_allowed:
+        problems.add(where, "recurring", True,
+                     f"false or left out: {program.name} does not pay recurring costs, and an award "
+                     "narrows its program's rules, never widens them")
 
 
 def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str) -> None:
@@ -81,6 +103,7 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
             problems.add(where, "match_rate", source.match_rate,
                          f"at least the program's {program.match_rate:.0%} (it grants no waiver); "
                          "a district may put in more match, never less")
+        _check_money_reading(problems, where, source, program)
     for key, mandate in scenario.mandates.extra.items():
         for mid in mandate.measures:
             _check_measure(catalog, problems, f"mandates.extra.{key}", "measures", mid)

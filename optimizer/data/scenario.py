@@ -171,6 +171,13 @@ class FundingSource(BaseModel):
     program: str | None = None
     name: str | None = None
     amount: Dollars
+    amount_per: Literal["year", "total"] | None = Field(
+        default=None, description="whether the amount is for each fiscal year or for the whole award "
+                                  "(required for a program allocated every year)")
+    recurring: Flag | None = Field(
+        default=None, description="whether the money may pay recurring costs (subscriptions, licences, "
+                                  "salaries, service fees); required for a custom source, and for a "
+                                  "program only to narrow its rule (bond money pays one-time capital)")
     awarded: Flag = True
     first_year: FiscalYear | None = None
     last_year: FiscalYear | None = None

@@ -82,7 +82,7 @@ SIZES = {"S": (3, 3, 1), "M": (15, 5, 3), "L": (120, 5, 3), "XL": (1000, 3, 3)}
 _SOURCES = [
     ("svpp", {"program": "cops-svpp", "amount": 500000}),
     ("state", {"program": "pa-pccd-competitive", "amount": 450000}),
-    ("title-iv-a", {"program": "ed-title-iv-a", "amount": 60000}),
+    ("title-iv-a", {"program": "ed-title-iv-a", "amount": 60000, "amount_per": "year"}),
 ]
 
 
