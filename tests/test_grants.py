@@ -198,3 +198,30 @@ def test_a_district_may_match_more_than_the_minimum_but_not_less(tmp_path):
     with pytest.raises(InputError) as err:
         instance(tmp_path, [m("a")], funding_sources={"g": {"program": "fed", "amount": 100, "match_rate": 0.1}}, **common)
     only([str(p) for p in err.value.problems], "match_rate", "never less")
+
+
+def test_an_award_made_for_replacing_cameras_at_end_of_life_replaces_them(tmp_path):
+    # Both schools' cameras (installed 2015, 8-year life) are past their life. Local money is
+    # dear here (a serious-harm equivalent per $1,000) and the award asks a 25% match: an award
+    # free to pay anything goes to fencing, and replacing the weak cameras is not worth its
+    # match and upkeep. Made for the camera replacement (its project), the award replaces the
+    # cameras at both schools by its last year, pays for them and for nothing else, and the
+    # plan says why they are bought.
+    cams = m("cams", component="video", role="detect", effectiveness=0.02, useful_life=8, annual_cost=0,
+             capital_low=400, capital_typical=400, capital_high=400)
+    fence = m("fence", layer="campus", component="architectural", effectiveness=0.5, annual_cost=0,
+              capital_low=400, capital_typical=400, capital_high=400)
+    sites = [site(s, in_place=["cams"], installed={"cams": 2015}) for s in ("A", "B")]
+    common = dict(programs=[program("fed")], sites=sites, horizon={"start": 2027, "years": 2},
+                  budget={"capital": 1000, **FREE}, policy={"least_value_per_1000": 1.0})
+    free = plan_of(instance(tmp_path, [cams, fence], funding_sources={"g": {"program": "fed", "amount": 1000}},
+                            **common))
+    assert "cams" not in set(free.plan.items["measure_id"])
+    assert set(free.funding.query("source == 'g'")["measure_id"]) == {"fence"}
+    awarded = plan_of(instance(tmp_path, [cams, fence], funding_sources={
+        "g": {"program": "fed", "amount": 1000, "project": ["cams"], "last_year": 2027}}, **common))
+    bought = {(r.measure_id, r.site_id, r.year) for r in awarded.plan.items.itertuples() if r.measure_id == "cams"}
+    assert bought == {("cams", "A", 2027), ("cams", "B", 2027)}
+    paid = awarded.funding.query("source == 'g'")
+    assert set(paid["measure_id"]) == {"cams"} and paid["amount"].sum() == pytest.approx(640)  # 80% of $800
+    assert any("the project it was awarded for" in r for r in awarded.reasons())

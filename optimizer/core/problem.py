@@ -234,8 +234,10 @@ def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
     where = f"scenario funding_sources.{key}"
     if not ruling.allowed:
         return ruling
-    if fs.eligible_measures is not None and measure.id not in fs.eligible_measures:
-        return Ruling(False, "outside the award's approved project (its eligible_measures)", where)
+    eligible = fs.eligible_measures if fs.eligible_measures is not None else fs.project
+    if eligible is not None and measure.id not in eligible:
+        return Ruling(False, "outside the award's approved project (its "
+                      + ("eligible_measures)" if fs.eligible_measures is not None else "project)"), where)
     if measure.id in fs.excluded_measures:
         return Ruling(False, "excluded from this award by the scenario (excluded_measures)", where)
     if fs.program and fs.eligible_categories is not None and not set(fs.eligible_categories) & set(measure.funding_categories):
@@ -358,6 +360,7 @@ class _MandateSpec:
     measures: tuple[str, ...]
     reach: str
     source: str
+    sites: tuple[str, ...] | None = None  # an award's project: only at the award's sites
 
 
 def _mandate_specs(scenario: Scenario, catalog: Catalog, notes: list[str]) -> list[_MandateSpec]:
@@ -392,6 +395,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
         layer = catalog.layer_of(measure)
         for site, place in places:
             if (measure.scope == "site") != (site is not None):
+                continue
+            if site is not None and site.kind not in measure.site_kinds:
                 continue
             in_place = measure.id in (site.in_place if site else district_in_place)
             base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
@@ -543,8 +548,8 @@ class _MandatePlaces:
         self.ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
         self.site_ids = site_ids
 
-    def __call__(self, measure_ids, reach):
-        targets = self.site_ids if reach == "every_site" else [DISTRICT]
+    def __call__(self, measure_ids, reach, sites: tuple[str, ...] | None = None):
+        targets = list(sites) if sites else self.site_ids if reach == "every_site" else [DISTRICT]
         place_rows, met, renewals = [], [], []
         for place in targets:
             options_places = ([place, DISTRICT] if place != DISTRICT
@@ -577,10 +582,29 @@ def _mandate_rules(specs: list[_MandateSpec], places: _MandatePlaces, years: lis
         if deadline < years[0]:
             notes.append(f"mandate {spec.id} ({spec.title}) was due in fiscal year {deadline}: "
                          f"planned for {years[0]} at the latest")
-        place_rows, met, renewals = places(spec.measures, spec.reach)
+        place_rows, met, renewals = places(spec.measures, spec.reach, spec.sites)
         rules.append(MandateRule(spec.id, spec.title, spec.strength, deadline, by_year, tuple(place_rows),
                                  tuple(met), tuple(renewals), source=spec.source))
     return rules
+
+
+def _award_projects(scenario: Scenario, catalog: Catalog, sources: list[Source]) -> list[_MandateSpec]:
+    """Each award made for a project, as a rule on the plan: the project's measures in place at
+    the award's sites (at every school if it names none; district-wide for a district measure)
+    by the award's last fiscal year, so that the award is spent on what it was given for. Not
+    a mandate: federal money may pay for it (supplement-not-supplant does not apply)."""
+    specs = []
+    for src in sources:
+        award = scenario.funding_sources[src.id]
+        if not award.project:
+            continue
+        names = ", ".join(catalog.measures[mid].name for mid in award.project)
+        district = all(catalog.measures[mid].scope == "district" for mid in award.project)
+        specs.append(_MandateSpec(f"award-{src.id}", f"{src.name}: the project it was awarded for ({names})", "must",
+                                  src.years[-1], tuple(award.project), "district" if district else "every_site",
+                                  f"scenario funding_sources.{src.id}.project",
+                                  None if district or src.sites is None else tuple(sorted(src.sites))))
+    return specs
 
 
 def _compliance(scenario: Scenario, catalog: Catalog, sources: list[Source], places: _MandatePlaces) -> dict:
@@ -644,7 +668,8 @@ def expand(inputs: Inputs) -> Problem:
         candidates=cand, existing=existing, groups=groups, cells=cells, cell_members=cell_members,
         cell_in_place=cell_in_place,
         prerequisites=_prerequisites(cand, existing, catalog), tier_links=_tier_links(cand, existing, policy.tier_order),
-        alternatives=_alternatives(cand, existing, catalog), mandates=_mandate_rules(specs, places, years, notes),
+        alternatives=_alternatives(cand, existing, catalog),
+        mandates=_mandate_rules(specs + _award_projects(scenario, catalog, sources), places, years, notes),
         musts=[int(i) for i in cand.index[cand["must"]]], sources=sources, cap_classes=cap_classes,
         op_classes=op_classes, capital_budget=scenario.budget.per_year("capital", years),
         operating_budget=scenario.budget.per_year("operating", years),

@@ -85,7 +85,7 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
             if pick.site is not None and pick.site not in site_ids:
                 problems.add(where, "site", pick.site, "a site id of this scenario")
     for key, source in scenario.funding_sources.items():
-        for field in ("eligible_measures", "excluded_measures"):
+        for field in ("eligible_measures", "excluded_measures", "project"):
             for mid in getattr(source, field) or []:
                 _check_measure(catalog, problems, f"funding_sources.{key}", field, mid)
         where = f"funding_sources.{key}"

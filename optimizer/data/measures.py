@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -74,6 +75,7 @@ class Measure(BaseModel):
     threats: dict[str, float] = {}
     alternative_group: str | None = None
     assessment: Flag = False
+    site_kinds: list[Literal["school", "support"]] = ["school"]
     discouraged: Flag
     discouraged_reason: str | None = None
     cost_source: str = Field(min_length=1)

@@ -54,6 +54,10 @@ class Site(BaseModel):
     id: str = Field(pattern=ID)
     name: str = Field(min_length=1)
     level: Literal["elementary", "middle", "high", "k8", "k12", "alternative", "other"]
+    kind: Literal["school", "support"] = Field(
+        default="school", description="school, or support: a building where no students are taught (bus "
+                                      "garage, administration building, stadium, warehouse), which gets only "
+                                      "the measures of the building and grounds the catalog marks for it")
     enrollment: Count
     staff: Count
     exterior_doors: Count = Field(ge=1)
@@ -184,6 +188,10 @@ class FundingSource(BaseModel):
     level: Literal["federal", "state", "local", "private"] | None = None
     eligible_categories: list[FundingCategory] | None = None
     eligible_measures: list[str] | None = None
+    project: list[str] | None = Field(
+        default=None, description="the measures the award was made for: bought at the award's sites (every "
+                                  "school if none) by its last fiscal year, and the award pays only for them "
+                                  "unless eligible_measures says otherwise")
     excluded_measures: list[str] = []
     sites: list[str] | None = None
     earmark: str | None = None
