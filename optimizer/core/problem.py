@@ -589,21 +589,20 @@ def _mandate_rules(specs: list[_MandateSpec], places: _MandatePlaces, years: lis
 
 
 def _award_projects(scenario: Scenario, catalog: Catalog, sources: list[Source]) -> list[_MandateSpec]:
-    """Each award made for a project, as a rule on the plan: the project's measures in place at
-    the award's sites (at every school if it names none; district-wide for a district measure)
-    by the award's last fiscal year, so that the award is spent on what it was given for. Not
-    a mandate: federal money may pay for it (supplement-not-supplant does not apply)."""
+    """Each award made for a project, as rules on the plan: every measure of the project in
+    place at the award's sites (at every school if it names none; district-wide for a district
+    measure) by the award's last fiscal year, so that the award is spent on what it was given
+    for. Not a mandate: federal money may pay for it (supplement-not-supplant does not apply)."""
     specs = []
     for src in sources:
-        award = scenario.funding_sources[src.id]
-        if not award.project:
-            continue
-        names = ", ".join(catalog.measures[mid].name for mid in award.project)
-        district = all(catalog.measures[mid].scope == "district" for mid in award.project)
-        specs.append(_MandateSpec(f"award-{src.id}", f"{src.name}: the project it was awarded for ({names})", "must",
-                                  src.years[-1], tuple(award.project), "district" if district else "every_site",
-                                  f"scenario funding_sources.{src.id}.project",
-                                  None if district or src.sites is None else tuple(sorted(src.sites))))
+        for mid in scenario.funding_sources[src.id].project or []:
+            measure = catalog.measures[mid]
+            district = measure.scope == "district"
+            specs.append(_MandateSpec(f"award-{src.id}-{mid}", f"{src.name}: the project it was awarded for "
+                                      f"({measure.name})", "must", src.years[-1], (mid,),
+                                      "district" if district else "every_site",
+                                      f"scenario funding_sources.{src.id}.project",
+                                      None if district or src.sites is None else tuple(sorted(src.sites))))
     return specs
 
 

@@ -1,0 +1,36 @@
+"""Real districts built from public documents (scenarios/real/, issue 27): each plan spends
+every grant dollar where the award allows, on the project the award names, and the plan's
+projects are compared with what the district bought in docs/real-districts.md."""
+from __future__ import annotations
+
+import pytest
+
+from optimizer.core.run import optimize
+from optimizer.core.verify import verify
+from optimizer.data.inputs import load_inputs
+from optimizer.paths import SCENARIOS_DIR
+
+CAMERAS = {"bld-vid-entrance-cameras", "cls-vid-corridor-cameras", "cmp-vid-grounds-cameras"}
+
+
+@pytest.fixture(scope="module")
+def san_marino():
+    return optimize(load_inputs(SCENARIOS_DIR / "real" / "san_marino_ca.yaml"))
+
+
+def test_san_marino_spends_its_svpp_award_on_the_camera_replacement_it_was_made_for(san_marino):
+    # The FY2023 SVPP award ($405,872) was made to replace the district's 130 cameras
+    # ($595,279 in all, the district's estimate): every award dollar goes to the cameras, at
+    # every school, in the award's years, with the district's share as local match.
+    result = san_marino
+    assert result.plan is not None and not verify(result.problem, result.plan)
+    use = result.grant_use().set_index("source").loc["svpp"]
+    assert use["used"] == pytest.approx(405_872, abs=0.01) and use["unused"] == pytest.approx(0, abs=0.01)
+    paid = result.funding.query("source == 'svpp'")
+    assert set(paid["measure_id"]) == CAMERAS and set(paid["year"]) <= {2024, 2025, 2026}
+    items = result.plan.items
+    cameras = items[items["measure_id"].isin(CAMERAS)]
+    assert set(zip(cameras["measure_id"], cameras["site_id"])) == {
+        (mid, sid) for mid in CAMERAS for sid in ("CARVER", "VALENTINE", "HUNTINGTON", "SMHS")}
+    assert cameras["capital_cost"].sum() == pytest.approx(595_279, abs=20)  # 130 cameras at $4,579
+    assert use["local_match"] == pytest.approx(189_407, abs=20)
