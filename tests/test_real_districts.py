@@ -34,3 +34,24 @@ def test_san_marino_spends_its_svpp_award_on_the_camera_replacement_it_was_made_
         (mid, sid) for mid in CAMERAS for sid in ("CARVER", "VALENTINE", "HUNTINGTON", "SMHS")}
     assert cameras["capital_cost"].sum() == pytest.approx(595_279, abs=20)  # 130 cameras at $4,579
     assert use["local_match"] == pytest.approx(189_407, abs=20)
+
+
+def test_marble_falls_spends_its_state_safety_grants_on_the_fence_panic_system_and_film_it_approved():
+    # The board approved $1,130,220 of state grants for scale-proof fencing ($475,336), a staff
+    # panic notification system ($504,700) and entry-resistant film ($52,935) at its 7 campuses:
+    # the plan buys those three at every campus within the grants' years and the grants pay
+    # them, to the dollar of the district's figures; what the grants pay is only what they allow.
+    result = optimize(load_inputs(SCENARIOS_DIR / "real" / "marble_falls_tx.yaml"))
+    assert result.plan is not None and not verify(result.problem, result.plan)
+    project = {"cmp-arc-perimeter-fencing": 475_336, "cls-det-silent-panic-alarm": 504_700,
+               "bld-arc-security-film": 52_935}
+    items = result.plan.items
+    campuses = {s.id for s in result.problem.sites}
+    for mid in project:
+        assert set(items.loc[items["measure_id"] == mid, "site_id"]) == campuses, mid
+    paid = result.funding.query("source == 'state-safety' and kind == 'capital'").groupby("measure_id")["amount"].sum()
+    for mid, amount in project.items():
+        assert paid[mid] == pytest.approx(amount, abs=7), mid  # the district's total, shared over 7 campuses
+    allowed = {mid for (sid, mid), r in result.problem.rulings.items()
+                if sid == "state-safety" and r.allowed}
+    assert set(result.funding.query("source == 'state-safety'")["measure_id"]) <= allowed

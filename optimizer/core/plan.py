@@ -186,11 +186,17 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
     amounts rounded down, then single cents added along augmenting paths (moving other
     sources' match between classes when that frees room) until each source's match reaches
     its need (its rate times its grant cents) rounded down to the cent, even where the
-    solver, within its tolerance, counted a few cents less; then, where local money is left,
-    up to the solver's amounts rounded up. Never more than the local money of a class of
-    items."""
+    solver, within its tolerance, counted a few cents less (then from the local money of any
+    class of items the source may pay for in its years, if the solver's own classes have no
+    cent left); then, where local money is left, up to the solver's amounts rounded up. Never
+    more than the local money of a class of items."""
     room = dict(local)
     exact = {k: a * 100 for k, a in matches.items() if a > 0 and room.get(k[1:], 0) > 0}
+    for src in problem.sources:
+        if src.match_factor > 0:
+            for (q, t), left in local.items():
+                if left > 0 and t in src.years and src.id in problem.cap_classes.get(q, ()):
+                    exact.setdefault((src.id, q, t), 0.0)
     cents = {}
     for k in sorted(exact):
         cents[k] = min(max(math.floor(exact[k] + EPS_CENTS), 0), room[k[1:]])
