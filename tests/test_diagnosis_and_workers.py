@@ -73,7 +73,8 @@ def test_diagnosis_leaves_out_a_mandate_the_shortfall_does_not_come_from(tmp_pat
     measures = [fixed("panic", 100), fixed("lock", 500, component="access_control")]
     state = {**NJ, "mandates": [{**NJ["mandates"][0], "measures": ["panic"]}]}
     grant = {"panic-grant": {"name": "State panic grant", "level": "state", "amount": 100,
-                             "eligible_categories": ["hardware"], "eligible_measures": ["panic"]}}
+                             "eligible_categories": ["hardware"], "eligible_measures": ["panic"],
+                             "recurring": False}}
     inputs = instance(tmp_path, measures, states=[state], state="NJ", funding_sources=grant,
                       must=[{"measure": "lock", "site": "A"}], budget={"capital": 100, **FREE})
     conflicts = diagnose(expand(inputs))

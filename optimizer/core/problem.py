@@ -439,8 +439,10 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                 forbidden = f"discouraged by guidance: {measure.discouraged_reason}"
             elif must and (measure.discouraged or measure.evidence == "harmful"):
                 forced[measure.id] = measure
+            # in whole cents, as it is paid: the solver's money and the plan's cents then add up
+            # alike (a robustness draw's fractional-cent prices left a match 3 cents short)
             rows.append(dict(base, key=f"{measure.id}@{place}", quantity=quantity,
-                             capital=quantity * unit_capital, annual=quantity * unit_annual,
+                             capital=round(quantity * unit_capital, 2), annual=round(quantity * unit_annual, 2),
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
