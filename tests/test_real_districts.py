@@ -55,3 +55,26 @@ def test_marble_falls_spends_its_state_safety_grants_on_the_fence_panic_system_a
     allowed = {mid for (sid, mid), r in result.problem.rulings.items()
                 if sid == "state-safety" and r.allowed}
     assert set(result.funding.query("source == 'state-safety'")["measure_id"]) <= allowed
+
+
+@pytest.mark.slow
+def test_lockport_spends_capital_only_bond_money_on_its_security_plan_and_never_on_banned_facial_recognition():
+    # Smart Schools Bond Act money pays one-time capital only: every recurring cost of the
+    # plan falls on local money. The plan's items (cameras, visitor badging, the PA that the
+    # notification system replaced, bullet-resistant greeter windows) are bought where they
+    # serve: the district office, a support building, gets only building and grounds items.
+    # The facial recognition the district bought ($1.4-2.7 million, now banned in New York
+    # schools) is never bought.
+    result = optimize(load_inputs(SCENARIOS_DIR / "real" / "lockport_ny.yaml"))
+    assert result.plan is not None and not verify(result.problem, result.plan)
+    ssba = result.funding.query("source == 'ssba'")
+    assert len(ssba) and set(ssba["kind"]) == {"capital"}
+    assert result.funding.query("kind == 'annual' and amount > 0")["source"].unique().tolist() == ["local"]
+    items = result.plan.items
+    office = set(items.loc[items["site_id"] == "DO", "measure_id"])
+    catalog = load_inputs(SCENARIOS_DIR / "real" / "lockport_ny.yaml").catalog
+    assert office and all("support" in catalog.measures[mid].site_kinds for mid in office)
+    assert "bld-vid-facial-recognition" not in set(items["measure_id"])
+    schools = {s.id for s in result.problem.sites if s.kind == "school"}
+    for mid in ("cls-vid-corridor-cameras", "cmp-vid-grounds-cameras", "bld-arc-bullet-resistant-glass"):
+        assert set(items.loc[items["measure_id"] == mid, "site_id"]) >= schools, mid

@@ -592,19 +592,21 @@ def _mandate_rules(specs: list[_MandateSpec], places: _MandatePlaces, years: lis
 
 def _award_projects(scenario: Scenario, catalog: Catalog, sources: list[Source]) -> list[_MandateSpec]:
     """Each award made for a project, as rules on the plan: every measure of the project in
-    place at the award's sites (at every school if it names none; district-wide for a district
-    measure) by the award's last fiscal year, so that the award is spent on what it was given
-    for. Not a mandate: federal money may pay for it (supplement-not-supplant does not apply)."""
+    place at the award's sites (else at every site of a kind the measure serves: a support
+    building gets no classroom measure; district-wide for a district measure) by the award's
+    last fiscal year, so that the award is spent on what it was given for. Not a mandate:
+    federal money may pay for it (supplement-not-supplant does not apply)."""
     specs = []
     for src in sources:
         for mid in scenario.funding_sources[src.id].project or []:
             measure = catalog.measures[mid]
             district = measure.scope == "district"
+            sites = (tuple(sorted(src.sites)) if src.sites is not None else
+                     tuple(s.id for s in scenario.sites if s.kind in measure.site_kinds))
             specs.append(_MandateSpec(f"award-{src.id}-{mid}", f"{src.name}: the project it was awarded for "
                                       f"({measure.name})", "must", src.years[-1], (mid,),
                                       "district" if district else "every_site",
-                                      f"scenario funding_sources.{src.id}.project",
-                                      None if district or src.sites is None else tuple(sorted(src.sites))))
+                                      f"scenario funding_sources.{src.id}.project", None if district else sites))
     return specs
 
 
