@@ -61,16 +61,17 @@ def test_cost_ranges_are_ordered(catalog):
 
 
 def test_prerequisite_graph_is_acyclic_and_closed(catalog):
-    # Kahn's algorithm, independent of the loader's own check.
+    # Kahn's algorithm, independent of the loader's own check; a prerequisite with options
+    # ("a|b") counts each option as an edge.
+    edges = {m.id: [o for options in m.prerequisite_options for o in options] for m in catalog.measures.values()}
     indegree = {mid: 0 for mid in catalog.measures}
-    for m in catalog.measures.values():
-        for pre in m.prerequisites:
-            assert pre in catalog.measures, f"{m.id} requires unknown {pre}"
-            indegree[m.id] += 1
+    for mid, pres in edges.items():
+        for pre in pres:
+            assert pre in catalog.measures, f"{mid} requires unknown {pre}"
+            indegree[mid] += 1
     ready = [mid for mid, d in indegree.items() if d == 0]
     done = 0
-    dependants = {mid: [m.id for m in catalog.measures.values() if mid in m.prerequisites]
-                  for mid in catalog.measures}
+    dependants = {mid: [m for m, pres in edges.items() for pre in pres if pre == mid] for mid in catalog.measures}
     while ready:
         node = ready.pop()
         done += 1

@@ -69,6 +69,24 @@ def test_prerequisites(tmp_path):
     assert installed(bad) == {"reader"} and "prerequisites" in rules_broken(bad)
 
 
+def test_a_prerequisite_with_options_is_met_by_any_one_of_them(tmp_path):
+    # The live display needs the intercom or the vestibule: with the vestibule in place at A it
+    # is free to come; at B neither is, and the cheaper intercom comes with it.
+    # The budget buys both displays and one intercom, only if A's display needs no intercom.
+    cost = dict(annual_cost=0, capital_low=100, capital_typical=100, capital_high=100)
+    measures = [m("intercom", component="communication", effectiveness=0.01, **cost),
+                m("vestibule", component="architectural", effectiveness=0.01, annual_cost=0,
+                  capital_low=900, capital_typical=900, capital_high=900),
+                m("display", component="video", effectiveness=0.9, prerequisites="intercom|vestibule", **cost)]
+    p = problem(tmp_path, measures, sites=[site("A", in_place=["vestibule"]), site("B")],
+                budget={"capital": 300, **FREE}, policy={"tier_order": "off", "least_value_per_1000": 0})
+    checked = solve(p)
+    assert checked.valid, checked.violations
+    bought = set(zip(checked.plan.items["measure_id"], checked.plan.items["site_id"]))
+    assert ("display", "A") in bought and ("display", "B") in bought
+    assert ("intercom", "B") in bought and ("vestibule", "B") not in bought and ("intercom", "A") not in bought
+
+
 def test_tier_order(tmp_path):
     p = problem(tmp_path, [m("t1", effectiveness=0.1, annual_cost=0),
                            m("t2", tier=2, effectiveness=0.9, annual_cost=0)],

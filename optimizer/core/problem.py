@@ -446,7 +446,7 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              forbidden=forbidden, must=must, mandated=measure.id in mandated_ids,
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
-                             prerequisite_ids=tuple(measure.prerequisites), not_before=not_before,
+                             prerequisite_ids=tuple(measure.prerequisite_options), not_before=not_before,
                              unit=unit, assessment=measure.assessment, useful_life=measure.useful_life))
     for measure in forced.values():
         harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
@@ -489,15 +489,16 @@ def _funding_classes(cand: pd.DataFrame, sources: list[Source], rulings: dict, s
 
 
 def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog) -> list[tuple[int, tuple[int, ...]]]:
-    """Each prerequisite not in place, resolved to the candidate rows that satisfy it at the place."""
+    """Each prerequisite not in place, resolved to the candidate rows that satisfy it at the
+    place (any one of them, for a prerequisite with options)."""
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
     have = set(zip(existing["measure_id"], existing["site_id"]))
     out = []
-    for i, (mids, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
-        for pre in mids:
-            place = site_id if catalog.measures[pre].scope == "site" else DISTRICT
-            if (pre, place) not in have:
-                out.append((i, (row_of[(pre, place)],) if (pre, place) in row_of else ()))
+    for i, (prerequisites, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
+        for options in prerequisites:
+            places = [(pre, site_id if catalog.measures[pre].scope == "site" else DISTRICT) for pre in options]
+            if not any(place in have for place in places):
+                out.append((i, tuple(row_of[place] for place in places if place in row_of)))
     return out
 
 

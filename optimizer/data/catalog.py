@@ -128,7 +128,7 @@ def _find_cycle(measures: dict[str, Measure]) -> list[str] | None:
     def visit(node: str) -> list[str] | None:
         state[node] = 1
         stack.append(node)
-        for nxt in measures[node].prerequisites:
+        for nxt in (o for options in measures[node].prerequisite_options for o in options):
             if nxt not in measures:
                 continue
             if state.get(nxt) == 1:
@@ -171,7 +171,7 @@ def _check_measures(rows: list[tuple[str, Measure]], pass6: Taxonomy, pass7: Tax
                              f"a 6th-edition layer that maps to {m.layer}: {', '.join(allowed)}")
     for mid, m in measures.items():
         where = where_of[mid]
-        for pre in m.prerequisites:
+        for pre in (o for options in m.prerequisite_options for o in options):
             other = measures.get(pre)
             if other is None:
                 problems.add(where, "prerequisites", pre, "ids of measures in this table")

@@ -104,6 +104,11 @@ class Measure(BaseModel):
         return out
 
     @property
+    def prerequisite_options(self) -> list[tuple[str, ...]]:
+        """Each prerequisite as the measures any one of which meets it (``a|b`` in the table)."""
+        return [tuple(part.strip() for part in pre.split("|")) for pre in self.prerequisites]
+
+    @property
     def job_key(self) -> str:
         """The job measures share when they are substitutes (the measure's id when none is given)."""
         return self.job or self.id

@@ -58,7 +58,7 @@ def generate_sites(count: int, seed: int, catalog: Catalog | None = None,
         size = enrollment / 500
         in_place = [m.id for m in tier1 if rng.random() < in_place_rate]
         in_place += [m.id for m in tier2 if rng.random() < in_place_rate / 3
-                     and all(p in in_place for p in m.prerequisites)]
+                     and all(any(o in in_place for o in options) for options in m.prerequisite_options)]
         name = _NAMES[i % len(_NAMES)] + ("" if i < len(_NAMES) else f" {i // len(_NAMES) + 1}")
         sites.append(Site(
             id=f"{_PREFIX[level]}-{i + 1:04d}",
