@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-BUDGET = 400_000.0  # local capital per fiscal year, as ``plan --budget 400000``
+BUDGET = 100_000.0  # local capital per fiscal year, as ``plan --budget 100000`` (binding: the plan changes)
 PLAN, SCENARIO, COMPARE = "ui/pages/plan.py", "ui/pages/scenario.py", "ui/pages/compare.py"
 #: The Plan page's number setting every fiscal year's capital budget of the scenario.
 BUDGET_KEY, SVPP_KEY = "scenario:budget.capital.every_year", "scenario:funding_sources.svpp.awarded"
@@ -115,7 +115,7 @@ def test_changing_the_budget_shows_the_apis_plan(at_budget):
     assert metric(at, "Risk reduction") == fmt.value(expected.value) != scenario_budget
     assert metric(at, "Capital spend") == fmt.money(expected.totals()["capital"])
     assert metric(at, "Items") == f"{len(expected.plan.items):,}"
-    assert "$1,200,000" in charts_json(at)  # the waterfall follows: 3 x 400k
+    assert "$300,000" in charts_json(at)  # the waterfall follows: 3 x 100k
 
 
 def test_grant_toggle_and_pins_compare_like_the_api(at_budget):
