@@ -215,7 +215,7 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
         need = math.floor(factor.get(src, 0.0) * grant[src] + 1e-6)
         short = need - sum(cents[(src, *c)] for c in classes_of[src])
         while short > 0 and _free_cent(src, classes_of, sources_in, cents, room):
-            short -= 1  # a path always exists while the solver's own match fits in the classes
+            short -= 1  # stops when no class the source may pay has a local cent left (the verifier says so)
     for k in sorted(exact, key=lambda k: (cents[k] - exact[k], k)):
         if room[k[1:]] > 0 and cents[k] < exact[k] - EPS_CENTS:
             cents[k] += 1
