@@ -203,7 +203,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     for cell, c, e in p.cell_members[["cell", "candidate", "ell"]].itertuples(index=False):
         members[int(c)].append((int(cell), float(e)))
     last = len(p.years) - 1  # the horizon's last year
-    cap, group_of, weight = risk.cap[:, 0], risk.cell_group, risk.weight
+    cap, group_of, weight = risk.cap, risk.cell_group, risk.weight
     cell_sum = risk.sums[:, last].copy()
     level = risk.levels()[:, last].copy()
 

@@ -603,12 +603,12 @@ def value_terms(m: Model):
     for cell, c, ell in zip(members["cell"].to_numpy(), members["candidate"].to_numpy(), members["ell"].to_numpy()):
         if ell > 0:
             by_cell[int(cell)].append((int(c), float(ell)))
-    cap = p.cells["cap"].to_numpy(dtype=float)[:, None]
+    cap = p.cells["cap"].to_numpy(dtype=float)
     group_of = p.cells["group"].to_numpy()
     weight = p.groups["weight"].to_numpy(dtype=float)
     base = in_place_levels(p.cell_in_place, len(cap), p.years)
     periods = [str(t) for t in p.years] + (["after"] if p.years_after else [])
-    in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap)[:, :len(periods)]
+    in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap[:, None])[:, :len(periods)]
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
     time = p.time
@@ -622,7 +622,7 @@ def value_terms(m: Model):
         if weight[g] <= 0:
             continue
         for k, period in enumerate(periods):
-            room = cap[cell, 0] - in_place[cell, k]
+            room = cap[cell] - in_place[cell, k]
             if room <= 1e-12:
                 continue
             flat = [(m.y[c][min(k, len(p.years) - 1)], e) for c, e in items]  # after: what is in place at the end

@@ -552,7 +552,7 @@ class _MandatePlaces:
         self.site_ids = site_ids
 
     def __call__(self, measure_ids, reach, sites: tuple[str, ...] | None = None):
-        targets = list(sites) if sites else self.site_ids if reach == "every_site" else [DISTRICT]
+        targets = list(sites) if sites is not None else self.site_ids if reach == "every_site" else [DISTRICT]
         place_rows, met, renewals = [], [], []
         for place in targets:
             options_places = ([place, DISTRICT] if place != DISTRICT

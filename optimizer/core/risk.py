@@ -169,7 +169,7 @@ class RiskLedger:
         n = len(problem.cells)
         self.years = np.asarray(problem.years)
         self.cap = (problem.cells["cap"].to_numpy(dtype=float) if column == "ell" else
-                    cell_caps(n, problem.cell_members, problem.cell_in_place, column))[:, None]
+                    cell_caps(n, problem.cell_members, problem.cell_in_place, column))
         base = in_place_levels(problem.cell_in_place, n, problem.years, column)
         self.sums = np.concatenate([base, base[:, -1:]], axis=1)
         self.cell_group = problem.cells["group"].to_numpy()
@@ -187,7 +187,7 @@ class RiskLedger:
     def levels(self) -> np.ndarray:
         """Log-effect per group (rows) and period (columns: the fiscal years, then the years after)."""
         out = np.zeros((len(self.weight), len(self.years) + 1))
-        np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap))
+        np.add.at(out, self.cell_group, np.minimum(self.sums, self.cap[:, None]))
         return out
 
     def period_weights(self) -> np.ndarray:
@@ -218,8 +218,8 @@ class RiskLedger:
             after = levels[groups].copy()
             row_of = {g: k for k, g in enumerate(groups)}
             for cell, step in cells:
-                with_it = np.minimum(self.sums[cell], self.cap[cell, 0])
-                without = np.minimum(self.sums[cell] - step, self.cap[cell, 0])
+                with_it = np.minimum(self.sums[cell], self.cap[cell])
+                without = np.minimum(self.sums[cell] - step, self.cap[cell])
                 after[row_of[int(self.cell_group[cell])]] -= with_it - without
             w = self.weight[groups][:, None] * weights
             out.append(float((w * (protection(levels[groups]) - protection(after))).sum()))
