@@ -52,6 +52,9 @@ def instance(tmp: Path, measures: list[dict], programs: list[dict] | None = None
     data = {"name": "case", "horizon": {"start": 2027, "years": 1}, "sites": [site("A")],
             "budget": {"capital": 0, "operating": 0}}
     data.update(scenario)
+    # hand-sized instances price items in hundreds of dollars: a project's procurement is left
+    # out unless a test sets it (tests/test_projects.py)
+    data["policy"] = {"project_cost": 0, **data.get("policy", {})}
     (folder / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return load_inputs(folder / "scenario.yaml", folder / "catalog")
 

@@ -210,6 +210,6 @@ def test_the_verifier_catches_one_cent_over_an_award_in_a_plan_of_thousands_of_r
                   & (funding["source"] == LOCAL) & (funding["match_for"] == "") & (funding["amount"] > extra)]
     if len(own):
         funding.loc[own.index[0], "amount"] -= extra
-    broken = verify(p, Plan(plan.installs, plan.items, funding))
+    broken = verify(p, Plan(plan.installs, plan.items, funding, plan.projects))
     assert "funding_caps" in {v.rule for v in broken}, broken
     assert verify(p, plan) == []

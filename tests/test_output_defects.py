@@ -130,7 +130,7 @@ def test_every_workbook_sheet_is_headed_in_words_and_the_plan_says_why(tmp_path)
     inputs = load_inputs(SCENARIOS_DIR / "suburban.yaml")
     result = solved_example("suburban.yaml")
     book = openpyxl.load_workbook(write_plan(result, tmp_path / "plan.xlsx", inputs))
-    assert book.sheetnames[0] == "What to buy" and "Budget svpp" in book.sheetnames
+    assert book.sheetnames[:2] == ["Projects", "What to buy"] and "Budget svpp" in book.sheetnames
     for sheet in book.worksheets:
         header = [c.value for c in sheet[1]]
         assert sheet.freeze_panes == "A2", sheet.title

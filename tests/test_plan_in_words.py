@@ -118,7 +118,7 @@ def test_workbook_opens_on_what_to_buy(district, tmp_path):
     inputs, result = district
     path = write_plan(result, tmp_path / "plan.xlsx", inputs)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames[:2] == ["What to buy", "Summary"]
+    assert book.sheetnames[:3] == ["Projects", "What to buy", "Summary"]
     sheet = book["What to buy"]
     header = [c.value for c in sheet[1]]
     assert header == ["Measure", "Schools", "Where", "Quantity", "Unit", "Capital ($)", "Annual cost ($)",
@@ -148,4 +148,5 @@ def test_cli_plan_prints_the_headline_in_words(district):
     text = " ".join(out.output.split())
     assert f"reduces the modelled risk of serious harm at the district's schools by {100 * result.gap_closed:.1f}%" in text
     assert "What to buy" in text and "for analysts: modelled risk over" in text
-    assert text.index("What to buy") < text.index("Capital by layer")
+    assert text.index("Projects (a PASS component bought in one fiscal year") < text.index("What to buy") \
+        < text.index("Capital by layer")

@@ -41,6 +41,14 @@ def plan_rows(result: PlanResult, sites=(), layers=(), years=(), sources=()) -> 
     return table[keep].reset_index(drop=True)
 
 
+def projects(result: PlanResult) -> pd.DataFrame:
+    """The plan as a board approves it, one row per project in the order bought, for the
+    Plan page's first table."""
+    return result.projects().drop(columns=["component", "year"]).rename(columns={
+        "project": "Project", "buys": "What it buys", "places": "Places", "items": "Items", "capital": "Capital",
+        "annual": "Annual cost", "procurement": "Procurement staff time", "paid_by": "Paid by"})
+
+
 def what_to_buy(result: PlanResult) -> pd.DataFrame:
     """The plan by measure (one row each, largest capital first), names first, for the
     Plan page's table above the item list."""

@@ -107,6 +107,16 @@ def headline(result: PlanResult) -> None:
                "read it with the by-threat figures and the PASS tiers, not as a prediction.")
 
 
+def projects(result: PlanResult) -> None:
+    """The plan's projects (a PASS component bought in one fiscal year), in the order bought."""
+    st.subheader(f"Projects ({len(result.plan.projects)})")
+    st.caption(f"One project is one PASS component's purchases in one fiscal year: one specification, bid and "
+               f"board item. Buying from vendors takes {fmt.money(result.problem.project_cost)} of staff time "
+               f"from the operating budget per project (policy.project_cost).")
+    st.dataframe(tables.projects(result), hide_index=True, width="stretch",
+                 column_config={"Capital": MONEY, "Annual cost": MONEY, "Procurement staff time": MONEY})
+
+
 def what_to_buy(result: PlanResult) -> None:
     """What to buy, one row per measure, names first."""
     table = tables.what_to_buy(result)
@@ -126,6 +136,7 @@ def plan_details(result: PlanResult, key: str) -> None:
         Prefix of the filter widgets' keys (one per page showing a plan).
     """
     items, problem = result.plan.items, result.problem
+    projects(result)
     what_to_buy(result)
     expander = st.expander(f"Every item of the plan ({len(items):,}), with why it is in it")
     columns = expander.columns(4)

@@ -120,11 +120,18 @@ def _print_summary(result: PlanResult) -> None:
     totals = result.totals()
     head, analyst, *unspent = result.headline_words()
     out.print(f"[bold]The plan {head}.[/]", highlight=False)
-    out.print(f"{len(result.plan.items)} items; capital {dollars(totals['capital'])}, annual cost "
+    out.print(f"{len(result.plan.projects)} projects, {len(result.plan.items)} items; capital {dollars(totals['capital'])}, "
+              f"procurement staff time {dollars(totals['procurement'])}, annual cost "
               f"{dollars(totals['annual'])}, total cost of ownership {dollars(totals['tco'])}", highlight=False)
     out.print(f"for analysts: {analyst}", highlight=False)
     for line in unspent:
         out.print(line, highlight=False)
+    projects = result.projects()
+    for col in ("capital", "annual", "procurement"):
+        projects[col] = projects[col].map(dollars)
+    print_frame(projects.drop(columns=["component", "year"]).rename(columns={"paid_by": "paid by"}),
+                f"Projects (a PASS component bought in one fiscal year; procurement: "
+                f"{dollars(result.problem.project_cost)} of local operating money (staff time) each when bought from vendors)")
     buy = result.what_to_buy()
     buy["quantity"] = [f"{q:,} {u}" for q, u in zip(buy["quantity"], buy["unit"])]
     for col in ("capital", "annual"):

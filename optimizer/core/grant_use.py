@@ -53,6 +53,9 @@ def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...
     cand = problem.candidates
     unpaid = [c for c in chosen if (cand.at[c, "measure_id"], cand.at[c, "site_id"]) not in paid]
     not_bought = len(eligible) - len(chosen)
+    if problem.max_projects is not None and not_bought and len(plan.projects) >= problem.max_projects:
+        reasons.append(f"the scenario's limit of {problem.max_projects} projects is reached (policy.max_projects): "
+                       f"the {not_bought} items it may pay for that were not bought would open another")
     if not reasons:
         reasons.append("every planned item it may pay for in these years is paid by grants"
                        + (f"; the {not_bought} other items it may pay for were not bought (their value per "

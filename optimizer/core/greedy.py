@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from optimizer.core.plan import LOCAL, Plan, make_plan
 from optimizer.core.problem import Problem
+from optimizer.core.projects import procured
 from optimizer.core.risk import RiskLedger, protection
 
 
@@ -39,8 +40,9 @@ class _Ledger:
             left += sum(self.capital[y] for y in self.p.years if y < t)
         return left if self.total is None else min(left, self.total)
 
-    def try_pay(self, c: int, t: int, rows: list) -> bool:
-        """Pay candidate ``c`` installed in year ``t``; record funding rows; False if unaffordable."""
+    def try_pay(self, c: int, t: int, rows: list, procurement: float = 0.0) -> bool:
+        """Pay candidate ``c`` installed in year ``t`` (and ``procurement``, the local operating
+        money of procuring the project it opens); record funding rows; False if unaffordable."""
         cost, annual = float(self.item_capital[c]), float(self.item_annual[c])
         plan_rows, grant_use, local_cap = [], [], 0.0
         rest = cost
@@ -64,7 +66,9 @@ class _Ledger:
             plan_rows.append((LOCAL, rest, ""))
         if local_cap > self._local_capital(t) + 1e-6:
             return False
-        annual_rows, op_use = [], defaultdict(float)
+        annual_rows, op_use = [], defaultdict(float, {t: procurement})
+        if procurement > self.operating[t] + 1e-6:
+            return False
         for y in [y for y in self.p.years if y >= t]:
             need = annual
             r = int(self.op_class[c])
@@ -142,14 +146,12 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     assessment = cand["assessment"].to_numpy()
     tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
 
-    measure_of = cand["measure_id"].to_numpy()
-    projects: set[str] = set()
+    component, bought = cand["component"].to_numpy(), procured(p)
+    opened: set[tuple[str, int]] = set()  # projects (component, year), see core.projects
+    procuring: set[tuple[str, int]] = set()  # those that buy from vendors
 
     def earliest(c) -> int | None:
         if forbidden[c] or c in installs or any(alt_room[i] < 1 for i in alt_of[c]):
-            return None
-        if (p.max_projects is not None and measure_of[c] not in projects
-                and len(projects) >= p.max_projects):
             return None
         start = max(years[0], int(replace_from[c]))
         if start > years[-1]:
@@ -169,9 +171,15 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if assessment[c]:  # in the first year it can be, or not at all
             tried = [t for t in tried[:1] if t == max(years[0], int(replace_from[c]))]
         for t in tried:
-            if ledger.try_pay(c, t, rows):
+            project = component[c], t
+            if p.max_projects is not None and project not in opened and len(opened) >= p.max_projects:
+                continue
+            opening = p.project_cost if bought[c] and project not in procuring else 0.0
+            if ledger.try_pay(c, t, rows, opening):
                 installs[c] = t
-                projects.add(measure_of[c])
+                opened.add(project)
+                if bought[c]:
+                    procuring.add(project)
                 for i in alt_of[c]:
                     alt_room[i] -= 1
                 return True

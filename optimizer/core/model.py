@@ -23,6 +23,7 @@ from optimizer.core.problem import (
     DISTRICT,
     Problem,
 )
+from optimizer.core.projects import procured
 from optimizer.core.risk import in_place_levels, protection_pieces
 from optimizer.safe_write import replacing
 
@@ -73,6 +74,7 @@ class Model:
     elastic: frozenset[str] = frozenset()
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     local_money: dict[str, dict] = field(default_factory=dict)
+    projects: dict[str, dict] = field(default_factory=dict)  # project flags, see _project_flags
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
@@ -199,17 +201,28 @@ class Model:
             for var, low, up in saved:
                 var.lowBound, var.upBound = low, up
 
+    def plan_values(self, installs: dict[int, int]) -> dict[pulp.LpVariable, float]:
+        """Values of the in-place variables and project flags for a plan (candidate row ->
+        fiscal year of installation)."""
+        years = self.problem.years
+        values = {var: float(installs.get(c, 10**6) <= t) for c, ys in enumerate(self.y) for t, var in zip(years, ys)}
+        component, bought = self.problem.candidates["component"], procured(self.problem)
+        for key, flags in self.projects.items():
+            opened = {(component.iat[c], years.index(t)) for c, t in installs.items() if key == "any" or bought[c]}
+            values.update({flag: float(k in opened) for k, flag in flags.items()})
+        return values
+
     @contextmanager
     def funding_stage(self, installs: dict[int, int]):
         """The second, linear stage: within the block, every in-place decision is fixed to
         ``installs`` and the objective is the most grant dollars (so the least local money),
         under every rule of the model; bounds and objective are restored afterwards."""
-        saved = [(v, v.lowBound, v.upBound) for ys in self.y for v in ys]
+        fixed = self.plan_values(installs)
+        saved = [(v, v.lowBound, v.upBound) for v in fixed]
         objective, sense = self.prob.objective, self.prob.sense
         try:
-            for c, ys in enumerate(self.y):
-                for t, var in zip(self.problem.years, ys):
-                    var.lowBound = var.upBound = float(installs.get(c, 10**6) <= t)
+            for var, value in fixed.items():
+                var.lowBound = var.upBound = value
             self.prob.sense = pulp.LpMaximize
             self.prob.setObjective(_terms([(v, 1.0) for table in (self.fcap, self.fop) for v in table.values()]))
             yield self
@@ -399,11 +412,12 @@ def define_capital_budget(m: Model) -> None:
 
 
 def define_operating_budget(m: Model) -> None:
-    """Recurring costs of everything in place, less what grants carry, within the operating budget."""
+    """Recurring costs of everything in place, less what grants carry, and the staff time of
+    procuring the year's projects, within the operating budget."""
     p = m.problem
     local = _local(m, "annual")
     for ti, t in enumerate(p.years):
-        terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
+        terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts] + procurement_terms(m, ti)
         m.add(_expr(terms), pulp.LpConstraintLE, p.operating_budget[t] / K, f"operating_budget[{t}]")
 
 
@@ -474,23 +488,48 @@ def define_compliance_first(m: Model) -> None:
                   f"compliance_first[{src.id},{t}]")
 
 
+def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.LpVariable]:
+    """A binary per PASS component and fiscal year (index) that is 1 when the plan buys any of
+    the component's items that year (only those procured, when ``only_procured``): a project
+    (``core.projects``). One row per component, place and year holds it up. Built once."""
+    key = "procured" if only_procured else "any"
+    if key in m.projects:
+        return m.projects[key]
+    p = m.problem
+    cand = p.candidates
+    keep = procured(p) if only_procured else np.ones(len(cand), dtype=bool)
+    groups = defaultdict(list)
+    for c in np.flatnonzero(keep):
+        groups[cand.at[c, "component"], cand.at[c, "site_id"]].append(int(c))
+    flags = {}
+    for (comp, site), rows in groups.items():
+        for ti, t in enumerate(p.years):
+            flag = flags.get((comp, ti))
+            if flag is None:
+                flag = flags[comp, ti] = m.prob.add_variable(f"project_{key}[{comp},{t}]", 0, 1, pulp.LpBinary)
+            bought = [(m.y[c][ti], 1) for c in rows] + ([(m.y[c][ti - 1], -1) for c in rows] if ti else [])
+            m.add(_terms(bought + [(flag, -len(rows))]), pulp.LpConstraintLE, 0, f"project_{key}_of[{comp},{site},{t}]")
+    m.projects[key] = flags
+    return flags
+
+
+def procurement_terms(m: Model, ti: int | None = None) -> list:
+    """(variable, coefficient) pairs of the local operating money (staff time) spent on
+    procuring projects in year index ``ti`` (every year when None)."""
+    cost = m.problem.project_cost / K
+    if not cost:
+        return []
+    return [(flag, cost) for (_comp, tj), flag in _project_flags(m, True).items() if ti is None or tj == ti]
+
+
 def define_projects(m: Model) -> None:
-    """At most ``max_projects`` distinct measures bought: a plan a board can approve is a
-    handful of projects, each a measure bought at one or more places."""
+    """At most ``max_projects`` projects (one PASS component's purchases in one fiscal year): a
+    plan a board can approve is a handful of projects."""
     p = m.problem
     if p.max_projects is None:
         return
-    rows = defaultdict(list)
-    for c, mid in enumerate(p.candidates["measure_id"]):
-        rows[mid].append(c)
-    keys = p.candidates["key"].tolist()
-    bought = []
-    for mid, cs in rows.items():
-        u = m.prob.add_variable(f"project[{mid}]", 0, 1, pulp.LpBinary)
-        bought.append((u, 1))
-        for c in cs:
-            m.add(_terms([(m.y[c][-1], 1), (u, -1)]), pulp.LpConstraintLE, 0, f"project_of[{keys[c]}]")
-    m.add(_terms(bought), pulp.LpConstraintLE, p.max_projects, "projects")
+    m.add(_terms([(flag, 1) for flag in _project_flags(m, False).values()]), pulp.LpConstraintLE,
+          p.max_projects, "projects")
 
 
 def define_layer_share(m: Model) -> None:
@@ -696,7 +735,7 @@ def define_objective(m: Model, kind: str) -> None:
     if price:  # the price already ranks plans by local cost: the tie-break must not outweigh it
         eps = min(eps, 1e-3 * price)
     local = [(v, -price * c) for column in ("capital", "annual") for terms in _local(m, column).values()
-             for v, c in terms] if price else []
+             for v, c in terms] + [(v, -price * c) for v, c in procurement_terms(m)] if price else []
     if price and p.years_after:  # keeping the plan's end state in service after the horizon falls on local money
         after = p.time.total_after / K
         local += [(m.y[c][-1], -price * after * cost) for c, cost in enumerate(p.keeping_costs) if cost]

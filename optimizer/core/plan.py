@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.core.problem import Problem
+from optimizer.core.projects import projects_table
 
 LOCAL = "local"
 ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "unit", "capital_cost", "annual_cost",
@@ -34,11 +35,21 @@ class Plan:
         Dollars by item, fiscal year, kind (``capital`` once, ``annual`` every year in place)
         and source (``local`` for the district's own money); ``match_for`` names the grant a
         local dollar matches.
+    projects : DataFrame
+        One row per project (a PASS component's purchases in one fiscal year, see
+        :mod:`optimizer.core.projects`) with the local operating money its procurement costs; the items
+        are its drill-down.
     """
 
     installs: dict[int, int]
     items: pd.DataFrame
     funding: pd.DataFrame
+    projects: pd.DataFrame
+
+    @property
+    def procurement(self) -> float:
+        """Local operating money spent on procuring the plan's projects, over the horizon."""
+        return float(self.projects["procurement"].sum())
 
 
 def items_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
@@ -330,4 +341,5 @@ def make_plan(problem: Problem, installs: dict[int, int],
               grants: dict[tuple[str, str, int, int], float],
               matches: dict[tuple[str, int, int], float]) -> Plan:
     """Assemble a Plan from installations and class-level funding."""
-    return Plan(dict(installs), items_table(problem, installs), split_funding(problem, installs, grants, matches))
+    return Plan(dict(installs), items_table(problem, installs), split_funding(problem, installs, grants, matches),
+                projects_table(problem, installs))

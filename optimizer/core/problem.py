@@ -175,8 +175,10 @@ class Problem:
     supplement_not_supplant: bool = True
     dollar_year: int | None = None
     max_projects: int | None = None
+    project_cost: float = 0.0  # local capital dollars to procure one project (see core.projects)
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
+    component_names: dict[str, str] = field(default_factory=dict)  # PASS component id -> its name
     least_value_per_1000: float = 0.0
     years_after: int = 0  # years after the horizon in which the plan's end state is kept and counted
     discount_rate: float = 0.0
@@ -683,10 +685,11 @@ def expand(inputs: Inputs) -> Problem:
         target_tier=policy.target_tier, layers=catalog.taxonomy.layer_ids,
         components=catalog.taxonomy.component_ids, notes=notes, rulings=rulings, cap_tags=cap_tags,
         op_tags=op_tags, compliance=_compliance(scenario, catalog, sources, places), supplement_not_supplant=sns,
-        dollar_year=catalog.dollar_year, max_projects=policy.max_projects,
+        dollar_year=catalog.dollar_year, max_projects=policy.max_projects, project_cost=policy.project_cost,
         least_value_per_1000=policy.least_value_per_1000, years_after=policy.years_after_horizon,
         discount_rate=policy.discount_rate,
         threat_names={t.id: t.name for t in catalog.threats.values()},
         evidence_stance=policy.evidence_stance,
         layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},
+        component_names={c.id: c.name for c in catalog.taxonomy.components},
     )

@@ -72,13 +72,15 @@ class PlanResult:
         return self.plan.funding
 
     def totals(self) -> dict[str, float]:
-        """Capital over the horizon, annual cost at the end of the horizon, and total cost of
-        ownership (capital plus recurring costs of every year in place)."""
+        """Capital over the horizon, the staff time of procuring the projects, annual cost at the
+        end of the horizon, and total cost of ownership (capital, procurement and recurring
+        costs of every year in place)."""
         items = self.plan.items
         annual = self.plan.funding[self.plan.funding["kind"] == "annual"]["amount"].sum()
-        return {"capital": round(float(items["capital_cost"].sum()), 2),
+        capital = float(items["capital_cost"].sum())
+        return {"capital": round(capital, 2), "procurement": round(self.plan.procurement, 2),
                 "annual": round(float(items["annual_cost"].sum()), 2),
-                "tco": round(float(items["capital_cost"].sum() + annual), 2)}
+                "tco": round(capital + self.plan.procurement + annual, 2)}
 
     def spend_by(self, column: str) -> pd.Series:
         """Capital spend by ``year``, ``layer``, ``component`` or ``site_id``."""
@@ -185,6 +187,8 @@ class PlanResult:
             if kind == "capital" and self.problem.total_budget is not None:
                 limit = min(limit, self.problem.total_budget)
             spent = 0.0 if f is None else float(f.loc[(f["source"] == LOCAL) & (f["kind"] == kind), "amount"].sum())
+            if kind == "annual" and self.plan is not None:
+                spent += self.plan.procurement
             out[kind] = max(limit - spent, 0.0)
         return out
 
@@ -247,6 +251,31 @@ class PlanResult:
         paid = set(frame.loc[frame["amount"] > 0, "source"])
         order = [s.id for s in self.problem.sources] + ([] if grants_only else [LOCAL])
         return ", ".join(names[s] for s in order if s in paid)
+
+    def projects(self, max_names: int = 3) -> pd.DataFrame:
+        """The plan as a board approves it: one row per project (a PASS component's purchases
+        in one fiscal year, see :mod:`optimizer.core.projects`), with what it buys (measure
+        names, the first ``max_names``), at how many places, its capital, recurring cost, the
+        local operating money its procurement costs and the sources that pay it, in the order it is
+        bought.
+
+        Columns: ``project``, ``buys``, ``places``, ``items``, ``capital``, ``annual``,
+        ``procurement``, ``paid_by``, ``component``, ``year``."""
+        items, funding = self.plan.items, self.plan.funding
+        names = dict(zip(self.problem.candidates["measure_id"], self.problem.candidates["name"]))
+        item_keys = pd.MultiIndex.from_frame(funding[["measure_id", "site_id"]])
+        rows = []
+        for r in self.plan.projects.itertuples(index=False):
+            ids = r.measure_ids.split(";")
+            buys = [names.get(m, m) for m in ids[:max_names]] + ([f"{len(ids) - max_names} more"]
+                                                                 if len(ids) > max_names else [])
+            bought = items[(items["component"] == r.component) & (items["year"] == r.year)]
+            mine = funding[item_keys.isin(pd.MultiIndex.from_frame(bought[["measure_id", "site_id"]]))]
+            rows.append({"project": r.project, "buys": ", ".join(buys), "places": int(r.places), "items": int(r.items),
+                         "capital": round(float(r.capital), 2), "annual": round(float(r.annual), 2),
+                         "procurement": round(float(r.procurement), 2), "paid_by": self._payers(mine),
+                         "component": r.component, "year": int(r.year)})
+        return pd.DataFrame(rows, columns=PROJECT_COLUMNS)
 
     def what_to_buy(self, max_names: int = 3) -> pd.DataFrame:
         """One row per measure of the plan: what it is, at how many schools (all of them for a
@@ -349,6 +378,8 @@ class PlanResult:
 
 DISTRICT_WIDE = "district-wide"
 LOCAL_WORDS = "district budget"
+PROJECT_COLUMNS = ["project", "buys", "places", "items", "capital", "annual", "procurement", "paid_by",
+                   "component", "year"]
 WHAT_TO_BUY_COLUMNS = ["measure", "schools", "where", "quantity", "unit", "capital", "annual",
                        "fiscal_years", "paid_by", "measure_id"]
 

@@ -119,9 +119,8 @@ def integral(model: Model, tolerance: float = 1e-4) -> bool:
 
 
 def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable, float]:
-    """Values of the in-place variables for a known plan (a warm start)."""
-    return {var: float(installs.get(c, 10**6) <= t) for c, ys in enumerate(model.y)
-            for t, var in zip(model.problem.years, ys)}
+    """Values of the in-place variables and project flags for a known plan (a warm start)."""
+    return model.plan_values(installs)
 
 
 def solve_model(model: Model, options: SolveOptions = SolveOptions(),

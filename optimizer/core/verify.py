@@ -6,8 +6,11 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+import pandas as pd
+
 from optimizer.core.plan import LOCAL, Plan
 from optimizer.core.problem import DISTRICT, Problem
+from optimizer.core.projects import PROCURED
 from optimizer.core.risk import RiskLedger
 
 TOLERANCE = 1.0  # dollars: slack on judgements (shares of spending, money left unused)
@@ -38,9 +41,17 @@ def plan_objective(problem: Problem, plan: Plan) -> float:
     buys in service in the years after the horizon (``Problem.keeping_costs``)."""
     gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     f = plan.funding
-    local = float(f.loc[f["source"] == LOCAL, "amount"].sum())
+    local = float(f.loc[f["source"] == LOCAL, "amount"].sum()) + float(_procurement_by_year(problem, plan.items).sum())
     after = problem.time.total_after * sum(problem.keeping_costs[c] for c in plan.installs)
     return gain - problem.least_value_per_1000 * (local + after) / 1000
+
+
+def _procurement_by_year(problem: Problem, items) -> pd.Series:
+    """Local operating money (staff time) each fiscal year spends on procuring projects, counted from the items
+    table: the project cost for each PASS component bought from vendors in that year."""
+    bought = items[items["budget_category"].isin(PROCURED)]
+    count = bought[["component", "year"]].drop_duplicates().groupby("year").size()
+    return (count * problem.project_cost).astype(float)
 
 
 def _in_place_by(installs: dict[int, int], rows, year: int) -> bool:
@@ -165,7 +176,8 @@ class _Checker:
         tol = TOLERANCE
         local = fund[fund["source"] == LOCAL]
         cap_local = local[local["kind"] == "capital"].groupby("year")["amount"].sum()
-        op_local = local[local["kind"] == "annual"].groupby("year")["amount"].sum()
+        op_local = local[local["kind"] == "annual"].groupby("year")["amount"].sum().add(
+            _procurement_by_year(p, self.plan.items), fill_value=0.0)
         carry = 0.0
         for t in p.years:
             available = p.capital_budget[t] + carry
@@ -247,11 +259,23 @@ class _Checker:
                           "which it may pay for")
                 return
 
+    def projects(self) -> None:
+        """At most the projects allowed, and each project's procurement counted once."""
+        p, items = self.p, self.plan.items
+        count = len(items[["component", "year"]].drop_duplicates())
+        if p.max_projects is not None and count > p.max_projects:
+            self.fail("projects", f"{count} projects (PASS components bought in a fiscal year), more than the "
+                      f"{p.max_projects} allowed")
+        shown = self.plan.projects.groupby("year")["procurement"].sum()
+        counted = _procurement_by_year(p, items)
+        for t in p.years:
+            cost = float(counted.get(t, 0.0))
+            if abs(float(shown.get(t, 0.0)) - cost) > CENT:
+                self.fail("projects", f"the plan counts ${float(shown.get(t, 0.0)):,.2f} of procurement in {t}, "
+                          f"its projects cost ${cost:,.2f}")
+
     def shares(self) -> None:
         p, items = self.p, self.plan.items
-        if p.max_projects is not None and items["measure_id"].nunique() > p.max_projects:
-            self.fail("projects", f"{items['measure_id'].nunique()} distinct measures bought, more than "
-                      f"the {p.max_projects} projects allowed")
         for layer, (lo, hi) in p.layer_share.items():
             for t in p.years:
                 in_year = items[items["year"] == t]
@@ -313,6 +337,6 @@ def verify(problem: Problem, plan: Plan) -> list[Violation]:
     """
     checker = _Checker(problem, plan)
     for step in (checker.structure, checker.rules, checker.costs, checker.funding, checker.budgets,
-                 checker.grant_rules, checker.shares, checker.equity_and_target):
+                 checker.grant_rules, checker.projects, checker.shares, checker.equity_and_target):
         step()
     return checker.out

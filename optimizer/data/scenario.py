@@ -44,6 +44,13 @@ LEAST_VALUE_PER_1000 = 1000 / 13.2e6
 #: Circular A-4 (2003, section E) for benefits such as lives and of the Second Panel on
 #: Cost-Effectiveness in Health and Medicine (Sanders et al., JAMA 2016;316(10):1093-1103).
 DISCOUNT_RATE = 0.03
+#: Local operating money (staff time) it takes to procure one project (optimizer.core.projects): a judgement, as no
+#: public source gives a school district's cost per procurement (searched 2026-12-06): about 60
+#: hours of purchasing and facilities staff (specification, solicitation, evaluation, board
+#: item) at about $75 an hour loaded, and a legal notice. The one per-bid figure found, $15,000
+#: to re-advertise a state construction bid (Colorado Legislative Council fiscal note, 1998), is
+#: the high end for construction; design fees are a share of cost and sit in the items' prices.
+PROJECT_COST = 5_000.0
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -273,7 +280,12 @@ class Policy(BaseModel):
     layer_share: dict[str, Share] = {}
     evidence_stance: Stance = "full"
     max_projects: int | None = Field(default=None, ge=1, le=500,
-                                     description="at most this many distinct measures bought")
+                                     description="at most this many projects (one PASS component's "
+                                                 "purchases in one fiscal year)")
+    project_cost: float = Field(default=PROJECT_COST, ge=0, le=1e6, allow_inf_nan=False,
+                                description="dollars of local operating money (staff time) it costs to "
+                                            "procure one project (specification, bid, board approval); "
+                                            "0 leaves it out")
     years_after_horizon: int = Field(default=10, ge=0, le=50,
                                      description="years after the horizon in which the plan's end state "
                                                  "is kept (renewed at its yearly cost) and counted")

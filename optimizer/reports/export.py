@@ -127,6 +127,7 @@ def plan_dict(result: PlanResult) -> dict:
         "dollar_year": result.problem.dollar_year,
         "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
+        "projects": result.projects().to_dict("records"),
         "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
                         for row in result.what_to_buy().to_dict("records")],
         "items": items,
@@ -216,10 +217,12 @@ HEADERS = {
     "why": "Why", "pass_tier": "What it does for PASS tiers", "layer": "Layer", "component": "Component",
     "tier": "PASS tier",
     "budget_category": "Budget category", "dollars_of": "US dollars of", "category": "Budget category",
-    "total": "Total ($)", "assumption": "Assumption",
+    "total": "Total ($)", "assumption": "Assumption", "project": "Project", "buys": "What it buys",
+    "places": "Places", "items": "Items", "procurement": "Procurement staff time ($)",
 }
 #: Dollar columns by their name in the frame written (budget sheets: ``BUDGET_MONEY``).
-MONEY_COLUMNS = {"capital_cost", "annual_cost", "capital", "annual", "award", "used", "local_match", "unused"}
+MONEY_COLUMNS = {"capital_cost", "annual_cost", "capital", "annual", "award", "used", "local_match", "unused",
+                 "procurement"}
 BUDGET_MONEY = {"grant_share", "local_match", "total"}
 #: Share columns (0 to 1) by their name in the frame written, outside the budget sheets.
 PERCENT_COLUMNS = {"grant_share"}
@@ -334,6 +337,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
     plan["layer"] = [layers.get(layer, layer) for layer in plan["layer"]]
     plan["component"] = plan["component"].str.replace("_", " ")
     sheets = {
+        "Projects": result.projects().drop(columns=["component"]),
         "What to buy": result.what_to_buy(),
         "Summary": summary,
         "Plan by site": plan,

@@ -1,0 +1,108 @@
+"""Plans as districts procure them: a project is one PASS component's purchases in one fiscal
+year; buying from vendors costs a project's procurement (staff time, from the operating
+budget) once, and ``policy.max_projects`` counts projects."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from optimizer.core.greedy import greedy_plan
+from optimizer.core.model import build_model
+from optimizer.core.plan import Plan
+from optimizer.core.problem import expand
+from optimizer.core.run import optimize
+from optimizer.core.solve import check, read_plan, solve_model
+from optimizer.core.status import SolveOptions, Status
+from optimizer.core.verify import verify
+from optimizer.data.inputs import load_inputs
+from optimizer.data.synthetic import generate_scenario
+from optimizer.paths import SCENARIOS_DIR
+from tests.builders import m, problem, site
+
+
+def _measures():
+    """Two access-control measures (one project when bought in one year) and a video one."""
+    return [m("lock", annual_cost=0, effectiveness=0.5), m("reader", annual_cost=0, effectiveness=0.4, threats="harm 1"),
+            m("cam", component="video", role="detect", annual_cost=0, effectiveness=0.5)]
+
+
+def _rules_broken(problem_, plan) -> set[str]:
+    return {v.rule for v in verify(problem_, plan)}
+
+
+def test_each_component_bought_in_a_year_is_procured_once_from_the_operating_budget(tmp_path):
+    # Capital for everything; staff time for one procurement only: the plan buys one project
+    # (both access-control measures at both schools), not a scatter over two.
+    p = problem(tmp_path, _measures(), sites=[site("A"), site("B")],
+                budget={"capital": 10_000, "operating": 1_500}, policy={"project_cost": 1_000})
+    model = build_model(p)
+    assert solve_model(model).status == Status.OPTIMAL
+    checked = check(model, read_plan(model))
+    assert checked.valid, checked.violations
+    plan = checked.plan
+    assert set(plan.items["measure_id"]) == {"lock", "reader"} and len(plan.items) == 4
+    assert plan.projects[["component", "year", "procurement", "places", "items"]].values.tolist() == [
+        ["access_control", 2027, 1000.0, 2, 4]]
+    # without the procurement in the operating budget the model buys both projects, which the
+    # verifier refuses
+    unpriced = build_model(p, skip={"operating_budget"})
+    solve_model(unpriced)
+    both = read_plan(unpriced)
+    assert set(both.items["component"]) == {"access_control", "video"}
+    assert "operating_budget" in _rules_broken(p, both)
+
+
+def test_a_plan_that_miscounts_its_procurement_is_refused(tmp_path):
+    p = problem(tmp_path, _measures(), sites=[site("A")], budget={"capital": 10_000, "operating": 10_000},
+                policy={"project_cost": 1_000})
+    plan = greedy_plan(p)
+    assert not verify(p, plan) and plan.procurement == 2_000  # two components, one year
+    free = plan.projects.assign(procurement=0.0)
+    assert "projects" in _rules_broken(p, Plan(plan.installs, plan.items, plan.funding, free))
+
+
+def test_the_project_limit_counts_components_bought_in_a_year_not_measures(tmp_path):
+    # Two access-control measures are one project: a limit of one still buys both of them.
+    p = problem(tmp_path, _measures(), sites=[site("A")], budget={"capital": 10_000, "operating": 10_000},
+                policy={"max_projects": 1})
+    model = build_model(p)
+    solve_model(model)
+    checked = check(model, read_plan(model))
+    assert checked.valid and set(checked.plan.items["measure_id"]) == {"lock", "reader"}
+    start = greedy_plan(p)
+    assert len(start.projects) == 1 and not verify(p, start)
+
+
+def test_a_four_school_district_at_60000_a_year_plans_at_most_a_dozen_projects():
+    inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    scenario = generate_scenario("S", inputs.catalog)
+    scenario = scenario.model_copy(update={"sites": scenario.sites[:4], "funding_sources": {}, "budget":
+                                           scenario.budget.model_copy(update={"capital": 60_000, "operating": 60_000})})
+    result = optimize(type(inputs)(scenario, inputs.catalog, inputs.path), SolveOptions(time_limit=120))
+    assert result.plan is not None and not verify(result.problem, result.plan)
+    assert len(result.plan.projects) <= 12, result.plan.projects[["project", "measures"]]
+
+
+def test_rural_plans_at_most_20_projects_and_a_binding_limit_is_named_where_grant_money_is_left():
+    inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    result = optimize(inputs, SolveOptions(time_limit=120))
+    assert len(result.plan.projects) <= 20
+    limited = inputs.scenario.model_copy(update={"policy": inputs.scenario.policy.model_copy(
+        update={"max_projects": 2})})
+    held = optimize(type(inputs)(limited, inputs.catalog, inputs.path), SolveOptions(time_limit=120))
+    assert len(held.plan.projects) == 2 and held.value < result.value
+    use = held.grant_use()
+    left = use[use["unused"] > 1]
+    assert len(left) and all("limit of 2 projects" in why for why in left["why_unused"])
+
+
+def test_the_projects_table_adds_up_to_the_items():
+    result = optimize(load_inputs(SCENARIOS_DIR / "rural.yaml"), SolveOptions(time_limit=120))
+    table = result.projects()
+    items = result.plan.items
+    assert table["items"].sum() == len(items)
+    assert table["capital"].sum() == pytest.approx(items["capital_cost"].sum())
+    assert table["procurement"].sum() == pytest.approx(result.totals()["procurement"])
+    by_project = items.groupby(["component", "year"]).size()
+    assert sorted(by_project.index) == sorted(zip(table["component"], table["year"]))
+    assert isinstance(table, pd.DataFrame) and table["project"].str.contains(r", FY20\d\d$").all()
