@@ -55,7 +55,7 @@ def test_plan_json_is_complete_and_deterministic(case, tmp_path):
     data = json.loads(first.read_text())
     assert {"scenario", "status", "gap", "objective", "totals", "items", "tiers"} <= set(data)
     assert data["status"] == "optimal" and data["gap"] is not None
-    assert set(data["totals"]) == {"capital", "annual", "tco"}
+    assert set(data["totals"]) == {"capital", "procurement", "annual", "tco"}
     for item in data["items"]:
         assert {"measure_id", "site_id", "year", "quantity", "capital_cost", "annual_cost", "funding"} <= set(item)
         assert sum(item["funding"].values()) == pytest.approx(item["capital_cost"], abs=0.02)

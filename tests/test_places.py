@@ -3,9 +3,15 @@ planned only for the building and grounds measures the catalog marks for it, nev
 classroom or student-facing measure."""
 from __future__ import annotations
 
+import pytest
+
+from optimizer.core.model import build_model
 from optimizer.core.run import optimize
+from optimizer.core.solve import check, read_plan, solve_model
+from optimizer.core.tiers import tiers_attained
+from optimizer.core.verify import plan_value
 from optimizer.data.catalog import load_catalog
-from tests.builders import instance, m, site
+from tests.builders import instance, m, problem, site
 
 FREE = {"operating": 1e9}
 
@@ -35,3 +41,40 @@ def test_no_classroom_people_or_visitor_measure_of_the_catalog_is_marked_for_a_s
             assert catalog.layer_of(measure) in ("building", "campus"), measure.id
             assert measure.component != "people" or measure.id in {"bld-ppl-aed", "bld-ppl-stop-the-bleed"}, measure.id
             assert "visitor" not in measure.id and "pa-system" not in measure.id, measure.id
+
+
+def _campus_problem(tmp_path, **changes):
+    fence = m("fence", layer="campus", component="architectural", annual_cost=0, effectiveness=0.5)
+    sites = [site("A", campus="north"), site("B", campus="north"), site("C")]
+    return problem(tmp_path, [fence], sites=changes.pop("sites", sites),
+                   budget={"capital": changes.pop("capital", 200), "operating": 1e9}, **changes)
+
+
+def test_a_campus_measure_is_bought_once_and_protects_every_school_on_the_campus(tmp_path):
+    # A and B share a campus: its fence is one candidate, at A, and counts at both schools, so
+    # with money for one fence the plan puts it on the shared campus.
+    p = _campus_problem(tmp_path)
+    assert sorted(p.candidates["key"]) == ["fence@A", "fence@C"]
+    rows = {key: c for c, key in enumerate(p.candidates["key"])}
+    none = plan_value(p, {})
+    assert plan_value(p, {rows["fence@A"]: 2027}) - none == pytest.approx(2 * (plan_value(p, {rows["fence@C"]: 2027}) - none))
+    model = build_model(p)
+    solve_model(model)
+    checked = check(model, read_plan(model))
+    assert checked.valid and checked.plan.items[["measure_id", "site_id"]].values.tolist() == [["fence", "A"]]
+    after = tiers_attained(p, checked.plan.installs)
+    assert after.at["B", "campus"] == after.at["A", "campus"]
+
+
+def test_a_campus_measure_in_place_at_one_school_serves_the_campus_and_meets_a_mandate_at_each(tmp_path):
+    state = {"state": "TX", "name": "Texas", "mandates": [{
+        "id": "tx-fence", "title": "Fence every campus", "measures": ["fence"], "strength": "must",
+        "deadline": "2027-06-30", "applies_to": "every_site", "law": "Test Act (2023)", "enacted": "2023-06-01",
+        "source": "test law sec. 1 (2023)", "as_of": "2025-01-01"}]}
+    p = _campus_problem(tmp_path, sites=[site("A", campus="north"), site("B", campus="north", in_place="fence"),
+                                         site("C")], capital=1000, states=[state], state="TX")
+    assert list(p.candidates["key"]) == ["fence@C"]  # the campus has its fence (listed at B)
+    model = build_model(p)
+    solve_model(model)
+    checked = check(model, read_plan(model))
+    assert checked.valid and set(checked.plan.items["site_id"]) == {"C"}

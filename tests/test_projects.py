@@ -8,14 +8,13 @@ import pytest
 
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import build_model
-from optimizer.core.plan import Plan
-from optimizer.core.problem import expand
+from optimizer.core.plan import Plan, make_plan
 from optimizer.core.run import optimize
 from optimizer.core.solve import check, read_plan, solve_model
 from optimizer.core.status import SolveOptions, Status
 from optimizer.core.verify import verify
 from optimizer.data.inputs import load_inputs
-from optimizer.data.synthetic import generate_scenario
+from optimizer.data.synthetic import generate_scenario, generate_sites
 from optimizer.paths import SCENARIOS_DIR
 from tests.builders import m, problem, site
 
@@ -75,9 +74,10 @@ def test_the_project_limit_counts_components_bought_in_a_year_not_measures(tmp_p
 
 def test_a_four_school_district_at_60000_a_year_plans_at_most_a_dozen_projects():
     inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
-    scenario = generate_scenario("S", inputs.catalog)
-    scenario = scenario.model_copy(update={"sites": scenario.sites[:4], "funding_sources": {}, "budget":
-                                           scenario.budget.model_copy(update={"capital": 60_000, "operating": 60_000})})
+    scenario = generate_scenario("S", inputs.catalog)  # $60,000 a year: two thirds capital
+    scenario = scenario.model_copy(update={"sites": generate_sites(4, 7, inputs.catalog), "funding_sources": {},
+                                           "budget": scenario.budget.model_copy(update={"capital": 40_000,
+                                                                                        "operating": 20_000})})
     result = optimize(type(inputs)(scenario, inputs.catalog, inputs.path), SolveOptions(time_limit=120))
     assert result.plan is not None and not verify(result.problem, result.plan)
     assert len(result.plan.projects) <= 12, result.plan.projects[["project", "measures"]]
@@ -106,3 +106,20 @@ def test_the_projects_table_adds_up_to_the_items():
     by_project = items.groupby(["component", "year"]).size()
     assert sorted(by_project.index) == sorted(zip(table["component"], table["year"]))
     assert isinstance(table, pd.DataFrame) and table["project"].str.contains(r", FY20\d\d$").all()
+
+
+def test_an_item_whose_life_ends_inside_the_horizon_is_bought_again_and_paid_then(tmp_path):
+    # A two-year item in a three-year plan: bought in 2027 it is bought again in 2029, when
+    # there is no money, so the plan buys it in 2028 (its renewal would fall after the horizon).
+    training = m("training", annual_cost=0, useful_life=2, capital_low=100, capital_typical=100, capital_high=100)
+    p = problem(tmp_path, [training], horizon={"start": 2027, "years": 3},
+                budget={"capital": {2027: 100, 2028: 100, 2029: 0}, "operating": 1e9})
+    model = build_model(p)
+    solve_model(model)
+    checked = check(model, read_plan(model))
+    assert checked.valid and checked.plan.items[["year", "renewed_in", "capital_cost"]].values.tolist() == [[2028, "", 100.0]]
+    early = make_plan(p, {0: 2027}, {}, {})
+    assert early.items[["renewed_in", "capital_cost"]].values.tolist() == [["2029", 200.0]]
+    capital = early.funding[early.funding["kind"] == "capital"]
+    assert capital[["year", "amount"]].values.tolist() == [[2027, 100.0], [2029, 100.0]]
+    assert "capital_budget" in _rules_broken(p, early)

@@ -144,20 +144,19 @@ def test_after_the_horizon_the_end_state_is_kept_at_its_yearly_cost_and_later_ye
     assert result.report.objective == pytest.approx(plan_objective(result.problem, result.plan), rel=1e-6)
 
 
-def test_an_item_whose_renewals_cost_more_than_it_protects_after_the_horizon_is_not_bought(tmp_path):
-    # The lock removes half of a 1-a-year risk for $2 million and lasts a year. Over a 3-year
-    # horizon alone it is worth buying at 0.0004 per $1,000: 1.5 avoided against 0.8 of local
-    # money. Kept for 10 years after, its yearly renewal ($2 million) costs 0.8 a year against
-    # 0.5 a year protected, so in all it is worth -2.3: not bought.
-    lock = [fixed("lock", 2_000_000, effectiveness=0.5, useful_life=1)]
+def test_an_item_whose_renewals_cost_more_than_it_protects_is_not_bought(tmp_path):
+    # The lock removes half of a 1-a-year risk for $2 million, at 0.0004 per $1,000 of local
+    # money: 0.8 a purchase. Lasting three years, it is bought once in a 3-year horizon (1.5
+    # avoided against 0.8): bought. Lasting one year, it is bought again in each year (1.5
+    # against 2.4): not bought. After the horizon its renewals cost 0.8 / life a year against
+    # 0.5 protected, so the years after the horizon keep each answer.
     policy = {"discount_rate": 0, "least_value_per_1000": 0.0004}
     horizon = {"start": 2027, "years": 3}
-    alone = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
-                              policy={**policy, "years_after_horizon": 0}))
-    assert set(alone.plan.items["measure_id"]) == {"lock"}
-    kept = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
-                             policy={**policy, "years_after_horizon": 10}))
-    assert kept.plan.items.empty
+    for life, after, bought in ((3, 0, True), (1, 0, False), (3, 10, True), (1, 10, False)):
+        lock = [fixed("lock", 2_000_000, effectiveness=0.5, useful_life=life)]
+        result = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
+                                   policy={**policy, "years_after_horizon": after}))
+        assert (set(result.plan.items["measure_id"]) == {"lock"}) is bought, (life, after)
 
 
 @pytest.mark.slow

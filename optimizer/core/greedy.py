@@ -44,27 +44,28 @@ class _Ledger:
         """Pay candidate ``c`` installed in year ``t`` (and ``procurement``, the local operating
         money of procuring the project it opens); record funding rows; False if unaffordable."""
         cost, annual = float(self.item_capital[c]), float(self.item_annual[c])
-        plan_rows, grant_use, local_cap = [], [], 0.0
-        rest = cost
+        plan_rows, grant_use, local_cap = [], [], defaultdict(float)
         q = int(self.cap_class[c])
-        for src_id in self.p.cap_classes[q]:
-            src = self.by_id[src_id]
-            # Items under a program's limit or its compliance-first rule are left to local
-            # money here: the baseline stays simple and always keeps those rules.
-            if t not in src.years or rest <= 0 or self.p.cap_tags[q][src_id]:
-                continue
-            g = min(self._left(src, t), rest / (1 + src.match_factor))
-            if g <= 0.01:
-                continue
-            match = g * src.match_factor
-            grant_use.append((src, t, g))
-            plan_rows += [(src_id, g, ""), (LOCAL, match, src_id)] if match > 0 else [(src_id, g, "")]
-            rest -= g + match
-            local_cap += match
-        local_cap += max(rest, 0.0)
-        if rest > 0:
-            plan_rows.append((LOCAL, rest, ""))
-        if local_cap > self._local_capital(t) + 1e-6:
+        for y in (self.p.purchases(c, t) if cost > 0 else ()):  # bought again as its life ends
+            rest = cost
+            for src_id in self.p.cap_classes[q]:
+                src = self.by_id[src_id]
+                # Items under a program's limit or its compliance-first rule are left to local
+                # money here: the baseline stays simple and always keeps those rules.
+                if y not in src.years or rest <= 0 or self.p.cap_tags[q][src_id]:
+                    continue
+                g = min(self._left(src, y) - self._pending(grant_use, src, y), rest / (1 + src.match_factor))
+                if g <= 0.01:
+                    continue
+                match = g * src.match_factor
+                grant_use.append((src, y, g))
+                plan_rows += [(y, src_id, g, ""), (y, LOCAL, match, src_id)] if match > 0 else [(y, src_id, g, "")]
+                rest -= g + match
+                local_cap[y] += match
+            local_cap[y] += max(rest, 0.0)
+            if rest > 0:
+                plan_rows.append((y, LOCAL, rest, ""))
+        if not self._local_capital_fits(local_cap):
             return False
         annual_rows, op_use = [], defaultdict(float, {t: procurement})
         if procurement > self.operating[t] + 1e-6:
@@ -77,7 +78,7 @@ class _Ledger:
                 # Match is paid on capital only: grants that need a match skip recurring costs.
                 if y not in src.years or need <= 0 or src.match_factor > 0 or self.p.op_tags[r][src_id]:
                     continue
-                g = min(self._left(src, y) - sum(a for s2, y2, a in grant_use if s2 is src and (not src.per_year or y2 == y)), need)
+                g = min(self._left(src, y) - self._pending(grant_use, src, y), need)
                 if g > 0.01:
                     grant_use.append((src, y, g))
                     annual_rows.append((y, src_id, g))
@@ -88,14 +89,32 @@ class _Ledger:
                 op_use[y] += need
                 annual_rows.append((y, LOCAL, need))
         # Commit.
-        self._spend_local_capital(t, local_cap)
+        for y, amount in sorted(local_cap.items()):
+            self._spend_local_capital(y, amount)
         for y, amount in op_use.items():
             self.operating[y] -= amount
         for src, y, g in grant_use:
             self._take(src, y, g)
-        rows += [(c, t, "capital", src, a, mf) for src, a, mf in plan_rows if a > 0.005]
+        rows += [(c, y, "capital", src, a, mf) for y, src, a, mf in plan_rows if a > 0.005]
         rows += [(c, y, "annual", src, a, "") for y, src, a in annual_rows if a > 0.005]
         return True
+
+    @staticmethod
+    def _pending(grant_use: list, src, year) -> float:
+        """Grant money of ``src`` this item already takes in ``year`` (its award period)."""
+        return sum(a for s2, y2, a in grant_use if s2 is src and (not src.per_year or y2 == year))
+
+    def _local_capital_fits(self, amounts: dict[int, float]) -> bool:
+        """Whether local capital can pay ``amounts`` (year -> dollars), each year in turn."""
+        saved = dict(self.capital), self.total
+        try:
+            for y, amount in sorted(amounts.items()):
+                if amount > self._local_capital(y) + 1e-6:
+                    return False
+                self._spend_local_capital(y, amount)
+            return True
+        finally:
+            self.capital, self.total = saved
 
     def _spend_local_capital(self, t, amount):
         if self.total is not None:

@@ -20,7 +20,6 @@ import pulp
 from optimizer.core.highs_runner import variables_of
 from optimizer.core.problem import (
     AFTER_COMPLIANCE,
-    DISTRICT,
     Problem,
 )
 from optimizer.core.projects import procured
@@ -248,14 +247,18 @@ def _expr(pairs) -> pulp.LpAffineExpression:
 
 
 def capital_terms(m: Model, rows, t_index: int):
-    """(variable, coefficient) pairs of the capital spent on ``rows`` in year ``t_index``."""
-    cap = m.problem.candidates["capital"].to_numpy()
+    """(variable, coefficient) pairs of the capital spent on ``rows`` in year ``t_index``: on
+    items installed that year and on those bought again as their useful life ends
+    (``Problem.purchases``). A variable may repeat: add them up with :func:`_expr`."""
+    cand = m.problem.candidates
+    cap, life = cand["capital"].to_numpy(), cand["useful_life"].to_numpy()
     for c in rows:
         coef = cap[c] / K
         if coef:
-            yield m.y[c][t_index], coef
-            if t_index:
-                yield m.y[c][t_index - 1], -coef
+            for installed in range(t_index, -1, -max(1, int(life[c]))):
+                yield m.y[c][installed], coef
+                if installed:
+                    yield m.y[c][installed - 1], -coef
 
 
 def define_variables(m: Model) -> None:
@@ -563,9 +566,10 @@ def _tier1_options(p: Problem):
     for s in p.sites:
         for layer in p.layers:
             for comp in p.components:
-                if (s.id, layer, comp) in met or (DISTRICT, layer, comp) in met:
+                places = p.serving(s.id, layer)
+                if any((place, layer, comp) in met for place in places):
                     continue
-                options = rows.get((s.id, layer, comp), []) + rows.get((DISTRICT, layer, comp), [])
+                options = [c for place in places for c in rows.get((place, layer, comp), [])]
                 if options:
                     out[s.id, layer].append((comp, options))
     return out
@@ -609,20 +613,27 @@ def define_target_tier(m: Model) -> None:
         for layer in p.layers:
             for comp in p.components:
                 for tier in range(1, p.target_tier + 1):
-                    if (s.id, layer, comp, tier) in have or (DISTRICT, layer, comp, tier) in have:
+                    places = p.serving(s.id, layer)
+                    if any((place, layer, comp, tier) in have for place in places):
                         continue
-                    options = rows.get((s.id, layer, comp, tier), []) + rows.get((DISTRICT, layer, comp, tier), [])
+                    options = [c for place in places for c in rows.get((place, layer, comp, tier), [])]
                     if options:
                         m.add(_expr((m.y[c][-1], 1) for c in options), pulp.LpConstraintGE, 1,
                              f"target_tier[{s.id},{layer},{comp},{tier}]")
 
 
 def tco_terms(m: Model):
-    """(variable, coefficient) pairs of total cost of ownership over the horizon, in k$."""
-    cand = m.problem.candidates
+    """(variable, coefficient) pairs of total cost of ownership over the horizon (renewals
+    inside it included), in k$; a variable may repeat."""
+    p = m.problem
+    cand = p.candidates
     for c, (cap, ann) in enumerate(zip(cand["capital"].to_numpy(), cand["annual"].to_numpy())):
         if cap:
-            yield m.y[c][-1], cap / K
+            for ti, t in enumerate(p.years):  # installed in t: bought len(purchases) times
+                bought = len(p.purchases(c, t)) * cap / K
+                yield m.y[c][ti], bought
+                if ti:
+                    yield m.y[c][ti - 1], -bought
         if ann:
             for var in m.y[c]:
                 yield var, ann / K

@@ -15,7 +15,7 @@ from optimizer.core.projects import projects_table
 
 LOCAL = "local"
 ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "unit", "capital_cost", "annual_cost",
-                "layer", "component", "tier", "name", "budget_category"]
+                "layer", "component", "tier", "name", "budget_category", "renewed_in"]
 FUNDING_COLUMNS = ["measure_id", "site_id", "year", "kind", "source", "amount", "match_for"]
 EPS_CENTS = 0.01  # a hundredth of a cent: below it, a solver's value is float noise, not money
 NOISE_CENTS = 100  # a source over an award or limit by less than a dollar is solver tolerance
@@ -53,18 +53,22 @@ class Plan:
 
 
 def items_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
-    """One row per installed item, in install order."""
+    """One row per installed item, in install order: its capital over the horizon (bought
+    again in each year of ``renewed_in``, as its useful life ends) and its recurring cost."""
     order = sorted(installs, key=lambda c: (installs[c], c))
     chosen = problem.candidates.iloc[order]
+    bought = [problem.purchases(c, installs[c]) for c in order]
     items = pd.DataFrame({
         "measure_id": chosen["measure_id"].to_numpy(), "site_id": chosen["site_id"].to_numpy(),
         "year": [installs[c] for c in order], "quantity": chosen["quantity"].astype(int).to_numpy(),
         "unit": chosen["unit"].to_numpy(),
-        "capital_cost": chosen["capital"].astype(float).to_numpy(),
+        "capital_cost": chosen["capital"].astype(float).to_numpy() * [len(years) for years in bought],
         "annual_cost": chosen["annual"].astype(float).to_numpy(),
         "layer": chosen["layer"].to_numpy(), "component": chosen["component"].to_numpy(),
         "tier": chosen["tier"].astype(int).to_numpy(), "name": chosen["name"].to_numpy(),
         "budget_category": chosen["budget_category"].to_numpy(),
+        "renewed_in": [", ".join(str(t) for t in years[1:]) if capital else ""
+                       for years, capital in zip(bought, chosen["capital"])],
     })
     return items[ITEM_COLUMNS]
 
@@ -293,7 +297,8 @@ def split_funding(problem: Problem, installs: dict[int, int],
     members = defaultdict(list)
     for c, year in installs.items():
         if cost["capital"][c] > 0:
-            members["capital", int(cap_cls[c]), year].append(c)
+            for t in problem.purchases(c, year):
+                members["capital", int(cap_cls[c]), t].append(c)
         if cost["annual"][c] > 0:
             for t in problem.years:
                 if t >= year:

@@ -23,6 +23,8 @@ from optimizer.data.vocabulary import EVIDENCE_BANDS, STUDENTS_PER_SCREENING_LAN
 from optimizer.errors import InputError, InputProblem
 
 DISTRICT = "district"
+#: The PASS layer whose measures (perimeter, grounds, parking) sites on one campus share.
+CAMPUS_LAYER = "campus"
 #: Most candidates (measure x site) one problem may hold: over three times the largest
 #: benchmark district's (about 84,000 for 1,000 schools); more would not fit a shared server.
 MAX_CANDIDATES = 300_000
@@ -179,6 +181,7 @@ class Problem:
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     component_names: dict[str, str] = field(default_factory=dict)  # PASS component id -> its name
+    campus_lead: dict[str, str] = field(default_factory=dict)  # site on a shared campus -> the campus's first site
     least_value_per_1000: float = 0.0
     years_after: int = 0  # years after the horizon in which the plan's end state is kept and counted
     discount_rate: float = 0.0
@@ -197,6 +200,18 @@ class Problem:
         cand = self.candidates
         return (cand["annual"].to_numpy(dtype=float)
                 + cand["capital"].to_numpy(dtype=float) / cand["useful_life"].to_numpy(dtype=float))
+
+    def purchases(self, c: int, year: int) -> range:
+        """Fiscal years in the horizon in which candidate row ``c``, installed in ``year``, is
+        bought: that year, and again each time its useful life ends (a three-year training
+        bought in 2027 is bought again in 2030)."""
+        return range(year, self.years[-1] + 1, max(1, int(self.candidates["useful_life"].iat[c])))
+
+    def serving(self, site_id: str, layer: str) -> tuple[str, ...]:
+        """Places whose measures of ``layer`` count at a site: the site, district-wide, and for
+        the campus layer of a site on a shared campus, the campus's first site."""
+        lead = self.campus_lead.get(site_id, site_id) if layer == CAMPUS_LAYER else site_id
+        return (site_id, DISTRICT) if lead == site_id else (site_id, lead, DISTRICT)
 
     def may_pay(self, src: Source, c: int, kind: str) -> Ruling:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
@@ -377,6 +392,16 @@ def _mandate_specs(scenario: Scenario, catalog: Catalog, notes: list[str]) -> li
     return specs
 
 
+def campuses(scenario: Scenario) -> dict[str, list[str]]:
+    """Sites sharing a campus, by the campus's first site (in the scenario's order): its
+    campus-layer measures are bought there once and serve every site on it."""
+    by_campus: dict[str, list[str]] = {}
+    for s in scenario.sites:
+        if s.campus is not None:
+            by_campus.setdefault(s.campus, []).append(s.id)
+    return {ids[0]: ids for ids in by_campus.values() if len(ids) > 1}
+
+
 def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec], years: list[int],
                 notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every measure at every place it fits: the candidates (with their quantity, cost, unit and
@@ -393,6 +418,9 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
     forced: dict[str, Measure] = {}  # discouraged or harmful measures a must list insists on
     district_in_place = set(scenario.district_in_place)
     places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
+    shared = campuses(scenario)
+    lead_of = {member: lead for lead, members in shared.items() for member in members}
+    by_id = {s.id: s for s in scenario.sites}
     for measure in catalog.measures.values():
         layer = catalog.layer_of(measure)
         for site, place in places:
@@ -400,7 +428,11 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                 continue
             if site is not None and site.kind not in measure.site_kinds:
                 continue
-            in_place = measure.id in (site.in_place if site else district_in_place)
+            on_campus = [by_id[s] for s in shared.get(place, [])] if measure.layer == CAMPUS_LAYER else []
+            if measure.layer == CAMPUS_LAYER and lead_of.get(place, place) != place:
+                continue  # bought once for the campus, at its first site
+            in_place = measure.id in (site.in_place if site else district_in_place) or any(
+                measure.id in s.in_place for s in on_campus)
             base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
                         component=measure.component, role=measure.role, tier=measure.tier or 0,
                         effectiveness=measure.effectiveness * stance[measure.evidence])
@@ -408,7 +440,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
             # useful life: already spent before the horizon, it is simply a candidate again;
             # spent inside the horizon, it counts until then and its replacement is a
             # candidate from that year on.
-            installed = (site.installed if site else scenario.district_installed).get(measure.id)
+            installed = next((s.installed[measure.id] for s in on_campus if measure.id in s.installed),
+                             (site.installed if site else scenario.district_installed).get(measure.id))
             until = installed + measure.useful_life if in_place and installed is not None else None
             if until is not None and until <= years[0]:
                 notes.append(f"{place}: {measure.name} (installed {installed}) reached the end of its "
@@ -490,15 +523,18 @@ def _funding_classes(cand: pd.DataFrame, sources: list[Source], rulings: dict, s
     return class_maps["capital"], class_maps["annual"]
 
 
-def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog) -> list[tuple[int, tuple[int, ...]]]:
+def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog,
+                   lead_of: dict[str, str]) -> list[tuple[int, tuple[int, ...]]]:
     """Each prerequisite not in place, resolved to the candidate rows that satisfy it at the
-    place (any one of them, for a prerequisite with options)."""
+    place (any one of them, for a prerequisite with options; a campus measure at the
+    campus's first site, ``lead_of``)."""
     row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
     have = set(zip(existing["measure_id"], existing["site_id"]))
     out = []
     for i, (prerequisites, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
         for options in prerequisites:
-            places = [(pre, site_id if catalog.measures[pre].scope == "site" else DISTRICT) for pre in options]
+            places = [(pre, DISTRICT if catalog.measures[pre].scope != "site" else lead_of.get(site_id, site_id)
+                       if catalog.measures[pre].layer == CAMPUS_LAYER else site_id) for pre in options]
             if not any(place in have for place in places):
                 out.append((i, tuple(row_of[place] for place in places if place in row_of)))
     return out
@@ -548,9 +584,14 @@ class _MandatePlaces:
     met already, and places met by ageing measures (met only until their useful life ends;
     then one of the options, the replacement among them, must be in place)."""
 
-    def __init__(self, cand: pd.DataFrame, existing: pd.DataFrame, site_ids: list[str]):
+    def __init__(self, cand: pd.DataFrame, existing: pd.DataFrame, site_ids: list[str], lead_of: dict[str, str],
+                 campus_measures: set[str]):
         self.row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
         self.ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
+        for site, lead in lead_of.items():  # a campus measure at a site is the one at its campus's first site
+            for table in (self.row_of, self.ends):
+                table.update({(m, site): value for (m, place), value in list(table.items())
+                              if place == lead and m in campus_measures})
         self.site_ids = site_ids
 
     def __call__(self, measure_ids, reach, sites: tuple[str, ...] | None = None):
@@ -634,8 +675,10 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
     for frame in (cand, existing):
         for mid, layer, comp, role in frame[["measure_id", "layer", "component", "role"]].drop_duplicates().itertuples(index=False):
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
+    serves = {(mid, lead): sites for lead, sites in campuses(scenario).items()
+              for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER}
     return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
-                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT)
+                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT, serves)
 
 
 def expand(inputs: Inputs) -> Problem:
@@ -666,14 +709,16 @@ def expand(inputs: Inputs) -> Problem:
                                        "plan; plan a larger district in parts (by region or school level)")])
     sns = scenario.mandates.supplement_not_supplant
     (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
-    places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites])
+    lead_of = {site: lead for lead, sites in campuses(scenario).items() for site in sites}
+    places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites], lead_of,
+                            {mid for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER})
     groups, cells, cell_members, cell_in_place = _risk(scenario, catalog, cand, existing)
     policy = scenario.policy
     return Problem(
         scenario_name=scenario.name, edition=catalog.edition, years=years, sites=scenario.sites,
         candidates=cand, existing=existing, groups=groups, cells=cells, cell_members=cell_members,
         cell_in_place=cell_in_place,
-        prerequisites=_prerequisites(cand, existing, catalog), tier_links=_tier_links(cand, existing, policy.tier_order),
+        prerequisites=_prerequisites(cand, existing, catalog, lead_of), tier_links=_tier_links(cand, existing, policy.tier_order),
         alternatives=_alternatives(cand, existing, catalog),
         mandates=_mandate_rules(specs + _award_projects(scenario, catalog, sources), places, years, notes),
         musts=[int(i) for i in cand.index[cand["must"]]], sources=sources, cap_classes=cap_classes,
@@ -692,4 +737,5 @@ def expand(inputs: Inputs) -> Problem:
         evidence_stance=policy.evidence_stance,
         layer_names={layer.id: layer.name for layer in catalog.taxonomy.layers},
         component_names={c.id: c.name for c in catalog.taxonomy.components},
+        campus_lead=lead_of,
     )

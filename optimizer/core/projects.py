@@ -36,8 +36,9 @@ def project_name(problem: Problem, component: str, year: int) -> str:
 
 def projects_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     """One row per project of a plan (``installs``: candidate row -> fiscal year), in the
-    order the plan buys them: its measures and places, capital, recurring cost at the end of
-    the horizon and the cost of procuring it (``PROJECT_COLUMNS``)."""
+    order the plan buys them: its measures and places, capital over the horizon (its items
+    bought again as their life ends included), recurring cost at the end of the horizon and
+    the cost of procuring it (``PROJECT_COLUMNS``)."""
     cand = problem.candidates
     rows = sorted(installs, key=lambda c: (installs[c], c))
     if not rows:
@@ -45,7 +46,8 @@ def projects_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     frame = pd.DataFrame({
         "component": cand["component"].to_numpy()[rows], "year": [installs[c] for c in rows],
         "measure_id": cand["measure_id"].to_numpy()[rows], "site_id": cand["site_id"].to_numpy()[rows],
-        "capital": cand["capital"].to_numpy(dtype=float)[rows], "annual": cand["annual"].to_numpy(dtype=float)[rows],
+        "capital": cand["capital"].to_numpy(dtype=float)[rows] * [len(problem.purchases(c, installs[c])) for c in rows],
+        "annual": cand["annual"].to_numpy(dtype=float)[rows],
         "procured": procured(problem)[rows]})
     order = {comp: i for i, comp in enumerate(problem.components)}
     table = (frame.groupby(["year", "component"], sort=False)

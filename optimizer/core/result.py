@@ -83,7 +83,11 @@ class PlanResult:
                 "tco": round(capital + self.plan.procurement + annual, 2)}
 
     def spend_by(self, column: str) -> pd.Series:
-        """Capital spend by ``year``, ``layer``, ``component`` or ``site_id``."""
+        """Capital spend by ``year`` (a renewal in the year it is bought), ``layer``,
+        ``component`` or ``site_id``."""
+        if column == "year":
+            funding = self.plan.funding
+            return funding[funding["kind"] == "capital"].groupby("year")["amount"].sum().sort_index()
         return self.plan.items.groupby(column)["capital_cost"].sum().sort_index()
 
     def spend_by_source(self) -> pd.DataFrame:

@@ -79,14 +79,17 @@ IN_PLACE_COLUMNS = ["cell", "ell", "ell_low", "ell_high", "until"]
 
 def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, existing: pd.DataFrame,
                    threat_weights: dict[str, float], scale: dict[str, float], bands: dict[str, tuple[float, float]],
-                   stance: dict[str, float], district: str):
+                   stance: dict[str, float], district: str, serves: dict[tuple[str, str], list[str]] | None = None):
     """Groups (school x threat, weighted by baseline risk), cells (group x role x job, with
     their cap) and the log-effects of candidates and of measures in place in each cell.
 
     ``scale`` multiplies a measure's log-effect by the scenario's layer, component and role
     weights; ``bands`` gives each evidence rating's effectiveness range, for the headline's
-    range; ``stance`` is the evidence stance's weight per rating.
+    range; ``stance`` is the evidence stance's weight per rating; ``serves`` names the sites a
+    measure at a place protects when not that place alone (a campus's measures, every site
+    of the campus), by measure id and place.
     """
+    serves = serves or {}
     site_ids = [s.id for s in sites]
     gindex = {}
     weights = []
@@ -111,7 +114,7 @@ def risk_structure(sites, threats: dict, measures: dict, cand: pd.DataFrame, exi
                     continue
                 ells = (w * log_effect(eff * reach), w * log_effect(min(m.effectiveness, low) * weight * reach),
                         w * log_effect(max(m.effectiveness, high) * weight * reach))
-                for s in (site_ids if place == district else [place]):
+                for s in (site_ids if place == district else serves.get((mid, place), [place])):
                     key = (gindex[s, tid], m.role, m.job_key)
                     if key not in cindex:
                         cindex[key] = len(cindex)

@@ -27,9 +27,10 @@ def _levels(problem: Problem, installs: dict[int, int] | None) -> dict[tuple[str
         for layer in problem.layers:
             by_comp = {}
             for comp in problem.components:
-                if (s.id, layer, comp) not in offered and (DISTRICT, layer, comp) not in offered:
+                places = problem.serving(s.id, layer)
+                if not any((place, layer, comp) in offered for place in places):
                     continue
-                have = present[s.id, layer, comp] | present[DISTRICT, layer, comp]
+                have = set().union(*(present[place, layer, comp] for place in places))
                 k = 0
                 while k + 1 in have:
                     k += 1
@@ -67,8 +68,9 @@ def tier_gaps(problem: Problem, installs: dict[int, int] | None = None) -> pd.Da
     rows += [(cand.at[c, "site_id"], cand.at[c, "layer"]) for c in installs or {}]
     count: dict[tuple[str, str], int] = defaultdict(int)
     for site_id, layer in rows:
-        for s in ([x.id for x in problem.sites] if site_id == DISTRICT else [site_id]):
-            count[s, layer] += 1
+        count[site_id, layer] += 1
+    count = {(s.id, layer): sum(count.get((place, layer), 0) for place in problem.serving(s.id, layer))
+             for s in problem.sites for layer in problem.layers}
     out = []
     for s in problem.sites:
         for layer in problem.layers:

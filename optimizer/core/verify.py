@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from optimizer.core.plan import LOCAL, Plan
-from optimizer.core.problem import DISTRICT, Problem
+from optimizer.core.problem import Problem
 from optimizer.core.projects import PROCURED
 from optimizer.core.risk import RiskLedger
 
@@ -68,7 +68,11 @@ class _Checker:
         self.src = {s.id: s for s in problem.sources}
         self.row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
         self.col = {name: cand[name].tolist() for name in
-                    ("capital", "annual", "cap_class", "op_class", "layer", "tier")}
+                    ("capital", "annual", "cap_class", "op_class", "layer", "tier", "useful_life")}
+
+    def bought_in(self, c: int, year: int) -> list[int]:
+        """Years an item installed in ``year`` is bought: then, and each time its life ends."""
+        return list(range(year, self.p.years[-1] + 1, max(1, int(self.col["useful_life"][c]))))
 
     def fail(self, rule: str, detail: str) -> None:
         self.out.append(Violation(rule, detail))
@@ -126,7 +130,8 @@ class _Checker:
             if c is None:
                 self.fail("once", f"{r.measure_id} at {r.site_id} is not a candidate")
                 continue
-            if abs(r.capital_cost - self.col["capital"][c]) > CENT or abs(r.annual_cost - self.col["annual"][c]) > CENT:
+            capital = self.col["capital"][c] * len(self.bought_in(c, int(r.year)))
+            if abs(r.capital_cost - capital) > CENT or abs(r.annual_cost - self.col["annual"][c]) > CENT:
                 self.fail("costs", f"{r.measure_id} at {r.site_id}: costs differ from the problem's")
 
     def funding(self) -> None:
@@ -159,7 +164,7 @@ class _Checker:
             if r.year not in src.years:
                 self.fail("funding_caps", f"{src.name} used in {r.year}, outside its years {list(src.years)}")
         for c, year in self.installs.items():
-            for kind, cost, years in (("capital", self.col["capital"][c], [year]),
+            for kind, cost, years in (("capital", self.col["capital"][c], self.bought_in(c, year)),
                                       ("annual", self.col["annual"][c], [t for t in p.years if t >= year])):
                 for t in years:
                     got = paid.get((c, kind, t), 0.0)
@@ -275,12 +280,15 @@ class _Checker:
                           f"its projects cost ${cost:,.2f}")
 
     def shares(self) -> None:
-        p, items = self.p, self.plan.items
+        p = self.p
+        capital = self.plan.funding[self.plan.funding["kind"] == "capital"]  # renewals in their own years
+        rows = [self.row_of.get(key) for key in zip(capital["measure_id"], capital["site_id"])]
+        spent = capital.assign(layer=["" if c is None else self.col["layer"][c] for c in rows])
         for layer, (lo, hi) in p.layer_share.items():
             for t in p.years:
-                in_year = items[items["year"] == t]
-                total = float(in_year["capital_cost"].sum())
-                mine = float(in_year[in_year["layer"] == layer]["capital_cost"].sum())
+                in_year = spent[spent["year"] == t]
+                total = float(in_year["amount"].sum())
+                mine = float(in_year[in_year["layer"] == layer]["amount"].sum())
                 if mine < lo * total - TOLERANCE or mine > hi * total + TOLERANCE:
                     self.fail("layer_share", f"{layer} is ${mine:,.0f} of ${total:,.0f} in {t}, "
                               f"outside {lo:.0%}-{hi:.0%}")
@@ -294,9 +302,10 @@ class _Checker:
 
         def reached(site, layer, comp, tier, year) -> bool:
             """True when the tier is in place, or the catalog offers nothing of it here."""
-            if (site, layer, comp, tier) in have or (DISTRICT, layer, comp, tier) in have:
+            places = p.serving(site, layer)
+            if any((place, layer, comp, tier) in have for place in places):
                 return True
-            options = by_tier.get((site, layer, comp, tier), []) + by_tier.get((DISTRICT, layer, comp, tier), [])
+            options = [c for place in places for c in by_tier.get((place, layer, comp, tier), [])]
             return not options or _in_place_by(inst, options, year)
 
         if p.equity:

@@ -76,6 +76,9 @@ class Site(BaseModel):
     screening_lanes: Count | None = Field(default=None, description="entry lanes where students would be "
                                           "screened at arrival; empty: estimated from enrollment")
     risk_weight: Number = Field(default=1.0, gt=0, le=10)
+    campus: str | None = Field(default=None, pattern=ID, description="id of a campus this site shares with "
+                               "other sites: the measures of the campus layer (perimeter, grounds, parking) "
+                               "are bought once for the campus, at its first site, and serve every site on it")
     in_place: list[str] = []
     installed: dict[str, FiscalYear] = Field(default={}, description="fiscal year each in-place measure was "
                                       "installed (measure id: year); it stops counting at the end of its useful life")

@@ -216,7 +216,7 @@ HEADERS = {
     "school": "School", "year": "Fiscal year", "capital_cost": "Capital cost ($)", "annual_cost": "Annual cost ($)",
     "why": "Why", "pass_tier": "What it does for PASS tiers", "layer": "Layer", "component": "Component",
     "tier": "PASS tier",
-    "budget_category": "Budget category", "dollars_of": "US dollars of", "category": "Budget category",
+    "budget_category": "Budget category", "renewed_in": "Bought again in", "dollars_of": "US dollars of", "category": "Budget category",
     "total": "Total ($)", "assumption": "Assumption", "project": "Project", "buys": "What it buys",
     "places": "Places", "items": "Items", "procurement": "Procurement staff time ($)",
 }
