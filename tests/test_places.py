@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from optimizer import InputError
 from optimizer.core.model import build_model
 from optimizer.core.run import optimize
 from optimizer.core.solve import check, read_plan, solve_model
@@ -78,3 +79,17 @@ def test_a_campus_measure_in_place_at_one_school_serves_the_campus_and_meets_a_m
     solve_model(model)
     checked = check(model, read_plan(model))
     assert checked.valid and set(checked.plan.items["site_id"]) == {"C"}
+
+
+def test_a_scenario_sets_a_measures_reach_and_an_unknown_measure_is_named(tmp_path):
+    # The catalog puts readers on half of the exterior doors; the district on every one of them.
+    reader = m("reader", unit_basis="exterior_door", unit_ratio=0.5, capital_low=1000, capital_typical=1000,
+               capital_high=1000)
+    half = problem(tmp_path, [reader], sites=[site("A", exterior_doors=10)], budget={"capital": 0, "operating": 0})
+    every = problem(tmp_path, [reader], sites=[site("A", exterior_doors=10)], budget={"capital": 0, "operating": 0},
+                    reach={"reader": 1})
+    assert half.candidates[["quantity", "capital"]].values.tolist() == [[5, 5000.0]]
+    assert every.candidates[["quantity", "capital"]].values.tolist() == [[10, 10000.0]]
+    with pytest.raises(InputError) as caught:
+        problem(tmp_path, [reader], budget={"capital": 0, "operating": 0}, reach={"readers": 1})
+    assert "reach" in str(caught.value) and "readers" in str(caught.value)

@@ -453,7 +453,7 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                 if not until or until > years[-1]:
                     continue
             not_before = until if in_place else 0
-            quantity = measure.quantity(_count(measure, site, scenario.sites))
+            quantity = measure.quantity(_count(measure, site, scenario.sites), scenario.reach.get(measure.id))
             if quantity <= 0:
                 if measure.unit_basis == "glazing_sqft":
                     unsized.add(measure.name)

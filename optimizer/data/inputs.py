@@ -104,6 +104,8 @@ def check_against_catalog(scenario: Scenario, catalog: Catalog, path: Path | str
                          f"at least the program's {program.match_rate:.0%} (it grants no waiver); "
                          "a district may put in more match, never less")
         _check_money_reading(problems, where, source, program)
+    for mid in scenario.reach:
+        _check_measure(catalog, problems, "reach", "reach", mid)
     for key, mandate in scenario.mandates.extra.items():
         for mid in mandate.measures:
             _check_measure(catalog, problems, f"mandates.extra.{key}", "measures", mid)

@@ -118,9 +118,10 @@ class Measure(BaseModel):
         """True when no public cost figure exists and the cost is reasoned."""
         return self.cost_source.lower().startswith("estimate")
 
-    def quantity(self, count: float) -> int:
-        """Cost units needed for ``count`` units of the basis (doors, students, ...)."""
-        return math.ceil(count * self.unit_ratio - 1e-9)
+    def quantity(self, count: float, ratio: float | None = None) -> int:
+        """Cost units needed for ``count`` units of the basis (doors, students, ...), at the
+        catalog's ``unit_ratio`` or the scenario's ``ratio``."""
+        return math.ceil(count * (self.unit_ratio if ratio is None else ratio) - 1e-9)
 
 
 def load_column_dictionary(path: Path) -> list[ColumnSpec]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -317,6 +317,10 @@ class Scenario(BaseModel):
     must: list[Pick] = []
     must_not: list[Pick] = []
     cost_overrides: list[CostOverride] = []
+    reach: dict[str, Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]] = Field(
+        default={}, description="cost units per unit of a measure's basis in this district, replacing the "
+                                "catalog's unit_ratio (measure id: ratio; 1 puts card readers on every "
+                                "exterior door where the catalog assumes half); the rated effect is unchanged")
     weights: Weights = Weights()
     policy: Policy = Policy()
     _site_rows: SiteRows = PrivateAttr(default_factory=SiteRows)
