@@ -16,7 +16,7 @@ from optimizer.core.verify import verify
 from optimizer.data.inputs import load_inputs
 from optimizer.data.synthetic import generate_scenario, generate_sites
 from optimizer.paths import SCENARIOS_DIR
-from tests.builders import m, problem, site
+from tests.builders import m, problem, program, site
 
 
 def _measures():
@@ -40,7 +40,7 @@ def test_each_component_bought_in_a_year_is_procured_once_from_the_operating_bud
     assert checked.valid, checked.violations
     plan = checked.plan
     assert set(plan.items["measure_id"]) == {"lock", "reader"} and len(plan.items) == 4
-    assert plan.projects[["component", "year", "procurement", "places", "items"]].values.tolist() == [
+    assert plan.projects[["key", "year", "procurement", "places", "items"]].values.tolist() == [
         ["access_control", 2027, 1000.0, 2, 4]]
     # without the procurement in the operating budget the model buys both projects, which the
     # verifier refuses
@@ -103,8 +103,8 @@ def test_the_projects_table_adds_up_to_the_items():
     assert table["items"].sum() == len(items)
     assert table["capital"].sum() == pytest.approx(items["capital_cost"].sum())
     assert table["procurement"].sum() == pytest.approx(result.totals()["procurement"])
-    by_project = items.groupby(["component", "year"]).size()
-    assert sorted(by_project.index) == sorted(zip(table["component"], table["year"]))
+    by_project = items.groupby(["component", "year"]).size()  # rural has no award made for a project
+    assert sorted(by_project.index) == sorted(zip(table["key"], table["year"]))
     assert isinstance(table, pd.DataFrame) and table["project"].str.contains(r", FY20\d\d$").all()
 
 
@@ -123,3 +123,20 @@ def test_an_item_whose_life_ends_inside_the_horizon_is_bought_again_and_paid_the
     capital = early.funding[early.funding["kind"] == "capital"]
     assert capital[["year", "amount"]].values.tolist() == [[2027, 100.0], [2029, 100.0]]
     assert "capital_budget" in _rules_broken(p, early)
+
+
+def test_an_award_made_for_a_project_is_procured_as_one_project(tmp_path):
+    # The award's project holds a lock (access control) and cameras (video): one procurement,
+    # named after the award, not one per component.
+    lock = m("lock", annual_cost=0, effectiveness=0.5, funding_categories="hardware")
+    cams = m("cams", component="video", role="detect", annual_cost=0, effectiveness=0.3, funding_categories="hardware")
+    common = dict(programs=[program("fed", match_rate=0.0)], sites=[site("A"), site("B")],
+                  budget={"capital": 0, "operating": 10_000}, policy={"project_cost": 1_000})
+    p = problem(tmp_path, [lock, cams], funding_sources={
+        "g": {"program": "fed", "name": "Safety award", "amount": 800, "project": ["lock", "cams"]}}, **common)
+    model = build_model(p)
+    solve_model(model)
+    checked = check(model, read_plan(model))
+    assert checked.valid, checked.violations
+    projects = checked.plan.projects
+    assert projects[["project", "items", "procurement"]].values.tolist() == [["Safety award: its project, FY2027", 4, 1000.0]]

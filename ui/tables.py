@@ -44,7 +44,7 @@ def plan_rows(result: PlanResult, sites=(), layers=(), years=(), sources=()) -> 
 def projects(result: PlanResult) -> pd.DataFrame:
     """The plan as a board approves it, one row per project in the order bought, for the
     Plan page's first table."""
-    return result.projects().drop(columns=["component", "year"]).rename(columns={
+    return result.projects().drop(columns=["key", "year"]).rename(columns={
         "project": "Project", "buys": "What it buys", "places": "Places", "items": "Items", "capital": "Capital",
         "annual": "Annual cost", "procurement": "Procurement staff time", "paid_by": "Paid by"})
 

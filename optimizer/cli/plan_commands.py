@@ -129,7 +129,7 @@ def _print_summary(result: PlanResult) -> None:
     projects = result.projects()
     for col in ("capital", "annual", "procurement"):
         projects[col] = projects[col].map(dollars)
-    print_frame(projects.drop(columns=["component", "year"]).rename(columns={"paid_by": "paid by"}),
+    print_frame(projects.drop(columns=["key", "year"]).rename(columns={"paid_by": "paid by"}),
                 f"Projects (a PASS component bought in one fiscal year; procurement: "
                 f"{dollars(result.problem.project_cost)} of local operating money (staff time) each when bought from vendors)")
     buy = result.what_to_buy()

@@ -165,8 +165,8 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     assessment = cand["assessment"].to_numpy()
     tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
 
-    component, bought = cand["component"].to_numpy(), procured(p)
-    opened: set[tuple[str, int]] = set()  # projects (component, year), see core.projects
+    project_of, bought = cand["project"].to_numpy(), procured(p)
+    opened: set[tuple[str, int]] = set()  # projects (key, year), see core.projects
     procuring: set[tuple[str, int]] = set()  # those that buy from vendors
 
     def earliest(c) -> int | None:
@@ -190,7 +190,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         if assessment[c]:  # in the first year it can be, or not at all
             tried = [t for t in tried[:1] if t == max(years[0], int(replace_from[c]))]
         for t in tried:
-            project = component[c], t
+            project = project_of[c], t
             if p.max_projects is not None and project not in opened and len(opened) >= p.max_projects:
                 continue
             opening = p.project_cost if bought[c] and project not in procuring else 0.0

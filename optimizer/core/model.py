@@ -205,9 +205,9 @@ class Model:
         fiscal year of installation)."""
         years = self.problem.years
         values = {var: float(installs.get(c, 10**6) <= t) for c, ys in enumerate(self.y) for t, var in zip(years, ys)}
-        component, bought = self.problem.candidates["component"], procured(self.problem)
+        project, bought = self.problem.candidates["project"], procured(self.problem)
         for key, flags in self.projects.items():
-            opened = {(component.iat[c], years.index(t)) for c, t in installs.items() if key == "any" or bought[c]}
+            opened = {(project.iat[c], years.index(t)) for c, t in installs.items() if key == "any" or bought[c]}
             values.update({flag: float(k in opened) for k, flag in flags.items()})
         return values
 
@@ -492,9 +492,10 @@ def define_compliance_first(m: Model) -> None:
 
 
 def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.LpVariable]:
-    """A binary per PASS component and fiscal year (index) that is 1 when the plan buys any of
-    the component's items that year (only those procured, when ``only_procured``): a project
-    (``core.projects``). One row per component, place and year holds it up. Built once."""
+    """A binary per project key (a PASS component, or an award's project) and fiscal year
+    (index) that is 1 when the plan buys any of its items that year (only those procured,
+    when ``only_procured``): a project (``core.projects``). One row per key, place and year
+    holds it up. Built once."""
     key = "procured" if only_procured else "any"
     if key in m.projects:
         return m.projects[key]
@@ -503,7 +504,7 @@ def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.
     keep = procured(p) if only_procured else np.ones(len(cand), dtype=bool)
     groups = defaultdict(list)
     for c in np.flatnonzero(keep):
-        groups[cand.at[c, "component"], cand.at[c, "site_id"]].append(int(c))
+        groups[cand.at[c, "project"], cand.at[c, "site_id"]].append(int(c))
     flags = {}
     for (comp, site), rows in groups.items():
         for ti, t in enumerate(p.years):
@@ -526,8 +527,8 @@ def procurement_terms(m: Model, ti: int | None = None) -> list:
 
 
 def define_projects(m: Model) -> None:
-    """At most ``max_projects`` projects (one PASS component's purchases in one fiscal year): a
-    plan a board can approve is a handful of projects."""
+    """At most ``max_projects`` projects (one PASS component's purchases, or an award's
+    project, in one fiscal year): a plan a board can approve is a handful of projects."""
     p = m.problem
     if p.max_projects is None:
         return

@@ -23,6 +23,8 @@ from optimizer.data.vocabulary import EVIDENCE_BANDS, STUDENTS_PER_SCREENING_LAN
 from optimizer.errors import InputError, InputProblem
 
 DISTRICT = "district"
+#: Project key of an award's project (followed by the funding source's id), see core.projects.
+AWARD_PROJECT = "award:"
 #: The PASS layer whose measures (perimeter, grounds, parking) sites on one campus share.
 CAMPUS_LAYER = "campus"
 #: Most candidates (measure x site) one problem may hold: over three times the largest
@@ -242,7 +244,8 @@ def _source_years(src: FundingSource, program: FundingProgram | None, years: lis
 AFTER_COMPLIANCE = "after_compliance"
 CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
                      "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
-                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment", "useful_life"]
+                     "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment", "useful_life",
+                     "project"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -420,6 +423,9 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
     places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
     shared = campuses(scenario)
     lead_of = {member: lead for lead, members in shared.items() for member in members}
+    # an award's project is procured as one project; other purchases by PASS component (core.projects)
+    award_of = {mid: f"{AWARD_PROJECT}{key}" for key, fs in reversed(scenario.funding_sources.items())
+                for mid in fs.project or []}
     by_id = {s.id: s for s in scenario.sites}
     for measure in catalog.measures.values():
         layer = catalog.layer_of(measure)
@@ -482,7 +488,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              budget_category=measure.budget_category, name=measure.name,
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisite_options), not_before=not_before,
-                             unit=unit, assessment=measure.assessment, useful_life=measure.useful_life))
+                             unit=unit, assessment=measure.assessment, useful_life=measure.useful_life,
+                             project=award_of.get(measure.id, measure.component)))
     for measure in forced.values():
         harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
         notes.append(f"warning: {measure.name} is in the plan only because the scenario's must list asks for it; "

@@ -264,21 +264,24 @@ class PlanResult:
         bought.
 
         Columns: ``project``, ``buys``, ``places``, ``items``, ``capital``, ``annual``,
-        ``procurement``, ``paid_by``, ``component``, ``year``."""
+        ``procurement``, ``paid_by``, ``key``, ``year``."""
         items, funding = self.plan.items, self.plan.funding
-        names = dict(zip(self.problem.candidates["measure_id"], self.problem.candidates["name"]))
+        cand = self.problem.candidates
+        names = dict(zip(cand["measure_id"], cand["name"]))
+        key_of = dict(zip(zip(cand["measure_id"], cand["site_id"]), cand["project"]))
+        items = items.assign(project=[key_of[k] for k in zip(items["measure_id"], items["site_id"])])
         item_keys = pd.MultiIndex.from_frame(funding[["measure_id", "site_id"]])
         rows = []
         for r in self.plan.projects.itertuples(index=False):
             ids = r.measure_ids.split(";")
             buys = [names.get(m, m) for m in ids[:max_names]] + ([f"{len(ids) - max_names} more"]
                                                                  if len(ids) > max_names else [])
-            bought = items[(items["component"] == r.component) & (items["year"] == r.year)]
+            bought = items[(items["project"] == r.key) & (items["year"] == r.year)]
             mine = funding[item_keys.isin(pd.MultiIndex.from_frame(bought[["measure_id", "site_id"]]))]
             rows.append({"project": r.project, "buys": ", ".join(buys), "places": int(r.places), "items": int(r.items),
                          "capital": round(float(r.capital), 2), "annual": round(float(r.annual), 2),
                          "procurement": round(float(r.procurement), 2), "paid_by": self._payers(mine),
-                         "component": r.component, "year": int(r.year)})
+                         "key": r.key, "year": int(r.year)})
         return pd.DataFrame(rows, columns=PROJECT_COLUMNS)
 
     def what_to_buy(self, max_names: int = 3) -> pd.DataFrame:
@@ -383,7 +386,7 @@ class PlanResult:
 DISTRICT_WIDE = "district-wide"
 LOCAL_WORDS = "district budget"
 PROJECT_COLUMNS = ["project", "buys", "places", "items", "capital", "annual", "procurement", "paid_by",
-                   "component", "year"]
+                   "key", "year"]
 WHAT_TO_BUY_COLUMNS = ["measure", "schools", "where", "quantity", "unit", "capital", "annual",
                        "fiscal_years", "paid_by", "measure_id"]
 

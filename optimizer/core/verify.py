@@ -46,11 +46,19 @@ def plan_objective(problem: Problem, plan: Plan) -> float:
     return gain - problem.least_value_per_1000 * (local + after) / 1000
 
 
+def _projects_of(problem: Problem, items) -> pd.DataFrame:
+    """Each item's project key (from the Problem's candidates) and year, and whether it is
+    bought from vendors."""
+    key = dict(zip(zip(problem.candidates["measure_id"], problem.candidates["site_id"]), problem.candidates["project"]))
+    return pd.DataFrame({"project": [key.get(k, "") for k in zip(items["measure_id"], items["site_id"])],
+                         "year": items["year"].to_numpy(), "procured": items["budget_category"].isin(PROCURED).to_numpy()})
+
+
 def _procurement_by_year(problem: Problem, items) -> pd.Series:
-    """Local operating money (staff time) each fiscal year spends on procuring projects, counted from the items
-    table: the project cost for each PASS component bought from vendors in that year."""
-    bought = items[items["budget_category"].isin(PROCURED)]
-    count = bought[["component", "year"]].drop_duplicates().groupby("year").size()
+    """Local operating money (staff time) each fiscal year spends on procuring projects,
+    counted from the items: the project cost for each project bought from vendors that year."""
+    projects = _projects_of(problem, items)
+    count = projects[projects["procured"]][["project", "year"]].drop_duplicates().groupby("year").size()
     return (count * problem.project_cost).astype(float)
 
 
@@ -267,9 +275,9 @@ class _Checker:
     def projects(self) -> None:
         """At most the projects allowed, and each project's procurement counted once."""
         p, items = self.p, self.plan.items
-        count = len(items[["component", "year"]].drop_duplicates())
+        count = len(_projects_of(p, items)[["project", "year"]].drop_duplicates())
         if p.max_projects is not None and count > p.max_projects:
-            self.fail("projects", f"{count} projects (PASS components bought in a fiscal year), more than the "
+            self.fail("projects", f"{count} projects (a PASS component or an award's project in a fiscal year), more than the "
                       f"{p.max_projects} allowed")
         shown = self.plan.projects.groupby("year")["procurement"].sum()
         counted = _procurement_by_year(p, items)

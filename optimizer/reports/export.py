@@ -337,7 +337,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
     plan["layer"] = [layers.get(layer, layer) for layer in plan["layer"]]
     plan["component"] = plan["component"].str.replace("_", " ")
     sheets = {
-        "Projects": result.projects().drop(columns=["component"]),
+        "Projects": result.projects().drop(columns=["key"]),
         "What to buy": result.what_to_buy(),
         "Summary": summary,
         "Plan by site": plan,
