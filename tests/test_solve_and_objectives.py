@@ -258,6 +258,7 @@ def _tight_model():
     data = generate_scenario("S", catalog).model_dump()
     data["budget"]["capital"] = round(0.2 * data["budget"]["capital"])
     data["policy"]["least_value_per_1000"] = 0.0
+    data["policy"]["project_cost"] = 0.0  # the tests read fractions of measures, not of projects
     scenario = type(generate_scenario("S", catalog)).model_validate(data)
     return build_model(expand(Inputs(scenario, catalog, Path("synthetic-S-tight"))))
 

@@ -491,6 +491,10 @@ def define_compliance_first(m: Model) -> None:
                   f"compliance_first[{src.id},{t}]")
 
 
+#: Most item-years that get a project row each (the tight form); above it, one row per place.
+PROJECT_ROWS_EACH = 5_000
+
+
 def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.LpVariable]:
     """A binary per project key (a PASS component, or an award's project) and fiscal year
     (index) that is 1 when the plan buys any of its items that year (only those procured,
@@ -506,13 +510,17 @@ def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.
     for c in np.flatnonzero(keep):
         groups[cand.at[c, "project"], cand.at[c, "site_id"]].append(int(c))
     flags = {}
+    # one row per item is the tight form; a large district gets one per place (far fewer rows)
+    each = len(keep.nonzero()[0]) * len(p.years) <= PROJECT_ROWS_EACH
     for (comp, site), rows in groups.items():
         for ti, t in enumerate(p.years):
             flag = flags.get((comp, ti))
             if flag is None:
                 flag = flags[comp, ti] = m.prob.add_variable(f"project_{key}[{comp},{t}]", 0, 1, pulp.LpBinary)
-            bought = [(m.y[c][ti], 1) for c in rows] + ([(m.y[c][ti - 1], -1) for c in rows] if ti else [])
-            m.add(_terms(bought + [(flag, -len(rows))]), pulp.LpConstraintLE, 0, f"project_{key}_of[{comp},{site},{t}]")
+            for part in ([[c] for c in rows] if each else [rows]):
+                bought = [(m.y[c][ti], 1) for c in part] + ([(m.y[c][ti - 1], -1) for c in part] if ti else [])
+                m.add(_terms(bought + [(flag, -len(part))]), pulp.LpConstraintLE, 0,
+                      f"project_{key}_of[{comp},{site},{t}" + (f",{part[0]}]" if each else "]"))
     m.projects[key] = flags
     return flags
 
@@ -628,13 +636,16 @@ def tco_terms(m: Model):
     inside it included), in k$; a variable may repeat."""
     p = m.problem
     cand = p.candidates
+    lives = np.maximum(1, cand["useful_life"].to_numpy(dtype=int))
+    left = len(p.years) - np.arange(len(p.years))  # years from each install year to the horizon's end
     for c, (cap, ann) in enumerate(zip(cand["capital"].to_numpy(), cand["annual"].to_numpy())):
         if cap:
-            for ti, t in enumerate(p.years):  # installed in t: bought len(purchases) times
-                bought = len(p.purchases(c, t)) * cap / K
-                yield m.y[c][ti], bought
-                if ti:
-                    yield m.y[c][ti - 1], -bought
+            # installed in year i it is bought ceil(left_i / life) times; y is cumulative, so
+            # year i's in-place variable carries that count less the next year's
+            bought = -(-left // lives[c]) * (cap / K)
+            for ti, coef in enumerate(bought - np.append(bought[1:], 0.0)):
+                if coef:
+                    yield m.y[c][ti], float(coef)
         if ann:
             for var in m.y[c]:
                 yield var, ann / K

@@ -207,7 +207,12 @@ class Problem:
         """Fiscal years in the horizon in which candidate row ``c``, installed in ``year``, is
         bought: that year, and again each time its useful life ends (a three-year training
         bought in 2027 is bought again in 2030)."""
-        return range(year, self.years[-1] + 1, max(1, int(self.candidates["useful_life"].iat[c])))
+        return range(year, self.years[-1] + 1, int(self._lives[c]))
+
+    @cached_property
+    def _lives(self) -> np.ndarray:
+        """Each candidate's useful life in whole years (at least one)."""
+        return np.maximum(1, self.candidates["useful_life"].to_numpy(dtype=int))
 
     def serving(self, site_id: str, layer: str) -> tuple[str, ...]:
         """Places whose measures of ``layer`` count at a site: the site, district-wide, and for
