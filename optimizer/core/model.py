@@ -250,12 +250,11 @@ def capital_terms(m: Model, rows, t_index: int):
     """(variable, coefficient) pairs of the capital spent on ``rows`` in year ``t_index``: on
     items installed that year and on those bought again as their useful life ends
     (``Problem.purchases``). A variable may repeat: add them up with :func:`_expr`."""
-    cand = m.problem.candidates
-    cap, life = cand["capital"].to_numpy(), cand["useful_life"].to_numpy()
+    cap, lives = m.problem.candidates["capital"].to_numpy(), m.problem.lives
     for c in rows:
         coef = cap[c] / K
         if coef:
-            for installed in range(t_index, -1, -max(1, int(life[c]))):
+            for installed in range(t_index, -1, -int(lives[c])):
                 yield m.y[c][installed], coef
                 if installed:
                     yield m.y[c][installed - 1], -coef
@@ -511,16 +510,17 @@ def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.
         groups[cand.at[c, "project"], cand.at[c, "site_id"]].append(int(c))
     flags = {}
     # one row per item is the tight form; a large district gets one per place (far fewer rows)
-    each = len(keep.nonzero()[0]) * len(p.years) <= PROJECT_ROWS_EACH
-    for (comp, site), rows in groups.items():
+    each = int(keep.sum()) * len(p.years) <= PROJECT_ROWS_EACH
+    for (project, site), rows in groups.items():
         for ti, t in enumerate(p.years):
-            flag = flags.get((comp, ti))
+            flag = flags.get((project, ti))
             if flag is None:
-                flag = flags[comp, ti] = m.prob.add_variable(f"project_{key}[{comp},{t}]", 0, 1, pulp.LpBinary)
+                flag = flags[project, ti] = m.prob.add_variable(f"project_{key}[{project},{t}]", 0, 1,
+                                                                 pulp.LpBinary)
             for part in ([[c] for c in rows] if each else [rows]):
                 bought = [(m.y[c][ti], 1) for c in part] + ([(m.y[c][ti - 1], -1) for c in part] if ti else [])
                 m.add(_terms(bought + [(flag, -len(part))]), pulp.LpConstraintLE, 0,
-                      f"project_{key}_of[{comp},{site},{t}" + (f",{part[0]}]" if each else "]"))
+                      f"project_{key}_of[{project},{site},{t}" + (f",{part[0]}]" if each else "]"))
     m.projects[key] = flags
     return flags
 
@@ -531,7 +531,7 @@ def procurement_terms(m: Model, ti: int | None = None) -> list:
     cost = m.problem.project_cost / K
     if not cost:
         return []
-    return [(flag, cost) for (_comp, tj), flag in _project_flags(m, True).items() if ti is None or tj == ti]
+    return [(flag, cost) for (_project, tj), flag in _project_flags(m, True).items() if ti is None or tj == ti]
 
 
 def define_projects(m: Model) -> None:
@@ -636,7 +636,7 @@ def tco_terms(m: Model):
     inside it included), in k$; a variable may repeat."""
     p = m.problem
     cand = p.candidates
-    lives = np.maximum(1, cand["useful_life"].to_numpy(dtype=int))
+    lives = p.lives
     left = len(p.years) - np.arange(len(p.years))  # years from each install year to the horizon's end
     for c, (cap, ann) in enumerate(zip(cand["capital"].to_numpy(), cand["annual"].to_numpy())):
         if cap:

@@ -207,10 +207,10 @@ class Problem:
         """Fiscal years in the horizon in which candidate row ``c``, installed in ``year``, is
         bought: that year, and again each time its useful life ends (a three-year training
         bought in 2027 is bought again in 2030)."""
-        return range(year, self.years[-1] + 1, int(self._lives[c]))
+        return range(year, self.years[-1] + 1, int(self.lives[c]))
 
     @cached_property
-    def _lives(self) -> np.ndarray:
+    def lives(self) -> np.ndarray:
         """Each candidate's useful life in whole years (at least one)."""
         return np.maximum(1, self.candidates["useful_life"].to_numpy(dtype=int))
 
