@@ -36,9 +36,9 @@ class Plan:
         and source (``local`` for the district's own money); ``match_for`` names the grant a
         local dollar matches.
     projects : DataFrame
-        One row per project (a PASS component's purchases in one fiscal year, see
-        :mod:`optimizer.core.projects`) with the local operating money its procurement costs; the items
-        are its drill-down.
+        One row per project (a PASS component's purchases, or an award's project, in one
+        fiscal year, see :mod:`optimizer.core.projects`) with the local operating money its
+        procurement costs; the items are its drill-down.
     """
 
     installs: dict[int, int]

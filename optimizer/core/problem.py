@@ -179,7 +179,7 @@ class Problem:
     supplement_not_supplant: bool = True
     dollar_year: int | None = None
     max_projects: int | None = None
-    project_cost: float = 0.0  # local capital dollars to procure one project (see core.projects)
+    project_cost: float = 0.0  # local operating dollars (staff time) to procure one project (see core.projects)
     evidence_stance: str = "full"
     layer_names: dict[str, str] = field(default_factory=dict)  # PASS layer id -> its name
     component_names: dict[str, str] = field(default_factory=dict)  # PASS component id -> its name
@@ -410,8 +410,16 @@ def campuses(scenario: Scenario) -> dict[str, list[str]]:
     return {ids[0]: ids for ids in by_campus.values() if len(ids) > 1}
 
 
+def _place_of(measure: Measure, site_id: str, lead_of: dict[str, str]) -> str:
+    """Where a measure that serves ``site_id`` is a candidate: district-wide, at the first site
+    of the site's campus (a campus-layer measure on a shared campus), or at the site."""
+    if measure.scope != "site":
+        return DISTRICT
+    return lead_of.get(site_id, site_id) if measure.layer == CAMPUS_LAYER else site_id
+
+
 def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec], years: list[int],
-                notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                shared: dict[str, list[str]], notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every measure at every place it fits: the candidates (with their quantity, cost, unit and
     whether they are forbidden, must or mandated) and the measures already in place."""
     stance = STANCE_WEIGHTS[scenario.policy.evidence_stance]
@@ -426,7 +434,6 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
     forced: dict[str, Measure] = {}  # discouraged or harmful measures a must list insists on
     district_in_place = set(scenario.district_in_place)
     places: list[tuple[Site | None, str]] = [(s, s.id) for s in scenario.sites] + [(None, DISTRICT)]
-    shared = campuses(scenario)
     lead_of = {member: lead for lead, members in shared.items() for member in members}
     # an award's project is procured as one project; other purchases by PASS component (core.projects)
     award_of = {mid: f"{AWARD_PROJECT}{key}" for key, fs in reversed(scenario.funding_sources.items())
@@ -439,9 +446,9 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                 continue
             if site is not None and site.kind not in measure.site_kinds:
                 continue
-            on_campus = [by_id[s] for s in shared.get(place, [])] if measure.layer == CAMPUS_LAYER else []
-            if measure.layer == CAMPUS_LAYER and lead_of.get(place, place) != place:
+            if site is not None and _place_of(measure, place, lead_of) != place:
                 continue  # bought once for the campus, at its first site
+            on_campus = [by_id[s] for s in shared.get(place, [])] if measure.layer == CAMPUS_LAYER else []
             in_place = measure.id in (site.in_place if site else district_in_place) or any(
                 measure.id in s.in_place for s in on_campus)
             base = dict(measure_id=measure.id, site_id=place, scope=measure.scope, layer=layer,
@@ -545,8 +552,7 @@ def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog,
     out = []
     for i, (prerequisites, site_id) in enumerate(zip(cand["prerequisite_ids"], cand["site_id"])):
         for options in prerequisites:
-            places = [(pre, DISTRICT if catalog.measures[pre].scope != "site" else lead_of.get(site_id, site_id)
-                       if catalog.measures[pre].layer == CAMPUS_LAYER else site_id) for pre in options]
+            places = [(pre, _place_of(catalog.measures[pre], site_id, lead_of)) for pre in options]
             if not any(place in have for place in places):
                 out.append((i, tuple(row_of[place] for place in places if place in row_of)))
     return out
@@ -679,7 +685,8 @@ def _compliance(scenario: Scenario, catalog: Catalog, sources: list[Source], pla
     return compliance
 
 
-def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd.DataFrame):
+def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd.DataFrame,
+          shared: dict[str, list[str]]):
     """Risk groups, cells and log-effects (``core.risk``); the scenario's layer, component and
     role weights scale a measure's log-effect."""
     w = scenario.weights
@@ -687,7 +694,7 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
     for frame in (cand, existing):
         for mid, layer, comp, role in frame[["measure_id", "layer", "component", "role"]].drop_duplicates().itertuples(index=False):
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
-    serves = {(mid, lead): sites for lead, sites in campuses(scenario).items()
+    serves = {(mid, lead): sites for lead, sites in shared.items()
               for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER}
     return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
                           EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT, serves)
@@ -714,17 +721,18 @@ def expand(inputs: Inputs) -> Problem:
     rulings: dict[tuple[str, str], Ruling] = {}
     sources = _sources(scenario, catalog, notes, rulings)
     specs = _mandate_specs(scenario, catalog, notes)
-    cand, existing = _candidates(scenario, catalog, specs, years, notes)
+    shared = campuses(scenario)
+    lead_of = {site: lead for lead, sites in shared.items() for site in sites}
+    cand, existing = _candidates(scenario, catalog, specs, years, shared, notes)
     if len(cand) > MAX_CANDIDATES:
         raise InputError([InputProblem(str(inputs.path), "sites", "sites", f"{len(cand):,} candidates",
                                        f"at most {MAX_CANDIDATES:,} measure-and-site candidates in one "
                                        "plan; plan a larger district in parts (by region or school level)")])
     sns = scenario.mandates.supplement_not_supplant
     (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
-    lead_of = {site: lead for lead, sites in campuses(scenario).items() for site in sites}
     places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites], lead_of,
                             {mid for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER})
-    groups, cells, cell_members, cell_in_place = _risk(scenario, catalog, cand, existing)
+    groups, cells, cell_members, cell_in_place = _risk(scenario, catalog, cand, existing, shared)
     policy = scenario.policy
     return Problem(
         scenario_name=scenario.name, edition=catalog.edition, years=years, sites=scenario.sites,

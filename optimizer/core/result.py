@@ -257,32 +257,33 @@ class PlanResult:
         return ", ".join(names[s] for s in order if s in paid)
 
     def projects(self, max_names: int = 3) -> pd.DataFrame:
-        """The plan as a board approves it: one row per project (a PASS component's purchases
-        in one fiscal year, see :mod:`optimizer.core.projects`), with what it buys (measure
-        names, the first ``max_names``), at how many places, its capital, recurring cost, the
-        local operating money its procurement costs and the sources that pay it, in the order it is
-        bought.
+        """The plan as a board approves it: one row per project (a PASS component's purchases,
+        or an award's project, in one fiscal year, see :mod:`optimizer.core.projects`), with
+        what it buys (measure names, the first ``max_names``), at how many places, its capital,
+        recurring cost, the local operating money its procurement costs and the sources that
+        pay it, in the order it is bought.
 
         Columns: ``project``, ``buys``, ``places``, ``items``, ``capital``, ``annual``,
         ``procurement``, ``paid_by``, ``key``, ``year``."""
-        items, funding = self.plan.items, self.plan.funding
-        cand = self.problem.candidates
+        cand, funding = self.problem.candidates, self.plan.funding
         names = dict(zip(cand["measure_id"], cand["name"]))
         key_of = dict(zip(zip(cand["measure_id"], cand["site_id"]), cand["project"]))
-        items = items.assign(project=[key_of[k] for k in zip(items["measure_id"], items["site_id"])])
-        item_keys = pd.MultiIndex.from_frame(funding[["measure_id", "site_id"]])
+        # each dollar to its item's project: the item's project key and the year it is installed in
+        project_of = {(m, s): (key_of[m, s], int(y)) for m, s, y in self.plan.items[["measure_id", "site_id", "year"]]
+                      .itertuples(index=False)}
+        slots = pd.Series([project_of[k] for k in zip(funding["measure_id"], funding["site_id"])], index=funding.index,
+                          dtype=object)
+        payers = {slot: self._payers(paid) for slot, paid in funding.groupby(slots)}
         rows = []
         for r in self.plan.projects.itertuples(index=False):
             ids = r.measure_ids.split(";")
             buys = [names.get(m, m) for m in ids[:max_names]] + ([f"{len(ids) - max_names} more"]
                                                                  if len(ids) > max_names else [])
-            bought = items[(items["project"] == r.key) & (items["year"] == r.year)]
-            mine = funding[item_keys.isin(pd.MultiIndex.from_frame(bought[["measure_id", "site_id"]]))]
             rows.append({"project": r.project, "buys": ", ".join(buys), "places": int(r.places), "items": int(r.items),
                          "capital": round(float(r.capital), 2), "annual": round(float(r.annual), 2),
-                         "procurement": round(float(r.procurement), 2), "paid_by": self._payers(mine),
+                         "procurement": round(float(r.procurement), 2), "paid_by": payers.get((r.key, int(r.year)), ""),
                          "key": r.key, "year": int(r.year)})
-        return pd.DataFrame(rows, columns=PROJECT_COLUMNS)
+        return pd.DataFrame(rows, columns=PROJECT_TABLE_COLUMNS)
 
     def what_to_buy(self, max_names: int = 3) -> pd.DataFrame:
         """One row per measure of the plan: what it is, at how many schools (all of them for a
@@ -385,7 +386,7 @@ class PlanResult:
 
 DISTRICT_WIDE = "district-wide"
 LOCAL_WORDS = "district budget"
-PROJECT_COLUMNS = ["project", "buys", "places", "items", "capital", "annual", "procurement", "paid_by",
+PROJECT_TABLE_COLUMNS = ["project", "buys", "places", "items", "capital", "annual", "procurement", "paid_by",
                    "key", "year"]
 WHAT_TO_BUY_COLUMNS = ["measure", "schools", "where", "quantity", "unit", "capital", "annual",
                        "fiscal_years", "paid_by", "measure_id"]

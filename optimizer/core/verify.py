@@ -79,7 +79,9 @@ class _Checker:
                     ("capital", "annual", "cap_class", "op_class", "layer", "tier", "useful_life")}
 
     def bought_in(self, c: int, year: int) -> list[int]:
-        """Years an item installed in ``year`` is bought: then, and each time its life ends."""
+        """Years an item installed in ``year`` is bought: then, and each time its life ends
+        (worked out here from the useful life, not by ``Problem.purchases``, which the plan
+        and the greedy plan use: a mistake there is then caught)."""
         return list(range(year, self.p.years[-1] + 1, max(1, int(self.col["useful_life"][c]))))
 
     def fail(self, rule: str, detail: str) -> None:
