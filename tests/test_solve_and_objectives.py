@@ -133,7 +133,7 @@ def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap
     inputs = instance(tmp_path, measures, budget={"capital": 1500, **FREE})
     best = optimize(inputs)
 
-    def stopped(model, options, start=None):
+    def stopped(model, options, start=None, settings=None):
         return SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0)
     monkeypatch.setattr(run_mod, "solve_phases", stopped)
     monkeypatch.setattr(run_mod, "lp_guided", lambda *args: None)  # no plan from the relaxation
@@ -164,7 +164,7 @@ def test_a_what_if_starts_from_the_plan_before_the_change(tmp_path, monkeypatch)
     before = optimize(instance(tmp_path / "before", measures, budget={"capital": 400, **FREE}))
     changed = instance(tmp_path / "after", measures, budget={"capital": 450, **FREE})
     monkeypatch.setattr(run_mod, "solve_phases",
-                        lambda model, options, start=None: SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0))
+                        lambda model, options, start=None, settings=None: SolveReport(Status.NO_SOLUTION, "highs", None, None, None, 1.0))
     monkeypatch.setattr(run_mod, "lp_guided", lambda *args: None)
     from_greedy = optimize(changed)
     from_before = optimize(changed, previous=before)
@@ -286,6 +286,24 @@ def test_the_bound_is_tightened_one_school_at_a_time():
     guided = guided_mod.lp_guided(_tight_model(), SolveOptions(gap=0.01, time_limit=60))
     assert guided.schools == count and guided.bound == pytest.approx(found.bound, rel=1e-6)
     assert "one school at a time" in guided.report(Status.OPTIMAL).notes[0]
+
+
+def test_where_the_relaxation_and_the_greedy_plan_agree_a_plan_within_the_gap_is_found():
+    # Suburban at 0.5%: the plan read off the relaxation (and the neighbourhood of what the
+    # relaxation does not rule out) is proven within 0.72% only; fixing what the relaxation and
+    # the greedy plan agree on and solving the rest from the greedy plan proves one within 0.5%,
+    # without the full solve. The greedy plan is asked for only then.
+    options = SolveOptions(gap=0.005, time_limit=60)
+    alone = guided_mod.lp_guided(_suburban_model(), options)
+    assert alone.gap > options.gap
+    model, asked = _suburban_model(), []
+    with_greedy = guided_mod.lp_guided(model, options, rivals=[lambda: asked.append(1) or greedy_plan(model.problem)])
+    assert with_greedy.gap <= options.gap and with_greedy.widened == guided_mod.AGREES and asked == [1]
+    assert with_greedy.objective > plan_objective(model.problem, solve_mod.fund_grants_first(
+        model, greedy_plan(model.problem).installs))
+    assert not verify(model.problem, with_greedy.plan)
+    close = guided_mod.lp_guided(_suburban_model(), SolveOptions(gap=0.01, time_limit=60), rivals=[lambda: asked.append(2)])
+    assert close.gap <= 0.01 and asked == [1]  # proven without it: never asked
 
 
 def test_a_school_bound_that_a_plan_beats_is_not_used(monkeypatch):

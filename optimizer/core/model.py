@@ -506,8 +506,9 @@ def _project_flags(m: Model, only_procured: bool) -> dict[tuple[str, int], pulp.
     cand = p.candidates
     keep = procured(p) if only_procured else np.ones(len(cand), dtype=bool)
     groups = defaultdict(list)
-    for c in np.flatnonzero(keep):
-        groups[cand.at[c, "project"], cand.at[c, "site_id"]].append(int(c))
+    project_of, site_of = cand["project"].tolist(), cand["site_id"].tolist()
+    for c in np.flatnonzero(keep).tolist():
+        groups[project_of[c], site_of[c]].append(c)
     flags = {}
     # one row per item is the tight form; a large district gets one per place (far fewer rows)
     each = int(keep.sum()) * len(p.years) <= PROJECT_ROWS_EACH

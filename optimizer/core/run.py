@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
-from optimizer.core.guided import Guided, lp_guided
+from optimizer.core.guided import FIXED_NEIGHBOURHOOD, Guided, lp_guided
 from optimizer.core.highs_runner import LpBasis, clock_stopped
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
@@ -78,7 +79,9 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         Known plans (the greedy plan, the plan before a change, the plan of a nearby budget);
         the best that keeps every rule of the model's Problem starts the solver and is shown
         (marked not proven optimal) if the solver finds nothing better in time. A function
-        is called only when the plan from the relaxation is not proven good enough.
+        is called on a thread of its own while the relaxation is solved; its plan takes
+        part after that step (it starts the full solve, or replaces a plan read off the
+        relaxation that it beats).
     options : SolveOptions
         Solver, time limit, gap and threads.
     prices : SamplePrices, optional
@@ -99,9 +102,13 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     baseline = plan_value(problem, {})
     if prices is not None:
         return _by_school(model, _known(start), options, prices, baseline)
-    # plans already made take part now (a plan still to be made, the greedy one, only if needed)
-    guided = lp_guided(model, options, [k for k in _known(start) if k is not None and not callable(k)], warm)
-    result = _after_guided(model, guided, start, options, baseline)
+    # plans already made take part now; a plan still to be made (the greedy one) is made meanwhile,
+    # while HiGHS, which lets go of the interpreter, solves the relaxation
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        known = [pool.submit(k).result if callable(k) else k for k in _known(start)]
+        guided = lp_guided(model, options, [k for k in known if k is not None and not callable(k)], warm,
+                           [k for k in known if callable(k)])
+        result = _after_guided(model, guided, known, options, baseline)
     result.lp_basis = None if guided is None else guided.basis
     return result
 
@@ -129,7 +136,8 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
     else:
         rest = options if guided is None or options.time_limit is None else \
             options.but(time_limit=max(MIN_FULL_SOLVE_SECONDS, options.time_limit - guided.seconds))
-        report = solve_phases(model, rest, start=None if start is None else start_values(model, start.installs))
+        report = solve_phases(model, rest, None if start is None else start_values(model, start.installs),
+                              None if guided is None else FIXED_NEIGHBOURHOOD)
         if guided is not None:
             report = guided.tighten(report)
     report.notes[:0] = problem.notes

@@ -124,7 +124,7 @@ def start_values(model: Model, installs: dict[int, int]) -> dict[pulp.LpVariable
 
 
 def solve_model(model: Model, options: SolveOptions = SolveOptions(),
-                start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
+                start: dict[pulp.LpVariable, float] | None = None, settings: dict | None = None) -> SolveReport:
     """Solve a built model and report status, objective, dual bound and gap.
 
     Parameters
@@ -137,6 +137,8 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
     start : dict, optional
         Values of the in-place variables of a known plan, given to HiGHS as a first
         incumbent (see :func:`start_values`).
+    settings : dict, optional
+        Further HiGHS options by name.
     """
     notes: list[str] = []
     time_limit = options.time_limit
@@ -145,7 +147,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
     highs = None
     with solver_errors(name):
         if name == "highs":
-            highs = run_highs(model.prob, time_limit, options.gap, options.threads, start)
+            highs = run_highs(model.prob, time_limit, options.gap, options.threads, start, settings=settings)
             sol = highs.sol_status
             if highs.stopped:
                 notes.append("HiGHS overran its time limit and was stopped")
@@ -255,16 +257,16 @@ def read_plan(model: Model) -> Plan:
 
 
 def solve_phases(model: Model, options: SolveOptions = SolveOptions(),
-                 start: dict[pulp.LpVariable, float] | None = None) -> SolveReport:
+                 start: dict[pulp.LpVariable, float] | None = None, settings: dict | None = None) -> SolveReport:
     """Solve, running both phases for the ``tier1_first`` objective: first the most
     site-layer pairs at tier 1, then the best risk reduction that keeps that count (the
-    start fits the first phase's objective only)."""
-    report = solve_model(model, options, start)
+    start fits the first phase's objective only). ``settings``: further HiGHS options."""
+    report = solve_model(model, options, start, settings)
     if model.objective_kind != "tier1_count" or not report.has_plan:
         return report
     reached = round(report.objective)
     model.second_phase(reached)
-    second = solve_model(model, options)
+    second = solve_model(model, options, settings=settings)
     second.notes.insert(0, f"phase 1: {reached} site-layer pairs reach tier 1")
     second.solve_seconds += report.solve_seconds
     return second
