@@ -288,6 +288,27 @@ def test_the_bound_is_tightened_one_school_at_a_time():
     assert "one school at a time" in guided.report(Status.OPTIMAL).notes[0]
 
 
+def test_when_the_relaxation_s_whole_values_leave_no_plan_only_what_it_rules_out_is_fixed():
+    # The synthetic S district: the relaxation procures the policies project half in each of
+    # two years, and the decisions it makes whole spend the operating money of both, so the
+    # small MIP of what it leaves open has no plan. Fixing only its zeros gives one.
+    from pathlib import Path
+
+    from optimizer.core.problem import expand
+    from optimizer.data.catalog import load_catalog
+    from optimizer.data.inputs import Inputs
+    from optimizer.data.synthetic import generate_scenario
+    catalog = load_catalog()
+    model = build_model(expand(Inputs(generate_scenario("S", catalog), catalog, Path("synthetic-S"))))
+    options = SolveOptions(gap=0.001, time_limit=60)
+    guided = guided_mod.lp_guided(model, options)
+    assert guided.widened == guided_mod.RULED_OUT and guided.plan is not None
+    assert not verify(model.problem, guided.plan) and guided.gap < 0.01
+    with pytest.MonkeyPatch.context() as patch:  # the fallback fixing what the read-off fixes: no plan
+        patch.setattr(guided_mod, "_ruled_out", lambda var, value: True)
+        assert guided_mod.lp_guided(build_model(model.problem), options).plan is None
+
+
 def test_where_the_relaxation_and_the_greedy_plan_agree_a_plan_within_the_gap_is_found():
     # Suburban at 0.5%: the plan read off the relaxation (and the neighbourhood of what the
     # relaxation does not rule out) is proven within 0.72% only; fixing what the relaxation and
