@@ -26,7 +26,7 @@ _LAZY = {
     "alternatives": "optimizer.analyses.alternatives", "robust": "optimizer.analyses.robust",
     "ROBUST_OPTIONS": "optimizer.analyses.robust",
     "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
-    "write_plan": "optimizer.reports.export",
+    "write_plan": "optimizer.reports.export", "project_count": "optimizer.analyses.project_count",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",

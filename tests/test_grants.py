@@ -156,6 +156,14 @@ def test_capital_only_money_pays_no_recurring_cost(tmp_path):
     paid = result.funding.query("source == 'bond'")
     assert set(paid["kind"]) == {"capital"} and paid["amount"].sum() == pytest.approx(500)
     assert result.funding.query("kind == 'annual'")["source"].unique().tolist() == ["local"]
+    # With no operating money for its licences the reader is not bought, and the bond money left
+    # says why: what keeping the reader would cost the district a year (licence and renewal).
+    idle = plan_of(instance(tmp_path, [reader], funding_sources={"bond": bond}, budget={"capital": 0, "operating": 0},
+                            policy={"least_value_per_1000": 0.001}))
+    why = idle.grant_use().set_index("source").at["bond", "why_unused"]
+    life = idle.problem.candidates.at[0, "useful_life"]
+    assert idle.plan.items.empty and "it pays one-time costs only" in why
+    assert f"up to ${100 + 500 / life:,.0f} a year" in why and "the local operating budget" in why
     levy = plan_of(instance(tmp_path, [reader], funding_sources={"levy": dict(bond, recurring=True)},
                             budget={"capital": 0, "operating": 0}))
     assert levy.funding.query("kind == 'annual'")["source"].unique().tolist() == ["levy"]

@@ -16,7 +16,7 @@ from optimizer.core.verify import verify
 from optimizer.data.inputs import load_inputs
 from optimizer.data.synthetic import generate_scenario, generate_sites
 from optimizer.paths import SCENARIOS_DIR
-from tests.builders import m, problem, program, site
+from tests.builders import instance, m, problem, program, site
 
 
 def _measures():
@@ -140,3 +140,28 @@ def test_an_award_made_for_a_project_is_procured_as_one_project(tmp_path):
     assert checked.valid, checked.violations
     projects = checked.plan.projects
     assert projects[["project", "items", "procurement"]].values.tolist() == [["Safety award: its project, FY2027", 4, 1000.0]]
+
+
+def test_risk_reduction_against_the_number_of_projects_names_what_the_limit_and_procuring_cost(tmp_path):
+    # Three components, capital for all, staff time for two procurements at $100 each: the plan
+    # with no limit is two projects, with procuring free three; a limit of one keeps one.
+    from optimizer.analyses.project_count import FREE, NO_LIMIT, project_count, with_projects
+    measures = [m("lock", annual_cost=0, effectiveness=0.5),
+                m("cam", component="video", role="detect", annual_cost=0, effectiveness=0.4),
+                m("radio", component="communication", role="respond", annual_cost=0, effectiveness=0.3)]
+    inputs = instance(tmp_path, measures, sites=[site("A")], budget={"capital": 100_000, "operating": 250},
+                      policy={"project_cost": 100, "max_projects": 1})
+    found = project_count(inputs, options=SolveOptions(gap=0.0))
+    table = found.table.set_index("plan")
+    assert table.loc[NO_LIMIT, "projects"] == 2 and table.loc[FREE, "projects"] == 3
+    assert table.loc["at most 1", "projects"] == 1 and bool(table.loc["at most 1", "scenario"])
+    removed = table["risk_removed"]
+    assert removed["at most 1"] < removed[NO_LIMIT] < removed[FREE]
+    assert table.loc[NO_LIMIT, "procurement"] == 200 and table.loc[FREE, "procurement"] == 0
+    assert all(not verify(r.problem, r.plan) for r in found.plans)
+    limit, procuring = found.words()
+    assert "limit of 1 projects" in limit and "with no limit the plan is 2 projects" in limit
+    assert "$100 of staff time" in procuring and "3 projects" in procuring and "points more" in procuring
+    loose = project_count(with_projects(inputs, 5), [1], SolveOptions(gap=0.0))  # a limit that does not bind
+    assert bool(loose.table.set_index("plan").loc[NO_LIMIT, "scenario"])
+    assert loose.words()[0] == "The scenario's limit of 5 projects does not bind: the best plan is 2 projects."

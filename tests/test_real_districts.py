@@ -75,6 +75,9 @@ def test_lockport_spends_capital_only_bond_money_on_its_security_plan_and_never_
     catalog = load_inputs(SCENARIOS_DIR / "real" / "lockport_ny.yaml").catalog
     assert office and all("support" in catalog.measures[mid].site_kinds for mid in office)
     assert "bld-vid-facial-recognition" not in set(items["measure_id"])
+    # the allocation left unspent is set against what keeping the rest would cost the district
+    why = result.grant_use().set_index("source").at["ssba", "why_unused"]
+    assert "it pays one-time costs only" in why and "a year for all of them" in why
     schools = {s.id for s in result.problem.sites if s.kind == "school"}
     for mid in ("cls-vid-corridor-cameras", "cmp-vid-grounds-cameras", "bld-arc-bullet-resistant-glass"):
         assert set(items.loc[items["measure_id"] == mid, "site_id"]) >= schools, mid

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the solving functions load the solver when first called (``
     from optimizer.analyses.explain import Explanation
     from optimizer.analyses.frontier import Frontier
     from optimizer.analyses.pitch import PitchResult
+    from optimizer.analyses.project_count import ProjectCount
     from optimizer.analyses.robust import Robustness
 
 #: Name that problems of the vendor pitch form carry.
@@ -130,6 +131,15 @@ def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
     bar, progress = _progress_bar("Budgets solved")
     result = optimizer.frontier(inputs(request), points=points, max_budget=max_budget,
                                 options=_solver_options(request), progress=progress)
+    bar.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def project_count_of(request: str) -> ProjectCount:
+    """Risk reduction against the number of projects (``optimizer.analyses.project_count``)."""
+    bar, progress = _progress_bar("Project limits solved")
+    result = optimizer.project_count(inputs(request), options=_solver_options(request), progress=progress)
     bar.empty()
     return result
 

@@ -1,5 +1,5 @@
 """Command-line subcommands of the analyses (frontier, compare, screen, pitch, robust,
-alternatives, explain). Each prints a readable table, or writes CSV / JSON with ``--out``."""
+alternatives, explain, projects). Each prints a readable table, or writes CSV / JSON with ``--out``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,6 +14,7 @@ from optimizer.analyses.compare import compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import pitch, read_pitch
+from optimizer.analyses.project_count import project_count
 from optimizer.analyses.robust import ROBUST_GAP, robust
 from optimizer.analyses.screen import screen
 from optimizer.analyses.stance_check import stance_check
@@ -277,3 +278,42 @@ def explain_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
         out.print(f"  - {reason}", highlight=False, markup=False)
     _emit(result.places, out_file, "Places", {"measure": measure, "site": site, "chosen": result.chosen,
                                               "reasons": result.reasons})
+
+
+@app.command("projects")
+def projects_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                 limits: Optional[str] = typer.Option(None, "--limits", help="Limits on the number of projects to "
+                                                      "plan under, e.g. 2,4,8 (default: from 1 to the unlimited plan's count)"),
+                 gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+    """Risk reduction against the number of projects: what the project limit and the cost of procuring cost."""
+    counts = _limits(limits)
+    inputs = _load(scenario, catalog)
+    bar, update = _progress("limits")
+    with bar:
+        result = _guard(lambda: project_count(inputs, counts, SolveOptions(time_limit=time_limit, gap=gap), update))
+    for sentence in result.words():
+        out.print(sentence, highlight=False)
+    table = result.table
+    if out_file is None:  # shares as percentages, money as dollars, the scenario's own plan named
+        table = table.assign(
+            plan=[f"{plan} (the scenario's)" if own else plan for plan, own in zip(table["plan"], table["scenario"])],
+            risk_removed=table["risk_removed"].map(_percent), avoided=table["avoided"].map(_score),
+            gap=table["gap"].map(_percent),
+            **{col: table[col].map(dollars) for col in ("procurement_each", "procurement", "local_money")},
+        ).drop(columns="scenario")
+    _emit(table, out_file, "Risk reduction against the number of projects")
+
+
+def _limits(text: str | None) -> list[int] | None:
+    """The --limits option as whole numbers of at least 1; a bad one is refused by name."""
+    if text is None:
+        return None
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        err.print(f"--limits: {text!r} is not a list of whole numbers of at least 1 (e.g. 2,4,8)", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    return counts

@@ -58,13 +58,31 @@ def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...
                        f"the {not_bought} items it may pay for that were not bought would open another")
     if not reasons:
         reasons.append("every planned item it may pay for in these years is paid by grants"
-                       + (f"; the {not_bought} other items it may pay for were not bought (their value per "
-                          "dollar, recurring costs or local match did not fit the budgets)" if not_bought else "")
+                       + (f"; the {not_bought} other items it may pay for were not bought ("
+                          + _why_not_bought(problem, plan, src, [c for c in eligible if c not in chosen]) + ")"
+                          if not_bought else "")
                        if not unpaid else f"{len(unpaid)} planned item(s) it may pay for are paid locally: their "
                        "costs fall outside its years, or are recurring costs that would need a local match")
     if years[-1] < problem.years[-1]:
         reasons.append(f"its money can be spent only through FY{years[-1]} (period of performance or spend-by date)")
     return "; ".join(reasons)
+
+
+def _why_not_bought(problem: Problem, plan: Plan, src: Source, rows: list[int]) -> str:
+    """Why items a source may pay for were left out, when no rule of the source holds them out:
+    for money that pays one-time costs only, what keeping them would cost the district."""
+    if src.recurring_allowed or problem.least_value_per_1000 <= 0:
+        return "their value per dollar, recurring costs or local match did not fit the budgets"
+    keeping = float(problem.keeping_costs[rows].sum())
+    fund = plan.funding
+    operating = sum(problem.operating_budget.values())
+    spent = float(fund.loc[(fund["source"] == LOCAL) & (fund["kind"] == "annual"), "amount"].sum()) + plan.procurement
+    held = ("the local operating budget that would pay their recurring costs is spent" if spent >= operating - TOLERANCE
+            else f"the protection they would add is worth less than that upkeep at the least value local money must "
+                 f"buy (one serious-harm equivalent avoided per ${1000 / problem.least_value_per_1000:,.0f})")
+    return (f"it pays one-time costs only, so keeping them in service, their recurring costs and their renewal "
+            f"when their useful life ends, would fall on local money: up to ${keeping:,.0f} a year for all of "
+            f"them; {held}")
 
 
 def grant_use(problem: Problem, plan: Plan) -> pd.DataFrame:

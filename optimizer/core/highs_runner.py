@@ -61,7 +61,9 @@ def _structure(prob: pulp.LpProblem) -> tuple:
     model to HiGHS."""
     count = prob.numConstraints()
     cached = getattr(prob, "_highs_structure", None)
-    if cached is not None and cached[0] == count and all(id(v) in cached[2] for v in prob.objective):
+    if cached is not None and cached[0] == count and (
+            getattr(prob, "_highs_objective", None) is prob.objective or all(id(v) in cached[2] for v in prob.objective)):
+        prob._highs_objective = prob.objective  # its variables are known: not looked up again
         return cached[1:]
     variables = prob.variables()
     position = {id(v): i for i, v in enumerate(variables)}
@@ -74,7 +76,7 @@ def _structure(prob: pulp.LpProblem) -> tuple:
         starts.append(len(index))
     structure = (variables, position, np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
                  np.array(value, dtype=float))
-    prob._highs_structure = (count, *structure)
+    prob._highs_structure, prob._highs_objective = (count, *structure), prob.objective
     return structure
 
 

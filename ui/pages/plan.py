@@ -1,11 +1,15 @@
 """Plan page: the scenario's capital budget (every year at once, or year by year), the best
-plan's headline numbers, its table and charts, and buttons that pin it for comparison."""
+plan's headline numbers, its table and charts, buttons that pin it for comparison, and what
+its number of projects costs."""
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 from optimizer.data.stances import STANCE_WORDS, STANCES
-from ui import editors, fmt, state, views
+from optimizer.errors import OptimizerError
+from ui import compute, editors, fmt, state, views
 
 OPTIONS = state.OPTIONS
 
@@ -50,3 +54,20 @@ for column, label in zip(pins[1:], state.PIN_LABELS):
         state.pin(label, state.request(), _title())
         st.toast(f"Pinned as {label}: {_title()}")
 views.plan_details(result, "plan")
+
+with st.expander("What the number of projects costs"):
+    st.caption("The plan again with no limit on the number of projects, with procuring a project free, and at "
+               "each limit from one project up: the modelled risk reduction a shorter list of projects gives up. "
+               "Each limit is one solve.")
+    task = json.dumps(["projects", state.request()])
+    if state.started(task, st.button("Compute", key="projects:compute", icon=":material/play_arrow:")):
+        try:
+            counted = compute.project_count_of(state.request())
+        except OptimizerError as exc:
+            views.show_error(exc, "The project limits cannot be planned")
+        else:
+            for sentence in counted.words():
+                st.markdown(sentence)
+            st.dataframe(counted.table, hide_index=True, width="stretch",
+                         column_config={"risk_removed": views.PERCENT, "procurement_each": views.MONEY,
+                                        "procurement": views.MONEY, "local_money": views.MONEY})
