@@ -215,6 +215,10 @@ def test_summary_comes_before_the_appendix_with_one_row_per_measure(page, planne
     assert buy["capital"].sum() == pytest.approx(items["capital_cost"].sum())
     for title in ("What we buy", "What it costs", "Who pays", "What it changes in PASS tiers"):
         assert any(t.startswith(title) for t in titles), title
+    # the summary leads with the projects the board approves, one row each
+    first = next(i for i, t in enumerate(titles) if i > summary)
+    assert titles[first].startswith("The projects to approve")
+    assert parsed.tables["projects"] == 1 + len(result.plan.projects)
     # the appendix still lists every plan line
     lines = page[page.index('id="appendix-plan"'):page.index('id="appendix-assumptions"')]
     assert lines.count("<tr") == 1 + len(items)

@@ -126,8 +126,12 @@ def _summary(result: PlanResult) -> str:
         columns={"fiscal_years": "fiscal years", "annual": "annual cost", "paid_by": "paid by"})
     buy["schools"] = [str(n) if n else "" for n in buy["schools"]]  # district-wide measures: no count
     money = result.tier_money().reset_index().rename(columns={"pass_tier": "what it does for PASS tiers"})
+    projects = tables.projects(result)
     return f"""<div id="summary">
 <h2>Summary</h2>
+<h3>The projects to approve: {len(projects)}, in the order bought (one PASS component's purchases in a fiscal year,
+or an award's project: one specification, bid and board item)</h3>
+{_table(projects, ["Capital", "Annual cost", "Procurement staff time"], "projects")}
 <h3>What we buy: {len(buy)} measures, {len(result.plan.items):,} plan lines (every line in Appendix A)</h3>
 {_table(buy, ["capital", "annual cost"], "what-we-buy")}
 <h3>What it costs</h3>
