@@ -90,26 +90,26 @@ def with_projects(inputs: Inputs, max_projects: int | None, project_cost: float 
     return Inputs(s.model_copy(update={"policy": s.policy.model_copy(update=policy)}), inputs.catalog, inputs.path)
 
 
-def default_limits(unlimited: int, scenario: int | None) -> list[int]:
+def default_limits(unlimited: int) -> list[int]:
     """From one project to one fewer than the unlimited plan has (at most ``MOST_LIMITS``,
-    evenly spread), with the scenario's own limit."""
+    evenly spread)."""
     top = max(unlimited - 1, 1)
-    limits = {int(round(k)) for k in np.linspace(1, top, min(top, MOST_LIMITS))}
-    return sorted(limits | ({scenario} if scenario is not None and scenario < unlimited else set()))
+    return sorted({int(round(k)) for k in np.linspace(1, top, min(top, MOST_LIMITS))})
 
 
 def project_count(inputs: Inputs, limits: list[int] | None = None, options: SolveOptions = SolveOptions(),
                   progress: Callable[[int, int], None] | None = None) -> ProjectCount:
     """Plan the scenario with no limit on the number of projects, at each limit in ``limits``
-    (by default :func:`default_limits`) and with procuring free. The limits are solved from
+    (by default :func:`default_limits`; the scenario's own limit too when it binds) and with
+    procuring free. The limits are solved from
     the smallest up, each solve starting from the plan of the limit below it (a plan keeps
     every rule under a larger limit), so that no larger limit comes out with a worse plan; the
     plan with no limit is solved again from the best of them when one beats it."""
     policy = inputs.scenario.policy
     unlimited = optimize(with_projects(inputs, None), options)
-    if limits is None:
-        limits = default_limits(len(unlimited.plan.projects) if unlimited.plan is not None else 1, policy.max_projects)
-    limits = sorted(set(limits))
+    count = len(unlimited.plan.projects) if unlimited.plan is not None else 1
+    binds = policy.max_projects is not None and policy.max_projects < count
+    limits = sorted(set(default_limits(count) if limits is None else limits) | ({policy.max_projects} if binds else set()))
     found, previous = [], None
     for done, limit in enumerate(limits):
         if progress is not None:
