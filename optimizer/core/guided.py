@@ -280,19 +280,20 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         parts = split(model) if beside else None  # taken before the search fixes any decision
         with found_beside(lambda lanes: bound(parts, lanes), options.threads if beside else 1) as school:
             better(neighbourhood(threads=1, settings=FIXED_NEIGHBOURHOOD), how="")
-            if guided.plan is None:  # the whole values leave too little money for what is still open
+            for made in rivals:
+                if guided.gap is not None and guided.gap <= options.gap or _spent(options, began):
+                    break
+                rival = made()
+                if rival is not None:
+                    values = start_values(model, rival.installs)
+                    target = guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
+                    better(neighbourhood(lambda var, value: values.get(var) == value, values, target, threads=1,
+                                         settings=FIXED_NEIGHBOURHOOD), widened=AGREES, how="")
+            if guided.plan is None and not _spent(options, began):
+                # the whole values leave too little money for what is still open, and no rival helped
                 better(neighbourhood(_ruled_out, threads=1, settings=FIXED_NEIGHBOURHOOD), widened=RULED_OUT, how="")
             tighten(school)
-    for made in rivals:
-        if guided.gap is not None and guided.gap <= options.gap or _spent(options, began):
-            break
-        rival = made()
-        if rival is not None:
-            values = start_values(model, rival.installs)
-            target = guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
-            better(neighbourhood(lambda var, value: values.get(var) == value, values, target,
-                                 settings=FIXED_NEIGHBOURHOOD), widened=AGREES, how="")
-    wider = [] if guided.widened else [(RULED_OUT, _ruled_out, FIXED_NEIGHBOURHOOD)]
+    wider = [] if guided.widened == RULED_OUT else [(RULED_OUT, _ruled_out, FIXED_NEIGHBOURHOOD)]
     if choices is not None:
         wider.append(("the relaxation and each school's own best choice agree",
                       lambda var, value: round(choices.get(var, -1.0)) == value, None))

@@ -26,7 +26,7 @@ from optimizer.core.solve import (
     start_values,
 )
 from optimizer.core.status import TIME_UP_SECONDS, SolveOptions, SolveReport, Status
-from optimizer.core.verify import plan_value
+from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -116,16 +116,22 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
 def _after_guided(model: Model, guided: Guided | None, start, options: SolveOptions, baseline: float) -> PlanResult:
     """The plan from the relaxation's step when it is proven close enough, else the full solve's."""
     problem = model.problem
-    from_guided = None if guided is None else _paid_and_valid(model, guided.plan)
-    if from_guided is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
-        # proven close enough, or too little time left for the full solve to do better
-        greedy = _made_better(model, start, from_guided)
+    from_guided = None
+    if guided is not None and guided.plan is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
+        # proven close enough, or too little time left for the full solve to do better; the plan read
+        # off is paid and checked only when the greedy plan does not beat it
+        greedy = _made_better(model, start, guided.objective)
         if greedy is not None:
             guided, from_guided = replace(guided, objective=greedy.objective, plan=greedy.plan, how=GREEDY), greedy
-        report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
-        report.notes[:0] = problem.notes
-        return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
-                          model.build_seconds)
+        else:
+            from_guided = _paid_and_valid(model, guided.plan)
+        if from_guided is not None:
+            report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
+            report.notes[:0] = problem.notes
+            return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
+                              model.build_seconds)
+    elif guided is not None:
+        from_guided = _paid_and_valid(model, guided.plan)
     usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
     best = max(usable, key=lambda c: c.objective, default=None)
     start = None if best is None else best.plan
@@ -157,17 +163,23 @@ GREEDY = ("put together greedily (the items that reduce the most risk per dollar
           "than the plan read off the LP relaxation")
 
 
-def _made_better(model: Model, start, than: Checked) -> Checked | None:
+def _made_better(model: Model, start, than: float) -> Checked | None:
     """The best plan still to be made among the known ones (the greedy plan), paid grants first
-    and checked, when it beats ``than`` on risk reduced net of local money's price: a plan
-    proven within the gap asked may still fall a hair below the greedy plan, and a plan worse
-    than the simple rule would not be trusted. (The greedy plan ranks by risk reduced, so it
-    is no rival under the other objectives.)"""
+    and checked, when it beats the objective ``than`` (risk reduced net of local money's
+    price): a plan proven within the gap asked may still fall a hair below the greedy plan,
+    and a plan worse than the simple rule would not be trusted. A plan that does not beat it
+    is not checked. (The greedy plan ranks by risk reduced, so it is no rival under the other
+    objectives.)"""
     if model.objective_kind != "risk_reduction":
         return None
-    made = [c for c in (_paid_and_valid(model, k) for k in _known(start) if callable(k)) if c is not None]
-    best = max(made, key=lambda c: c.objective, default=None)
-    return best if best is not None and best.objective > than.objective else None
+    best = None
+    for made in (k for k in _known(start) if callable(k)):
+        plan = made()
+        paid = None if plan is None else fund_grants_first(model, plan.installs) or plan
+        if paid is not None and plan_objective(model.problem, paid) > (than if best is None else best.objective):
+            checked = check(model, paid)
+            best = checked if checked.valid else best
+    return best
 
 
 def _known(start) -> list:
