@@ -233,3 +233,21 @@ def test_an_award_made_for_replacing_cameras_at_end_of_life_replaces_them(tmp_pa
     paid = awarded.funding.query("source == 'g'")
     assert set(paid["measure_id"]) == {"cams"} and paid["amount"].sum() == pytest.approx(640)  # 80% of $800
     assert any("the project it was awarded for" in r for r in awarded.reasons())
+
+
+def test_an_award_s_project_does_not_wait_for_the_pass_tiers_below_it(tmp_path):
+    # A tier-2 glazing the award was made for is bought as awarded, without the tier-1 step of
+    # its component that strict tier order asks of the district's own purchases (the grantor
+    # and the district scoped it); outside the award it still needs that step.
+    step = m("step", component="architectural", tier=1, effectiveness=0.1, annual_cost=0,
+             capital_low=500, capital_typical=500, capital_high=500)
+    glazing = m("glazing", component="architectural", tier=2, effectiveness=0.3, annual_cost=0,
+                capital_low=400, capital_typical=400, capital_high=400)
+    common = dict(programs=[program("fed", **NO_MATCH)], budget={"capital": 0, **FREE})
+    awarded = plan_of(instance(tmp_path, [step, glazing], funding_sources={
+        "g": {"program": "fed", "amount": 400, "project": ["glazing"]}}, **common))
+    assert set(awarded.plan.items["measure_id"]) == {"glazing"} and not verify(awarded.problem, awarded.plan)
+    assert awarded.problem.tier_links == []
+    scoped = plan_of(instance(tmp_path, [step, glazing], funding_sources={
+        "g": {"program": "fed", "amount": 400, "eligible_measures": ["glazing"]}}, **common))
+    assert scoped.plan.items.empty and len(scoped.problem.tier_links) == 1  # no money for the step

@@ -560,9 +560,12 @@ def _prerequisites(cand: pd.DataFrame, existing: pd.DataFrame, catalog: Catalog,
 
 def _tier_links(cand: pd.DataFrame, existing: pd.DataFrame, tier_order: str) -> list[tuple[int, tuple[int, ...]]]:
     """Tier order: a tier-k candidate needs a tier k-1 measure of the same layer (and component
-    when strict) at its site or district-wide, no later."""
+    when strict) at its site or district-wide, no later. An award's project is bought as
+    awarded: its measures do not wait for the tiers below them (the district and the grantor
+    scoped it; the tiers stay the roadmap for everything else)."""
     if tier_order == "off":
         return []
+    awarded = cand["project"].str.startswith(AWARD_PROJECT).to_numpy()
     strict = tier_order == "strict"
     key_cols = ["layer", "component"] if strict else ["layer"]
     lower: dict[tuple, list[int]] = {}
@@ -573,7 +576,7 @@ def _tier_links(cand: pd.DataFrame, existing: pd.DataFrame, tier_order: str) -> 
     links = []
     for i, row in enumerate(cand[["site_id", "scope", "tier", *key_cols]].itertuples(index=False)):
         site_id, scope, tier, rest = row[0], row[1], row[2], tuple(row[3:])
-        if tier < 2:
+        if tier < 2 or awarded[i]:
             continue
         places_ok = [site_id, DISTRICT] if scope == "site" else [DISTRICT]
         if any((p, tier - 1, *rest) in have_tier for p in places_ok):
