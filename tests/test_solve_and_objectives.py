@@ -120,10 +120,12 @@ def test_time_limit_gives_a_verified_plan_marked_not_proven(solver):
 
     r = optimize(load_inputs(EXAMPLE_SCENARIO), SolveOptions(solver=solver, time_limit=1.0))
     assert r.status in (Status.FEASIBLE, Status.OPTIMAL)
-    assert r.plan is not None and r.report.gap is not None
+    # on a loaded machine the relaxation alone may take the second: the plan then says so
+    assert r.plan is not None and (r.report.gap is not None or any(
+        "did not finish within the time limit: no bound is proven" in n for n in r.report.notes))
     if r.status == Status.FEASIBLE:
         assert any("not proven optimal" in n for n in r.report.notes)
-        assert r.report.gap > 0
+        assert r.report.gap is None or r.report.gap > 0
 
 
 def test_solver_without_a_plan_gives_the_verified_greedy_plan_with_an_honest_gap(tmp_path, monkeypatch):

@@ -49,6 +49,18 @@ def projects(result: PlanResult) -> pd.DataFrame:
         "annual": "Annual cost", "procurement": "Procurement staff time", "paid_by": "Paid by"})
 
 
+def project_count(counted) -> pd.DataFrame:
+    """Risk reduction against the number of projects (``optimizer.analyses.project_count``),
+    in words a board reads, for the Plan page."""
+    table = counted.table.assign(max_projects=[
+        "none" if limit is None or limit != limit else f"{limit:.0f}" for limit in counted.table["max_projects"]])
+    return table.rename(columns={
+        "plan": "Plan", "max_projects": "Project limit", "procurement_each": "Procuring a project",
+        "projects": "Projects", "risk_removed": "Modelled risk reduced", "avoided": "Serious harm avoided",
+        "procurement": "Procurement staff time", "local_money": "Local money", "status": "Status",
+        "gap": "Proven gap", "scenario": "The scenario's plan"})
+
+
 def what_to_buy(result: PlanResult) -> pd.DataFrame:
     """The plan by measure (one row each, largest capital first), names first, for the
     Plan page's table above the item list."""

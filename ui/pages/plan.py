@@ -9,7 +9,7 @@ import streamlit as st
 
 from optimizer.data.stances import STANCE_WORDS, STANCES
 from optimizer.errors import OptimizerError
-from ui import compute, editors, fmt, state, views
+from ui import compute, editors, fmt, state, tables, views
 
 OPTIONS = state.OPTIONS
 
@@ -68,6 +68,8 @@ with st.expander("What the number of projects costs"):
         else:
             for sentence in counted.words():
                 st.markdown(sentence)
-            st.dataframe(counted.table, hide_index=True, width="stretch",
-                         column_config={"risk_removed": views.PERCENT, "procurement_each": views.MONEY,
-                                        "procurement": views.MONEY, "local_money": views.MONEY})
+            st.dataframe(tables.project_count(counted), hide_index=True, width="stretch",
+                         column_config={"Modelled risk reduced": views.PERCENT, "Proven gap": views.PERCENT,
+                                        "Procuring a project": views.MONEY, "Procurement staff time": views.MONEY,
+                                        "Local money": views.MONEY,
+                                        "Serious harm avoided": st.column_config.NumberColumn(format="%.2f")})
