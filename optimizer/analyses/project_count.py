@@ -13,7 +13,7 @@ import pandas as pd
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult, money_words, percent
 from optimizer.core.run import optimize
-from optimizer.core.status import SolveOptions
+from optimizer.core.status import SolveOptions, Status
 from optimizer.data.inputs import Inputs
 
 PROJECT_COUNT_COLUMNS = ["plan", "max_projects", "procurement_each", "projects", "risk_removed", "avoided",
@@ -49,7 +49,7 @@ class ProjectCount:
 
     def _row(self, label: str | None = None) -> pd.Series | None:
         rows = self.table[self.table["scenario"]] if label is None else self.table[self.table["plan"] == label]
-        rows = rows[rows["status"].isin(["optimal", "feasible"])]
+        rows = rows[rows["status"].isin([Status.OPTIMAL.value, Status.FEASIBLE.value])]  # a plan to read
         return None if rows.empty else rows.iloc[0]
 
     def words(self) -> list[str]:
