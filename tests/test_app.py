@@ -219,3 +219,17 @@ def test_the_frontier_says_its_budgets_are_over_the_horizon_and_a_year():
     assert heading == (f"Plan at {fmt.money(chosen)} of local capital over 2027-2029 "
                        f"(about {fmt.money(chosen / 3)} a year)")
     assert any("The scenario's own local capital is $1,100,000 over 2027-2029" in c.value for c in at.caption)
+
+
+def test_the_plan_page_says_what_the_number_of_projects_costs_as_the_api_does(at_budget):
+    # At $100,000 a year the suburban example's limit of 10 projects is planned beside the
+    # plan with no limit and with procuring free: the page's sentences are the analysis's.
+    from optimizer.analyses.project_count import project_count
+    inputs, _ = at_budget
+    at = visit(start(), PLAN)
+    at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
+    at.button(key="projects:compute").click().run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.markdown]
+    expected = project_count(inputs).words()
+    assert expected and all(sentence in shown for sentence in expected)
