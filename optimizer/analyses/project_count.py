@@ -15,6 +15,7 @@ from optimizer.core.result import PlanResult, money_words, percent
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions, Status
 from optimizer.data.inputs import Inputs
+from optimizer.data.overrides import with_projects
 
 PROJECT_COUNT_COLUMNS = ["plan", "max_projects", "procurement_each", "projects", "risk_removed", "avoided",
                          "procurement", "local_money", "status", "gap", "scenario"]
@@ -80,14 +81,6 @@ def _compared(a: pd.Series, b: pd.Series) -> str:
     if abs(points) <= max(noise, 0.005):
         return "about the same: the difference is within the solves' proven gaps"
     return f"{abs(points):.2f} points {'more' if points > 0 else 'less'}"
-
-
-def with_projects(inputs: Inputs, max_projects: int | None, project_cost: float | None = None) -> Inputs:
-    """A copy of the inputs planned under another limit on the number of projects (None: no
-    limit) and, when given, another cost of procuring a project."""
-    policy = {"max_projects": max_projects} | ({} if project_cost is None else {"project_cost": project_cost})
-    s = inputs.scenario
-    return Inputs(s.model_copy(update={"policy": s.policy.model_copy(update=policy)}), inputs.catalog, inputs.path)
 
 
 def default_limits(unlimited: int) -> list[int]:

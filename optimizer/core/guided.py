@@ -245,6 +245,11 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         return (fixed, *solution_of(model))
 
     sense = _sense(model)
+
+    def at_gap() -> float:
+        """The objective of a plan the bound held proves within the gap asked (a search's target)."""
+        return guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
+
     guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis)
 
     def better(found: tuple, **how) -> None:
@@ -286,8 +291,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
                 rival = made()
                 if rival is not None:
                     values = start_values(model, rival.installs)
-                    target = guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
-                    better(neighbourhood(lambda var, value: values.get(var) == value, values, target, threads=1,
+                    better(neighbourhood(lambda var, value: values.get(var) == value, values, at_gap(), threads=1,
                                          settings=FIXED_NEIGHBOURHOOD), widened=AGREES, how="")
             if guided.plan is None and not _spent(options, began):
                 # the whole values leave too little money for what is still open, and no rival helped
@@ -300,9 +304,7 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     for why, also, settings in wider:
         if guided.plan is None or not options.gap < guided.gap <= NEAR_MISS * options.gap or _spent(options, began):
             break
-        # a plan at the target is proven within the gap asked
-        target = guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
-        better(neighbourhood(also, start_values(model, guided.plan.installs), target, settings=settings),
+        better(neighbourhood(also, start_values(model, guided.plan.installs), at_gap(), settings=settings),
                widened=why, how="")
     guided.seconds = time.perf_counter() - began
     return guided

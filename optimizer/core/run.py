@@ -58,8 +58,13 @@ def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Che
         plan = plan()
     if plan is None:
         return None
-    checked = check(model, fund_grants_first(model, plan.installs) or plan)
+    checked = check(model, _paid(model, plan))
     return checked if checked.valid else None
+
+
+def _paid(model: Model, plan: Plan) -> Plan:
+    """The plan paid grants first; its own funding when that stage fails."""
+    return fund_grants_first(model, plan.installs) or plan
 
 
 def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
@@ -175,7 +180,7 @@ def _made_better(model: Model, start, than: float) -> Checked | None:
     best = None
     for made in (k for k in _known(start) if callable(k)):
         plan = made()
-        paid = None if plan is None else fund_grants_first(model, plan.installs) or plan
+        paid = None if plan is None else _paid(model, plan)
         if paid is not None and plan_objective(model.problem, paid) > (than if best is None else best.objective):
             checked = check(model, paid)
             best = checked if checked.valid else best

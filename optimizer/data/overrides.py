@@ -49,3 +49,11 @@ def with_more_money(inputs: Inputs, factor: float, operating: bool = True,
         "total": None if s.budget.total is None else s.budget.total * factor})
     policy = s.policy if project_limit else s.policy.model_copy(update={"max_projects": None})
     return Inputs(s.model_copy(update={"budget": budget, "policy": policy}), inputs.catalog, inputs.path)
+
+
+def with_projects(inputs: Inputs, max_projects: int | None, project_cost: float | None = None) -> Inputs:
+    """A copy of the inputs planned under another limit on the number of projects (None: no
+    limit) and, when given, another cost of procuring a project."""
+    policy = {"max_projects": max_projects} | ({} if project_cost is None else {"project_cost": project_cost})
+    s = inputs.scenario
+    return Inputs(s.model_copy(update={"policy": s.policy.model_copy(update=policy)}), inputs.catalog, inputs.path)
