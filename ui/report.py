@@ -64,12 +64,18 @@ def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
 
 
 def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
-    totals = result.totals()
+    ranges = result.cost_range()
+
+    def ranged(key: str) -> tuple[str, str | None]:
+        low, typical, high = ranges[key]
+        return fmt.money(typical), (f"{fmt.money(low)} to {fmt.money(high)} across the price ranges"
+                                    if high > low else None)
+
     return [("Risk reduction", fmt.value(result.value),
              f"+{fmt.value(result.value - result.baseline_value)} serious-harm equivalents over nothing bought"),
-            ("Capital spend", fmt.money(totals["capital"]), None),
-            ("Annual cost (last year)", fmt.money(totals["annual"]), None),
-            ("Total cost of ownership", fmt.money(totals["tco"]), None),
+            ("Capital spend", *ranged("capital")),
+            ("Annual cost (last year)", *ranged("annual")),
+            ("Total cost of ownership", *ranged("tco")),
             ("Items", f"{len(result.plan.items):,}", None),
             ("Optimality gap", fmt.gap(result.report.gap), None),
             ("Status", str(result.status), None)]

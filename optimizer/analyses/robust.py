@@ -74,16 +74,20 @@ class Robustness:
 
 
 def perturbed(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float) -> Inputs:
-    """The inputs with each measure's capital cost drawn from a triangular distribution over
-    its low-typical-high range and its effectiveness scaled by a uniform factor within
-    +/- ``effect_spread`` (kept within 0-1)."""
+    """The inputs with each measure's capital cost and annual cost each drawn from a triangular
+    distribution over its low-typical-high range and its effectiveness scaled by a uniform
+    factor within +/- ``effect_spread`` (kept within 0-1)."""
     rng = np.random.default_rng(seed)
+
+    def drawn(low: float, mode: float, high: float) -> float:
+        return float(rng.triangular(low, mode, high)) if high > low else mode
+
     measures = {}
     for mid, m in inputs.catalog.measures.items():
-        lo, mode, hi = m.capital_low, m.capital_typical, m.capital_high
-        cost = float(rng.triangular(lo, mode, hi)) if hi > lo else mode
+        capital = drawn(m.capital_low, m.capital_typical, m.capital_high)
+        annual = drawn(m.annual_low, m.annual_cost, m.annual_high)
         factor = float(rng.uniform(1 - effect_spread, 1 + effect_spread)) if effect_spread > 0 else 1.0
-        measures[mid] = m.model_copy(update={"capital_typical": cost,
+        measures[mid] = m.model_copy(update={"capital_typical": capital, "annual_cost": annual,
                                              "effectiveness": min(1.0, max(0.0, m.effectiveness * factor))})
     return Inputs(inputs.scenario, replace(inputs.catalog, measures=measures), inputs.path)
 

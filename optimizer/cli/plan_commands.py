@@ -120,9 +120,16 @@ def _print_summary(result: PlanResult) -> None:
     totals = result.totals()
     head, analyst, *unspent = result.headline_words()
     out.print(f"[bold]The plan {head}.[/]", highlight=False)
-    out.print(f"{len(result.plan.projects)} projects, {len(result.plan.items)} items; capital {dollars(totals['capital'])}, "
-              f"procurement staff time {dollars(totals['procurement'])}, annual cost "
-              f"{dollars(totals['annual'])}, total cost of ownership {dollars(totals['tco'])}", highlight=False)
+    ranges = result.cost_range()
+
+    def ranged(key: str) -> str:
+        low, typical, high = ranges[key]
+        return dollars(typical) + (f" ({dollars(low)} to {dollars(high)})" if high > low else "")
+
+    out.print(f"{len(result.plan.projects)} projects, {len(result.plan.items)} items; capital {ranged('capital')}, "
+              f"procurement staff time {dollars(totals['procurement'])}, annual cost {ranged('annual')}, "
+              f"total cost of ownership {ranged('tco')}; in brackets every item at the low and at the high end of "
+              f"its price range", highlight=False)
     out.print(f"for analysts: {analyst}", highlight=False)
     for line in unspent:
         out.print(line, highlight=False)

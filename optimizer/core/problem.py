@@ -250,7 +250,7 @@ AFTER_COMPLIANCE = "after_compliance"
 CANDIDATE_COLUMNS = ["measure_id", "site_id", "scope", "layer", "component", "role", "tier", "effectiveness",
                      "key", "quantity", "capital", "annual", "forbidden", "must", "mandated", "budget_category",
                      "name", "alternative_group", "prerequisite_ids", "not_before", "unit", "assessment", "useful_life",
-                     "project"]
+                     "project", "capital_low", "capital_high", "annual_low", "annual_high"]
 
 
 def _scope_ruling(key: str, fs: FundingSource, ruling: Ruling, measure: Measure,
@@ -480,8 +480,13 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
             if measure.unit_basis == "screening_lane" and site is not None and site.screening_lanes is None:
                 unit += f" (estimated, one per {STUDENTS_PER_SCREENING_LANE} students)"
             override = overrides.get((measure.id, place)) or overrides.get((measure.id, None))
-            unit_capital = override.capital if override and override.capital is not None else measure.capital_typical
-            unit_annual = override.annual if override and override.annual is not None else measure.annual_cost
+            # a district's own quote is its price: no range around it
+            quoted_capital = override is not None and override.capital is not None
+            quoted_annual = override is not None and override.annual is not None
+            unit_capital = override.capital if quoted_capital else measure.capital_typical
+            unit_annual = override.annual if quoted_annual else measure.annual_cost
+            capital_range = (unit_capital, unit_capital) if quoted_capital else (measure.capital_low, measure.capital_high)
+            annual_range = (unit_annual, unit_annual) if quoted_annual else (measure.annual_low, measure.annual_high)
             must = (measure.id, place) in must_picks or (measure.id, None) in must_picks
             forbidden = ""
             if (measure.id, place) in forbidden_picks or (measure.id, None) in forbidden_picks:
@@ -501,7 +506,11 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              alternative_group=measure.alternative_group or "",
                              prerequisite_ids=tuple(measure.prerequisite_options), not_before=not_before,
                              unit=unit, assessment=measure.assessment, useful_life=measure.useful_life,
-                             project=award_of.get(measure.id, measure.component)))
+                             project=award_of.get(measure.id, measure.component),
+                             capital_low=round(quantity * capital_range[0], 2),
+                             capital_high=round(quantity * capital_range[1], 2),
+                             annual_low=round(quantity * annual_range[0], 2),
+                             annual_high=round(quantity * annual_range[1], 2)))
     for measure in forced.values():
         harm = "; it counts as no protection" if measure.evidence == "harmful" else ""
         notes.append(f"warning: {measure.name} is in the plan only because the scenario's must list asks for it; "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from optimizer.core.grant_use import grant_use
@@ -81,6 +82,36 @@ class PlanResult:
         return {"capital": round(capital, 2), "procurement": round(self.plan.procurement, 2),
                 "annual": round(float(items["annual_cost"].sum()), 2),
                 "tco": round(capital + self.plan.procurement + annual, 2)}
+
+    def cost_range(self) -> dict[str, tuple[float, float, float]]:
+        """Capital, annual cost and total cost of ownership as :meth:`totals` counts them, each
+        as (low, typical, high): every item at the low and at the high end of its price range
+        (the catalog's; none around a district's own quote), its recurring costs of every year
+        scaled alike. Procurement staff time is the same in all three."""
+        totals = self.totals()
+        if self.plan is None or not len(self.plan.items):
+            return {k: (totals[k],) * 3 for k in ("capital", "annual", "tco")}
+        cand = self.problem.candidates.iloc[self._rows]
+        items, funding = self.plan.items, self.plan.funding
+        ends = {}
+        recurring = funding[funding["kind"] == "annual"]
+        paid = pd.MultiIndex.from_arrays([recurring["measure_id"], recurring["site_id"]])
+        for kind in ("capital", "annual"):
+            typical = cand[kind].to_numpy(dtype=float)
+            for end in ("low", "high"):
+                share = np.divide(cand[f"{kind}_{end}"].to_numpy(dtype=float), typical,
+                                  out=np.ones_like(typical), where=typical > 0)
+                ends[kind, end] = float((items[f"{kind}_cost"].to_numpy(dtype=float) * share).sum())
+                if kind == "annual":  # the recurring costs of every year of the horizon
+                    by_item = pd.Series(share, index=pd.MultiIndex.from_arrays([items["measure_id"], items["site_id"]]))
+                    by_item = by_item[~by_item.index.duplicated()]
+                    ends["horizon", end] = float((recurring["amount"].to_numpy(dtype=float)
+                                                  * by_item.reindex(paid).fillna(1.0).to_numpy()).sum())
+        procurement = self.plan.procurement
+        return {"capital": (round(ends["capital", "low"], 2), totals["capital"], round(ends["capital", "high"], 2)),
+                "annual": (round(ends["annual", "low"], 2), totals["annual"], round(ends["annual", "high"], 2)),
+                "tco": tuple(round(ends["capital", end] + procurement + ends["horizon", end], 2) if end != "typical"
+                             else totals["tco"] for end in ("low", "typical", "high"))}
 
     def spend_by(self, column: str) -> pd.Series:
         """Capital spend by ``year`` (a renewal in the year it is bought), ``layer``,
@@ -209,6 +240,7 @@ class PlanResult:
         after, cells = self.tier1_reached()
         start, _ = self.tier1_reached(before=True)
         cost = self.totals()["tco"] if self.plan is not None else 0.0
+        tco = self.cost_range()["tco"] if self.plan is not None else (0.0, 0.0, 0.0)
         low, high = self.risk_range()
         threats = self.risk_by_threat()
         shown = threats[threats["avoided"] > 1e-9 * max(self.full_value, 1.0)]
@@ -219,6 +251,8 @@ class PlanResult:
                 + (f"; by threat: {by_threat}" if by_threat else "") + "); "
                 f"{after} of {cells} site-layers at PASS tier 1 or higher (was {start}); "
                 f"{money_words(cost)} total cost of ownership"
+                + (f" (from {money_words(tco[0])} to {money_words(tco[2])} across the price ranges)" if tco[2] > tco[0]
+                   else "")
                 + (f", {money_words(cost / avoided)} per serious-harm equivalent avoided" if avoided > 1e-12 else ""))
         time = self.problem.time
         analyst = (f"modelled risk over the plan's {len(self.problem.years)} years and the {time.after} after them "

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from optimizer.data.parsing import MAX_FACTOR, Count, Dollars, Flag, Fraction, Number
 from optimizer.data.readers import Table, read_table
@@ -15,6 +15,7 @@ from optimizer.data.vocabulary import (
     BudgetCategory,
     Evidence,
     FundingCategory,
+    PriceBasis,
     Role,
     Scope,
     TierBasis,
@@ -62,6 +63,10 @@ class Measure(BaseModel):
     capital_typical: Dollars
     capital_high: Dollars
     annual_cost: Dollars
+    annual_low: Dollars | None = None
+    annual_high: Dollars | None = None
+    capital_basis: PriceBasis | None = None
+    annual_basis: PriceBasis | None = None
     useful_life: Count = Field(ge=1, le=50)
     effectiveness: Fraction
     effectiveness_note: str | None = None
@@ -80,8 +85,23 @@ class Measure(BaseModel):
     discouraged_reason: str | None = None
     cost_source: str = Field(min_length=1)
     cost_year: int = Field(ge=1990, le=2030)
+    annual_year: int | None = Field(default=None, ge=1990, le=2030)
     evidence_source: str = Field(min_length=1)
     evidence_year: int = Field(ge=1990, le=2030)
+
+    @model_validator(mode="after")
+    def _price_defaults(self):
+        # a catalog without the range and basis columns reads as before: no annual range, and a
+        # price is observed unless its source says estimate
+        guessed = "estimate" if self.cost_source.lower().startswith("estimate") else "observed"
+        filled = {"annual_low": self.annual_cost if self.annual_low is None else self.annual_low,
+                  "annual_high": self.annual_cost if self.annual_high is None else self.annual_high,
+                  "annual_year": self.cost_year if self.annual_year is None else self.annual_year,
+                  "capital_basis": self.capital_basis or ("none" if self.capital_high == 0 else guessed),
+                  "annual_basis": self.annual_basis or ("none" if self.annual_cost == 0 else guessed)}
+        for name, value in filled.items():
+            object.__setattr__(self, name, value)
+        return self
 
     @field_validator("threats", mode="before")
     @classmethod
@@ -115,8 +135,9 @@ class Measure(BaseModel):
 
     @property
     def is_estimate(self) -> bool:
-        """True when no public cost figure exists and the cost is reasoned."""
-        return self.cost_source.lower().startswith("estimate")
+        """True when a cost of the measure (one-time or recurring) is reasoned, not observed in
+        a dated public purchase."""
+        return "estimate" in (self.capital_basis, self.annual_basis)
 
     def quantity(self, count: float, ratio: float | None = None) -> int:
         """Cost units needed for ``count`` units of the basis (doors, students, ...), at the
@@ -161,6 +182,14 @@ def _check_row(m: Measure, where: str, problems: ProblemCollector) -> None:
         problems.add(where, "capital_low/capital_typical/capital_high",
                      f"{m.capital_low:g} / {m.capital_typical:g} / {m.capital_high:g}",
                      "low <= typical <= high")
+    if not m.annual_low <= m.annual_cost <= m.annual_high:
+        problems.add(where, "annual_low/annual_cost/annual_high",
+                     f"{m.annual_low:g} / {m.annual_cost:g} / {m.annual_high:g}", "low <= typical <= high")
+    for part, high in (("capital", m.capital_high), ("annual", m.annual_high)):
+        basis = getattr(m, f"{part}_basis")
+        if (basis == "none") != (high == 0):
+            problems.add(where, f"{part}_basis", basis, f"'none' exactly when the {part} cost is zero "
+                         "(observed or estimate otherwise)")
     if m.discouraged and not m.discouraged_reason:
         problems.add(where, "discouraged_reason", "", "the reason guidance recommends against it, "
                      "since discouraged is true")

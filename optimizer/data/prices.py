@@ -12,7 +12,9 @@ from optimizer.data.readers import read_table, read_yaml_mapping
 from optimizer.data.validation import validate_model
 from optimizer.errors import ProblemCollector
 
-COST_FIELDS = ("capital_low", "capital_typical", "capital_high", "annual_cost")
+#: The cost fields of each part of a measure's price, with the field holding the year of its dollars.
+COST_FIELDS = {"capital": (("capital_low", "capital_typical", "capital_high"), "cost_year"),
+               "annual": (("annual_low", "annual_cost", "annual_high"), "annual_year")}
 
 
 class CatalogSettings(BaseModel):
@@ -60,18 +62,28 @@ def load_price_index(path: Path, problems: ProblemCollector) -> dict[int, float]
 
 def in_dollar_year(measures: list[tuple[str, Measure]], index: dict[int, float], year: int,
                    problems: ProblemCollector) -> list[tuple[str, Measure]]:
-    """Each measure with its costs converted from its ``cost_year`` to ``year`` dollars
-    (cost x index[year] / index[cost_year]); a cost year the index lacks is a problem."""
+    """Each measure with its observed prices converted from the year they were paid to ``year``
+    dollars (cost x index[year] / index[paid]); a reasoned estimate is in the dollars of the
+    year it is made and is not converted (an index applied to a present-day estimate that
+    carries an old year would inflate it). A year the index lacks is a problem."""
     if year not in index:
         problems.add("catalog.yaml", "dollar_year", year, f"a year of the price index ({min(index, default='-')}"
                      f"-{max(index, default='-')})")
         return measures
     out = []
     for where, m in measures:
-        if m.cost_year not in index:
-            problems.add(where, "cost_year", m.cost_year, f"a year of the price index ({min(index)}-{max(index)}); "
-                         "add the year's index value to the index table")
-            continue
-        factor = index[year] / index[m.cost_year]
-        out.append((where, m.model_copy(update={f: round(getattr(m, f) * factor, 2) for f in COST_FIELDS})))
+        update, ok = {}, True
+        for part, (fields, year_field) in COST_FIELDS.items():
+            if getattr(m, f"{part}_basis") != "observed":
+                continue
+            paid = getattr(m, year_field)
+            if paid not in index:
+                problems.add(where, year_field, paid, f"a year of the price index ({min(index)}-{max(index)}); "
+                             "add the year's index value to the index table")
+                ok = False
+                continue
+            factor = index[year] / index[paid]
+            update.update({f: round(getattr(m, f) * factor, 2) for f in fields})
+        if ok:
+            out.append((where, m.model_copy(update=update)))
     return out

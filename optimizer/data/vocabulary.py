@@ -29,6 +29,10 @@ EVIDENCE_BANDS: dict[str, tuple[float, float]] = {
     "strong": (0.50, 0.90), "moderate": (0.35, 0.70), "promising": (0.25, 0.50), "expert_consensus": (0.10, 0.40),
     "none": (0.05, 0.25), "contested": (0.05, 0.20), "harmful": (0.00, 0.05)}
 TierBasis = Literal["stated", "inferred", "practice", "outside"]
+#: Where a price comes from: observed in a dated public purchase (indexed from its year to the
+#: catalog's dollar year), a reasoned estimate (in the dollars of the year it is made: not
+#: indexed), or none (the cost is zero).
+PriceBasis = Literal["observed", "estimate", "none"]
 MandateStrength = Literal["must", "must_consider", "must_not"]
 #: The stage at which a measure acts (docs/effectiveness-rubric.md): substitutes share a job and a
 #: stage; measures at different stages compound in the value model.

@@ -127,6 +127,7 @@ def plan_dict(result: PlanResult) -> dict:
         "dollar_year": result.problem.dollar_year,
         "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
+        "cost_range": {k: dict(zip(("low", "typical", "high"), v)) for k, v in result.cost_range().items()},
         "projects": result.projects().to_dict("records"),
         "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
                         for row in result.what_to_buy().to_dict("records")],
@@ -247,9 +248,11 @@ def _summary(result: PlanResult, data: dict) -> pd.DataFrame:
         ("site-layers at PASS tier 1 or higher after the plan", f"{tier1['after']} of {tier1['of']}", None),
         ("site-layers at PASS tier 1 or higher before the plan", f"{tier1['before']} of {tier1['of']}", None),
         ("total cost of ownership per point of risk reduced ($)", data["dollars_per_point"], DOLLARS),
-        ("capital over the horizon ($)", data["totals"]["capital"], DOLLARS),
-        ("annual cost at the end of the horizon ($)", data["totals"]["annual"], DOLLARS),
-        ("total cost of ownership over the horizon ($)", data["totals"]["tco"], DOLLARS),
+        *((f"{what} ($){end_words}", data["cost_range"][key][end], DOLLARS)
+          for key, what in (("capital", "capital over the horizon"), ("annual", "annual cost at the end of the horizon"),
+                            ("tco", "total cost of ownership over the horizon"))
+          for end, end_words in (("typical", ""), ("low", ", every item at its low price"),
+                                 ("high", ", every item at its high price"))),
         ("costs in US dollars of", data["dollar_year"], None),
         ("status", data["status"], None),
         ("optimality gap", data["gap"], None),
