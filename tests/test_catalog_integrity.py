@@ -49,9 +49,6 @@ def test_every_measure_is_sourced(catalog):
     for m in catalog.measures.values():
         assert m.cost_source.strip() and m.evidence_source.strip(), m.id
         assert 1990 <= m.cost_year <= 2030 and 1990 <= m.evidence_year <= 2030, m.id
-        if m.is_estimate:
-            reasoning = m.cost_source.split(":", 1)[1].strip() if ":" in m.cost_source else ""
-            assert len(reasoning) >= 15, f"{m.id}: an estimate must say how it was reasoned"
 
 
 def test_cost_ranges_are_ordered(catalog):
