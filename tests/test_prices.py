@@ -114,14 +114,29 @@ def test_a_plan_s_cost_is_shown_with_the_range_of_its_prices(tmp_path):
                       cost_overrides=[{"measure": "bld-lock", "site": "B", "capital": 250, "source": "district quote"}])
     result = optimize(inputs)
     assert len(result.plan.items) == 2
-    ranges = result.cost_range()
-    assert ranges["capital"] == (100 + 250, 200 + 250, 300 + 250)
-    assert ranges["annual"] == (10, 20, 40)
-    low, typical, high = ranges["tco"]
+    bounds = result.cost_range(bounds=True)
+    assert bounds["capital"] == (100 + 250, 200 + 250, 300 + 250)
+    assert bounds["annual"] == (10, 20, 40)
+    low, typical, high = bounds["tco"]
     assert typical == result.totals()["tco"] and low < typical < high
     years = len(result.funding[result.funding["kind"] == "annual"]["year"].unique())
     assert high - typical == pytest.approx(100 + 20 * years)  # capital +100, each year's upkeep doubled
+    # likely: the 10th and 90th percentile of school A's lock, triangular 100-200-300, plus the quote
+    likely = result.cost_range()["capital"]
+    assert likely[0] == pytest.approx(250 + 100 + np.sqrt(0.1 * 200 * 100), abs=2)
+    assert likely[2] == pytest.approx(250 + 300 - np.sqrt(0.1 * 200 * 100), abs=2)
     assert "across the price ranges" in result.headline_words()[0]
+
+
+def test_the_likely_range_of_a_plan_of_skewed_prices_sits_above_the_typical_sum(tmp_path):
+    """Prices that reach further up than down ($150-$200-$800): the plan's likely cost is above
+    the sum of typical prices, and the headline says why."""
+    rows = [m(f"bld-m{i}", component=c, capital_low=150, capital_typical=200, capital_high=800, annual_cost=0)
+            for i, c in enumerate(("access_control", "video", "communication", "detection"))]
+    result = optimize(instance(tmp_path, rows, budget={"capital": 10_000, "operating": 10_000}))
+    low, typical, high = result.cost_range()["capital"]
+    assert typical == 800 and typical < low < high < 3200
+    assert "most price ranges reach further up than down" in result.headline_words()[0]
 
 
 def test_robustness_draws_recurring_costs_from_their_range(tmp_path):

@@ -378,6 +378,7 @@ def mandates(data: dict, catalog: Catalog) -> None:
     if code in catalog.states:
         profile = catalog.states[code]
         st.dataframe(pd.DataFrame([{"mandate": m.title, "strength": m.strength, "deadline": m.deadline,
+                                    "signed": m.enacted, "in effect": m.effective,
                                     "measures": ", ".join(m.measures), "source": m.source}
                                    for m in profile.mandates]), hide_index=True, width="stretch")
     extra = data.get("mandates", {}).get("extra") or {}

@@ -68,7 +68,7 @@ def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
 
     def ranged(key: str) -> tuple[str, str | None]:
         low, typical, high = ranges[key]
-        return fmt.money(typical), (f"{fmt.money(low)} to {fmt.money(high)} across the price ranges"
+        return fmt.money(typical), (f"likely {fmt.money(low)} to {fmt.money(high)} across the price ranges"
                                     if high > low else None)
 
     return [("Risk reduction", fmt.value(result.value),

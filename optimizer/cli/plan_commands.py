@@ -128,8 +128,8 @@ def _print_summary(result: PlanResult) -> None:
 
     out.print(f"{len(result.plan.projects)} projects, {len(result.plan.items)} items; capital {ranged('capital')}, "
               f"procurement staff time {dollars(totals['procurement'])}, annual cost {ranged('annual')}, "
-              f"total cost of ownership {ranged('tco')}; in brackets every item at the low and at the high end of "
-              f"its price range", highlight=False)
+              f"total cost of ownership {ranged('tco')}; in brackets the likely range across the price ranges "
+              f"(10th to 90th percentile)", highlight=False)
     out.print(f"for analysts: {analyst}", highlight=False)
     for line in unspent:
         out.print(line, highlight=False)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from optimizer.core.grant_use import grant_use
 from optimizer.core.plan import LOCAL, Plan
+from optimizer.core.price_range import KINDS, PlanPrices
 from optimizer.core.problem import DISTRICT, Problem
 from optimizer.core.risk import RiskLedger
 from optimizer.core.status import SolveReport, Status
@@ -83,35 +83,20 @@ class PlanResult:
                 "annual": round(float(items["annual_cost"].sum()), 2),
                 "tco": round(capital + self.plan.procurement + annual, 2)}
 
-    def cost_range(self) -> dict[str, tuple[float, float, float]]:
+    def cost_range(self, bounds: bool = False) -> dict[str, tuple[float, float, float]]:
         """Capital, annual cost and total cost of ownership as :meth:`totals` counts them, each
-        as (low, typical, high): every item at the low and at the high end of its price range
-        (the catalog's; none around a district's own quote), its recurring costs of every year
-        scaled alike. Procurement staff time is the same in all three."""
+        as (low, typical, high): low and high the likely range (the 10th and 90th percentile
+        when each measure's price falls anywhere in its range, see
+        :mod:`~optimizer.core.price_range`), or with ``bounds`` every price at the low and at
+        the high end of its range. A district's own quote has no range; procurement staff time
+        is the same throughout."""
         totals = self.totals()
         if self.plan is None or not len(self.plan.items):
-            return {k: (totals[k],) * 3 for k in ("capital", "annual", "tco")}
-        cand = self.problem.candidates.iloc[self._rows]
-        items, funding = self.plan.items, self.plan.funding
-        ends = {}
-        recurring = funding[funding["kind"] == "annual"]
-        paid = pd.MultiIndex.from_arrays([recurring["measure_id"], recurring["site_id"]])
-        for kind in ("capital", "annual"):
-            typical = cand[kind].to_numpy(dtype=float)
-            for end in ("low", "high"):
-                share = np.divide(cand[f"{kind}_{end}"].to_numpy(dtype=float), typical,
-                                  out=np.ones_like(typical), where=typical > 0)
-                ends[kind, end] = float((items[f"{kind}_cost"].to_numpy(dtype=float) * share).sum())
-                if kind == "annual":  # the recurring costs of every year of the horizon
-                    by_item = pd.Series(share, index=pd.MultiIndex.from_arrays([items["measure_id"], items["site_id"]]))
-                    by_item = by_item[~by_item.index.duplicated()]
-                    ends["horizon", end] = float((recurring["amount"].to_numpy(dtype=float)
-                                                  * by_item.reindex(paid).fillna(1.0).to_numpy()).sum())
-        procurement = self.plan.procurement
-        return {"capital": (round(ends["capital", "low"], 2), totals["capital"], round(ends["capital", "high"], 2)),
-                "annual": (round(ends["annual", "low"], 2), totals["annual"], round(ends["annual", "high"], 2)),
-                "tco": tuple(round(ends["capital", end] + procurement + ends["horizon", end], 2) if end != "typical"
-                             else totals["tco"] for end in ("low", "typical", "high"))}
+            return {k: (totals[k],) * 3 for k in KINDS}
+        prices = PlanPrices.of(self)
+        ends = prices.bounds() if bounds else prices.likely()
+        # the likely range may sit above the typical figure: most price ranges reach further up than down
+        return {k: (round(ends[k][0], 2), totals[k], round(ends[k][1], 2)) for k in KINDS}
 
     def spend_by(self, column: str) -> pd.Series:
         """Capital spend by ``year`` (a renewal in the year it is bought), ``layer``,
@@ -251,8 +236,7 @@ class PlanResult:
                 + (f"; by threat: {by_threat}" if by_threat else "") + "); "
                 f"{after} of {cells} site-layers at PASS tier 1 or higher (was {start}); "
                 f"{money_words(cost)} total cost of ownership"
-                + (f" (from {money_words(tco[0])} to {money_words(tco[2])} across the price ranges)" if tco[2] > tco[0]
-                   else "")
+                + _likely_words(tco)
                 + (f", {money_words(cost / avoided)} per serious-harm equivalent avoided" if avoided > 1e-12 else ""))
         time = self.problem.time
         analyst = (f"modelled risk over the plan's {len(self.problem.years)} years and the {time.after} after them "
@@ -442,3 +426,13 @@ def percent(share: float) -> str:
 def money_words(x: float) -> str:
     """Whole dollars with thousands separators: ``$1,250``."""
     return f"{'-' if round(x) < 0 else ''}${abs(x):,.0f}"
+
+
+def _likely_words(cost: tuple[float, float, float]) -> str:
+    """The likely range of a cost in words, and why the typical figure may sit below it."""
+    low, typical, high = cost
+    if high <= low:
+        return ""
+    below = (", above the typical prices' sum: most price ranges reach further up than down"
+             if typical < low - 0.5 else "")
+    return f" (likely {money_words(low)} to {money_words(high)} across the price ranges{below})"

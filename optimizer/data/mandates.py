@@ -22,7 +22,9 @@ class Mandate(BaseModel):
     deadline: dt.date | None = Field(description="the day compliance is required; empty when not confirmed")
     applies_to: MandateReach
     law: str = Field(min_length=1, description="the law's name and number, e.g. the act that enacted it")
-    enacted: dt.date | None = Field(description="the day the law was signed or took effect; empty when not confirmed")
+    enacted: dt.date | None = Field(description="the day the law was signed by the governor (or became law without a "
+                                                "signature); empty when not confirmed")
+    effective: dt.date | None = Field(default=None, description="the day the law took effect; empty when not confirmed")
     source: str = Field(min_length=1, description="the statute or rule section that imposes it")
     url: str | None = None
     notes: str | None = None
@@ -32,6 +34,8 @@ class Mandate(BaseModel):
     def _deadline_after_law(self):
         if self.deadline and self.enacted and self.deadline < self.enacted:
             raise ValueError(f"deadline {self.deadline} falls before the law was enacted ({self.enacted})")
+        if self.effective and self.enacted and self.effective < self.enacted:
+            raise ValueError(f"the law takes effect ({self.effective}) before it was signed ({self.enacted})")
         return self
 
     def deadline_fiscal_year(self) -> int | None:

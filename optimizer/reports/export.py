@@ -127,7 +127,9 @@ def plan_dict(result: PlanResult) -> dict:
         "dollar_year": result.problem.dollar_year,
         "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
-        "cost_range": {k: dict(zip(("low", "typical", "high"), v)) for k, v in result.cost_range().items()},
+        "cost_range": {k: dict(zip(("likely_low", "typical", "likely_high"), v)) | {
+            "all_low": bounds[k][0], "all_high": bounds[k][2]}
+            for (k, v), bounds in ((kv, result.cost_range(bounds=True)) for kv in result.cost_range().items())},
         "projects": result.projects().to_dict("records"),
         "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
                         for row in result.what_to_buy().to_dict("records")],
@@ -251,8 +253,11 @@ def _summary(result: PlanResult, data: dict) -> pd.DataFrame:
         *((f"{what} ($){end_words}", data["cost_range"][key][end], DOLLARS)
           for key, what in (("capital", "capital over the horizon"), ("annual", "annual cost at the end of the horizon"),
                             ("tco", "total cost of ownership over the horizon"))
-          for end, end_words in (("typical", ""), ("low", ", every item at its low price"),
-                                 ("high", ", every item at its high price"))),
+          for end, end_words in (("typical", ""),
+                                 ("likely_low", ", likely low (10th percentile across the price ranges)"),
+                                 ("likely_high", ", likely high (90th percentile across the price ranges)"),
+                                 ("all_low", ", every price at the low end of its range"),
+                                 ("all_high", ", every price at the high end of its range"))),
         ("costs in US dollars of", data["dollar_year"], None),
         ("status", data["status"], None),
         ("optimality gap", data["gap"], None),
