@@ -34,6 +34,26 @@ def test_a_support_building_gets_no_classroom_or_student_facing_measure(tmp_path
     assert not result.violations
 
 
+def test_a_state_mandate_for_every_school_does_not_reach_a_support_building(tmp_path):
+    # A law that every school hold drills binds the school, not the bus garage, where no drill
+    # measure can be planned (the plan was infeasible: "cannot be met at GARAGE"); a law for
+    # every building whose measure serves support buildings too binds both.
+    def mandate(id, measure):
+        return {"id": id, "title": id, "measures": [measure], "strength": "must", "deadline": "2027-06-30",
+                "applies_to": "every_site", "law": "Test Act (2023)", "enacted": "2023-06-01",
+                "source": "test law sec. 1 (2023)", "as_of": "2025-01-01"}
+    measures = [m("alarm", component="detection", role="detect", site_kinds="school;support", annual_cost=0),
+                m("drill", component="people", role="respond", annual_cost=0)]
+    states = [{"state": "TX", "name": "Texas", "mandates": [mandate("tx-drills", "drill"), mandate("tx-alarm", "alarm")]}]
+    sites = [site("ES"), site("GARAGE", kind="support", level="other", enrollment=0, classrooms=0)]
+    result = optimize(instance(tmp_path, measures, states=states, state="TX", sites=sites,
+                               budget={"capital": 10_000, **FREE}))
+    places = {r.id: [place for place, _ in r.places] for r in result.problem.mandates}
+    assert places == {"tx-drills": ["ES"], "tx-alarm": ["ES", "GARAGE"]}
+    bought = set(zip(result.plan.items["measure_id"], result.plan.items["site_id"]))
+    assert bought == {("drill", "ES"), ("alarm", "ES"), ("alarm", "GARAGE")} and not result.violations
+
+
 def test_no_classroom_people_or_visitor_measure_of_the_catalog_is_marked_for_a_support_building():
     catalog = load_catalog()
     for measure in catalog.measures.values():

@@ -23,6 +23,7 @@ import pytest
 from optimizer import load_inputs
 from optimizer.analyses.robust import ROBUST_OPTIONS, Draw, _notes, _solve_draw, _tally, robust
 from optimizer.core.run import scenario_basis
+from optimizer.data.overrides import with_more_money
 from optimizer.paths import SCENARIOS_DIR
 
 RURAL = SCENARIOS_DIR / "rural.yaml"
@@ -39,7 +40,19 @@ def fingerprint(result) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def rural():
-    return load_inputs(RURAL)
+    """The rural example with a fifth more money: at some draws' prices the example's own budget
+    of fiscal year 2027 cannot pay for Ohio's mandates (see the test below), and these tests
+    need a plan in every draw."""
+    return with_more_money(load_inputs(RURAL), 1.2)
+
+
+def test_a_draw_without_a_plan_says_which_rules_its_prices_make_impossible():
+    found = robust(load_inputs(RURAL), samples=3, seed=SEED, workers=1)
+    assert found.values[0] != found.values[0] and all(v == v for v in found.values[1:])
+    assert found.why[0] and not any(found.why[1:])
+    [note] = found.notes
+    assert note.startswith("1 draw of 3 (number 1) has no plan")
+    assert "mandate" in note and "local capital budget of fiscal year 2027 is short by" in note
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ import pandas as pd
 
 from optimizer.core.guided import work_limited
 from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
+from optimizer.core.diagnose import diagnose
 from optimizer.core.run import optimize, scenario_basis
-from optimizer.core.status import SolveOptions
+from optimizer.core.status import SolveOptions, Status
 from optimizer.data.inputs import Inputs
 
 #: Shares of draws at or above which a measure is a robust buy, and below which (but above
@@ -54,7 +55,10 @@ class Robustness:
     notes : list of str
         What the caller should say besides the table, in plain words, one sentence each: first
         the lost worker and the draws run again (when ``rerun``), then the draws cut short by
-        the time limit; empty when there is nothing to say.
+        the time limit, then the draws without a plan and why; empty when there is nothing to say.
+    why : list of str
+        Per draw, why it has no plan (the first rule its prices make impossible to keep); empty
+        for a draw with a plan.
     """
 
     frequency: pd.DataFrame
@@ -65,6 +69,7 @@ class Robustness:
     rerun: int = 0
     stopped: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)  # per draw: why it has no plan ("" when it has one)
 
     @property
     def worst_gap(self) -> float:
@@ -100,6 +105,7 @@ class Draw(NamedTuple):
     items: list[tuple[str, str]]
     gap: float
     stopped: bool = False
+    why: str = ""  # why a draw has no plan
 
 
 def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float, options: SolveOptions,
@@ -114,9 +120,19 @@ def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: flo
         result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
     stopped = clock_stops() > before  # one draw at a time in a worker's process
     if result.plan is None:
-        return Draw(float("nan"), [], float("nan"), stopped)
+        return Draw(float("nan"), [], float("nan"), stopped, _why_no_plan(result))
     gap = float("nan") if result.report.gap is None else result.report.gap
     return Draw(result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"])), gap, stopped)
+
+
+def _why_no_plan(result) -> str:
+    """The first reason a draw has no plan: the rules its prices make impossible to keep
+    together (the diagnosis of an infeasible plan), or the solver's own words."""
+    if result.status == Status.INFEASIBLE:
+        conflicts = [str(c) for c in diagnose(result.problem)]
+        if conflicts:  # what is short, then by how much in which year
+            return conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"
+    return "; ".join(result.report.notes[-1:]) or str(result.status)
 
 
 def _given(value):
@@ -228,6 +244,13 @@ def _notes(found: Robustness, lost: int, rerun: int, options: SolveOptions, basi
                      f"{'was' if len(found.stopped) == 1 else 'were'} cut short by {limit}: "
                      f"{'its plan is' if len(found.stopped) == 1 else 'their plans are'} the best found in time, "
                      f"and another run with the same seed may differ; a longer time limit avoids this.")
+    empty = [i for i, value in enumerate(found.values) if value != value]
+    if empty:
+        which = ", ".join(str(i + 1) for i in empty)
+        notes.append(f"{_count(len(empty), 'draw')} of {found.samples} (number {which}) "
+                     f"{'has' if len(empty) == 1 else 'have'} no plan: at {'its' if len(empty) == 1 else 'their'} "
+                     f"prices the rules cannot all be kept with the money there is; the first: "
+                     f"{found.why[empty[0]]}. The frequencies count such a draw as buying nothing.")
     if basis_stopped:
         notes.append(f"The scenario's LP relaxation, which every draw starts from, was cut short by {limit}: "
                      f"the draws started without it, and another run with the same seed may differ.")
@@ -255,7 +278,8 @@ def _tally(inputs: Inputs, results: list[Draw]) -> Robustness:
     frequency = pd.DataFrame(rows).sort_values(["share", "measure_id"], ascending=[False, True],
                                                ignore_index=True)
     return Robustness(frequency, items, samples, [draw.value for draw in results], [draw.gap for draw in results],
-                      stopped=[i for i, draw in enumerate(results) if draw.stopped])
+                      stopped=[i for i, draw in enumerate(results) if draw.stopped],
+                      why=[draw.why for draw in results])
 
 
 def _verdict(share: float) -> str:

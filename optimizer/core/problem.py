@@ -615,7 +615,7 @@ class _MandatePlaces:
     then one of the options, the replacement among them, must be in place)."""
 
     def __init__(self, cand: pd.DataFrame, existing: pd.DataFrame, site_ids: list[str], lead_of: dict[str, str],
-                 campus_measures: set[str]):
+                 campus_measures: set[str], site_kind: dict[str, str], kinds_served: dict[str, list[str]]):
         self.row_of = {(m, s): i for i, (m, s) in enumerate(zip(cand["measure_id"], cand["site_id"]))}
         self.ends = {(r.measure_id, r.site_id): int(r.until) for r in existing.itertuples(index=False)}
         for site, lead in lead_of.items():  # a campus measure at a site is the one at its campus's first site
@@ -623,9 +623,14 @@ class _MandatePlaces:
                 table.update({(m, site): value for (m, place), value in list(table.items())
                               if place == lead and m in campus_measures})
         self.site_ids = site_ids
+        self.site_kind, self.kinds_served = site_kind, kinds_served
 
     def __call__(self, measure_ids, reach, sites: tuple[str, ...] | None = None):
-        targets = list(sites) if sites is not None else self.site_ids if reach == "every_site" else [DISTRICT]
+        # a law for every school does not reach a bus garage: only sites of a kind one of its measures serves
+        targets = (list(sites) if sites is not None else
+                   [s for s in self.site_ids if any(self.site_kind[s] in self.kinds_served.get(m, ("school",))
+                                                    for m in measure_ids)]
+                   if reach == "every_site" else [DISTRICT])
         place_rows, met, renewals = [], [], []
         for place in targets:
             options_places = ([place, DISTRICT] if place != DISTRICT
@@ -743,7 +748,9 @@ def expand(inputs: Inputs) -> Problem:
     sns = scenario.mandates.supplement_not_supplant
     (cap_classes, cap_tags), (op_classes, op_tags) = _funding_classes(cand, sources, rulings, sns)
     places = _MandatePlaces(cand, existing, [s.id for s in scenario.sites], lead_of,
-                            {mid for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER})
+                            {mid for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER},
+                            {s.id: s.kind for s in scenario.sites},
+                            {mid: measure.site_kinds for mid, measure in catalog.measures.items()})
     groups, cells, cell_members, cell_in_place = _risk(scenario, catalog, cand, existing, shared)
     policy = scenario.policy
     return Problem(
