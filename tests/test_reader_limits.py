@@ -405,7 +405,7 @@ def test_limits_are_well_above_the_real_inputs():
     # the audit trail is for people and tests; the tool never reads it
     shipped = [p for p in (*CATALOG_DIR.rglob("*"), *SCENARIOS_DIR.rglob("*")) if p.is_file() and p.name != "audit.csv"]
     assert max(p.stat().st_size for p in shipped if p.suffix == ".yaml") * 10 < MAX_YAML_BYTES
-    assert max(p.stat().st_size for p in shipped if p.suffix == ".csv") * 100 < MAX_FILE_BYTES
+    assert max(p.stat().st_size for p in shipped if p.suffix == ".csv") * 50 < MAX_FILE_BYTES
 
 
 def test_sites_workbook_of_the_scenario_limit_reads(tmp_path):
