@@ -17,6 +17,8 @@ from optimizer.core.run import optimize
 from optimizer.paths import CATALOG_DIR, SCENARIOS_DIR
 from tests.builders import instance, m, site, solved_example
 from tests.conftest import measure_row
+from ui.fmt import money
+from ui.report import cost_range_words
 
 PRICE_COLUMNS = ["capital_low", "capital_typical", "capital_high", "capital_basis", "cost_year",
                  "annual_low", "annual_cost", "annual_high", "annual_basis", "annual_year", "unit_basis"]
@@ -126,6 +128,9 @@ def test_a_plan_s_cost_is_shown_with_the_range_of_its_prices(tmp_path):
     assert likely[0] == pytest.approx(250 + 100 + np.sqrt(0.1 * 200 * 100), abs=2)
     assert likely[2] == pytest.approx(250 + 300 - np.sqrt(0.1 * 200 * 100), abs=2)
     assert "across the price ranges" in result.headline_words()[0]
+    words = cost_range_words(result)  # the board report's sentence under its cost table
+    assert f"likely {money(result.cost_range()['tco'][0])} to {money(result.cost_range()['tco'][2])}" in words
+    assert f"at the high end {money(high)}" in words
 
 
 def test_the_likely_range_of_a_plan_of_skewed_prices_sits_above_the_typical_sum(tmp_path):

@@ -96,6 +96,18 @@ def cost_by_year(result: PlanResult) -> pd.DataFrame:
     return table.rename_axis("fiscal year").reset_index().astype({"fiscal year": str})
 
 
+def cost_range_words(result: PlanResult) -> str:
+    """The plan's total cost of ownership at typical prices and the range its prices give, in
+    words a board reads under the cost table."""
+    low, typical, high = result.cost_range()["tco"]
+    floor, _, ceiling = result.cost_range(bounds=True)["tco"]
+    return (f"At the catalog's typical prices the plan costs {fmt.money(typical)} to own over the horizon "
+            f"(capital, procurement staff time and recurring costs). Prices vary: with each measure's price "
+            f"anywhere in the range its sources give, the cost is likely {fmt.money(low)} to {fmt.money(high)} "
+            f"(eight draws in ten); with every price at the low end of its range {fmt.money(floor)}, at the high "
+            f"end {fmt.money(ceiling)}. Quotes the district enters replace the catalog's prices and their ranges.")
+
+
 def who_pays(result: PlanResult) -> pd.DataFrame:
     """Per funding source: what it pays for capital and recurring costs over the horizon,
     and its share of every dollar of the plan."""
@@ -142,6 +154,7 @@ or an award's project: one specification, bid and board item)</h3>
 {_table(buy, ["capital", "annual cost"], "what-we-buy")}
 <h3>What it costs</h3>
 {_table(cost_by_year(result), ["capital", "recurring costs", "total"], "what-it-costs")}
+<p class="price-range">{cost_range_words(result)}</p>
 <h3>Who pays</h3>
 {_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
 <h3>What it changes in PASS tiers</h3>

@@ -101,7 +101,10 @@ def headline(result: PlanResult) -> None:
     numbers = report.headline(result)
     for start in range(0, len(numbers), 4):
         for column, (label, value, note) in zip(st.columns(4), numbers[start:start + 4]):
-            column.metric(label, value, delta=note, delta_color="off" if start == 0 else "normal")
+            # only a change (+5 from 0) gets an arrow; a range or a reading of the figure does not
+            change = start > 0 and note is not None and note[:1] in "+-"
+            column.metric(label, value, delta=note, delta_color="normal" if change else "off",
+                          delta_arrow="auto" if change else "off")
     st.caption(f"The plan {result.headline_words()[0]}. The risk is modelled: expected serious harm a year "
                "from each threat's national rate and consequence, lowered by each measure's rated effect; "
                "read it with the by-threat figures and the PASS tiers, not as a prediction.")
