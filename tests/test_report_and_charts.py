@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -222,6 +223,20 @@ def test_summary_comes_before_the_appendix_with_one_row_per_measure(page, planne
     # the appendix still lists every plan line
     lines = page[page.index('id="appendix-plan"'):page.index('id="appendix-assumptions"')]
     assert lines.count("<tr") == 1 + len(items)
+
+
+def test_the_report_s_first_page_is_in_the_board_s_units_with_the_model_caveat(page, planned):
+    """Issue 29: "Risk reduction 105.670", "Optimality gap" and "Status optimal" read as "our
+    security is optimal": the first page shows the share of modelled risk reduced and the costs
+    with their likely ranges, says the risk is modelled, not a probability; the solver's
+    figures stand in the appendix for analysts."""
+    overview = page[page.index('id="overview"'):page.index('id="summary"')]
+    assert "Modelled risk reduced" in overview and "Total cost of ownership" in overview
+    for solver_word in ("Optimality gap", "Status", "Risk reduction<"):
+        assert solver_word not in overview, solver_word
+    assert escape(report.MODEL_CAVEAT) in overview and "not as a prediction or a probability" in report.MODEL_CAVEAT
+    appendix = page[page.index('id="appendix-assumptions"'):]
+    assert "For analysts: Risk reduction" in appendix and "Optimality gap" in appendix
 
 
 def test_measures_grouped_in_the_report_match_the_results_own(planned):

@@ -28,6 +28,7 @@ STYLE = f"""
 body {{ font-family: {FONT}; margin: 2rem auto; max-width: 7.3in; color: #222; line-height: 1.4;
        padding: 0 1rem; }}
 h1 {{ margin-bottom: 0.2rem; }} .sub {{ color: #666; margin-top: 0; }}
+.caveat, .price-range {{ font-size: 0.85rem; }} .caveat {{ color: #555; }}
 h2, h3 {{ break-after: avoid; page-break-after: avoid; }}
 h3 {{ margin: 0.8rem 0 0.2rem; font-size: 1rem; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.8rem 0; }}
@@ -56,14 +57,20 @@ def layer_names(result: PlanResult) -> dict[str, str]:
     return {layer: problem.layer_names.get(layer, layer) for layer in problem.layers}
 
 
+#: What the headline's risk figures are, said wherever they are shown.
+MODEL_CAVEAT = ("The risk is modelled: expected serious harm a year from each threat's national rate and "
+                "consequence, lowered by each measure's rated effect; read it with the by-threat figures and the "
+                "PASS tiers, not as a prediction or a probability.")
+
+
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
-    """The headline numbers of a plan as the app and the report show them: label, value, and a
-    note on the change (or None); first in a board's units (share of the modelled risk
-    reduced), then the figures for analysts."""
-    return tables.headline_numbers(result) + _analyst_numbers(result)
+    """The headline numbers of a plan as the app shows them: label, value, and a note (or
+    None); first in a board's units (share of the modelled risk reduced), then the costs with
+    their likely ranges, then the figures for analysts."""
+    return tables.headline_numbers(result) + _cost_numbers(result) + _analyst_numbers(result)
 
 
-def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
+def _cost_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     ranges = result.cost_range()
 
     def ranged(key: str) -> tuple[str, str | None]:
@@ -71,11 +78,14 @@ def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
         return fmt.money(typical), (f"likely {fmt.money(low)} to {fmt.money(high)} across the price ranges"
                                     if high > low else None)
 
+    return [("Capital spend", *ranged("capital")),
+            ("Annual cost (last year)", *ranged("annual")),
+            ("Total cost of ownership", *ranged("tco"))]
+
+
+def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
     return [("Risk reduction", fmt.value(result.value),
              f"+{fmt.value(result.value - result.baseline_value)} serious-harm equivalents over nothing bought"),
-            ("Capital spend", *ranged("capital")),
-            ("Annual cost (last year)", *ranged("annual")),
-            ("Total cost of ownership", *ranged("tco")),
             ("Items", f"{len(result.plan.items):,}", None),
             ("Optimality gap", fmt.gap(result.report.gap), None),
             ("Status", str(result.status), None)]
@@ -209,9 +219,12 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
         appendices (every plan line; assumptions and sources). Plotly's JavaScript is inlined
         once in the head, so it opens offline; ``@page`` sets US Letter paper.
     """
+    # the board reads its units and the costs; the solver's figures go to the appendix
     cards = "".join(f'<div class="card"><div class="label">{escape(label)}</div>'
                     f'<div class="value">{escape(value)}</div><div class="label">{escape(note or "")}</div></div>'
-                    for label, value, note in headline(result))
+                    for label, value, note in tables.headline_numbers(result) + _cost_numbers(result))
+    analyst = "; ".join(f"{label} {value}" + (f" ({note})" if note else "")
+                        for label, value, note in _analyst_numbers(result))
     figures = "".join(_chart_html(fig) for fig in _figures(result))
     columns = ["site_id", "year", "measure_id", "name", "layer", "component", "tier", "quantity",
                "capital_cost", "annual_cost"]
@@ -233,6 +246,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
 <h1>School security plan</h1>
 <p class="sub">{escape(result.scenario)}</p>
 <div class="cards">{cards}</div>
+<p class="caveat">{escape(MODEL_CAVEAT)}</p>
 {_summary(result)}
 </section>
 <section id="charts">
@@ -253,6 +267,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
 </section>
 <section id="appendix-assumptions">
 <h2>Appendix B: Assumptions and sources</h2>
+<p class="sub">For analysts: {escape(analyst)}.</p>
 <table>{rows}</table>
 </section>
 </body></html>

@@ -105,9 +105,7 @@ def headline(result: PlanResult) -> None:
             change = start > 0 and note is not None and note[:1] in "+-"
             column.metric(label, value, delta=note, delta_color="normal" if change else "off",
                           delta_arrow="auto" if change else "off")
-    st.caption(f"The plan {result.headline_words()[0]}. The risk is modelled: expected serious harm a year "
-               "from each threat's national rate and consequence, lowered by each measure's rated effect; "
-               "read it with the by-threat figures and the PASS tiers, not as a prediction.")
+    st.caption(f"The plan {result.headline_words()[0]}. {report.MODEL_CAVEAT}")
 
 
 def projects(result: PlanResult) -> None:
