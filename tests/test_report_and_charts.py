@@ -147,6 +147,18 @@ def test_selection_frequency_orders_measures_by_share_not_by_verdict():
 
 # -- 2. the report's charts ----------------------------------------------------------------
 
+def test_a_source_keeps_its_color_whatever_else_pays():
+    """Issue 29: local money was pink in one plan and purple in the next, as colors went by a
+    source's place in the list. A source's color is its own; the district's money is gray."""
+    one = charts.colors(["COPS SVPP award", "district budget"], charts.SOURCE_PALETTE)
+    two = charts.colors(["STOP grant", "Title IV-A", "COPS SVPP award", "district budget"], charts.SOURCE_PALETTE)
+    assert one["COPS SVPP award"] == two["COPS SVPP award"]
+    assert one["district budget"] == two["district budget"] == charts.LOCAL_COLOR
+    assert len(set(two.values())) == 4  # no two sources of a plan share a color
+    layers = ["District-wide", "Digital Infrastructure", "Campus Perimeter", "Building Perimeter", "Classroom/Interior"]
+    assert charts.colors(layers) == charts.colors(list(reversed(layers)))
+
+
 def test_waterfall_has_explicit_colors(planned):
     _, result = planned
     trace = charts.money_waterfall(tables.money_flow(result)).to_plotly_json()["data"][0]

@@ -2,17 +2,22 @@
 figure, so the pages and the board report draw the same charts."""
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import plotly.colors
 import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from optimizer.core.result import LOCAL_WORDS
+
 from . import fmt
 
-PALETTE = px.colors.qualitative.Safe
+#: Without their grays, which stand for the district's own money.
+PALETTE = px.colors.qualitative.Safe[:-1]
 #: Funding sources get their own colors, so they never look like layers.
-SOURCE_PALETTE = px.colors.qualitative.Dark2
+SOURCE_PALETTE = px.colors.qualitative.Dark2[:-1]
 #: PASS tiers 0 (none) to 4, light to dark.
 TIER_COLORS = ["#f1f1f1", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
 MONEY_HOVER = "$%{value:,.0f}"
@@ -51,8 +56,28 @@ def empty(title: str, text: str) -> go.Figure:
 
 
 def colors(names: list[str], palette: list[str] = PALETTE) -> dict[str, str]:
-    """A stable color for each name (layers, or sources with ``SOURCE_PALETTE``), in order."""
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    """The same color for a name in every chart and every plan (a funding source with
+    ``SOURCE_PALETTE``, a layer or a plan's name with ``PALETTE``): chosen by the name itself,
+    not by its place in the list, so that adding a grant does not repaint the district's
+    budget. The district's own money is always gray. Names whose colors would clash take the
+    next free one, in the order of their own hash (not of the list)."""
+    chosen = {name: LOCAL_COLOR for name in names if name.startswith(LOCAL_WORDS)}
+    taken = set(chosen.values())
+    for name in sorted(set(names) - set(chosen), key=lambda n: (_hash(n), n)):
+        start = _hash(name) % len(palette)
+        free = [palette[(start + k) % len(palette)] for k in range(len(palette))]
+        color = next((c for c in free if c not in taken), free[0])
+        chosen[name] = color
+        taken.add(color)
+    return chosen
+
+
+#: The district's own money in every chart.
+LOCAL_COLOR = "#7f7f7f"
+
+
+def _hash(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "big")
 
 
 def translucent(color: str, alpha: float = 0.35) -> str:
