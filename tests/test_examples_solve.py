@@ -131,7 +131,7 @@ def test_the_suburban_plan_is_at_most_ten_projects_that_reach_every_school():
 def test_suburban_cameras_at_the_end_of_their_life_stop_counting_and_are_replaced_only_then():
     result = solved("suburban.yaml")
     lapsed = [n for n in result.report.notes if "reached the end of its 8-year useful life" in n]
-    assert sorted(n.split(":")[0] for n in lapsed) == ["ES-ASH", "ES-CLY", "ES-DOG"]
+    assert sorted(n.split(":")[0] for n in lapsed) == ["Ash Grove Elementary", "Clayton Elementary", "Dogwood Elementary"]
     cand = result.problem.candidates.set_index("key")
     # Installed 2020 with an 8-year life: they serve through 2027; a replacement is a candidate
     # from fiscal year 2028 and the plan (verified) never buys one earlier.

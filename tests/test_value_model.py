@@ -77,7 +77,7 @@ def test_money_that_buys_nothing_toward_a_tier_is_visible(tmp_path):
 
 def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_path):
     cam = fixed("cam", 300, component="video", role="detect", effectiveness=0.3, useful_life=10)
-    sites = [site(name, in_place="cam", installed={"cam": year})
+    sites = [site(name, name=f"{name.title()} School", in_place="cam", installed={"cam": year})
              for name, year in (("OLD", 2014), ("AGING", 2018), ("NEW", 2024))]
     inputs = instance(tmp_path, [cam], sites=sites, horizon={"start": 2027, "years": 3},
                       budget={"capital": 1000, **FREE})
@@ -86,7 +86,7 @@ def test_cameras_at_the_end_of_their_life_are_replaced_when_it_is_worth_it(tmp_p
     # OLD's cameras are past their life before the horizon: replaced at once; AGING's end in
     # fiscal year 2028 and are replaced then, not before; NEW's still serve.
     assert replaced == {"OLD": 2027, "AGING": 2028}
-    assert any(n.startswith("OLD: cam (installed 2014) reached the end of its 10-year useful life in 2024")
+    assert any(n.startswith("Old School: cam (installed 2014) reached the end of its 10-year useful life in 2024")
                for n in result.report.notes)
     # When a replacement does not fit the budget, the old cameras simply lapse.
     dear = optimize(instance(tmp_path, [dict(cam, capital_typical="1000000", capital_high="1000000")], sites=sites,

@@ -462,7 +462,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
                              (site.installed if site else scenario.district_installed).get(measure.id))
             until = installed + measure.useful_life if in_place and installed is not None else None
             if until is not None and until <= years[0]:
-                notes.append(f"{place}: {measure.name} (installed {installed}) reached the end of its "
+                notes.append(f"{site.name if site else 'District-wide'}: {measure.name} (installed {installed}) "
+                             f"reached the end of its "
                              f"{measure.useful_life}-year useful life in {until}; it no longer counts and its "
                              "replacement is a candidate")
                 in_place = False
@@ -656,12 +657,12 @@ def _mandate_rules(specs: list[_MandateSpec], places: _MandatePlaces, years: lis
             continue
         deadline = spec.deadline
         if deadline is None:
-            notes.append(f"mandate {spec.id} ({spec.title}): the law's compliance date is not confirmed in the "
+            notes.append(f"{spec.title}: the law's compliance date is not confirmed in the "
                          f"catalog; planned as due by fiscal year {years[0]}")
             deadline = years[0]
         by_year = None if deadline > years[-1] else max(deadline, years[0])
         if deadline < years[0]:
-            notes.append(f"mandate {spec.id} ({spec.title}) was due in fiscal year {deadline}: "
+            notes.append(f"{spec.title} was due in fiscal year {deadline}: "
                          f"planned for {years[0]} at the latest")
         place_rows, met, renewals = places(spec.measures, spec.reach, spec.sites)
         rules.append(MandateRule(spec.id, spec.title, spec.strength, deadline, by_year, tuple(place_rows),
