@@ -37,6 +37,9 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
     unlimited = optimize(apply_overrides(inputs, budget=10_000))
     assert values[-1] == pytest.approx(unlimited.value)
     assert values[0] == pytest.approx(f.plans[0].baseline_value)  # nothing affordable at $0
+    # the board's unit beside it: the share of the risk left by what is in place that each plan removes
+    assert f.table["risk_reduced"].tolist() == pytest.approx([p.gap_closed for p in f.plans])
+    assert f.table["risk_reduced"].iloc[0] == pytest.approx(0.0) and f.table["risk_reduced"].iloc[-1] > 0
     # Budget 200 buys a (100); 400 buys a+b (300); 600 and 800 buy all three (700)... at 600 a+b only.
     assert [len(p.plan.items) for p in f.plans] == [0, 1, 2, 2, 3]
     step = (values[1] - values[0]) / 200 * 1000

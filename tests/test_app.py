@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from optimizer import load_inputs
+from optimizer.core.result import percent
 from optimizer.core.run import optimize
 from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
@@ -131,8 +132,8 @@ def test_grant_toggle_and_pins_compare_like_the_api(at_budget):
     assert metric(at, "Risk reduction") == fmt.value(without.value)
     at.button(key="pin:B").click().run()
     visit(at, COMPARE)
-    assert metric(at, "Risk reduction, A") == fmt.value(with_svpp.value)
-    assert metric(at, "Risk reduction, B") == fmt.value(without.value)
+    assert metric(at, "Modelled risk reduced, A") == percent(with_svpp.gap_closed)  # the board's unit
+    assert metric(at, "Modelled risk reduced, B") == percent(without.gap_closed)
     capital = next(m for m in at.metric if m.label == "Capital spend, B")
     assert capital.value == fmt.money(without.totals()["capital"])
     assert "grants: pccd, title-iv-a" in page_text(at)

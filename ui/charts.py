@@ -189,29 +189,30 @@ def funding_sankey(flows: pd.DataFrame, sources: list[str], layers: list[str]) -
 
 
 def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: float | None = None) -> go.Figure:
-    """Best risk reduction against local capital over the horizon, as a staircase.
+    """Best modelled risk reduced (the board's unit) against local capital over the horizon,
+    as a staircase.
 
     Hovering a point shows its items and spend; the knee and the scenario's own budget are
     marked, and ``selected`` (a budget of the table) is highlighted.
     """
     data = table[["items", "capital", "annual", "gain"]].to_numpy()
-    hover = ("Local capital budget $%{x:,.0f}<br>Risk reduction %{y:,.3f}<br>%{customdata[0]} items"
+    hover = ("Local capital budget $%{x:,.0f}<br>Modelled risk reduced %{y:.1%}<br>%{customdata[0]} items"
              "<br>Capital spend $%{customdata[1]:,.0f}<br>Annual cost $%{customdata[2]:,.0f}<extra></extra>")
-    fig = go.Figure(go.Scatter(x=table["budget"], y=table["value"], mode="lines+markers", name="best plan",
+    fig = go.Figure(go.Scatter(x=table["budget"], y=table["risk_reduced"], mode="lines+markers", name="best plan",
                                line_shape="hv", customdata=data, hovertemplate=hover,
                                marker=dict(size=10)))
     knee = table[table["knee"]]
     if not knee.empty:
-        fig.add_scatter(x=knee["budget"], y=knee["value"], mode="markers", name="knee",
+        fig.add_scatter(x=knee["budget"], y=knee["risk_reduced"], mode="markers", name="knee",
                         marker=dict(size=18, symbol="circle-open", color="#d62728", line=dict(width=3)),
                         customdata=knee[["items", "capital", "annual", "gain"]].to_numpy(), hovertemplate=hover)
     if selected is not None:
         row = table[table["budget"] == selected]
-        fig.add_scatter(x=row["budget"], y=row["value"], mode="markers", name="shown below",
+        fig.add_scatter(x=row["budget"], y=row["risk_reduced"], mode="markers", name="shown below",
                         marker=dict(size=16, symbol="diamond", color="#ff7f0e"), hoverinfo="skip")
     fig.add_vline(x=scenario_budget, line_dash="dot", annotation_text="scenario budget")
     fig.update_xaxes(title="local capital over the horizon", **DOLLAR_AXIS)
-    fig.update_yaxes(title="risk reduction")
+    fig.update_yaxes(title="modelled risk reduced (share of the risk left)", tickformat=".0%")
     return _layout(fig, "Efficient frontier: best plan at each budget (click a point to see its plan)", 460)
 
 

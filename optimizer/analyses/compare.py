@@ -40,6 +40,14 @@ class Comparison:
     changes: pd.DataFrame
 
 
+#: The summary's rows in words (the board's unit first).
+SUMMARY_WORDS = {"risk_reduced": "modelled risk reduced (share of the risk left by what is in place)",
+                 "value": "risk reduced over the horizon (serious-harm equivalents)",
+                 "gain": "serious-harm equivalents avoided over buying nothing", "gap": "optimality gap",
+                 "items": "items", "capital": "capital", "annual": "annual cost (last year)",
+                 "tco": "total cost of ownership", "local_capital": "local capital"}
+
+
 def _with_deltas(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     frame = frame.reindex(columns=names).fillna(0.0)
     for name in names[1:]:
@@ -50,7 +58,7 @@ def _with_deltas(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def _summary(result: PlanResult) -> dict[str, float]:
     totals = result.totals()
     local = result.funding[(result.funding["source"] == "local") & (result.funding["kind"] == "capital")]
-    return {"value": result.value, "gain": result.value - result.baseline_value,
+    return {"risk_reduced": result.gap_closed, "value": result.value, "gain": result.value - result.baseline_value,
             "gap": result.report.gap if result.report.gap is not None else float("nan"),
             "items": float(len(result.plan.items)), "capital": totals["capital"],
             "annual": totals["annual"], "tco": totals["tco"],

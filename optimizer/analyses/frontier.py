@@ -16,7 +16,7 @@ from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 
-FRONTIER_COLUMNS = ["budget", "value", "gain", "capital", "annual", "items", "status", "gap",
+FRONTIER_COLUMNS = ["budget", "risk_reduced", "value", "gain", "capital", "annual", "items", "status", "gap",
                     "marginal_per_1000", "knee"]
 
 
@@ -112,7 +112,8 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     for budget, result in zip(budgets, plans):
         has = result.plan is not None
         totals = result.totals() if has else {"capital": np.nan, "annual": np.nan}
-        rows.append({"budget": budget, "value": result.value if has else np.nan,
+        rows.append({"budget": budget, "risk_reduced": result.gap_closed if has else np.nan,
+                     "value": result.value if has else np.nan,
                      "gain": result.value - result.baseline_value if has else np.nan,
                      "capital": totals["capital"], "annual": totals["annual"],
                      "items": len(result.plan.items) if has else 0, "status": str(result.status),

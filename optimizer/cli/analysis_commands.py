@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 
 from optimizer.analyses.alternatives import alternatives
-from optimizer.analyses.compare import compare
+from optimizer.analyses.compare import SUMMARY_WORDS, compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import pitch, read_pitch
@@ -115,7 +115,9 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
         _emit(long[["table", "key", *[col for col in long.columns if col not in ("table", "key")]]], out_file,
               "comparison", {"scenarios": c.names})
         return
-    print_frame(_shown(c.summary, SUMMARY_FORMATS), "Summary")
+    summary = _shown(c.summary, SUMMARY_FORMATS)
+    summary[""] = summary[""].replace(SUMMARY_WORDS)
+    print_frame(summary, "Summary")
     for name, frame in (("Capital by fiscal year", c.spend_by_year), ("Capital by layer", c.spend_by_layer),
                         ("Capital by funding source", c.spend_by_source)):
         print_frame(_shown(frame, {}), name)
@@ -137,7 +139,7 @@ def _percent(x: float) -> str:
 
 
 #: How the rows of the comparison summary are printed; other rows are dollars.
-SUMMARY_FORMATS = {"value": _score, "gain": _score, "gap": _percent, "items": _count}
+SUMMARY_FORMATS = {"risk_reduced": _percent, "value": _score, "gain": _score, "gap": _percent, "items": _count}
 
 
 def _label(key) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from optimizer.analyses.compare import SUMMARY_WORDS
+from optimizer.core.result import percent
 from ui import charts, compute, fmt, state, views
 
 #: Headline rows of the comparison and how each is shown.
-SUMMARY = {"value": ("Risk reduction", fmt.value), "capital": ("Capital spend", fmt.money),
+SUMMARY = {"risk_reduced": ("Modelled risk reduced", percent), "capital": ("Capital spend", fmt.money),
            "annual": ("Annual cost", fmt.money), "items": ("Items", lambda x: f"{x:,.0f}")}
 
 st.title("Compare plans")
@@ -37,7 +39,7 @@ for row, (words, show) in SUMMARY.items():
         column.metric(f"{words}, {label}", show(summary.at[row, label]),
                       delta=None if delta is None else ("-" if delta < 0 else "+") + show(abs(delta)))
 st.subheader("Headline numbers")
-st.dataframe(summary, width="stretch",
+st.dataframe(summary.rename(index=SUMMARY_WORDS), width="stretch",
              column_config={c: st.column_config.NumberColumn(format="localized") for c in summary.columns})
 left, right = st.columns(2)
 left.plotly_chart(charts.grouped_bars(found.spend_by_year, labels, "Capital spend by fiscal year"),

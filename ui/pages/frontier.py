@@ -14,7 +14,7 @@ from ui import charts, compute, fmt, state, views
 POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"
 
 st.title("Efficient frontier")
-st.caption("The best risk reduction at evenly spaced local capital budgets (over the whole "
+st.caption("The most modelled risk reduced at evenly spaced local capital budgets (over the whole "
            "horizon, spread over the years as the scenario's budgets are; grants come on top).")
 result = views.current_plan()
 if result is None:
