@@ -16,7 +16,7 @@ from optimizer.core.run import optimize
 from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.reports.export import assumptions
-from ui import fmt
+from ui import fmt, tables
 from ui.report import report_html
 
 pytestmark = pytest.mark.slow
@@ -117,6 +117,9 @@ def test_changing_the_budget_shows_the_apis_plan(at_budget):
     assert metric(at, "Capital spend") == fmt.money(expected.totals()["capital"])
     assert metric(at, "Items") == f"{len(expected.plan.items):,}"
     assert "$300,000" in charts_json(at)  # the waterfall follows: 3 x 100k
+    # the page says why money is not spent, as the API does (issue 29: only the Funding page's table did)
+    assert "Why money is not spent" in page_text(at)
+    assert all(sentence in page_text(at) for sentence in tables.money_left(expected))
 
 
 def test_grant_toggle_and_pins_compare_like_the_api(at_budget):

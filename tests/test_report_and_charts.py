@@ -249,6 +249,11 @@ def test_the_report_s_first_page_is_in_the_board_s_units_with_the_model_caveat(p
     assert escape(report.MODEL_CAVEAT) in overview and "not as a prediction or a probability" in report.MODEL_CAVEAT
     appendix = page[page.index('id="appendix-assumptions"'):]
     assert "For analysts: Risk reduction" in appendix and "Optimality gap" in appendix
+    # what is not spent, and why, in the summary (the plan leaves local capital: 2028's is zero)
+    _, result = planned
+    summary = page[page.index('id="summary"'):page.index('id="charts"')]
+    assert tables.money_left(result) and "What is not spent, and why" in summary
+    assert all(escape(sentence) in summary for sentence in tables.money_left(result))
 
 
 def test_measures_grouped_in_the_report_match_the_results_own(planned):

@@ -167,10 +167,20 @@ or an award's project: one specification, bid and board item)</h3>
 <p class="price-range">{cost_range_words(result)}</p>
 <h3>Who pays</h3>
 {_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
+{_unspent(result)}
 <h3>What it changes in PASS tiers</h3>
 {_table(tier_change(result), [], "tier-change")}
 {_table(money, ["capital"], "tier-money")}
 </div>"""
+
+
+def _unspent(result: PlanResult) -> str:
+    """What money the plan does not spend, and why (nothing when every dollar is spent)."""
+    sentences = tables.money_left(result)
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{escape(s)}</li>" for s in sentences)
+    return f'<h3>What is not spent, and why</h3><ul class="unspent">{items}</ul>'
 
 
 # -- charts ------------------------------------------------------------------------------

@@ -101,6 +101,17 @@ def _local_capital(result: PlanResult) -> float:
     return whole if problem.total_budget is None else min(whole, problem.total_budget)
 
 
+def money_left(result: PlanResult) -> list[str]:
+    """Why money is not spent, one sentence per source: each grant with money left (it expires
+    at the end of its period) and why, then the district's own money and why (empty when every
+    dollar is spent)."""
+    sentences = [f"{row.name} ({row.period}): {money_words(row.unused)} of its {money_words(row.award)} not "
+                 f"spent: {row.why_unused}."
+                 for row in result.grant_use().itertuples() if row.unused >= 1]
+    local = result.headline_words()[2:]  # the sentence on local money left unspent, when there is one
+    return sentences + [f"{sentence[0].upper()}{sentence[1:]}." for sentence in local]
+
+
 def money_flow(result: PlanResult) -> pd.DataFrame:
     """Steps from the money available for capital to what is left.
 
@@ -118,7 +129,7 @@ def money_flow(result: PlanResult) -> pd.DataFrame:
              ("Awarded grants", sum(_grants_available(result).values()), "relative"),
              ("Capital spend", -result.totals()["capital"], "relative"),
              ("Grants spent on recurring costs", -float(grant_annual), "relative")]
-    steps.append(("Left over", round(sum(amount for _, amount, _ in steps), 2), "total"))
+    steps.append(("Not spent", round(sum(amount for _, amount, _ in steps), 2), "total"))
     # a step of $0 says nothing, and plotly draws its empty bar uncolored (black in print)
     steps = [steps[0]] + [step for step in steps[1:] if round(step[1], 2) != 0]
     return pd.DataFrame(steps, columns=["step", "amount", "measure"])

@@ -155,6 +155,9 @@ def plan_details(result: PlanResult, key: str) -> None:
     left.plotly_chart(charts.money_waterfall(tables.money_flow(result)), key=f"{key}:waterfall")
     right.plotly_chart(charts.capital_by_year(tables.capital_by_year(result), problem.capital_budget,
                                               tables.source_ids(result)), key=f"{key}:years_chart")
+    left_unspent = tables.money_left(result)
+    if left_unspent:
+        st.markdown("**Why money is not spent**\n\n" + "\n".join(f"- {sentence}" for sentence in left_unspent))
     before, after = result.tiers()
     st.plotly_chart(charts.tier_heatmaps(before, after, report.layer_names(result), result.school_names()),
                     key=f"{key}:tiers")
