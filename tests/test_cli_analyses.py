@@ -85,3 +85,19 @@ def test_robust_writes_frequencies(case, tmp_path):
     table = pd.read_csv(out)
     assert set(table["verdict"]) <= {"robust buy", "borderline", "rarely", "never"} and len(table) == 3
     assert "every draw's plan proven within" in r.output
+
+
+def test_a_plan_the_verifier_rejects_exits_5_as_the_tool_s_fault_not_2(case, monkeypatch):
+    """Exit 2 means bad input; a plan the independent check rejects is the tool's fault."""
+    import optimizer.cli.plan_commands as plan_commands
+    from optimizer.core.result import InvalidPlan
+    from optimizer.core.verify import Violation
+
+    def rejected(*args, **kwargs):
+        raise InvalidPlan([Violation("match", "a grant needs $10.05 of local match, $10.00 is counted")])
+
+    monkeypatch.setattr(plan_commands, "optimize", rejected)
+    scenario, catalog = case
+    r = invoke("plan", scenario, "--catalog", catalog)
+    assert r.exit_code == 5
+    assert "$10.00 is counted" in r.output and "fault of the tool" in r.output

@@ -46,12 +46,31 @@ def rural():
     return with_more_money(load_inputs(RURAL), 1.2)
 
 
+def test_a_draw_whose_plan_fails_the_check_is_reported_and_the_others_stand(rural, monkeypatch):
+    """Issue 29: one draw's plan 5 cents short of a match stopped the whole run (and the app's
+    page) with the verifier's error. Such a draw has no plan and says why; the run goes on."""
+    import optimizer.analyses.robust as robust_mod
+    from optimizer.core.result import InvalidPlan
+    from optimizer.core.verify import Violation
+
+    short = Violation("match", "VA School Security Equipment Grant needs $24,405.76 of local match, "
+                               "$24,405.71 is counted")
+    monkeypatch.setattr(robust_mod, "optimize", lambda *a, **k: (_ for _ in ()).throw(InvalidPlan([short])))
+    seed = np.random.SeedSequence(SEED).spawn(1)[0]
+    failed = _solve_draw(rural, seed, 0.2, ROBUST_OPTIONS)
+    assert failed.value != failed.value and "failed the independent check" in failed.why
+    assert "$24,405.71 is counted" in failed.why
+    found = _tally(rural, [Draw(1.0, [("bld-x", "A")], 0.0), failed])
+    [note] = _notes(found, 0, 0, ROBUST_OPTIONS, False)
+    assert note.startswith("1 draw of 2 (number 2) has no plan; the first, its plan failed the independent check")
+
+
 def test_a_draw_without_a_plan_says_which_rules_its_prices_make_impossible():
     found = robust(load_inputs(RURAL), samples=3, seed=SEED, workers=1)
     assert found.values[0] != found.values[0] and all(v == v for v in found.values[1:])
     assert found.why[0] and not any(found.why[1:])
     [note] = found.notes
-    assert note.startswith("1 draw of 3 (number 1) has no plan")
+    assert note.startswith("1 draw of 3 (number 1) has no plan; the first, at its prices the rules cannot all be kept")
     assert "mandate" in note and "local capital budget of fiscal year 2027 is short by" in note
 
 

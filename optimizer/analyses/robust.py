@@ -17,6 +17,7 @@ import pandas as pd
 from optimizer.core.guided import work_limited
 from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
 from optimizer.core.diagnose import diagnose
+from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
 from optimizer.core.status import SolveOptions, Status
 from optimizer.data.inputs import Inputs
@@ -116,8 +117,12 @@ def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: flo
     on, nor on how busy the machine was. The time limit stays a safety net: a draw it cuts
     short says so (``Draw.stopped``)."""
     before = clock_stops()
-    with work_limited():
-        result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
+    try:
+        with work_limited():
+            result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
+    except InvalidPlan as exc:  # one draw's fault does not take the other draws with it
+        return Draw(float("nan"), [], float("nan"), clock_stops() > before,
+                    f"its plan failed the independent check, a fault of the tool to report: {exc.violations[0]}")
     stopped = clock_stops() > before  # one draw at a time in a worker's process
     if result.plan is None:
         return Draw(float("nan"), [], float("nan"), stopped, _why_no_plan(result))
@@ -131,7 +136,8 @@ def _why_no_plan(result) -> str:
     if result.status == Status.INFEASIBLE:
         conflicts = [str(c) for c in diagnose(result.problem)]
         if conflicts:  # what is short, then by how much in which year
-            return conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"
+            return ("at its prices the rules cannot all be kept with the money there is: "
+                    + (conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"))
     return "; ".join(result.report.notes[-1:]) or str(result.status)
 
 
@@ -248,8 +254,7 @@ def _notes(found: Robustness, lost: int, rerun: int, options: SolveOptions, basi
     if empty:
         which = ", ".join(str(i + 1) for i in empty)
         notes.append(f"{_count(len(empty), 'draw')} of {found.samples} (number {which}) "
-                     f"{'has' if len(empty) == 1 else 'have'} no plan: at {'its' if len(empty) == 1 else 'their'} "
-                     f"prices the rules cannot all be kept with the money there is; the first: "
+                     f"{'has' if len(empty) == 1 else 'have'} no plan; the first, "
                      f"{found.why[empty[0]]}. The frequencies count such a draw as buying nothing.")
     if basis_stopped:
         notes.append(f"The scenario's LP relaxation, which every draw starts from, was cut short by {limit}: "

@@ -16,11 +16,13 @@ except ImportError:  # pragma: no cover - typer on the click package
     from click.exceptions import MissingParameter
 
 from optimizer.cli.options import option_name, problems_of, shown
+from optimizer.core.result import InvalidPlan
 from optimizer.errors import InputError, OptimizerError
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
+EXIT_INVALID_PLAN = 5
 
 out = Console(width=140, soft_wrap=True)
 err = Console(stderr=True, width=140, soft_wrap=True)
@@ -78,7 +80,13 @@ app = _Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enabl
 
 
 def fail(exc: OptimizerError) -> None:
-    """Print an error of the tool's own (every input problem on its line) and exit 2."""
+    """Print an error of the tool's own (every input problem on its line) and exit 2; a plan
+    the independent verifier rejects is the tool's fault, not the input's: exit 5."""
+    if isinstance(exc, InvalidPlan):
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
+        err.print("This is a fault of the tool, not of your input: please report it with the scenario.",
+                  highlight=False)
+        raise typer.Exit(EXIT_INVALID_PLAN)
     if isinstance(exc, InputError):
         err.print(f"[bold red]{len(exc.problems)} problem(s) in the input[/]", highlight=False)
         for p in exc.problems:
