@@ -101,6 +101,20 @@ def test_a_new_yaml_may_take_its_sites_table_from_the_files_listed_before(catalo
     assert loaded is not None and loaded[1] == "suburban.yaml" and len(loaded[0]["sites"]) == 3
 
 
+def test_a_scenario_uploaded_with_a_sites_table_it_does_not_name_says_so(catalog):
+    """Issue 29: the YAML named my_sites.csv, the table was sites.csv, and the message was
+    "(blank) | (blank) | an existing file"."""
+    from optimizer import InputError
+    text = (SCENARIOS_DIR / "suburban.yaml").read_text().replace("sites_file: suburban_sites.csv",
+                                                                 "sites_file: my_sites.csv")
+    with pytest.raises(InputError) as caught:
+        scenario_files.read_upload([("district.yaml", text.encode()), ("sites.csv", THREE[1])], {}, "x.yaml",
+                                   catalog)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.field, problem.value) == ("district.yaml", "sites_file", "my_sites.csv")
+    assert "sites.csv" in problem.expected and "rename" in problem.expected
+
+
 @pytest.mark.slow  # the Plan page solves the scenario
 def test_the_scenario_page_keeps_edits_through_a_bad_upload_and_a_removal():
     AppTest = pytest.importorskip("streamlit.testing.v1").AppTest

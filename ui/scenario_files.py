@@ -16,6 +16,7 @@ from pathlib import Path
 
 from optimizer import InputError, InputProblem, Inputs, Scenario, load_inputs
 from optimizer.data.inputs import CatalogSource, load_inputs_from_mapping
+from optimizer.data.readers import read_yaml_mapping
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 
 #: File types the upload box takes: a scenario, or a sites table replacing the sites.
@@ -209,6 +210,16 @@ def read_upload(files: list[tuple[str, bytes]], current: dict, current_name: str
             raise InputError([_as_uploaded(p, folder) for p in exc.problems]) from None
 
 
+def _check_sites_file(scenario: Path, tables: list[str]) -> None:
+    """A scenario uploaded with a sites table must name that table in ``sites_file``: say so
+    plainly (the loader would only find no file by the name the scenario gives)."""
+    named = read_yaml_mapping(scenario).get("sites_file")
+    if tables and isinstance(named, str) and named not in tables and not (scenario.parent / named).is_file():
+        raise InputError([InputProblem(scenario.name, "sites_file", "sites_file", named,
+                                       f"the name of the sites table uploaded with it ({', '.join(tables)}); "
+                                       "rename the file or change sites_file, then upload both again")])
+
+
 def _as_uploaded(problem: InputProblem, folder: Path) -> InputProblem:
     """The problem naming a file of the upload folder by its bare name."""
     path = Path(problem.file)
@@ -229,6 +240,7 @@ def _read_in(folder: Path, files: list[tuple[str, bytes]], names: list[str], sce
         (folder / name).write_bytes(content)
     if scenarios:
         name = scenarios[0]
+        _check_sites_file(folder / name, tables)
         inputs = load_inputs(folder / name, catalog=catalog)
     else:  # the uploaded table is the sites file of the scenario being edited
         name = current_name
