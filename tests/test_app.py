@@ -120,6 +120,10 @@ def test_changing_the_budget_shows_the_apis_plan(at_budget):
     # the page says why money is not spent, as the API does (issue 29: only the Funding page's table did)
     assert "Why money is not spent" in page_text(at)
     assert all(sentence in page_text(at) for sentence in tables.money_left(expected))
+    # no code names where a person reads: the item table is headed in words, with PASS names
+    items = next(d.value for d in at.dataframe if "Why" in d.value.columns)
+    assert {"measure_id", "site_id", "capital_cost"}.isdisjoint(items.columns) and "Capital cost ($)" in items.columns
+    assert "access_control" not in set(items["Component"]) and "Access Control" in set(items["Component"])
 
 
 def test_grant_toggle_and_pins_compare_like_the_api(at_budget):

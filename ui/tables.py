@@ -8,7 +8,7 @@ import pandas as pd
 from optimizer.core import tiers
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult, money_words, percent
-from optimizer.reports.export import plan_table
+from optimizer.reports.export import column_headers, plan_table
 
 KEY = ["measure_id", "site_id"]
 #: Differences below this many dollars are rounding of costs split over sources.
@@ -39,6 +39,16 @@ def plan_rows(result: PlanResult, sites=(), layers=(), years=(), sources=()) -> 
         keys = set(zip(paid["measure_id"], paid["site_id"]))
         keep &= [k in keys for k in zip(table["measure_id"], table["site_id"])]
     return table[keep].reset_index(drop=True)
+
+
+def in_words(result: PlanResult, rows: pd.DataFrame) -> pd.DataFrame:
+    """Plan rows (:func:`plan_rows`) as a person reads them: layers and components by their
+    PASS names, headers in words as in the workbook, no ids."""
+    problem = result.problem
+    shown = rows.drop(columns=["measure_id", "site_id"]).assign(
+        layer=rows["layer"].map(problem.layer_names).fillna(rows["layer"]),
+        component=rows["component"].map(problem.component_names).fillna(rows["component"]))
+    return shown.rename(columns=column_headers(result, shown, "Plan by site"))
 
 
 def projects(result: PlanResult) -> pd.DataFrame:

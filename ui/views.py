@@ -22,7 +22,7 @@ PERCENT = st.column_config.NumberColumn(format="percent")
 
 def money_columns(frame: pd.DataFrame) -> dict:
     """Column settings showing the dollar columns of ``frame`` as dollars."""
-    words = ("cost", "capital", "annual", "amount", "paid", "budget", "tco")
+    words = ("cost", "capital", "annual", "amount", "paid", "budget", "tco", "($)")
     return {c: MONEY for c in frame.columns
             if any(w in str(c) for w in words) and pd.api.types.is_float_dtype(frame[c])}
 
@@ -149,7 +149,8 @@ def plan_details(result: PlanResult, key: str) -> None:
     rows = tables.plan_rows(result, sites, layers, years, sources)
     expander.caption(f"{len(rows)} of {len(items)} items; capital {fmt.money(rows['capital_cost'].sum())}, "
                      f"annual cost {fmt.money(rows['annual_cost'].sum())}.")
-    expander.dataframe(rows, hide_index=True, width="stretch", height=320, column_config=money_columns(rows))
+    shown = tables.in_words(result, rows)
+    expander.dataframe(shown, hide_index=True, width="stretch", height=320, column_config=money_columns(shown))
     st.plotly_chart(charts.spend_treemap(rows, problem.layers), key=f"{key}:treemap")
     left, right = st.columns(2)
     left.plotly_chart(charts.money_waterfall(tables.money_flow(result)), key=f"{key}:waterfall")

@@ -207,7 +207,7 @@ def _fix_workbook_dates(path: Path, stamp: dt.datetime) -> None:
 
 
 #: Excel headers in words, by column name, for every sheet of the workbook (the CSV keeps the
-#: column names; ``_headers`` adds the per-sheet words: the measure's name, the dollars each
+#: column names; ``column_headers`` adds the per-sheet words: the measure's name, the dollars each
 #: source pays, the grant budgets' dollar shares).
 HEADERS = {
     "measure": "Measure", "schools": "Schools", "where": "Where", "quantity": "Quantity", "unit": "Unit",
@@ -272,7 +272,7 @@ def _width(values) -> int:
     return min(max((len(str(v)) for v in values), default=8) + 2, 60)
 
 
-def _headers(result: PlanResult, frame: pd.DataFrame, sheet: str) -> dict[str, str]:
+def column_headers(result: PlanResult, frame: pd.DataFrame, sheet: str) -> dict[str, str]:
     """The words heading each column of ``frame`` on ``sheet``: ``HEADERS``, with the measure's
     name as "Measure" on "Plan by site", "Paid by <source name> ($)" for the dollars each
     source pays, and the grant share in dollars on the grant budget sheets."""
@@ -360,7 +360,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
         for name, frame in sheets.items():
             budget = name.startswith("Budget ")
             sheet_name = _sheet_name(name, taken)
-            _safe_frame(frame.rename(columns=_headers(result, frame, name))).to_excel(
+            _safe_frame(frame.rename(columns=column_headers(result, frame, name))).to_excel(
                 xl, sheet_name=sheet_name, index=False)
             _dress(xl.sheets[sheet_name], frame, BUDGET_MONEY if budget else MONEY_COLUMNS,
                    formats if name == "Summary" else None, DOLLARS if name == "What to buy" else CENTS_FORMAT,
