@@ -15,7 +15,7 @@ import pytest
 from optimizer.core.run import optimize
 from optimizer.reports.export import assumptions
 from tests.builders import instance, m, program, site
-from ui import charts, report, tables
+from ui import charts, fmt, report, tables
 
 YEARS = [2027, 2028, 2029]
 SCHOOLS = {"A": "Ash Elementary", "B": "Birch Middle", "C": "Cedar High", "D": "Dogwood Elementary"}
@@ -254,6 +254,23 @@ def test_the_report_s_first_page_is_in_the_board_s_units_with_the_model_caveat(p
     summary = page[page.index('id="summary"'):page.index('id="charts"')]
     assert tables.money_left(result) and "What is not spent, and why" in summary
     assert all(escape(sentence) in summary for sentence in tables.money_left(result))
+
+
+def test_who_pays_shares_capital_and_recurring_money_apart_and_the_operating_budget_is_named(page, planned):
+    """Issue 29: one share mixed one-time and yearly money; no sentence said what the operating
+    budget must carry each year."""
+    _, result = planned
+    table = report.who_pays(result)
+    for kind in ("capital", "recurring"):
+        paid = table[f"{kind} paid"]
+        shares = [float(x.rstrip("%")) for x in table[f"share of {kind}"]]
+        assert sum(shares) == pytest.approx(100, abs=len(shares))  # whole percents
+        assert shares == [pytest.approx(100 * p / paid.sum(), abs=0.5) for p in paid]
+    words = report.operating_words(result)
+    local = result.funding.query("source == 'local' and kind == 'annual'").groupby("year")["amount"].sum()
+    for year in result.problem.years:
+        assert f"{fmt.money(float(local.get(year, 0.0)))} in {year}" in words  # no procurement in these plans
+    assert escape(words) in page
 
 
 def test_measures_grouped_in_the_report_match_the_results_own(planned):

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult
 
 from . import charts, fmt, tables
@@ -119,14 +120,29 @@ def cost_range_words(result: PlanResult) -> str:
 
 
 def who_pays(result: PlanResult) -> pd.DataFrame:
-    """Per funding source: what it pays for capital and recurring costs over the horizon,
-    and its share of every dollar of the plan."""
+    """Per funding source: what it pays for capital and for recurring costs over the horizon,
+    and its share of each (one-time and yearly money are budgeted apart, so they are shared
+    apart)."""
     balance = tables.source_balance(result)
     table = balance[["name", "capital paid", "recurring paid", "local match paid"]].copy()
-    paid = table["capital paid"] + table["recurring paid"]
-    total = float(paid.sum())
-    table["share"] = [f"{v / total:.0%}" if total > 0 else "-" for v in paid]
+    for kind in ("capital", "recurring"):
+        total = float(table[f"{kind} paid"].sum())
+        table[f"share of {kind}"] = [f"{v / total:.0%}" if total > 0 else "-" for v in table[f"{kind} paid"]]
     return table.rename(columns={"name": "source"})
+
+
+def operating_words(result: PlanResult) -> str:
+    """What the district's operating budget must carry each fiscal year: the recurring costs
+    and procurement staff time it pays, against its budget."""
+    funding = result.funding
+    local = funding[(funding["source"] == LOCAL) & (funding["kind"] == "annual")].groupby("year")["amount"].sum()
+    procurement = result.plan.projects.groupby("year")["procurement"].sum()
+    years = result.problem.years
+    parts = [f"{fmt.money(float(local.get(y, 0.0)) + procurement.get(y, 0.0))} in {y} (of "
+             f"{fmt.money(result.problem.operating_budget.get(y, 0.0))})" for y in years]
+    return ("The district's operating budget must carry " + ", ".join(parts) + ": the recurring costs "
+            "grants do not pay and the staff time of procuring the projects; after the horizon the recurring "
+            f"costs go on at about {fmt.money(result.totals()['annual'])} a year.")
 
 
 def tier_change(result: PlanResult) -> pd.DataFrame:
@@ -165,6 +181,7 @@ or an award's project: one specification, bid and board item)</h3>
 <h3>What it costs</h3>
 {_table(cost_by_year(result), ["capital", "recurring costs", "total"], "what-it-costs")}
 <p class="price-range">{cost_range_words(result)}</p>
+<p class="price-range">{escape(operating_words(result))}</p>
 <h3>Who pays</h3>
 {_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
 {_unspent(result)}
