@@ -271,6 +271,8 @@ def test_who_pays_shares_capital_and_recurring_money_apart_and_the_operating_bud
     for year in result.problem.years:
         assert f"{fmt.money(float(local.get(year, 0.0)))} in {year}" in words  # no procurement in these plans
     assert escape(words) in page
+    tiers = page[page.index("What it changes in PASS tiers"):]
+    assert escape(report.TIER_RULE) in tiers[:tiers.index("</table>")]  # why "before" may be all 0
 
 
 def test_measures_grouped_in_the_report_match_the_results_own(planned):

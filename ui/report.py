@@ -64,6 +64,11 @@ MODEL_CAVEAT = ("The risk is modelled: expected serious harm a year from each th
                 "PASS tiers, not as a prediction or a probability.")
 
 
+#: How a PASS tier is read, said wherever tiers are shown.
+TIER_RULE = ("A layer's PASS tier is the lowest over its components: a school with many measures in place stays "
+             "at tier 0 while one component has no tier-1 measure.")
+
+
 def headline(result: PlanResult) -> list[tuple[str, str, str | None]]:
     """The headline numbers of a plan as the app shows them: label, value, and a note (or
     None); first in a board's units (share of the modelled risk reduced), then the costs with
@@ -186,6 +191,7 @@ or an award's project: one specification, bid and board item)</h3>
 {_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
 {_unspent(result)}
 <h3>What it changes in PASS tiers</h3>
+<p class="price-range">{escape(TIER_RULE)}</p>
 {_table(tier_change(result), [], "tier-change")}
 {_table(money, ["capital"], "tier-money")}
 </div>"""

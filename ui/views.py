@@ -163,6 +163,5 @@ def plan_details(result: PlanResult, key: str) -> None:
     st.plotly_chart(charts.tier_heatmaps(before, after, report.layer_names(result), result.school_names()),
                     key=f"{key}:tiers")
     with st.expander("Why each school is at its tier before the plan"):
-        st.caption("A layer's PASS tier is the lowest over its components: a school with many measures in "
-                   "place stays at tier 0 while one component has no tier-1 measure.")
+        st.caption(report.TIER_RULE)
         st.dataframe(tables.tier_gaps(result), hide_index=True, width="stretch")
