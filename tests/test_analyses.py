@@ -48,6 +48,17 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
 
 
 @pytest.mark.slow
+def test_a_frontier_budget_without_a_plan_says_why(tmp_path):
+    """Issue 29: a row "$0 ... infeasible" had no reason. The scenario insists on measure c
+    ($400): budgets below it have no plan, and their row says what falls short."""
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE}, must=[{"measure": "c"}])
+    f = frontier(inputs, points=3, max_budget=800)
+    rows = f.table.set_index("budget")
+    assert rows.at[0, "status"] == "infeasible" and rows.at[800, "status"] == "optimal"
+    assert "the rules cannot all be kept with the money there is" in rows.at[0, "why"]
+    assert "short by $400" in rows.at[0, "why"] and rows.at[800, "why"] == ""
+
+
 def test_frontier_in_parallel_gives_the_same_values(tmp_path):
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
     one = frontier(inputs, points=5, max_budget=800)

@@ -12,12 +12,21 @@ import numpy as np
 import pandas as pd
 
 from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
+from optimizer.core.diagnose import why_no_plan
 from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 
 FRONTIER_COLUMNS = ["budget", "risk_reduced", "value", "gain", "capital", "annual", "items", "status", "gap",
-                    "marginal_per_1000", "knee"]
+                    "marginal_per_1000", "knee", "why"]
+#: The frontier table's columns in words.
+FRONTIER_WORDS = {"budget": "local capital over the horizon ($)",
+                  "risk_reduced": "modelled risk reduced (share of the risk left)",
+                  "value": "risk reduced (serious-harm equivalents)", "gain": "serious-harm equivalents avoided",
+                  "capital": "capital spend ($)", "annual": "annual cost, last year ($)", "items": "items",
+                  "status": "status", "gap": "optimality gap",
+                  "marginal_per_1000": "serious-harm equivalents avoided per $1,000 more", "knee": "knee",
+                  "why": "why there is no plan"}
 
 
 @dataclass
@@ -117,7 +126,7 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
                      "gain": result.value - result.baseline_value if has else np.nan,
                      "capital": totals["capital"], "annual": totals["annual"],
                      "items": len(result.plan.items) if has else 0, "status": str(result.status),
-                     "gap": result.report.gap})
+                     "gap": result.report.gap, "why": "" if has else why_no_plan(result)})
     table = pd.DataFrame(rows)
     step = table["value"].diff() / table["budget"].diff() * 1000
     table["marginal_per_1000"] = step

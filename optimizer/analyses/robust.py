@@ -16,10 +16,10 @@ import pandas as pd
 
 from optimizer.core.guided import work_limited
 from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
-from optimizer.core.diagnose import diagnose
+from optimizer.core.diagnose import why_no_plan
 from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
-from optimizer.core.status import SolveOptions, Status
+from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 
 #: Shares of draws at or above which a measure is a robust buy, and below which (but above
@@ -125,20 +125,9 @@ def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: flo
                     f"its plan failed the independent check, a fault of the tool to report: {exc.violations[0]}")
     stopped = clock_stops() > before  # one draw at a time in a worker's process
     if result.plan is None:
-        return Draw(float("nan"), [], float("nan"), stopped, _why_no_plan(result))
+        return Draw(float("nan"), [], float("nan"), stopped, f"at its prices {why_no_plan(result)}")
     gap = float("nan") if result.report.gap is None else result.report.gap
     return Draw(result.value, list(zip(result.plan.items["measure_id"], result.plan.items["site_id"])), gap, stopped)
-
-
-def _why_no_plan(result) -> str:
-    """The first reason a draw has no plan: the rules its prices make impossible to keep
-    together (the diagnosis of an infeasible plan), or the solver's own words."""
-    if result.status == Status.INFEASIBLE:
-        conflicts = [str(c) for c in diagnose(result.problem)]
-        if conflicts:  # what is short, then by how much in which year
-            return ("at its prices the rules cannot all be kept with the money there is: "
-                    + (conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"))
-    return "; ".join(result.report.notes[-1:]) or str(result.status)
 
 
 def _given(value):

@@ -11,7 +11,7 @@ import pandas as pd
 from optimizer.core.model import K, Model, Slack, build_model
 from optimizer.core.problem import DISTRICT, MandateRule, Problem
 from optimizer.core.solve import solve_model
-from optimizer.core.status import SolveReport
+from optimizer.core.status import SolveReport, Status
 
 #: Money rules bend before requirements: a dollar of budget slack costs 1, an unmet
 #: requirement costs as much as a million dollars would.
@@ -198,3 +198,15 @@ def diagnose(problem: Problem) -> list[Conflict]:
             f"budgets total ${local:,.0f} and awarded funding sources ${money:,.0f} (not all of it "
             f"may pay for these items){because}")))
     return conflicts
+
+
+def why_no_plan(result) -> str:
+    """Why a result (``PlanResult``) has no plan, in one sentence: what the rules that cannot
+    all be kept cost against the money there is, then by how much and where it falls short
+    (the diagnosis of an infeasible plan); else the solver's last note, or its status."""
+    if result.status == Status.INFEASIBLE:
+        conflicts = [str(c) for c in diagnose(result.problem)]
+        if conflicts:
+            return ("the rules cannot all be kept with the money there is: "
+                    + (conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"))
+    return "; ".join(result.report.notes[-1:]) or str(result.status)

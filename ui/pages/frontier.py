@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from optimizer.analyses.frontier import FRONTIER_WORDS
 from optimizer.data.parsing import MAX_DOLLARS
 from optimizer.data.stances import STANCE_WORDS
 from optimizer.errors import OptimizerError
@@ -54,7 +55,8 @@ if click and click != st.session_state.get(LAST_CLICK):  # a new click picks tha
     st.session_state[LAST_CLICK] = click
     st.session_state[PICK] = min(budgets, key=lambda b: abs(b - click[0]))
     st.rerun()
-st.dataframe(table, hide_index=True, width="stretch", column_config=views.money_columns(table))
+shown = table.rename(columns=FRONTIER_WORDS)
+st.dataframe(shown, hide_index=True, width="stretch", column_config=views.money_columns(shown))
 chosen = st.selectbox(f"Show the plan at a budget over {horizon}", budgets, key=PICK, format_func=fmt.money)
 picked = found.plans[budgets.index(chosen)]
 st.subheader(f"Plan at {fmt.money(chosen)} of local capital over {horizon} "
@@ -62,7 +64,7 @@ st.subheader(f"Plan at {fmt.money(chosen)} of local capital over {horizon} "
 st.caption(f"The scenario's own local capital is {fmt.money(scenario_budget)} over {horizon}; the Plan "
            "page edits it year by year.")
 if picked.plan is None:
-    st.warning(f"No plan at this budget ({picked.status}).")
+    st.warning(f"No plan at this budget: {table['why'].iloc[budgets.index(chosen)]}.")
     st.stop()
 views.headline(picked)
 views.plan_details(picked, "frontier")
