@@ -69,7 +69,7 @@ def test_pitch_reads_a_file_and_names_a_bad_field(case, tmp_path):
                     "tier: 1\neffectiveness: 0.6\n")
     r = invoke("pitch", scenario, "--file", good, "--catalog", catalog)
     assert r.exit_code == 0, r.output
-    assert "pitch-door-sensor-pro enters the plan at the current budget" in r.output
+    assert "Door Sensor Pro enters the plan at the current budget" in r.output  # its name, not an id
     r = invoke("pitch", scenario, "--cost", 50, "--layer", "roof", "--component", "video",
                "--effectiveness", 0.5, "--catalog", catalog)
     assert r.exit_code == 2 and "field 'layer'" in r.output and "roof" in r.output

@@ -123,6 +123,10 @@ class PitchResult:
         first year wherever it can go).
     plan_marginal_per_1000 : float
         What the plan's last $1,000 buy at the scenario's budget.
+    scenario_budget : float
+        The scenario's local capital over the horizon.
+    name : str
+        The product's name, as the vendor gives it (the summary says it, not the id).
     """
 
     measure_id: str
@@ -133,6 +137,7 @@ class PitchResult:
     value_per_1000: float
     plan_marginal_per_1000: float
     scenario_budget: float
+    name: str = ""
 
     def summary(self) -> str:
         """One paragraph for a finance officer."""
@@ -140,7 +145,7 @@ class PitchResult:
                    f"would enter the plan at a local capital budget of ${self.entry_budget:,.0f}"
                    if self.entry_budget is not None else "does not enter the plan at any budget tried")
         compare = "more" if self.value_per_1000 > self.plan_marginal_per_1000 else "less"
-        return (f"{self.measure_id} {verdict} (scenario budget ${self.scenario_budget:,.0f}). It avoids "
+        return (f"{self.name or self.measure_id} {verdict} (scenario budget ${self.scenario_budget:,.0f}). It avoids "
                 f"{1000 * self.value_per_1000:,.3g} serious-harm equivalents per $1 million, {compare} than the "
                 f"plan's last $1 million buys ({1000 * self.plan_marginal_per_1000:,.3g}); at the current budget it displaces "
                 f"{len(self.displaced)} item(s).")
@@ -223,4 +228,4 @@ def pitch(inputs: Inputs, product: Pitch, multiple: float = 3.0,
     return PitchResult(measure.id, bool(mine.any()), _items(new)[mine], displaced.reset_index(drop=True),
                        entry_budget(after, measure.id, multiple=multiple),
                        1000 * value / tco if tco else float("inf"),
-                       1000 * marginal_value_per_dollar(before, budget), budget)
+                       1000 * marginal_value_per_dollar(before, budget), budget, product.name)
