@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from optimizer.paths import CATALOG_DIR
+# the command line takes the terminal's width; the tests read its tables at the width of a pipe,
+# whatever terminal runs them (set before any test imports the command line)
+os.environ["COLUMNS"] = "140"
+
+from optimizer.paths import CATALOG_DIR  # noqa: E402
 
 
 def only(problems: list[str], *needles: str) -> str:

@@ -172,3 +172,16 @@ def test_validate_says_how_it_read_each_source_and_names_a_state_without_a_profi
     assert ("money: Title IV-A safe and healthy students set-aside (title-iv-a): $45,000 a year in "
             "FY2027-FY2028 ($90,000 over the horizon)") in text
     assert "money: COPS SVPP award FY2026 (svpp): $400,000 in all" in text and "25% local match" in text
+
+
+def test_the_plan_fits_a_terminal_of_100_columns(case):
+    """Issue 29: the command line printed 140 columns whatever the terminal; it takes the
+    terminal's width (COLUMNS here), and 140 only when the output goes to a file or a pipe."""
+    import os
+    scenario, catalog = case
+    narrow = subprocess.run([sys.executable, "-m", "optimizer", "plan", str(scenario), "--catalog", str(catalog)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert narrow.returncode == 0, narrow.stderr
+    assert max(len(line) for line in narrow.stdout.splitlines() if line.startswith(("┃", "│", "┏", "└"))) <= 100
+    wide = run("plan", scenario, "--catalog", catalog)
+    assert max(len(line) for line in wide.stdout.splitlines()) > 100  # a pipe gets the wide tables

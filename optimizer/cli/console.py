@@ -3,6 +3,8 @@ tables, money and errors are printed. The commands live beside it (``plan_comman
 ``analysis_commands``); ``optimizer.cli`` imports them so that they register on ``app``."""
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import typer
 from rich.console import Console
@@ -24,8 +26,10 @@ EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
 EXIT_INVALID_PLAN = 5
 
-out = Console(width=140, soft_wrap=True)
-err = Console(stderr=True, width=140, soft_wrap=True)
+#: The terminal's width (or COLUMNS); 140 columns when the output goes to a file or a pipe.
+WIDTH = shutil.get_terminal_size((140, 24)).columns
+out = Console(width=WIDTH, soft_wrap=True)
+err = Console(stderr=True, width=WIDTH, soft_wrap=True)
 
 
 def refuse(problems: list[str]) -> None:
