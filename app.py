@@ -16,7 +16,8 @@ state.init()
 PAGES = [("scenario", "Scenario", "edit_note"), ("plan", "Plan", "checklist"),
          ("funding", "Funding", "payments"), ("frontier", "Frontier", "stacked_line_chart"),
          ("compare", "Compare", "compare_arrows"), ("screening", "Screening and pitch", "filter_alt"),
-         ("robustness", "Robustness", "casino"), ("export", "Export", "download")]
+         ("robustness", "Robustness", "casino"), ("export", "Export", "download"),
+         ("workspace", "Workspace", "inventory_2")]
 page = st.navigation([st.Page(f"ui/pages/{name}.py", title=title, icon=f":material/{icon}:")
                       for name, title, icon in PAGES])
 st.sidebar.caption(f"Scenario: **{state.scenario()['name']}** ({state.file_name()})")

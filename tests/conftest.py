@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import yaml
 # the command line takes the terminal's width; the tests read its tables at the width of a pipe,
 # whatever terminal runs them (set before any test imports the command line)
 os.environ["COLUMNS"] = "140"
+# the app's workspace in a database of this test run, never the user's own
+os.environ["SCHOOL_SECURITY_WORKSPACE"] = f"sqlite:///{tempfile.mkdtemp(prefix='workspace-')}/workspace.sqlite"
 
 from optimizer.paths import CATALOG_DIR  # noqa: E402
 

@@ -26,6 +26,7 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BUDGET = 100_000.0  # local capital per fiscal year, as ``plan --budget 100000`` (binding: the plan changes)
 PLAN, SCENARIO, COMPARE = "ui/pages/plan.py", "ui/pages/scenario.py", "ui/pages/compare.py"
+WORKSPACE = "ui/pages/workspace.py"
 #: The Plan page's number setting every fiscal year's capital budget of the scenario.
 BUDGET_KEY, SVPP_KEY = "scenario:budget.capital.every_year", "scenario:funding_sources.svpp.awarded"
 YEARS = ("2027", "2028", "2029")  # the suburban example's fiscal years
@@ -241,3 +242,21 @@ def test_the_plan_page_says_what_the_number_of_projects_costs_as_the_api_does(at
     shown = [m.value for m in at.markdown]
     expected = project_count(inputs).words()
     assert expected and all(sentence in shown for sentence in expected)
+
+
+def test_the_workspace_saves_a_plan_and_reopens_it_in_another_session():
+    """Issue 29: work was lost when the tab closed. A plan saved in one session is listed and
+    reopened in another (a new AppTest: a new browser session), checked again against the rules."""
+    at = visit(start(), WORKSPACE)
+    at.text_input[0].set_value("Board draft, March")
+    at.text_area[0].set_value("the SVPP award counted")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception and any("Saved as 'Board draft, March'" in s.value for s in at.success)
+    other = visit(start(), WORKSPACE)  # another session, same server
+    listed = next(d.value for d in other.dataframe if "the plan" in d.value.columns)
+    assert "Board draft, March" in set(listed["name"]) and "the SVPP award counted" in set(listed["note"])
+    picked = next(i for i, label in enumerate(other.selectbox[0].options) if "Board draft, March" in label)
+    other.selectbox[0].select_index(picked).run()
+    next(b for b in other.button if b.label == "Open it to edit").click().run()
+    assert not other.exception
+    assert any("still keeps every rule" in s.value for s in other.success)
