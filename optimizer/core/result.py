@@ -93,10 +93,15 @@ class PlanResult:
         totals = self.totals()
         if self.plan is None or not len(self.plan.items):
             return {k: (totals[k],) * 3 for k in KINDS}
-        prices = PlanPrices.of(self)
-        ends = prices.bounds() if bounds else prices.likely()
+        ends = self._price_ends[bounds]
         # the likely range may sit above the typical figure: most price ranges reach further up than down
         return {k: (round(ends[k][0], 2), totals[k], round(ends[k][1], 2)) for k in KINDS}
+
+    @cached_property
+    def _price_ends(self) -> dict[bool, dict[str, tuple[float, float]]]:
+        """The likely range (False) and the bounds (True) of each cost, drawn once per plan."""
+        prices = PlanPrices.of(self)
+        return {False: prices.likely(), True: prices.bounds()}
 
     def spend_by(self, column: str) -> pd.Series:
         """Capital spend by ``year`` (a renewal in the year it is bought), ``layer``,
