@@ -127,6 +127,11 @@ def test_alternatives_are_distinct_and_within_the_stated_percent(tmp_path):
     gain = alt.best.value - alt.best.baseline_value
     assert all(p.value >= alt.best.value - 0.05 * gain - 1e-6 for p in alt.plans)
     assert (alt.differences["items_added"] >= 1).all()
+    # in the board's unit, never better than the best, and by name (issue 29: "-0.0021" and raw ids)
+    table = alt.differences
+    assert table["risk_reduced"].tolist() == pytest.approx([p.gap_closed for p in alt.plans])
+    assert (table["shortfall_points"] >= 0).all()
+    assert "@" not in " ".join(table["added"]) and " at School" in " ".join(table["added"] + table["dropped"])
 
 
 def test_pitch_of_a_better_product_enters_and_displaces_the_weaker_one(tmp_path):

@@ -260,3 +260,17 @@ def test_the_workspace_saves_a_plan_and_reopens_it_in_another_session():
     next(b for b in other.button if b.label == "Open it to edit").click().run()
     assert not other.exception
     assert any("still keeps every rule" in s.value for s in other.success)
+
+
+@pytest.mark.slow
+def test_the_plan_page_offers_plans_nearly_as_good_in_the_board_s_words():
+    """Issue 29: alternatives were only in the command line, with raw ids and a "shortfall" of
+    -0.0021 (better than the best)."""
+    at = visit(start(), PLAN)
+    next(b for b in at.button if b.label == "Find them").click().run()
+    assert not at.exception
+    found = [m.value for m in at.markdown if m.value.startswith("**Alternative")]
+    assert found and all("reduces the modelled risk by" in f for f in found)
+    assert all("below the best" in f or "as good as the best" in f for f in found)
+    details = " ".join(c.value for c in at.caption if c.value.startswith("Adds:"))
+    assert details and "@" not in details

@@ -136,6 +136,14 @@ def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def alternatives_of(request: str, within: float, count: int) -> pd.DataFrame:
+    """Plans nearly as good as the best that differ from it (``optimizer.analyses.alternatives``),
+    one row each in words."""
+    found = optimizer.alternatives(inputs(request), within=within, count=count, options=_solver_options(request))
+    return found.differences
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def project_count_of(request: str) -> ProjectCount:
     """Risk reduction against the number of projects (``optimizer.analyses.project_count``)."""
     bar, progress = _progress_bar("Project limits solved")

@@ -15,7 +15,8 @@ from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 from optimizer.errors import NoFeasiblePlan
 
-DIFFERENCE_COLUMNS = ["alternative", "value", "shortfall_pct", "items_added", "items_dropped", "added", "dropped"]
+DIFFERENCE_COLUMNS = ["alternative", "risk_reduced", "shortfall_points", "as_good", "items_added", "items_dropped",
+                      "added", "dropped", "value"]
 
 
 @dataclass
@@ -67,12 +68,29 @@ def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_diffe
             break
         found.append(result)
         previous = result
+    return Alternatives(best, found, _differences(best, found), within)
+
+
+def _differences(best: PlanResult, found: list[PlanResult]) -> pd.DataFrame:
+    """Each alternative against the best plan, in a board's words: the modelled risk it reduces,
+    how many points less than the best (never negative: an alternative the solves cannot tell
+    from the best, within their proven gaps, is said to be as good), and the items it adds and
+    drops, by measure and school name."""
+    names, schools = _measure_names(best, found), best.school_names()
+    slack = max(best.report.gap or 0.0, *[r.report.gap or 0.0 for r in found]) * best.gap_closed
     rows = []
     for i, r in enumerate(found, 1):
         added, dropped = _keys(r) - _keys(best), _keys(best) - _keys(r)
-        rows.append({"alternative": i, "value": r.value,
-                     "shortfall_pct": 100 * (best.value - r.value) / max(gain, 1e-9),
+        points = 100 * (best.gap_closed - r.gap_closed)
+        rows.append({"alternative": i, "risk_reduced": r.gap_closed, "shortfall_points": max(points, 0.0),
+                     "as_good": points <= 100 * slack,
                      "items_added": len(added), "items_dropped": len(dropped),
-                     "added": "; ".join(f"{m}@{s}" for m, s in sorted(added)),
-                     "dropped": "; ".join(f"{m}@{s}" for m, s in sorted(dropped))})
-    return Alternatives(best, found, pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS), within)
+                     "added": "; ".join(f"{names[m]} at {schools.get(s, s)}" for m, s in sorted(added)),
+                     "dropped": "; ".join(f"{names[m]} at {schools.get(s, s)}" for m, s in sorted(dropped)),
+                     "value": r.value})
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+
+
+def _measure_names(best: PlanResult, found: list[PlanResult]) -> dict[str, str]:
+    items = pd.concat([r.plan.items[["measure_id", "name"]] for r in (best, *found)])
+    return dict(zip(items["measure_id"], items["name"]))

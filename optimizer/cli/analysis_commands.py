@@ -20,6 +20,7 @@ from optimizer.analyses.screen import screen
 from optimizer.analyses.stance_check import stance_check
 from optimizer.cli import options as opt
 from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, out, print_frame, refuse
+from optimizer.core.result import percent
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs, load_inputs
@@ -260,8 +261,9 @@ def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fi
     share = opt.share_of(within)  # checked with the options
     inputs = _load(scenario, catalog)
     result = _guard(lambda: alternatives(inputs, share, count, min_difference, SolveOptions(time_limit=time_limit, gap=gap)))
-    out.print(f"best plan: value {result.best.value:,.3f}; {len(result.plans)} alternative(s) within {share:.1%}",
-              highlight=False)
+    out.print(f"best plan: reduces the modelled risk by {percent(result.best.gap_closed)}; "
+              f"{len(result.plans)} alternative(s) within {share:.1%} of it (as_good: the same within the "
+              f"solves' proven gaps)", highlight=False)
     _emit(result.differences, out_file, "Alternatives", {"best_value": result.best.value, "within": share})
 
 

@@ -73,3 +73,26 @@ with st.expander("What the number of projects costs"):
                                         "Procuring a project": views.MONEY, "Procurement staff time": views.MONEY,
                                         "Local money": views.MONEY,
                                         "Serious harm avoided": st.column_config.NumberColumn(format="%.2f")})
+
+with st.expander("Other plans nearly as good"):
+    st.caption("Plans within a few points of the best that buy something else, so the board can choose on "
+               "grounds the model does not see (a school's timing, a vendor, a community's wishes). Each is "
+               "one solve.")
+    within = st.slider("At most this many points of modelled risk reduced below the best", 0.5, 5.0, 2.0, 0.5,
+                       key="alternatives:within")
+    task = json.dumps(["alternatives", state.request(), within])
+    if state.started(task, st.button("Find them", key="alternatives:compute", icon=":material/play_arrow:")):
+        try:
+            table = compute.alternatives_of(state.request(), within / 100 / max(result.gap_closed, 1e-9), 3)
+        except OptimizerError as exc:
+            views.show_error(exc, "Alternatives cannot be found")
+        else:
+            if table.empty:
+                st.info("No other plan is that close: the best plan is the only one within it.")
+            for row in table.itertuples():
+                close = ("as good as the best, within the solves' proven gaps" if row.as_good else
+                         f"{row.shortfall_points:.1f} points below the best")
+                st.markdown(f"**Alternative {row.alternative}**: reduces the modelled risk by "
+                            f"{row.risk_reduced:.1%} ({close}); adds {row.items_added} items, drops "
+                            f"{row.items_dropped}.")
+                st.caption(f"Adds: {row.added or 'nothing'}. Drops: {row.dropped or 'nothing'}.")
