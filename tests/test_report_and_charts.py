@@ -275,6 +275,13 @@ def test_who_pays_shares_capital_and_recurring_money_apart_and_the_operating_bud
     assert escape(report.TIER_RULE) in tiers[:tiers.index("</table>")]  # why "before" may be all 0
 
 
+def test_the_appendix_of_every_plan_line_is_optional(planned):
+    inputs, result = planned
+    short = report.report_html(result, assumptions(inputs, result), lines=False)
+    assert 'id="appendix-plan"' not in short and 'id="appendix-assumptions"' in short
+    assert 'id="what-we-buy"' in short or "what-we-buy" in short  # every measure is still in the summary
+
+
 def test_measures_grouped_in_the_report_match_the_results_own(planned):
     _, result = planned
     ours = result.what_to_buy()  # the report's "What we buy" table

@@ -103,10 +103,10 @@ def plan_file(request: str, suffix: str) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def board_report(request: str) -> str:
-    """The self-contained HTML report of a request's plan."""
+def board_report(request: str, lines: bool = True) -> str:
+    """The self-contained HTML report of a request's plan (``lines``: with every plan line)."""
     result = plan(request)
-    return report.report_html(result, assumptions(inputs(request), result))
+    return report.report_html(result, assumptions(inputs(request), result), lines)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

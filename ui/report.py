@@ -197,6 +197,11 @@ or an award's project: one specification, bid and board item)</h3>
 </div>"""
 
 
+def _lines(plan: pd.DataFrame) -> str:
+    return (f'<section id="appendix-plan">\n<h2>Appendix A: every plan line ({len(plan)} items)</h2>\n'
+            f'{_table(plan, ["capital_cost", "annual_cost"])}\n</section>')
+
+
 def _unspent(result: PlanResult) -> str:
     """What money the plan does not spend, and why (nothing when every dollar is spent)."""
     sentences = tables.money_left(result)
@@ -235,7 +240,7 @@ def _chart_html(fig: go.Figure) -> str:
     return f'<div class="chart">{body}</div>'
 
 
-def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
+def report_html(result: PlanResult, assumptions: dict[str, str], lines: bool = True) -> str:
     """A self-contained HTML report of a plan.
 
     Parameters
@@ -244,6 +249,9 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
         A plan (``result.plan`` is not None).
     assumptions : dict of str to str
         What the plan rests on, with its sources (``optimizer.reports.export.assumptions``).
+    lines : bool
+        Whether the appendix lists every plan line (many pages for a large district; the
+        summary's tables already give every measure).
 
     Returns
     -------
@@ -294,10 +302,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str]) -> str:
 {_table(grants, ["award", "used", "local match", "unused"])}
 <p class="sub">All costs in US dollars of {result.problem.dollar_year} (CPI-U).</p>
 </section>
-<section id="appendix-plan">
-<h2>Appendix A: every plan line ({len(plan)} items)</h2>
-{_table(plan, ["capital_cost", "annual_cost"])}
-</section>
+{_lines(plan) if lines else ""}
 <section id="appendix-assumptions">
 <h2>Appendix B: Assumptions and sources</h2>
 <p class="sub">For analysts: {escape(analyst)}.</p>

@@ -20,8 +20,10 @@ if result is None:
     st.stop()
 request = state.request()
 stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", state.file_name().rsplit(".", 1)[0]).strip("-") or "plan"
+lines = st.toggle("Include every plan line in the report (an appendix of many pages for a large district)",
+                  value=len(result.plan.items) <= 200, key="export:lines")
 with st.spinner("Writing the files...", show_time=True):
-    report = compute.board_report(request)
+    report = compute.board_report(request, lines)
     files = {suffix: compute.plan_file(request, suffix) for suffix, *_ in FILES}
 st.subheader("Report for the school board")
 st.caption("One HTML page with the headline numbers, the charts, the plan, funding by source, and "
