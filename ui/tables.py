@@ -118,8 +118,7 @@ def money_left(result: PlanResult) -> list[str]:
     sentences = [f"{row.name} ({row.period}): {money_words(row.unused)} of its {money_words(row.award)} not "
                  f"spent: {row.why_unused}."
                  for row in result.grant_use().itertuples() if row.unused >= 1]
-    local = result.headline_words()[2:]  # the sentence on local money left unspent, when there is one
-    return sentences + [f"{sentence[0].upper()}{sentence[1:]}." for sentence in local]
+    return sentences + [f"{sentence[0].upper()}{sentence[1:]}." for sentence in result.local_left_words()]
 
 
 def money_flow(result: PlanResult) -> pd.DataFrame:

@@ -14,9 +14,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from optimizer.core.diagnose import why_no_plan
 from optimizer.core.guided import work_limited
 from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
-from optimizer.core.diagnose import why_no_plan
 from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
 from optimizer.core.status import SolveOptions

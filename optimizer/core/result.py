@@ -247,16 +247,20 @@ class PlanResult:
         analyst = (f"modelled risk over the plan's {len(self.problem.years)} years and the {time.after} after them "
                    f"(discounted {time.rate:.0%} a year) {self.full_value:,.3f} serious-harm equivalents with nothing "
                    f"in place; what is in place removes {self.baseline_value:,.3f}, the plan {avoided:,.3f} more")
-        words = [head, analyst]
+        return [head, analyst, *self.local_left_words()]
+
+    def local_left_words(self) -> list[str]:
+        """The district's own money the plan leaves unspent, and why, in one sentence (none when
+        it spends every dollar)."""
         left = self.unspent_local()
-        if self.plan is not None and (left["capital"] >= 1 or left["annual"] >= 1):
-            price = self.problem.least_value_per_1000
-            why = (f"what else it could buy avoids less than {price:.3g} serious-harm equivalents per $1,000 "
-                   f"(one per {money_words(1000 / price)}), the least value local money must buy" if price > 0
-                   else "nothing else it may buy adds protection within the plan's rules")
-            words.append(f"local money left unspent: {money_words(left['capital'])} capital and "
-                         f"{money_words(left['annual'])} operating over the horizon; {why}")
-        return words
+        if self.plan is None or (left["capital"] < 1 and left["annual"] < 1):
+            return []
+        price = self.problem.least_value_per_1000
+        why = (f"what else it could buy avoids less than {price:.3g} serious-harm equivalents per $1,000 "
+               f"(one per {money_words(1000 / price)}), the least value local money must buy" if price > 0
+               else "nothing else it may buy adds protection within the plan's rules")
+        return [f"local money left unspent: {money_words(left['capital'])} capital and "
+                f"{money_words(left['annual'])} operating over the horizon; {why}"]
 
     @cached_property
     def _rows(self) -> list[int]:
