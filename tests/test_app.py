@@ -274,3 +274,15 @@ def test_the_plan_page_offers_plans_nearly_as_good_in_the_board_s_words():
     assert all("below the best" in f or "as good as the best" in f for f in found)
     details = " ".join(c.value for c in at.caption if c.value.startswith("Adds:"))
     assert details and "@" not in details
+
+
+def test_a_change_that_leaves_the_plan_as_it_was_says_so_and_why():
+    """Issue 29: a change that left the plan as it was (there, a match rate) gave identical
+    numbers after a long wait without a word. Here a longer time limit: the plan is the same,
+    and the page says so and what holds it (the local money it leaves, and why)."""
+    from ui import state
+    at = visit(start(), PLAN)
+    at.number_input(key=state.key_of(state.OPTIONS, ("time_limit",))).set_value(300.0).run()
+    assert not at.exception
+    said = " ".join(i.value for i in at.info)
+    assert "This change leaves the plan as it was" in said and "Local money left unspent" in said

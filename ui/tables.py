@@ -121,6 +121,21 @@ def money_left(result: PlanResult) -> list[str]:
     return sentences + [f"{sentence[0].upper()}{sentence[1:]}." for sentence in result.local_left_words()]
 
 
+def unchanged_words(before: PlanResult, after: PlanResult) -> str | None:
+    """When a change leaves the plan as it was (the same items in the same years), say so and
+    what holds it there; None when the plan changed."""
+    if before.plan is None or after.plan is None:
+        return None
+    keys = [dict(zip(r.problem.candidates["key"].iloc[list(r.plan.installs)], r.plan.installs.values()))
+            for r in (before, after)]
+    if keys[0] != keys[1]:
+        return None
+    left = money_left(after)
+    why = (" ".join(left) if left else "Every dollar that may pay for more is spent: the budgets that bind "
+           "are in the Funding page's table.")
+    return f"This change leaves the plan as it was (the same items in the same years). {why}"
+
+
 def money_flow(result: PlanResult) -> pd.DataFrame:
     """Steps from the money available for capital to what is left.
 

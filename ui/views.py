@@ -75,6 +75,7 @@ def current_plan() -> PlanResult | None:
     None then.
     """
     request = state.request()
+    before = state.last_solved()
     try:
         with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
             result = compute.plan(request)
@@ -84,6 +85,10 @@ def current_plan() -> PlanResult | None:
         st.page_link(SCENARIO_PAGE, label="Fix it on the Scenario page", icon=":material/edit:")
         return None
     if result.plan is not None:
+        if before is not None and before != request:
+            same = tables.unchanged_words(compute.plan(before), result)  # the plan before is in the cache
+            if same:
+                st.info(same, icon=":material/info:")
         return result
     if result.status == Status.INFEASIBLE:
         with st.spinner("Finding the rules that conflict..."):
