@@ -88,11 +88,14 @@ class Workspace:
         """Save a scenario with its verified plan; returns its id."""
         if result.plan is None:
             raise ValueError("only a scenario with a plan is saved")
-        keys = result.problem.candidates["key"]
-        installs = {keys[c]: int(t) for c, t in result.plan.installs.items()}
-        row = dict(name=name.strip() or file_name, note=note.strip(), saved_at=dt.datetime.now(dt.timezone.utc),
-                   file_name=file_name, scenario=json.dumps(scenario), options=json.dumps(options),
-                   installs=json.dumps(installs), headline=result.headline_words()[0])
+        return self._insert(name.strip() or file_name, note.strip(), file_name, scenario, options,
+                            result.keyed_installs(), result.headline_words()[0])
+
+    def _insert(self, name: str, note: str, file_name: str, scenario: dict, options: dict,
+                installs: dict[str, int], headline: str) -> int:
+        row = dict(name=name, note=note, saved_at=dt.datetime.now(dt.timezone.utc), file_name=file_name,
+                   scenario=json.dumps(scenario), options=json.dumps(options), installs=json.dumps(installs),
+                   headline=headline)
         with self.engine.begin() as conn:
             return int(conn.execute(_saved.insert().values(**row)).inserted_primary_key[0])
 
@@ -117,12 +120,8 @@ class Workspace:
     def duplicate(self, plan_id: int, name: str) -> int:
         """A copy of a saved plan under another name (to edit it apart); returns its id."""
         saved = self.open(plan_id)
-        row = dict(name=name.strip() or f"{saved.name} (copy)", note=saved.note,
-                   saved_at=dt.datetime.now(dt.timezone.utc), file_name=saved.file_name,
-                   scenario=json.dumps(saved.scenario), options=json.dumps(saved.options),
-                   installs=json.dumps(saved.installs), headline=saved.headline)
-        with self.engine.begin() as conn:
-            return int(conn.execute(_saved.insert().values(**row)).inserted_primary_key[0])
+        return self._insert(name.strip() or f"{saved.name} (copy)", saved.note, saved.file_name, saved.scenario,
+                            saved.options, saved.installs, saved.headline)
 
     def delete(self, plan_id: int) -> None:
         with self.engine.begin() as conn:

@@ -97,8 +97,12 @@ def scenario_key() -> str:
 def request() -> str:
     """JSON of the edited scenario plus the plan options (a cache key), in the scenario's
     order (see :func:`scenario_key`)."""
-    return json.dumps({"file": file_name(), "scenario": scenario(), "options": options()},
-                      separators=(",", ":"))
+    return request_of(file_name(), scenario(), options())
+
+
+def request_of(file: str, data: dict, solve_options: dict) -> str:
+    """The request of a scenario mapping, its file name and plan options (as :func:`request`)."""
+    return json.dumps({"file": file, "scenario": data, "options": solve_options}, separators=(",", ":"))
 
 
 def get_at(root: str, path: tuple, default: Any = None) -> Any:

@@ -126,9 +126,7 @@ def unchanged_words(before: PlanResult, after: PlanResult) -> str | None:
     what holds it there; None when the plan changed."""
     if before.plan is None or after.plan is None:
         return None
-    keys = [dict(zip(r.problem.candidates["key"].iloc[list(r.plan.installs)], r.plan.installs.values()))
-            for r in (before, after)]
-    if keys[0] != keys[1]:
+    if before.keyed_installs() != after.keyed_installs():
         return None
     left = money_left(after)
     why = (" ".join(left) if left else "Every dollar that may pay for more is spent: the budgets that bind "

@@ -262,6 +262,12 @@ class PlanResult:
         return [f"local money left unspent: {money_words(left['capital'])} capital and "
                 f"{money_words(left['annual'])} operating over the horizon; {why}"]
 
+    def keyed_installs(self) -> dict[str, int]:
+        """The plan's items as candidate key (``measure@place``) -> fiscal year: how a plan is
+        matched to another problem of the same district (a what-if, a saved plan)."""
+        keys = self.problem.candidates["key"]
+        return {keys[c]: int(t) for c, t in self.plan.installs.items()} if self.plan is not None else {}
+
     @cached_property
     def _rows(self) -> list[int]:
         """Candidate row of each plan item, in the order of ``plan.items``."""

@@ -240,10 +240,8 @@ def carried_over(problem: Problem, previous: PlanResult) -> Plan | None:
     in a year outside the new horizon, are left out. Paid and checked by the caller."""
     if previous.plan is None:
         return None
-    keys = previous.problem.candidates["key"].tolist()
     index = {key: c for c, key in enumerate(problem.candidates["key"])}
-    installs = {index[keys[c]]: t for c, t in previous.plan.installs.items()
-                if keys[c] in index and t in problem.years}
+    installs = {index[key]: t for key, t in previous.keyed_installs().items() if key in index and t in problem.years}
     return make_plan(problem, installs, {}, {})
 
 

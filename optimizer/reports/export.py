@@ -127,9 +127,7 @@ def plan_dict(result: PlanResult) -> dict:
         "dollar_year": result.problem.dollar_year,
         "evidence_stance": result.problem.evidence_stance,
         "totals": result.totals(),
-        "cost_range": {k: dict(zip(("likely_low", "typical", "likely_high"), v)) | {
-            "all_low": bounds[k][0], "all_high": bounds[k][2]}
-            for (k, v), bounds in ((kv, result.cost_range(bounds=True)) for kv in result.cost_range().items())},
+        "cost_range": _cost_range(result),
         "projects": result.projects().to_dict("records"),
         "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
                         for row in result.what_to_buy().to_dict("records")],
@@ -233,6 +231,13 @@ PAID_BY = "paid_by_"
 DOLLARS = '"$"#,##0'
 CENTS_FORMAT = '"$"#,##0.00'
 PERCENT_FORMAT = "0.0%"
+
+
+def _cost_range(result: PlanResult) -> dict[str, dict[str, float]]:
+    """Each cost at typical prices, its likely range and its bounds (``PlanResult.cost_range``)."""
+    likely, bounds = result.cost_range(), result.cost_range(bounds=True)
+    return {k: {"likely_low": likely[k][0], "typical": likely[k][1], "likely_high": likely[k][2],
+                "all_low": bounds[k][0], "all_high": bounds[k][2]} for k in likely}
 
 
 def _summary(result: PlanResult, data: dict) -> pd.DataFrame:

@@ -3,8 +3,6 @@ duplicate, compare or delete the plans saved before. The workspace is a database
 server (``optimizer.workspace``), so saved work outlives the browser tab and the app."""
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from optimizer.workspace import Workspace, reopen
@@ -64,8 +62,8 @@ if len(labels) >= 2:
     first = id_of[left.selectbox("First", labels, key="workspace:first")]
     second = id_of[right.selectbox("Second", labels, index=1, key="workspace:second")]
     if first != second and st.button("Compare", icon=":material/compare_arrows:"):
-        requests = tuple(json.dumps({"file": p.file_name, "scenario": p.scenario, "options": p.options},
-                                    separators=(",", ":")) for p in (space.open(first), space.open(second)))
+        requests = tuple(state.request_of(p.file_name, p.scenario, p.options)
+                         for p in (space.open(first), space.open(second)))
         found = compute.comparison(("first", "second"), requests)
         for row, words in (("risk_reduced", "Modelled risk reduced"), ("capital", "Capital spend"),
                            ("tco", "Total cost of ownership")):
