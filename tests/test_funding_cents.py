@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from optimizer.core.plan import LOCAL, Plan, apportion, make_plan, split_funding
+from optimizer.core.plan import LOCAL, Plan, apportion, make_plan, match_needed, split_funding
 from optimizer.core.verify import verify
 from tests.builders import m, problem, program, site, solved_example
 
@@ -213,3 +213,23 @@ def test_the_verifier_catches_one_cent_over_an_award_in_a_plan_of_thousands_of_r
     broken = verify(p, Plan(plan.installs, plan.items, funding, plan.projects))
     assert "funding_caps" in {v.rule for v in broken}, broken
     assert verify(p, plan) == []
+
+
+def test_a_grant_a_few_cents_over_its_share_leaves_its_match_whole(tmp_path):
+    """Issue 29: a robustness draw stopped with "needs $24,405.76 of local match, $24,405.71 is
+    counted": the solver, within its tolerance, let a 25% match grant pay a few cents more than
+    its share of an item, leaving too little local money to count the match, with no other
+    item it may pay. Those cents move from the grant to local money: the match is whole,
+    the item paid exactly, and the plan passes the verifier (one rounding rule for both)."""
+    p = problem(tmp_path, [m("a", annual_cost=0, capital_low=1249.97, capital_typical=1249.97,
+                             capital_high=1249.97)],
+                programs=[program("p", match_rate=0.25, match_basis="federal_share")],
+                funding_sources={"s": {"program": "p", "amount": 1000}}, budget={"capital": 5000, "operating": 0})
+    q = int(p.candidates["cap_class"].iloc[0])
+    plan = make_plan(p, {0: 2027}, {("capital", "s", q, 2027): 1000.0}, {("s", q, 2027): 249.97})
+    grant = sum(cents(a) for a in plan.funding.query("source == 's'")["amount"])
+    match = sum(cents(a) for a in plan.funding.query("source == 'local' and match_for == 's'")["amount"])
+    local = sum(cents(a) for a in plan.funding.query("source == 'local'")["amount"])
+    assert grant + local == 124_997 and grant < 100_000
+    assert match == match_needed(0.25, grant)  # the verifier's own rule
+    assert verify(p, plan) == [] and not unbalanced(p, plan)

@@ -18,6 +18,13 @@ ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "unit", "capital_co
                 "layer", "component", "tier", "name", "budget_category", "renewed_in"]
 FUNDING_COLUMNS = ["measure_id", "site_id", "year", "kind", "source", "amount", "match_for"]
 EPS_CENTS = 0.01  # a hundredth of a cent: below it, a solver's value is float noise, not money
+
+
+def match_needed(factor: float, grant_cents: int) -> int:
+    """Cents of local match a grant of ``grant_cents`` asks for at ``factor`` (local dollars per
+    grant dollar): money is paid in whole cents, so the need is rounded down to one. The one
+    rule the plan's split and the verifier both apply."""
+    return math.floor(factor * grant_cents + 1e-6)
 NOISE_CENTS = 100  # a source over an award or limit by less than a dollar is solver tolerance
 
 
@@ -227,7 +234,7 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
     for src, q, t in sorted(exact):
         sources_in[q, t].append(src)
     for src in sorted(classes_of):
-        need = math.floor(factor.get(src, 0.0) * grant[src] + 1e-6)
+        need = match_needed(factor.get(src, 0.0), grant[src])
         short = need - sum(cents[(src, *c)] for c in classes_of[src])
         while short > 0 and _free_cent(src, classes_of, sources_in, cents, room):
             short -= 1  # stops when no class the source may pay has a local cent left (the verifier says so)
@@ -236,6 +243,47 @@ def _match_cents(problem: Problem, matches: dict, granted: dict, local: dict) ->
             cents[k] += 1
             room[k[1:]] -= 1
     return {k: c for k, c in cents.items() if c > 0}
+
+
+#: Rounds of moving grant cents to local money for a match (each closes most of what is short).
+MATCH_ROUNDS = 8
+
+
+def _matched(problem: Problem, granted: dict, matches: dict, class_total: dict) -> tuple[dict, dict]:
+    """Grant cents and the local match counted for them (:func:`_match_cents`). Where a
+    source's grant leaves too little local money in the items it may pay to count its match
+    (the solver, within its tolerance, let the grant pay a few cents more than its share),
+    cents of that grant move to local money, largest amounts first: each cent moved lowers
+    the need by the match rate and frees a local cent, so a few rounds settle it. A shortfall
+    over ``NOISE_CENTS`` is no tolerance: the plan is left as it is, for the verifier."""
+    granted = dict(granted)
+    factor = {s.id: s.match_factor for s in problem.sources}
+    for _ in range(MATCH_ROUNDS):
+        paid = defaultdict(int)
+        for (kind, _src, q, t), c in granted.items():
+            if kind == "capital":
+                paid[q, t] += c
+        local_left = {(q, t): total - paid[q, t] for (kind, q, t), total in class_total.items() if kind == "capital"}
+        counted = _match_cents(problem, matches, granted, local_left)
+        grant, match = defaultdict(int), defaultdict(int)
+        for (_kind, src, _q, _t), c in granted.items():
+            grant[src] += c
+        for (src, _q, _t), c in counted.items():
+            match[src] += c
+        lacking = {src: match_needed(f, grant[src]) - match[src] for src, f in factor.items() if f > 0}
+        # solver tolerance is cents; a larger shortfall is a broken plan, left for the verifier to reject
+        short = {src: math.ceil(cents / (1 + factor[src])) for src, cents in lacking.items() if 0 < cents <= NOISE_CENTS}
+        if not short:
+            return granted, counted
+        for src, move in short.items():
+            for key in sorted((k for k in granted if k[1] == src and k[0] == "capital"), key=lambda k: (-granted[k], k)):
+                taken = min(move, granted[key])
+                granted[key] -= taken
+                move -= taken
+                if not move:
+                    break
+        granted = {k: c for k, c in granted.items() if c > 0}
+    return granted, counted  # still short: the verifier names the source and the cents
 
 
 def _free_cent(src, classes_of, sources_in, cents, room) -> bool:
@@ -305,13 +353,12 @@ def split_funding(problem: Problem, installs: dict[int, int],
                     members["annual", int(op_cls[c]), t].append(c)
     class_total = {key: sum(cost[key[0]][c] for c in items) for key, items in members.items()}
     granted = _grant_cents(problem, grants, class_total)
+    granted, counted = _matched(problem, granted, matches, class_total)
     grant_by = defaultdict(list)
     for (kind, src, q, t), cents in sorted(granted.items()):
         grant_by[kind, q, t].append((src, cents))
-    local_left = {(q, t): total - sum(c for _, c in grant_by.get((kind, q, t), []))
-                  for (kind, q, t), total in class_total.items() if kind == "capital"}
     match_by = defaultdict(list)
-    for (src, q, t), cents in sorted(_match_cents(problem, matches, granted, local_left).items()):
+    for (src, q, t), cents in sorted(counted.items()):
         match_by[q, t].append((src, cents))
     rows = []
     for (kind, q, t), items in sorted(members.items()):

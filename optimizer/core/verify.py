@@ -2,13 +2,12 @@
 (never from solver objects). Every solve runs it; a plan with a violation is never valid."""
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
 
-from optimizer.core.plan import LOCAL, Plan
+from optimizer.core.plan import LOCAL, Plan, match_needed
 from optimizer.core.problem import Problem
 from optimizer.core.projects import PROCURED
 from optimizer.core.risk import RiskLedger
@@ -215,8 +214,7 @@ class _Checker:
                     self.fail("funding_caps", f"{src.name} pays ${amount:,.2f}, over its ${src.amount:,.2f}")
             if src.match_factor > 0:
                 match = float(local[local["match_for"] == src.id]["amount"].sum())
-                # Money is paid in whole cents: the match a rate asks for is rounded down to one.
-                need = math.floor(src.match_factor * round(float(used["amount"].sum()) * 100) + 1e-6) / 100
+                need = match_needed(src.match_factor, round(float(used["amount"].sum()) * 100)) / 100
                 if match + CENT < need:
                     self.fail("match", f"{src.name} needs ${need:,.2f} of local match, ${match:,.2f} is counted")
 
