@@ -98,3 +98,10 @@ class NoFeasiblePlan(OptimizerError, ValueError):
 
 class SolverFailed(OptimizerError):
     """The solver crashed or gave an answer that cannot be used; the inputs are unchanged."""
+
+
+class SolveCancelled(OptimizerError):
+    """A solve was stopped on request (a newer change replaced it); it has no result."""
+
+    def __init__(self):
+        super().__init__("the solve was stopped: a newer change replaced it")

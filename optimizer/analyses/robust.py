@@ -1,8 +1,8 @@
 """Robustness: costs drawn within their low-high ranges and effectiveness perturbed, the
 scenario planned again for each draw, and how often each measure is chosen. Solves run in
 parallel on a Dask cluster (a local one by default); every draw has its own seed derived
-from the run's seed and is planned with work limits, not wall-clock ones (see
-:func:`~optimizer.core.guided.work_limited`), so the result does not depend on the number of
+from the run's seed and is planned with work limits, not wall-clock ones (as every plan is,
+see ``optimizer.core.guided.SUB_MIP_NODES``), so the result does not depend on the number of
 workers, the order they finish in, or the machine's load. A draw whose worker is lost is
 run again on another worker, and the result says so."""
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from optimizer.core.diagnose import why_no_plan
-from optimizer.core.guided import work_limited
 from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
 from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
@@ -111,15 +110,14 @@ class Draw(NamedTuple):
 
 def _solve_draw(inputs: Inputs, seed: np.random.SeedSequence, effect_spread: float, options: SolveOptions,
                 basis: LpBasis | None = None) -> Draw:
-    """One draw, planned on one thread with work limits instead of wall-clock ones (see
-    :func:`~optimizer.core.guided.work_limited`), its relaxation started from the scenario's
+    """One draw, planned on one thread with work limits instead of wall-clock ones (as every
+    plan is, see ``optimizer.core.guided.SUB_MIP_NODES``), its relaxation started from the scenario's
     ``basis`` (the same for every draw), so a draw's plan does not depend on the worker it ran
     on, nor on how busy the machine was. The time limit stays a safety net: a draw it cuts
     short says so (``Draw.stopped``)."""
     before = clock_stops()
     try:
-        with work_limited():
-            result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
+        result = optimize(perturbed(inputs, seed, effect_spread), options.but(threads=1), warm=basis)
     except InvalidPlan as exc:  # one draw's fault does not take the other draws with it
         return Draw(float("nan"), [], float("nan"), clock_stops() > before,
                     f"its plan failed the independent check, a fault of the tool to report: {exc.violations[0]}")

@@ -5,9 +5,7 @@ of the model; the caller pays it grants first and checks it like any other plan.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import pulp
@@ -123,35 +121,11 @@ class Guided:
 
 #: Relative gap the small MIP left by the relaxation is solved to (it is small and fast).
 SUB_MIP_GAP = 1e-3
-#: Seconds the small MIP may take at least; it may also take twice the relaxation's own time.
-#: Most finish in a fraction of that; a rare one (1 draw in 30 of the robustness run on M)
-#: would take 20 s to prove its 0.1%, while its best plan after a second is already proven
-#: within the gap asked against the relaxation.
-SUB_MIP_SECONDS = 1.0
-#: Within :func:`work_limited` (a robustness draw), the small MIPs stop after this many
-#: branch-and-bound nodes instead of after ``SUB_MIP_SECONDS``: a count of work, so the plan
-#: is the same on any machine under any load. A second is not: under load the small MIP of
-#: draw 4 of the rural example (seed 0, 0.5% gap) stopped at it with a worse plan (status
-#: time limit, 115.90 against 116.15 when idle), and the full solve started from that plan
-#: ended on another (132.89 against 132.99); on M, 4 draws in 40 stopped at it even idle.
-#: There, without any limit, 39 draws in 40 took at most 9 nodes (1.4 s) and one took 2,690
-#: (15 s); at 100 nodes that one stops after 2.2 s with a plan proven within 0.74% of the 1%
-#: asked, and the 40 draws take 57.7 s against 56.2 s with the second.
+#: Branch-and-bound nodes each small MIP may take: a count of work, so that a plan is the same on
+#: any machine under any load, in the app's sessions solving at once as on the command line (a
+#: second of its own was not: under load a small MIP stopped at it with another plan, and the
+#: full solve started from that plan ended on another). The time limit stays a safety net.
 SUB_MIP_NODES = 100
-_work_limited: ContextVar[bool] = ContextVar("work_limited", default=False)
-
-
-@contextmanager
-def work_limited() -> Iterator[None]:
-    """Plan within this block (this thread) with the small MIPs of :func:`lp_guided` stopped
-    by ``SUB_MIP_NODES`` rather than by a second of their own, so that the plan does not
-    depend on timing: each robustness draw is planned so. The solve's own time limit stays
-    a safety net; a step it cuts short is counted (``highs_runner.clock_stops``)."""
-    token = _work_limited.set(True)
-    try:
-        yield
-    finally:
-        _work_limited.reset(token)
 
 
 #: HiGHS settings for the neighbourhoods fixed by the relaxation or by a known plan alone
@@ -226,14 +200,8 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
 
     def neighbourhood(also=None, start: dict | None = None, target: float | None = None, around=None,
                       threads: int | None = options.threads, settings: dict | None = None):
-        if _work_limited.get():  # stopped by nodes, the time limit a safety net only
-            left, settings = None, {**(settings or {}), "mip_max_nodes": SUB_MIP_NODES}
-            if options.time_limit is not None:
-                left = max(0.1, options.time_limit - (time.perf_counter() - began))
-        else:
-            left = max(SUB_MIP_SECONDS, 2 * lp_seconds)
-            if options.time_limit is not None:
-                left = min(left, max(0.1, options.time_limit - (time.perf_counter() - began)))
+        left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
+        settings = {**(settings or {}), "mip_max_nodes": SUB_MIP_NODES}
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10

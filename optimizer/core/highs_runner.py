@@ -7,6 +7,7 @@ import multiprocessing as mp
 import os
 import sys
 import threading
+import time
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import highspy
 import numpy as np
 import pulp
 
+from optimizer.core.status import stop_request, stop_requested
 from optimizer.errors import SolverFailed
 
 
@@ -183,26 +185,71 @@ def _highs_lp(arrays: dict) -> highspy.HighsLp:
     return lp
 
 
+def _interrupt_on(h: highspy.Highs, stop: threading.Event) -> None:
+    """Let ``stop`` interrupt ``h``'s simplex, interior point and branch and bound."""
+    def check(event) -> None:
+        if stop.is_set():
+            event.interrupt()
+    h.cbSimplexInterrupt += check
+    h.cbIpmInterrupt += check
+    h.cbMipInterrupt += check
+
+
 _pool_threads: list = []  # the thread count HiGHS's process-wide pool was made with
+_solving = [0]  # HiGHS runs under way in this process, on any thread
+_pool = threading.Condition()
 
 
 def use_pool(threads: int | None) -> None:
     """Make HiGHS's process-wide thread pool the one for ``threads`` (HiGHS keeps one pool per
-    process, and another thread count needs a new one). Callers that solve on several
-    threads at once call it first, with the count they all use, so none re-creates it while
-    another solves."""
+    process, and another thread count needs a new one). A new pool is made only while no
+    HiGHS run is under way on any thread (another session's solve, say): until then this
+    waits. Callers that solve on several threads at once call it first, with the count they
+    all use."""
+    with _pool:
+        _make_pool(threads)
+
+
+def _make_pool(threads: int | None) -> None:
+    """:func:`use_pool` with ``_pool`` held."""
+    while _pool_threads and _pool_threads[0] != threads and _solving[0]:
+        _pool.wait()
     if _pool_threads and _pool_threads[0] != threads:
         highspy.Highs.resetGlobalScheduler(True)
     _pool_threads[:] = [threads]
 
 
-def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = False) -> tuple:
+@contextmanager
+def _on_pool(threads: int | None):
+    """Run HiGHS on the pool for ``threads``: the pool is not remade while the run lasts."""
+    with _pool:
+        _make_pool(threads)
+        _solving[0] += 1
+    try:
+        yield
+    finally:
+        with _pool:
+            _solving[0] -= 1
+            _pool.notify_all()
+
+
+def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = False,
+           stop: threading.Event | None = None) -> tuple:
     """Solve; return status, primal solution status, objective, dual bound, gap, column
     values, row duals (of a linear program; empty for a MIP) and, when ``keep_basis``, a
     linear program's final basis (column and row statuses; else None). ``start`` is a
-    MIP's starting point (columns and values), ``basis`` an LP's starting basis."""
-    use_pool(options.get("threads"))
+    MIP's starting point (columns and values), ``basis`` an LP's starting basis; ``stop``
+    interrupts the run when set."""
+    with _on_pool(options.get("threads")):
+        return _solve_on_pool(arrays, options, start, basis, keep_basis, stop)
+
+
+def _solve_on_pool(arrays: dict, options: dict, start, basis, keep_basis: bool,
+                   stop: threading.Event | None) -> tuple:
+    """:func:`_solve` once the pool is held."""
     h = highspy.Highs()
+    if stop is not None:
+        _interrupt_on(h, stop)
     for key, value in options.items():
         h.setOptionValue(key, value)
     h.passModel(_highs_lp(arrays))
@@ -292,8 +339,9 @@ def _run_guarded(arrays: dict, options: dict, start, basis, keep_basis: bool, ti
         return _solve(arrays, options, start, basis, keep_basis)
     send.close()
     wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
+    stop = stop_request()
     result = STOPPED
-    if receive.poll(wait):
+    if _answered(receive, wait, stop):
         try:
             result = receive.recv()
         except EOFError:  # the child died (out of memory, crash)
@@ -304,11 +352,34 @@ def _run_guarded(arrays: dict, options: dict, start, basis, keep_basis: bool, ti
     return result
 
 
+#: Seconds between looks at a stop request while a solver process runs.
+STOP_POLL = 0.1
+
+
+def _answered(receive, wait: float | None, stop: threading.Event | None) -> bool:
+    """Wait up to ``wait`` seconds (for ever when None) for the solver process's answer;
+    False when none came in time or ``stop`` was set meanwhile."""
+    if stop is None:
+        return receive.poll(wait)
+    began = time.monotonic()
+    while not stop.is_set():
+        step = STOP_POLL if wait is None else min(STOP_POLL, max(0.0, wait - (time.monotonic() - began)))
+        if receive.poll(step):
+            return True
+        if wait is not None and time.monotonic() - began >= wait:
+            return False
+    return False
+
+
 def _run(arrays: dict, options: dict, start, time_limit: float | None, basis=None, keep_basis: bool = False):
     # A daemon process (a Dask or multiprocessing worker) may not start children.
+    stop_requested()
     if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
-        return _solve(arrays, options, start, basis, keep_basis)
-    return _run_guarded(arrays, options, start, basis, keep_basis, time_limit)
+        outcome = _solve(arrays, options, start, basis, keep_basis, stop_request())
+    else:
+        outcome = _run_guarded(arrays, options, start, basis, keep_basis, time_limit)
+    stop_requested()  # an interrupted solve has no result to use
+    return outcome
 
 
 def _checked(outcome, columns: int):

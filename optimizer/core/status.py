@@ -1,15 +1,19 @@
 """What a solve is asked and what it says, free of any solver object: the options of a solve,
-its status and report, and the names of the objectives. Faces (the app, the CLI's printing,
-the exports) import these without loading the solver."""
+its status and report, the names of the objectives, and a request to stop a solve under way
+(:func:`stoppable`). Faces (the app, the CLI's printing, the exports) import these without
+loading the solver."""
 from __future__ import annotations
 
 import math
+import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from numbers import Integral, Real
 
 from optimizer.defaults import DEFAULT_GAP
-from optimizer.errors import InputError, InputProblem, short
+from optimizer.errors import InputError, InputProblem, SolveCancelled, short
 
 #: The objectives a scenario can ask for (``policy.objective``).
 OBJECTIVES = ("risk_reduction", "least_cost_tier", "tier1_first")
@@ -127,3 +131,32 @@ class SolveReport:
     def has_plan(self) -> bool:
         """True when a plan can be read from the solution."""
         return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+_stop: ContextVar[threading.Event | None] = ContextVar("stop", default=None)
+
+
+@contextmanager
+def stoppable(stop: threading.Event):
+    """Solve within this block (this thread) so that setting ``stop`` ends the solve soon:
+    a HiGHS run under way is interrupted (through its interrupt callbacks, or its solver
+    process is ended) and every solve then raises :class:`SolveCancelled`, as does every
+    later one. The app's refinement in the background is stopped so when a newer edit
+    replaces it."""
+    token = _stop.set(stop)
+    try:
+        yield
+    finally:
+        _stop.reset(token)
+
+
+def stop_requested() -> None:
+    """Raise :class:`SolveCancelled` when this thread's solve was asked to stop."""
+    stop = _stop.get()
+    if stop is not None and stop.is_set():
+        raise SolveCancelled()
+
+
+def stop_request() -> threading.Event | None:
+    """The event that stops this thread's solve (see :func:`stoppable`), if any."""
+    return _stop.get()
