@@ -11,7 +11,12 @@ from __future__ import annotations
 import importlib
 
 from optimizer.data.catalog import Catalog, load_catalog
-from optimizer.data.inputs import Inputs, check_against_catalog, load_inputs, load_inputs_from_mapping
+from optimizer.data.inputs import (
+    Inputs,
+    check_against_catalog,
+    load_inputs,
+    load_inputs_from_mapping,
+)
 from optimizer.data.scenario import Scenario, load_scenario
 from optimizer.errors import InputError, InputProblem, OptimizerError
 
@@ -26,7 +31,8 @@ _LAZY = {
     "alternatives": "optimizer.analyses.alternatives", "robust": "optimizer.analyses.robust",
     "ROBUST_OPTIONS": "optimizer.analyses.robust",
     "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
-    "write_plan": "optimizer.reports.export", "project_count": "optimizer.analyses.project_count",
+    "write_plan": "optimizer.reports.export", "write_report": "optimizer.reports.board",
+    "project_count": "optimizer.analyses.project_count",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",

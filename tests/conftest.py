@@ -13,6 +13,9 @@ import yaml
 # the command line takes the terminal's width; the tests read its tables at the width of a pipe,
 # whatever terminal runs them (set before any test imports the command line)
 os.environ["COLUMNS"] = "140"
+# the app's pages wait for the final plan, so that a scripted run (AppTest) reads it on its first
+# run; the browser tests serve the app as users get it, refining in the background
+os.environ["SCHOOL_SECURITY_REFINE"] = "inline"
 # the app's workspace in a database of this test run, never the user's own
 os.environ["SCHOOL_SECURITY_WORKSPACE"] = f"sqlite:///{tempfile.mkdtemp(prefix='workspace-')}/workspace.sqlite"
 

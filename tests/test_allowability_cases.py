@@ -17,8 +17,8 @@ from optimizer.core.run import optimize
 from optimizer.data.allowability import rule_on
 from optimizer.data.catalog import load_catalog
 from optimizer.paths import SCENARIOS_DIR
+from optimizer.reports.board import report_html
 from optimizer.reports.export import assumptions, write_plan
-from ui.report import report_html
 
 CASES = Path(__file__).parent / "data" / "allowability_cases.csv"
 

@@ -15,9 +15,9 @@ from optimizer.core.result import percent
 from optimizer.core.run import optimize
 from optimizer.data.overrides import apply_overrides
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
+from optimizer.reports import fmt, tables
+from optimizer.reports.board import report_html
 from optimizer.reports.export import assumptions
-from ui import fmt, tables
-from ui.report import report_html
 
 pytestmark = pytest.mark.slow
 

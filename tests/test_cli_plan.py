@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -78,6 +80,33 @@ def test_plan_csv_and_excel(case, tmp_path):
     assert budget.loc["total", "Local match ($)"] == pytest.approx(0.25 * budget.loc["total", "Grant share ($)"],
                                                                 abs=0.05)
     assert budget.loc["total", "Grant share ($)"] == pytest.approx(table["paid_by_svpp"].sum(), abs=0.05)
+
+
+def test_plan_writes_the_board_report_as_html_and_pdf(case, tmp_path):
+    """Issue 29: the board report from the command line, the same pages as the app's."""
+    scenario, catalog = case
+    done = run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "report.html")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert all(f'<section id="{part}"' in html for part in ("ask", "projects", "effect", "unspent"))
+    assert 'id="appendix-plan"' not in html  # every line only when asked
+    assert run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "all.html", "--every-line").returncode == 0
+    assert 'id="appendix-plan"' in (tmp_path / "all.html").read_text()
+    if shutil.which("chromium"):
+        done = run("plan", scenario, "--catalog", catalog, "--out", tmp_path / "report.pdf")
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_pdf_this_machine_cannot_print_is_refused_before_the_solve(case, tmp_path):
+    scenario, catalog = case
+    done = subprocess.run([sys.executable, "-m", "optimizer", "plan", str(scenario), "--catalog", str(catalog),
+                           "--out", str(tmp_path / "report.pdf")], capture_output=True, text=True,
+                          env={**os.environ, "SCHOOL_SECURITY_CHROMIUM": "no-such-program"})
+    assert done.returncode == 6
+    assert "no-such-program" in done.stderr and "write the report as .html" in done.stderr
+    assert "Traceback" not in done.stderr and "optimal" not in done.stdout  # refused before any solve
+    assert not (tmp_path / "report.pdf").exists()
 
 
 def test_written_model_resolves_to_the_same_objective(case, tmp_path):

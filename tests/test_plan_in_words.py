@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from optimizer.cli import app
 from optimizer.core.run import optimize
 from optimizer.core.verify import plan_value
-from optimizer.reports.export import plan_dict, plan_table, write_plan
+from optimizer.reports.export import plan_table, write_plan
 from tests.builders import instance, m, program, site
 
 

@@ -15,10 +15,10 @@ from optimizer import load_catalog, load_inputs
 from optimizer.analyses.robust import perturbed
 from optimizer.core.run import optimize
 from optimizer.paths import CATALOG_DIR, SCENARIOS_DIR
+from optimizer.reports.board import cost_range_words
+from optimizer.reports.fmt import money
 from tests.builders import instance, m, site, solved_example
 from tests.conftest import measure_row
-from ui.fmt import money
-from ui.report import cost_range_words
 
 PRICE_COLUMNS = ["capital_low", "capital_typical", "capital_high", "capital_basis", "cost_year",
                  "annual_low", "annual_cost", "annual_high", "annual_basis", "annual_year", "unit_basis"]

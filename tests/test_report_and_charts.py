@@ -1,21 +1,24 @@
-"""Charts and the board report (issue 15): fiscal years in order on category axes, the
+"""Charts and the board report (issues 15 and 29): fiscal years in order on category axes, the
 report's charts with explicit colors, dollar axes that keep their labels, a tier heat map
-named by school and PASS layer, an offline page printable on US Letter paper, and a
-one-page summary before the appendix of plan lines."""
+named by school and PASS layer, an offline page printable on US Letter paper, the pages a
+board reads in its order before the appendices, and the report printed to PDF."""
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from html import escape
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
 
 from optimizer.core.run import optimize
+from optimizer.reports import board, charts, fmt, tables
 from optimizer.reports.export import assumptions
 from tests.builders import instance, m, program, site
-from ui import charts, fmt, report, tables
 
 YEARS = [2027, 2028, 2029]
 SCHOOLS = {"A": "Ash Elementary", "B": "Birch Middle", "C": "Cedar High", "D": "Dogwood Elementary"}
@@ -102,7 +105,7 @@ def planned(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(planned):
     inputs, result = planned
-    return report.report_html(result, assumptions(inputs, result))
+    return board.report_html(result, assumptions(inputs, result))
 
 
 # -- 1. fiscal years in order ------------------------------------------------------------
@@ -174,7 +177,7 @@ def test_report_charts_are_styled_for_print(page):
     assert all(waterfall[k]["marker"]["color"] for k in ("increasing", "decreasing", "totals"))
     money_axes = 0
     for fig in figures:
-        assert fig["layout"]["width"] <= report.PRINT_WIDTH  # fits 8.5 in less the margins
+        assert fig["layout"]["width"] <= board.PRINT_WIDTH  # fits 8.5 in less the margins
         for axis in dollar_axes(fig["layout"]):
             money_axes += 1
             assert axis["automargin"] is True
@@ -187,7 +190,7 @@ def test_tier_heat_map_names_layers_and_schools(page, planned):
     _, result = planned
     heat = [f for f in figures_in(page) if f["data"][0]["type"] == "heatmap"]
     assert len(heat) == 1
-    layers = report.layer_names(result)
+    layers = board.layer_names(result)
     assert layers["building"] == "Building Perimeter"
     before, after = result.tiers()
     for trace, frame in zip(heat[0]["data"], (before, after)):
@@ -209,30 +212,48 @@ def test_report_is_offline_and_printable_on_letter(page):
     assert "break-before: page" in page
 
 
-# -- 3. summary first, every line in the appendix ----------------------------------------------
+# -- 3. the pages a board reads, in its order; every line in the appendix ----------------------
 
-def test_summary_comes_before_the_appendix_with_one_row_per_measure(page, planned):
+#: The parts of the report a board reads, in order (issue 29): the ask, the projects and who
+#: pays, what it does, what is not spent and why; then the appendices.
+BOARD_PARTS = ["ask", "projects", "effect", "unspent", "appendix-measures"]
+
+
+def test_the_board_reads_the_ask_projects_effect_and_money_left_in_that_order(page, planned):
+    _, result = planned
+    assert [page.index(f'<section id="{part}"') for part in BOARD_PARTS] == sorted(
+        page.index(f'<section id="{part}"') for part in BOARD_PARTS)
+    parsed = Page()
+    parsed.feed(page)
+    titles = [text for _, text in parsed.headings]
+    order = ["What we ask the board to approve", "Grants it spends", "The projects to approve", "Who pays",
+             "What it does", "What it changes in PASS tiers", "What is not spent, and why", "Appendix A"]
+    found = [next(i for i, t in enumerate(titles) if t.startswith(title)) for title in order]
+    assert found == sorted(found), titles
+    # the ask: capital and recurring money by year, the grants with the year their money expires
+    ask = page[page.index('<section id="ask"'):page.index('<section id="projects"')]
+    assert parsed.tables["what-it-costs"] == 1 + len(YEARS) + 1  # header, each year, all years
+    assert parsed.tables["grants-used"] == 1 + len(result.grant_use())
+    assert "end of FY" in ask and escape(board.operating_words(result)) in ask
+    # the projects, one row each, and who pays
+    assert parsed.tables["projects"] == 1 + len(result.plan.projects)
+    # what it does: every threat, in the board's unit, with the caveat; the tiers with their rule
+    effect = page[page.index('<section id="effect"'):page.index('<section id="unspent"')]
+    assert parsed.tables["by-threat"] == 1 + len(result.risk_by_threat())
+    assert escape(board.MODEL_CAVEAT) in effect and escape(board.TIER_RULE) in effect
+
+
+def test_every_measure_and_every_line_stand_in_the_appendix(page, planned):
     _, result = planned
     items = result.plan.items
     assert len(items) > len(set(items["measure_id"])) > 1  # many lines, few measures
     parsed = Page()
     parsed.feed(page)
-    titles = [text for _, text in parsed.headings]
-    summary = titles.index("Summary")
-    appendix = next(i for i, t in enumerate(titles) if t.startswith("Appendix"))
-    assert summary < appendix
-    assert page.index('id="summary"') < page.index('id="appendix-plan"')
+    assert page.index('id="appendix-measures"') < page.index('id="appendix-plan"')
     assert parsed.tables["what-we-buy"] == 1 + items["measure_id"].nunique()  # header + one per measure
     buy = result.what_to_buy()
     assert sorted(buy["measure_id"]) == sorted(set(items["measure_id"]))
     assert buy["capital"].sum() == pytest.approx(items["capital_cost"].sum())
-    for title in ("What we buy", "What it costs", "Who pays", "What it changes in PASS tiers"):
-        assert any(t.startswith(title) for t in titles), title
-    # the summary leads with the projects the board approves, one row each
-    first = next(i for i, t in enumerate(titles) if i > summary)
-    assert titles[first].startswith("The projects to approve")
-    assert parsed.tables["projects"] == 1 + len(result.plan.projects)
-    # the appendix still lists every plan line
     lines = page[page.index('id="appendix-plan"'):page.index('id="appendix-assumptions"')]
     assert lines.count("<tr") == 1 + len(items)
 
@@ -242,44 +263,44 @@ def test_the_report_s_first_page_is_in_the_board_s_units_with_the_model_caveat(p
     security is optimal": the first page shows the share of modelled risk reduced and the costs
     with their likely ranges, says the risk is modelled, not a probability; the solver's
     figures stand in the appendix for analysts."""
-    overview = page[page.index('id="overview"'):page.index('id="summary"')]
+    overview = page[page.index('id="ask"'):page.index('id="projects"')]
     assert "Modelled risk reduced" in overview and "Total cost of ownership" in overview
     for solver_word in ("Optimality gap", "Status", "Risk reduction<"):
         assert solver_word not in overview, solver_word
-    assert escape(report.MODEL_CAVEAT) in overview and "not as a prediction or a probability" in report.MODEL_CAVEAT
+    assert escape(board.MODEL_CAVEAT) in overview and "not as a prediction or a probability" in board.MODEL_CAVEAT
     appendix = page[page.index('id="appendix-assumptions"'):]
     assert "For analysts: Risk reduction" in appendix and "Optimality gap" in appendix
-    # what is not spent, and why, in the summary (the plan leaves local capital: 2028's is zero)
+    # what is not spent, and why, on its own page (the plan leaves local capital: 2028's is zero)
     _, result = planned
-    summary = page[page.index('id="summary"'):page.index('id="charts"')]
-    assert tables.money_left(result) and "What is not spent, and why" in summary
-    assert all(escape(sentence) in summary for sentence in tables.money_left(result))
+    unspent = page[page.index('id="unspent"'):page.index('id="appendix-measures"')]
+    assert tables.money_left(result) and "What is not spent, and why" in unspent
+    assert all(escape(sentence) in unspent for sentence in tables.money_left(result))
 
 
 def test_who_pays_shares_capital_and_recurring_money_apart_and_the_operating_budget_is_named(page, planned):
     """Issue 29: one share mixed one-time and yearly money; no sentence said what the operating
     budget must carry each year."""
     _, result = planned
-    table = report.who_pays(result)
+    table = board.who_pays(result)
     for kind in ("capital", "recurring"):
         paid = table[f"{kind} paid"]
         shares = [float(x.rstrip("%")) for x in table[f"share of {kind}"]]
         assert sum(shares) == pytest.approx(100, abs=len(shares))  # whole percents
         assert shares == [pytest.approx(100 * p / paid.sum(), abs=0.5) for p in paid]
-    words = report.operating_words(result)
+    words = board.operating_words(result)
     local = result.funding.query("source == 'local' and kind == 'annual'").groupby("year")["amount"].sum()
     for year in result.problem.years:
         assert f"{fmt.money(float(local.get(year, 0.0)))} in {year}" in words  # no procurement in these plans
     assert escape(words) in page
     tiers = page[page.index("What it changes in PASS tiers"):]
-    assert escape(report.TIER_RULE) in tiers[:tiers.index("</table>")]  # why "before" may be all 0
+    assert escape(board.TIER_RULE) in tiers[:tiers.index("</table>")]  # why "before" may be all 0
 
 
 def test_the_appendix_of_every_plan_line_is_optional(planned):
     inputs, result = planned
-    short = report.report_html(result, assumptions(inputs, result), lines=False)
+    short = board.report_html(result, assumptions(inputs, result), lines=False)
     assert 'id="appendix-plan"' not in short and 'id="appendix-assumptions"' in short
-    assert 'id="what-we-buy"' in short or "what-we-buy" in short  # every measure is still in the summary
+    assert "what-we-buy" in short  # every measure is still in Appendix A
 
 
 def test_measures_grouped_in_the_report_match_the_results_own(planned):
@@ -288,3 +309,35 @@ def test_measures_grouped_in_the_report_match_the_results_own(planned):
     assert ours["measure_id"].tolist() == sorted(set(result.plan.items["measure_id"]))
     assert set(ours["schools"]) == {len(SCHOOLS)} and (ours["where"] == "4 schools").all()
     assert ours["paid_by"].str.contains("district budget").any()
+
+
+# -- 4. printed to PDF ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="prints with Debian's chromium (CI installs it)")
+def test_the_report_prints_to_a_pdf_whose_board_pages_come_first_and_are_drawn(planned, tmp_path):
+    """Issue 29: a real renderer, tested by rendering its pages to images: the parts a board
+    reads take four to six Letter pages in its order, before the appendices, and every page
+    is drawn (text and the charts' colors, not a blank or a black box)."""
+    inputs, result = planned
+    path = board.write_report(result, tmp_path / "report.pdf", assumptions(inputs, result), lines=False)
+    pdf = pdfium.PdfDocument(path)
+    texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    width, height = pdf[0].get_size()
+    assert (round(width), round(height)) == (612, 792)  # US Letter, in points
+
+    def first(heading: str) -> int:  # the page a heading starts a line on
+        pattern = re.compile(re.escape(heading) + r"($|:)")
+        return next(i for i, text in enumerate(texts) if any(pattern.match(line.strip()) for line in text.splitlines()))
+
+    parts = [first(heading) for heading in ("What we ask the board to approve", "The projects to approve",
+                                            "What it does", "What is not spent, and why", "Appendix A")]
+    assert parts == sorted(parts) and parts[0] == 0
+    assert 4 <= parts[-1] <= 6  # the board's pages, each part on a page of its own
+    for i in range(len(pdf)):
+        pixels = np.asarray(pdf[i].render(scale=0.5).to_pil().convert("RGB"), dtype=int)
+        assert (pixels.sum(axis=2) < 600).mean() > 0.005, f"page {i + 1} is blank"
+        assert (pixels.sum(axis=2) < 30).mean() < 0.2, f"page {i + 1} is a black box"
+    chart_page = np.asarray(pdf[parts[3]].render(scale=0.5).to_pil().convert("RGB"), dtype=int)
+    colored = (chart_page.max(axis=2) - chart_page.min(axis=2)) > 80  # the waterfall's colored bars
+    assert colored.mean() > 0.01

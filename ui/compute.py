@@ -24,9 +24,11 @@ from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.defaults import FIRST_LOOK_SECONDS
 from optimizer.paths import CATALOG_DIR
+from optimizer.reports import board
 from optimizer.reports.export import assumptions, write_plan
+from optimizer.reports.pdf import html_to_pdf
 
-from . import report, scenario_files
+from . import scenario_files
 
 if TYPE_CHECKING:  # the solving functions load the solver when first called (``optimizer``)
     from optimizer.analyses.explain import Explanation
@@ -106,7 +108,14 @@ def plan_file(request: str, suffix: str) -> bytes:
 def board_report(request: str, lines: bool = True) -> str:
     """The self-contained HTML report of a request's plan (``lines``: with every plan line)."""
     result = plan(request)
-    return report.report_html(result, assumptions(inputs(request), result), lines)
+    return board.report_html(result, assumptions(inputs(request), result), lines)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def board_pdf(request: str, lines: bool = True) -> bytes:
+    """The board report of a request's plan printed to PDF by Chromium
+    (``optimizer.reports.pdf``; raises its ``PdfError`` when this machine cannot print)."""
+    return html_to_pdf(board_report(request, lines))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

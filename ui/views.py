@@ -10,8 +10,9 @@ import streamlit as st
 from optimizer import InputError, InputProblem, OptimizerError
 from optimizer.core.result import PlanResult
 from optimizer.core.status import Status
+from optimizer.reports import board, charts, fmt, tables
 
-from . import charts, compute, fmt, report, state, tables
+from . import compute, refine, state
 
 SCENARIO_PAGE = "ui/pages/scenario.py"
 PLAN_PAGE = "ui/pages/plan.py"
@@ -47,10 +48,10 @@ def show_error(exc: OptimizerError, what: str) -> None:
 def first_look(request: str):
     """For a request not solved yet in this session, a first verified plan (solved in about a
     second from the plan before the change, with its proven gap): its headline and what to
-    buy, in a box that the page empties once :func:`current_plan` has refined the final
-    plan; returns that box (empty when there is nothing to show)."""
+    buy, labelled with what may still change, in a box that the page empties once the final
+    plan is shown; returns that box (empty when there is nothing to show)."""
     box = st.empty()
-    if state.solved(request):
+    if state.solved(request) or refine.finished(request):
         return box
     try:
         quick = compute.quick_plan(request, state.last_solved())
@@ -59,16 +60,20 @@ def first_look(request: str):
     if quick.plan is not None:
         gap = "proven optimal" if quick.status == Status.OPTIMAL else f"within {fmt.gap(quick.report.gap)} of the best"
         with box.container():
-            st.info(f"First verified plan ({gap}). Refining to the final gap below; this view is "
-                    "replaced when it is done.", icon=":material/bolt:")
+            st.info(f"First look: a verified plan {gap}, found in about a second from the plan before your change. "
+                    "The final plan, within the gap asked, is being refined; until it is shown here the items, their "
+                    "fiscal years, the funding and the totals may still change. You can keep editing: a newer change "
+                    "stops this refinement.", icon=":material/bolt:")
             headline(quick)
             what_to_buy(quick)
     return box
 
 
-def current_plan() -> PlanResult | None:
-    """The plan of the edited scenario with the current options, solved behind a spinner
-    (or taken from the cache).
+def current_plan(wait: bool = True) -> PlanResult | None:
+    """The plan of the edited scenario with the current options, from the plan cache or
+    solved behind a spinner (``wait``), or, without ``wait``, refined in the background
+    (:mod:`ui.refine`) while the page goes on: None then, with a line that says so, and the
+    page runs again when the plan is ready.
 
     Problems of the scenario, an infeasible scenario (with the conflicting rules in plain
     words) and a solver that stopped without a plan are shown in the page; the result is
@@ -77,6 +82,13 @@ def current_plan() -> PlanResult | None:
     request = state.request()
     before = state.last_solved()
     try:
+        if not state.solved(request) and not refine.inline():
+            job = refine.refinement(request)
+            if not job.future.done() and not wait:
+                _refining(job)
+                return None
+            with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
+                job.future.exception()  # waits; its problem, if any, is raised below from the cache's call
         with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
             result = compute.plan(request)
         state.solved(request, now=True)
@@ -100,17 +112,26 @@ def current_plan() -> PlanResult | None:
     return None
 
 
+@st.fragment(run_every=refine.POLL_SECONDS)
+def _refining(job: refine.Refinement) -> None:
+    """A line that says the final plan is being refined; the whole page runs again when it is
+    ready (or when the refinement stopped)."""
+    if job.future.done():
+        st.rerun()
+    st.caption("Refining to the final gap in the background...")
+
+
 def headline(result: PlanResult) -> None:
     """The plan's headline numbers as metrics: first in a board's units (share of the
     modelled risk reduced, as the command line says it), then the figures for analysts."""
-    numbers = report.headline(result)
+    numbers = board.headline(result)
     for start in range(0, len(numbers), 4):
         for column, (label, value, note) in zip(st.columns(4), numbers[start:start + 4]):
             # only a change (+5 from 0) gets an arrow; a range or a reading of the figure does not
             change = start > 0 and note is not None and note[:1] in "+-"
             column.metric(label, value, delta=note, delta_color="normal" if change else "off",
                           delta_arrow="auto" if change else "off")
-    st.caption(f"The plan {result.headline_words()[0]}. {report.MODEL_CAVEAT}")
+    st.caption(f"The plan {result.headline_words()[0]}. {board.MODEL_CAVEAT}")
 
 
 def projects(result: PlanResult) -> None:
@@ -165,8 +186,8 @@ def plan_details(result: PlanResult, key: str) -> None:
     if left_unspent:
         st.markdown("**Why money is not spent**\n\n" + "\n".join(f"- {sentence}" for sentence in left_unspent))
     before, after = result.tiers()
-    st.plotly_chart(charts.tier_heatmaps(before, after, report.layer_names(result), result.school_names()),
+    st.plotly_chart(charts.tier_heatmaps(before, after, board.layer_names(result), result.school_names()),
                     key=f"{key}:tiers")
     with st.expander("Why each school is at its tier before the plan"):
-        st.caption(report.TIER_RULE)
+        st.caption(board.TIER_RULE)
         st.dataframe(tables.tier_gaps(result), hide_index=True, width="stretch")

@@ -20,11 +20,13 @@ except ImportError:  # pragma: no cover - typer on the click package
 from optimizer.cli.options import option_name, problems_of, shown
 from optimizer.core.result import InvalidPlan
 from optimizer.errors import InputError, OptimizerError
+from optimizer.reports.pdf import PdfError
 
 EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_PLAN = 4
 EXIT_INVALID_PLAN = 5
+EXIT_OUTPUT = 6
 
 #: The terminal's width (or COLUMNS); 140 columns when the output goes to a file or a pipe.
 WIDTH = shutil.get_terminal_size((140, 24)).columns
@@ -85,7 +87,11 @@ app = _Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enabl
 
 def fail(exc: OptimizerError) -> None:
     """Print an error of the tool's own (every input problem on its line) and exit 2; a plan
-    the independent verifier rejects is the tool's fault, not the input's: exit 5."""
+    the independent verifier rejects is the tool's fault, not the input's: exit 5; a report
+    this machine cannot print (no Chromium for a PDF): exit 6."""
+    if isinstance(exc, PdfError):
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_OUTPUT)
     if isinstance(exc, InvalidPlan):
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
         err.print("This is a fault of the tool, not of your input: please report it with the scenario.",

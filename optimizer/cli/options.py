@@ -32,7 +32,12 @@ from typing import Any
 
 import typer
 
-from optimizer.core.status import MAX_GAP, MAX_TIME_LIMIT, gap_expected, time_limit_expected
+from optimizer.core.status import (
+    MAX_GAP,
+    MAX_TIME_LIMIT,
+    gap_expected,
+    time_limit_expected,
+)
 from optimizer.data.parsing import MAX_DOLLARS
 from optimizer.defaults import DEFAULT_GAP
 
@@ -40,7 +45,7 @@ from optimizer.defaults import DEFAULT_GAP
 PROBLEMS = "optimizer.cli.option_problems"
 
 #: Output files each kind of command writes.
-PLAN_FILES = (".json", ".csv", ".xlsx")
+PLAN_FILES = (".json", ".csv", ".xlsx", ".html", ".pdf")  # the last two: the board report
 MODEL_FILES = (".lp", ".mps")
 TABLE_FILES = (".csv", ".json")
 CATALOG_FILES = (".csv",)

@@ -32,7 +32,9 @@ from optimizer.data.stances import STANCE_WORDS
 from optimizer.data.taxonomy import DEFAULT_EDITION, EDITIONS
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
-from optimizer.reports.export import write_plan, write_table
+from optimizer.reports.board import REPORT_FILES, write_report
+from optimizer.reports.export import assumptions, write_plan, write_table
+from optimizer.reports.pdf import chromium
 
 
 @app.command()
@@ -181,13 +183,18 @@ def plan(
     solver: str = opt.checked("highs", "--solver", check=opt.one_of(("highs", "cbc")), help="The solver"),
     time_limit: Optional[float] = opt.time_limit(help="Solver time limit in seconds (none by default)"),
     gap: float = opt.gap(help="Relative optimality gap tolerance"),
-    out_file: Optional[Path] = opt.output(opt.PLAN_FILES, help="Write the plan"),
+    out_file: Optional[Path] = opt.output(opt.PLAN_FILES, help="Write the plan (.json, .csv, .xlsx) or the board "
+                                          "report (.html, or .pdf printed by Chromium)"),
+    every_line: bool = typer.Option(False, "--every-line", help="In a board report, list every plan line in an "
+                                                               "appendix"),
     write_model: Optional[Path] = opt.output(opt.MODEL_FILES, "--write-model", help="Write the model as built"),
     catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
 ) -> None:
     """Find the best plan for a scenario, check it independently, print and save it."""
     try:
         inputs = apply_overrides(load_inputs(scenario, catalog), budget, years, objective)
+        if out_file is not None and out_file.suffix.lower() == ".pdf":
+            chromium()  # before the solve: a machine that cannot print says so at once
         if write_model is not None:
             _write_model(inputs, write_model)
         result = optimize(inputs, SolveOptions(solver=solver, time_limit=time_limit, gap=gap))
@@ -210,7 +217,12 @@ def plan(
     _print_summary(result)
     if out_file is not None:
         try:
-            write_plan(result, out_file, inputs)
+            if out_file.suffix.lower() in REPORT_FILES:
+                write_report(result, out_file, assumptions(inputs, result), lines=every_line)
+            else:
+                write_plan(result, out_file, inputs)
+        except OptimizerError as exc:
+            fail(exc)
         except ValueError as exc:
             err.print(str(exc), highlight=False)
             raise typer.Exit(EXIT_INPUT) from None

@@ -6,7 +6,8 @@ import streamlit as st
 
 from optimizer.analyses.compare import SUMMARY_WORDS
 from optimizer.core.result import percent
-from ui import charts, compute, fmt, state, views
+from optimizer.reports import charts, fmt
+from ui import compute, state, views
 
 #: Headline rows of the comparison and how each is shown.
 SUMMARY = {"risk_reduced": ("Modelled risk reduced", percent), "capital": ("Capital spend", fmt.money),

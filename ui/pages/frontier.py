@@ -10,7 +10,8 @@ from optimizer.analyses.frontier import FRONTIER_WORDS
 from optimizer.data.parsing import MAX_DOLLARS
 from optimizer.data.stances import STANCE_WORDS
 from optimizer.errors import OptimizerError
-from ui import charts, compute, fmt, state, views
+from optimizer.reports import charts, fmt
+from ui import compute, state, views
 
 POINTS, TOP, PICK, LAST_CLICK = "frontier:points", "frontier:top", "frontier:budget", "frontier:last_click"
 

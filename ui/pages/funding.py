@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import charts, fmt, tables, views
+from optimizer.reports import charts, fmt, tables
+from ui import views
 
 KINDS = {"Capital and recurring": ("capital", "annual"), "Capital only": ("capital",),
          "Recurring only": ("annual",)}

@@ -9,7 +9,8 @@ import streamlit as st
 
 from optimizer.data.stances import STANCE_WORDS, STANCES
 from optimizer.errors import OptimizerError
-from ui import compute, editors, fmt, state, tables, views
+from optimizer.reports import fmt, tables
+from ui import compute, editors, state, views
 
 OPTIONS = state.OPTIONS
 
@@ -40,10 +41,10 @@ with settings_column.expander("Solver settings"):
                 step=0.0005, format="%.4f")
 
 first = views.first_look(state.request())
-result = views.current_plan()
-first.empty()
+result = views.current_plan(wait=False)  # the first look stays while the final plan is refined
 if result is None:
     st.stop()
+first.empty()
 views.headline(result)
 for note in result.report.notes:
     st.info(note)

@@ -8,7 +8,8 @@ import os
 
 import streamlit as st
 
-from ui import charts, compute, fmt, state, views
+from optimizer.reports import charts, fmt
+from ui import compute, state, views
 
 st.title("Robustness")
 st.caption("Each draw takes every measure's capital cost from its catalog low-high range and "

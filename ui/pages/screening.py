@@ -11,7 +11,8 @@ from optimizer import OptimizerError
 from optimizer.analyses.screen import VERDICT_MEANINGS, VERDICTS
 from optimizer.data import vocabulary as words
 from optimizer.data.parsing import MAX_DOLLARS
-from ui import charts, compute, fmt, state, views
+from optimizer.reports import charts, fmt
+from ui import compute, state, views
 
 PITCH = "pitch:product"
 EVERY_PLACE = "(every place)"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from optimizer.reports import fmt
 from optimizer.workspace import Workspace, reopen
-from ui import compute, fmt, state, views
+from ui import compute, state, views
 
 
 @st.cache_resource
