@@ -1,6 +1,6 @@
 """The final plan of an edit, refined in the background while the Plan page shows the first
 look: the page never waits for it, and a newer edit stops it (the solve is interrupted, see
-``optimizer.core.highs_runner.stoppable``). Each session has at most one refinement; the
+``optimizer.core.status.stoppable``). Each session has at most one refinement; the
 finished plan lands in the app's plan cache (``compute.plan``), where every page takes it.
 
 ``SCHOOL_SECURITY_REFINE=inline`` makes pages wait for the final plan instead (scripted runs

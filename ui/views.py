@@ -60,7 +60,8 @@ def first_look(request: str):
     if quick.plan is not None:
         gap = "proven optimal" if quick.status == Status.OPTIMAL else f"within {fmt.gap(quick.report.gap)} of the best"
         with box.container():
-            st.info(f"First look: a verified plan {gap}, found in about a second from the plan before your change. "
+            start = " from the plan before your change" if state.last_solved() else ""
+            st.info(f"First look: a verified plan {gap}, found in about a second{start}. "
                     "The final plan, within the gap asked, is being refined; until it is shown here the items, their "
                     "fiscal years, the funding and the totals may still change. You can keep editing: a newer change "
                     "stops this refinement.", icon=":material/bolt:")
@@ -81,15 +82,14 @@ def current_plan(wait: bool = True) -> PlanResult | None:
     """
     request = state.request()
     before = state.last_solved()
+    job = None if state.solved(request) or refine.inline() else refine.refinement(request)
+    if job is not None and not wait and not job.future.done():
+        _refining(job)
+        return None
     try:
-        if not state.solved(request) and not refine.inline():
-            job = refine.refinement(request)
-            if not job.future.done() and not wait:
-                _refining(job)
-                return None
-            with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
-                job.future.exception()  # waits; its problem, if any, is raised below from the cache's call
         with st.spinner("Solving the plan (the built-in examples take a few seconds)...", show_time=True):
+            if job is not None:
+                job.future.exception()  # wait for the refinement, not a second solve; a problem is raised below
             result = compute.plan(request)
         state.solved(request, now=True)
     except OptimizerError as exc:

@@ -336,7 +336,7 @@ def _run_guarded(arrays: dict, options: dict, start, basis, keep_basis: bool, ti
         with main_script_hidden():
             proc.start()
     except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
-        return _solve(arrays, options, start, basis, keep_basis)
+        return _solve(arrays, options, start, basis, keep_basis, stop_request())
     send.close()
     wait = None if time_limit is None else time_limit * (1 + GRACE) + 5
     stop = stop_request()
@@ -372,8 +372,8 @@ def _answered(receive, wait: float | None, stop: threading.Event | None) -> bool
 
 
 def _run(arrays: dict, options: dict, start, time_limit: float | None, basis=None, keep_basis: bool = False):
-    # A daemon process (a Dask or multiprocessing worker) may not start children.
     stop_requested()
+    # A daemon process (a Dask or multiprocessing worker) may not start children.
     if len(arrays["cost"]) <= IN_PROCESS_COLUMNS or mp.current_process().daemon:
         outcome = _solve(arrays, options, start, basis, keep_basis, stop_request())
     else:

@@ -25,7 +25,6 @@ PRINT_WIDTH = 700
 #: Schools per tier heat map: a larger district gets several heat maps, each fitting a page.
 HEATMAP_SITES = 30
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
-#: Words of the district's own money and of district-wide measures.
 
 STYLE = f"""
 @page {{ size: Letter; margin: 0.6in 0.6in 0.7in; }}
@@ -103,7 +102,7 @@ def _analyst_numbers(result: PlanResult) -> list[tuple[str, str, str | None]]:
             ("Status", str(result.status), None)]
 
 
-# -- the one-page summary --------------------------------------------------------------
+# -- the pages a board reads --------------------------------------------------------------
 
 def cost_by_year(result: PlanResult) -> pd.DataFrame:
     """Capital and recurring dollars per fiscal year of the horizon, and their sum, with a
