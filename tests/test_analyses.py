@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
@@ -11,8 +12,10 @@ from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
 from optimizer.analyses.pitch import Pitch, pitch
 from optimizer.analyses.screen import screen
+from optimizer.analyses.sweep import BudgetSweep, at_least
 from optimizer.core.run import optimize
-from optimizer.core.status import SolveOptions
+from optimizer.core.status import SolveOptions, Status, relative_gap
+from optimizer.core.verify import plan_objective
 from optimizer.data.overrides import apply_overrides
 from tests.builders import instance, m, program, site
 
@@ -45,6 +48,25 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
     step = (values[1] - values[0]) / 200 * 1000
     assert f.table["marginal_per_1000"].iloc[1] == pytest.approx(step)
     assert f.table["knee"].sum() == 1
+
+
+def test_a_frontier_point_that_keeps_a_smaller_budget_s_plan_reports_its_own_bound(tmp_path):
+    """Issue 30: a point whose solve (within its gap) came back worth less than the smaller
+    budget's plan keeps that plan, and showed the smaller budget's status, bound and gap, proven
+    for another problem. It reports the kept plan's objective at its own budget against the
+    bound its own solve proved."""
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
+    sweep = BudgetSweep(inputs, SolveOptions())
+    smaller, larger = sweep.at(100), sweep.at(300)  # a alone; a and b
+    assert smaller.report.status == larger.report.status == Status.OPTIMAL
+    worse = replace(larger, value=smaller.value - 1.0)  # as if the solve had stopped on a worse plan
+    kept = at_least(smaller, worse, gap=0.001)
+    assert kept.plan is smaller.plan and kept.problem is larger.problem
+    objective = plan_objective(larger.problem, smaller.plan)
+    assert kept.report.objective == pytest.approx(objective)
+    assert kept.report.dual_bound == larger.report.dual_bound != smaller.report.dual_bound
+    assert kept.report.gap == pytest.approx(relative_gap(objective, larger.report.dual_bound)) and kept.report.gap > 0.1
+    assert kept.report.status == Status.FEASIBLE and "kept the plan of a smaller budget" in kept.report.notes[-1]
 
 
 @pytest.mark.slow

@@ -152,7 +152,7 @@ def test_bad_uploads_keep_the_users_edits():
     at = start()
     at.number_input(key="scenario:budget.capital.2027").set_value(123_456.0).run()
     bad_sites = b"id,name,level,enrollment\nES-X,,castle,many\n"
-    at.file_uploader(key="upload").set_value(("bad_sites.csv", bad_sites, "text/csv")).run()
+    at.file_uploader[0].set_value(("bad_sites.csv", bad_sites, "text/csv")).run()
     assert not at.exception and at.error, "a bad upload is reported in the page"
     problems = at.dataframe[0].value
     assert {"file", "where", "field", "value", "expected"} <= set(problems.columns)
@@ -162,14 +162,15 @@ def test_bad_uploads_keep_the_users_edits():
     assert at.number_input(key="scenario:budget.capital.2027").value == 123_456
     assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456
 
-    at.file_uploader(key="upload").set_value(("broken.yaml", b"name: [unclosed\n", "text/yaml")).run()
+    at.file_uploader[0].set_value(("broken.yaml", b"name: [unclosed\n", "text/yaml")).run()
     assert "broken.yaml" in set(at.dataframe[0].value["file"])
     assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456
 
     sites = (SCENARIOS_DIR / "urban_sites.csv").read_bytes()
-    at.file_uploader(key="upload").set_value(("urban_sites.csv", sites, "text/csv")).run()
+    at.file_uploader[0].set_value(("urban_sites.csv", sites, "text/csv")).run()
     assert not at.error
     assert metric(at, "Sites") == str(len(sites.decode().strip().splitlines()) - 1)
+    assert not at.file_uploader[0].value  # loaded: the box is empty again, the files never pile up
     assert at.session_state["scenario"]["budget"]["capital"]["2027"] == 123_456  # a sites table keeps the rest
 
 

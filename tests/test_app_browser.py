@@ -348,7 +348,7 @@ def test_grant_off_kept_through_a_broken_upload_and_the_report(server, tmp_path)
             page.goto(server)
             assert metric(page, "Sites") == "15"
             idle(page)
-            files = page.locator('.st-key-upload input[type="file"]')
+            files = page.locator('[data-testid="stFileUploader"] input[type="file"]')
 
             # the example scenario uploaded as a file: it replaces the built-in one
             files.set_input_files(str(scenario))
@@ -368,8 +368,8 @@ def test_grant_off_kept_through_a_broken_upload_and_the_report(server, tmp_path)
             # a broken sites table added beside the YAML
             files.set_input_files(str(broken))
             idle(page)
-            uploader = page.locator(".st-key-upload").inner_text()
-            assert "suburban.yaml" in uploader and "broken_sites.csv" in uploader
+            uploader = page.locator('[data-testid="stFileUploader"]').inner_text()
+            assert "broken_sites.csv" in uploader and "suburban.yaml" not in uploader  # loaded files leave the box
             page.get_by_text("The upload was not used").first.wait_for(timeout=SOLVE_WAIT)
             error = page.locator('[data-testid="stAlert"]').first.inner_text()
             assert "The upload was not used; the scenario below is unchanged" in error
@@ -480,7 +480,7 @@ def test_uploads_that_reach_outside_or_bomb_are_refused_in_words_and_memory_stay
             page.goto(url)
             assert metric(page, "Sites") == "15"
             idle(page)
-            files = page.locator('.st-key-upload input[type="file"]')
+            files = page.locator('[data-testid="stFileUploader"] input[type="file"]')
             shown = refused_upload(page, files, evil, "evil.yaml")
             assert "sites_file" in shown and "own folder" in " ".join(shown)
             assert "root:" not in page.locator('[data-testid="stMain"]').inner_text()

@@ -173,5 +173,5 @@ def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, wo
                 progress(len(by_budget), len(budgets))
     plans = [by_budget[b] for b in budgets]
     for k in range(1, len(plans)):
-        plans[k] = at_least(plans[k - 1], plans[k])
+        plans[k] = at_least(plans[k - 1], plans[k], options.gap)
     return plans

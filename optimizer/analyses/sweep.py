@@ -11,7 +11,8 @@ from optimizer.core.model import Model, build_model
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import PlanResult
 from optimizer.core.run import solve_and_check
-from optimizer.core.status import SolveOptions
+from optimizer.core.status import SolveOptions, Status, relative_gap
+from optimizer.core.verify import plan_objective
 from optimizer.data.inputs import Inputs
 
 
@@ -63,19 +64,26 @@ class BudgetSweep:
         warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
         result = solve_and_check(self.model, start, self.options, warm=warm)
         if smaller:
-            result = at_least(self.results[max(smaller)], result)
+            result = at_least(self.results[max(smaller)], result, self.options.gap)
         self.results[total] = result
         return result
 
 
-def at_least(smaller: PlanResult, larger: PlanResult) -> PlanResult:
+def at_least(smaller: PlanResult, larger: PlanResult, gap: float) -> PlanResult:
     """The plan at a larger budget, or the smaller budget's plan when the solver (within its
-    gap) returned something worth less: a larger budget can always buy the smaller plan."""
+    gap ``gap``) returned something worth less: a larger budget can always buy the smaller
+    plan. A plan kept so is reported at the larger budget: its objective there against the
+    bound the larger budget's solve proved (the smaller budget's bound proves nothing here)."""
     if smaller.plan is None or (larger.plan is not None and larger.value >= smaller.value):
         return larger
     note = "kept the plan of a smaller budget: the solver's plan here was worth less, within its gap"
-    return replace(smaller, problem=larger.problem,
-                   report=replace(smaller.report, notes=smaller.report.notes + [note]))
+    problem, bound = larger.problem, larger.report.dual_bound
+    objective = plan_objective(problem, smaller.plan) if problem.objective == "risk_reduction" else None
+    proven = None if objective is None or bound is None else relative_gap(objective, max(bound, objective))
+    status = Status.OPTIMAL if proven is not None and proven <= gap else Status.FEASIBLE
+    report = replace(larger.report, status=status, objective=objective, gap=proven,
+                     notes=larger.report.notes + [note])
+    return replace(smaller, problem=problem, report=report)
 
 
 def solve_chain(inputs: Inputs, budgets: list[float], options: SolveOptions) -> list[PlanResult]:

@@ -28,7 +28,7 @@ from optimizer.core.solve import (
     solver_errors,
     start_values,
 )
-from optimizer.core.status import SolveOptions, SolveReport, Status
+from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
 
 
 @dataclass
@@ -87,7 +87,7 @@ class Guided:
         """The proven relative gap of the plan: its distance to the bound."""
         if self.objective is None or self.bound is None:
             return None
-        return float(abs(self.bound - self.objective) / max(abs(self.objective), 1e-9))
+        return float(relative_gap(self.objective, self.bound))
 
     def report(self, status: Status,
                unproven: str = "time limit reached: the plan is feasible but not proven optimal") -> SolveReport:
@@ -115,7 +115,7 @@ class Guided:
                    abs(self.bound - report.objective) < abs(report.dual_bound - report.objective))
         if tighter:
             report.dual_bound = self.bound
-            report.gap = abs(self.bound - report.objective) / max(abs(report.objective), 1e-9)
+            report.gap = relative_gap(report.objective, self.bound)
         return report
 
 

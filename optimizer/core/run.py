@@ -25,7 +25,13 @@ from optimizer.core.solve import (
     solve_phases,
     start_values,
 )
-from optimizer.core.status import TIME_UP_SECONDS, SolveOptions, SolveReport, Status
+from optimizer.core.status import (
+    TIME_UP_SECONDS,
+    SolveOptions,
+    SolveReport,
+    Status,
+    relative_gap,
+)
 from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
@@ -44,7 +50,7 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tr
             report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
         if report.dual_bound is not None:
             # the bound carries the tiny tie-break terms, so it can sit a hair below the value
-            report.gap = max(0.0, report.dual_bound - report.objective) / max(abs(report.dual_bound), 1e-9)
+            report.gap = relative_gap(report.objective, max(report.dual_bound, report.objective))
     report.notes.append("the solver stopped before it found a plan: this is the starting plan (the "
                         "greedy baseline, the plan read off the LP relaxation, or the plan of a nearby "
                         "budget), verified but not proven optimal")

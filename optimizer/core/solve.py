@@ -12,7 +12,7 @@ import pulp
 from optimizer.core.highs_runner import LpBasis, run_highs
 from optimizer.core.model import K, Model
 from optimizer.core.plan import Plan, make_plan
-from optimizer.core.status import SolveOptions, SolveReport, Status
+from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
 from optimizer.core.verify import Violation, plan_objective, plan_value, verify
 from optimizer.errors import OptimizerError, SolverFailed, short
 
@@ -175,7 +175,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
         bound, gap_value = highs.dual_bound, highs.gap
         if bound is None or gap_value is None:  # stopped before the root LP: bound it ourselves
             bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
-            gap_value = None if bound is None else abs(bound - objective) / max(abs(objective), 1e-9)
+            gap_value = None if bound is None else relative_gap(objective, bound)
     elif highs is not None:
         bound = highs.dual_bound
     elif objective is not None:
@@ -186,7 +186,7 @@ def solve_model(model: Model, options: SolveOptions = SolveOptions(),
         else:
             bound = relaxation_bound(model, None if time_limit is None else max(10.0, time_limit))
             if bound is not None:
-                gap_value = abs(bound - objective) / max(abs(objective), 1e-9)
+                gap_value = relative_gap(objective, bound)
     if status == Status.FEASIBLE:
         notes.append("time limit reached: the plan is feasible but not proven optimal")
     return SolveReport(status, name, objective, bound, gap_value, seconds, notes)

@@ -1,4 +1,5 @@
-"""Scenario page: pick a built-in scenario or upload one, edit it, save it as YAML."""
+"""Scenario page: pick a built-in scenario or upload one, edit it, save it as YAML. An upload box
+whose files were loaded is replaced by an empty one, so the files of earlier uploads never pile up."""
 from __future__ import annotations
 
 import streamlit as st
@@ -8,6 +9,13 @@ from optimizer.data.scenario_io import scenario_dict, scenario_yaml
 from ui import compute, editors, scenario_files, state, views
 
 BUILTIN, UPLOAD = "builtin", "upload"
+#: Session key counting upload boxes: once its files are loaded, a box is replaced by an empty one.
+BOXES = "upload_boxes"
+
+
+def _upload_key() -> str:
+    """The widget key of this session's current upload box."""
+    return f"{UPLOAD}-{st.session_state.get(BOXES, 0)}"
 
 
 def _load_builtin() -> None:
@@ -19,12 +27,14 @@ def _load_builtin() -> None:
 def _read_upload() -> None:
     """Read only the files newly added to the upload box: a rerun, a bad file or removing a
     file never reloads a file read before, so the edits made since stay."""
-    files = [(f.name, f.getvalue()) for f in st.session_state[UPLOAD] or []]
+    files = [(f.name, f.getvalue()) for f in st.session_state[_upload_key()] or []]
     record, loaded = scenario_files.take_upload(files, state.uploads(), state.scenario(),
                                                 state.file_name(), compute.catalog)
     if loaded:
         state.load(*loaded)
         st.session_state[BUILTIN] = None
+        st.session_state[BOXES] = st.session_state.get(BOXES, 0) + 1  # its files are in: the box starts empty
+        record = scenario_files.Uploads()
     state.set_uploads(record)
 
 
@@ -36,14 +46,14 @@ st.title("Scenario")
 names = scenario_files.builtin_names()
 if BUILTIN not in st.session_state:
     st.session_state[BUILTIN] = state.file_name() if state.file_name() in names else None
-if UPLOAD not in st.session_state:  # a new, empty upload box: what the old one held is gone
+if _upload_key() not in st.session_state:  # a new, empty upload box: what the old one held is gone
     state.forget_uploads()
 pick, upload = st.columns([1, 2])
 pick.selectbox("Built-in scenario", names, key=BUILTIN, on_change=_load_builtin,
                placeholder=f"uploaded: {state.file_name()}")
 upload.file_uploader("Or upload a scenario (YAML, with the sites CSV or Excel file it names), "
                      "or a sites table alone to replace the sites", type=scenario_files.UPLOAD_TYPES,
-                     accept_multiple_files=True, key=UPLOAD, on_change=_read_upload)
+                     accept_multiple_files=True, key=_upload_key(), on_change=_read_upload)
 if state.upload_problems():
     st.error("The upload was not used; the scenario below is unchanged. Problems found:")
     views.problems_table(state.upload_problems())
