@@ -11,6 +11,9 @@ import highspy
 import pandas as pd
 import pytest
 
+from optimizer import load_inputs
+from optimizer.core.run import optimize
+from optimizer.paths import SCENARIOS_DIR
 from tests.builders import instance, m, program, site
 
 pytestmark = pytest.mark.slow
@@ -186,7 +189,6 @@ def test_validate_bad_file_exits_2_without_traceback(tmp_path):
 
 
 def test_validate_says_how_it_read_each_source_and_names_a_state_without_a_profile(tmp_path):
-    from optimizer.paths import SCENARIOS_DIR
     what_if = tmp_path / "what_if.yaml"
     what_if.write_text(f"extends: {SCENARIOS_DIR / 'suburban.yaml'}\nstate: WY\nfunding_sources:\n"
                        "  connections:\n    program: ed-stronger-connections\n    amount: 200000\n")
@@ -214,3 +216,19 @@ def test_the_plan_fits_a_terminal_of_100_columns(case):
     assert max(len(line) for line in narrow.stdout.splitlines() if line.startswith(("┃", "│", "┏", "└"))) <= 100
     wide = run("plan", scenario, "--catalog", catalog)
     assert max(len(line) for line in wide.stdout.splitlines()) > 100  # a pipe gets the wide tables
+
+
+def test_the_plan_shows_names_and_the_ids_only_when_asked():
+    """Issue 29: no ids or code names where a person reads, the command line included, unless
+    asked with a flag: measures, schools, grants and PASS layers by name, headers in words."""
+    rural = SCENARIOS_DIR / "rural.yaml"
+    plain, with_ids = run("plan", rural), run("plan", rural, "--ids")
+    assert plain.returncode == with_ids.returncode == 0, plain.stderr
+    result = optimize(load_inputs(rural))
+    measure_ids = set(result.plan.items["measure_id"])
+    site_ids = {s for s in result.plan.items["site_id"] if s != "district"}
+    codes = measure_ids | site_ids | {"local_match", "grant_share", "why_unused", "pass_tier", "site_id"}
+    assert not [code for code in codes if code in plain.stdout]
+    assert "Cedar Hollow High School" in plain.stdout and "Building Perimeter" in plain.stdout
+    assert all(m[:10] in with_ids.stdout for m in measure_ids)  # a long id may wrap in its column
+    assert all(s in with_ids.stdout for s in site_ids)

@@ -109,7 +109,9 @@ def catalog_cmd(
     print_frame(shown, f"{len(frame)} measures")
 
 
-def _print_summary(result: PlanResult) -> None:
+def _print_summary(result: PlanResult, ids: bool = False) -> None:
+    """The plan in words and tables, names first; the catalog's and the scenario's ids only
+    with ``ids`` (for matching rows to files)."""
     r = result.report
     gap = "n/a" if r.gap is None else f"{r.gap:.4%}"
     out.print(f"[bold]{result.scenario}[/]: {r.status} (solver {r.solver}, gap {gap}), "
@@ -135,6 +137,7 @@ def _print_summary(result: PlanResult) -> None:
     out.print(f"for analysts: {analyst}", highlight=False)
     for line in unspent:
         out.print(line, highlight=False)
+    shown = (lambda frame, *columns: frame) if ids else (lambda frame, *columns: frame.drop(columns=list(columns)))
     projects = result.projects()
     for col in ("capital", "annual", "procurement"):
         projects[col] = projects[col].map(dollars)
@@ -145,33 +148,38 @@ def _print_summary(result: PlanResult) -> None:
     buy["quantity"] = [f"{q:,} {u}" for q, u in zip(buy["quantity"], buy["unit"])]
     for col in ("capital", "annual"):
         buy[col] = buy[col].map(dollars)
-    buy = buy.drop(columns=["unit", "schools"]).rename(columns={
+    buy = shown(buy.drop(columns=["unit", "schools"]), "measure_id").rename(columns={
         "fiscal_years": "fiscal years", "paid_by": "paid by", "annual": "annual cost", "measure_id": "measure id"})
     print_frame(buy, "What to buy (one row per measure, largest capital first)")
+    layers = result.problem.layer_names
     layer = result.spend_by("layer").rename("capital").reset_index()
+    layer["layer"] = [layers.get(x, x) for x in layer["layer"]]
     layer["capital"] = layer["capital"].map(dollars)
-    print_frame(layer, "Capital by layer")
+    print_frame(layer.rename(columns={"layer": "PASS layer"}), "Capital by layer")
     src = result.spend_by_source().reset_index()
     src.insert(0, "name", [result.source_names().get(x, x) for x in src["source"]])
     for col in ("capital", "annual"):
         src[col] = src[col].map(dollars)
-    print_frame(src, "Paid by funding source (capital, and annual over the horizon)")
+    print_frame(shown(src, "source").rename(columns={"name": "funding source"}),
+                "Paid by funding source (capital, and annual over the horizon)")
     use = result.grant_use()
     if len(use):
         for col in ("award", "used", "local_match", "unused"):
             use[col] = use[col].map(dollars)
         use["grant_share"] = use["grant_share"].map(lambda x: "" if x is None or x != x else f"{x:.0%}")
-        use = use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]]
-        print_frame(use, f"Grant money used and left (dollars of {result.problem.dollar_year})")
-    by_tier = result.tier_money().reset_index()
+        use = shown(use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]], "source")
+        print_frame(use.rename(columns={"name": "grant", "local_match": "local match", "grant_share": "grant share",
+                                        "unused": "left", "why_unused": "why money is left"}),
+                    f"Grant money used and left (dollars of {result.problem.dollar_year})")
+    by_tier = result.tier_money().reset_index().rename(columns={"pass_tier": "what it does for PASS tiers"})
     by_tier["capital"] = by_tier["capital"].map(dollars)
     print_frame(by_tier, "Capital by what it does for PASS tiers (beyond the next tier: buys nothing toward a tier yet)")
     before, after = result.tiers()
     both = before.astype(str) + " -> " + after.astype(str)
     names = result.school_names()
     both.insert(0, "school", [names.get(x, x) for x in both.index])
-    print_frame(both.reset_index()[["school", *before.columns, "site_id"]],
-                "PASS tier per site and layer, before -> after")
+    both = shown(both.reset_index()[["school", *before.columns, "site_id"]], "site_id")
+    print_frame(both.rename(columns={**layers, "site_id": "site id"}), "PASS tier per site and layer, before -> after")
 
 
 @app.command()
@@ -187,6 +195,8 @@ def plan(
                                           "report (.html, or .pdf printed by Chromium)"),
     every_line: bool = typer.Option(False, "--every-line", help="In a board report, list every plan line in an "
                                                                "appendix"),
+    ids: bool = typer.Option(False, "--ids", help="Show the catalog's measure ids and the scenario's site and "
+                                                  "source ids beside the names"),
     write_model: Optional[Path] = opt.output(opt.MODEL_FILES, "--write-model", help="Write the model as built"),
     catalog: Path = typer.Option(CATALOG_DIR, help="Catalog folder."),
 ) -> None:
@@ -214,7 +224,7 @@ def plan(
         for conflict in diagnose(result.problem):
             err.print(f"  - {conflict}", highlight=False, markup=False)
         raise typer.Exit(EXIT_INFEASIBLE)
-    _print_summary(result)
+    _print_summary(result, ids)
     if out_file is not None:
         try:
             if out_file.suffix.lower() in REPORT_FILES:
