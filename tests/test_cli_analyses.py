@@ -101,3 +101,18 @@ def test_a_plan_the_verifier_rejects_exits_5_as_the_tool_s_fault_not_2(case, mon
     r = invoke("plan", scenario, "--catalog", catalog)
     assert r.exit_code == 5
     assert "$10.00 is counted" in r.output and "fault of the tool" in r.output
+
+
+def test_printed_tables_name_things_in_words_and_show_ids_only_when_asked(case, tmp_path):
+    """Issue 29: no ids or code names where a person reads, unless asked with --ids; the
+    files written for other tools keep their machine names."""
+    scenario, catalog = case
+    plain = invoke("screen", scenario, "--catalog", catalog)
+    with_ids = invoke("screen", scenario, "--catalog", catalog, "--ids")
+    assert plain.exit_code == with_ids.exit_code == 0, plain.output
+    for code in ("measure_id", "better_buy", "chosen_under", "expert_consensus", "Measure id"):
+        assert code not in plain.output, code
+    assert "better buy" in plain.output and "access" in plain.output  # access_control, in words
+    assert "Measure id" in with_ids.output
+    invoke("screen", scenario, "--catalog", catalog, "--out", tmp_path / "s.csv")
+    assert "measure_id" in pd.read_csv(tmp_path / "s.csv")

@@ -19,7 +19,7 @@ from optimizer.analyses.robust import ROBUST_GAP, robust
 from optimizer.analyses.screen import screen
 from optimizer.analyses.stance_check import stance_check
 from optimizer.cli import options as opt
-from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, out, print_frame, refuse
+from optimizer.cli.console import EXIT_INPUT, app, dollars, err, fail, in_words, out, print_frame, refuse
 from optimizer.core.result import percent
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
@@ -34,6 +34,7 @@ CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
 GAP = opt.gap()
 TIME_LIMIT = opt.time_limit(help="Solver time limit of each solve, seconds (none by default)")
 OUT = opt.output(opt.TABLE_FILES, help="Write the table instead of printing it")
+IDS = typer.Option(False, "--ids", help="Show the catalog's and the scenario's ids beside the names")
 
 
 def _load(path: Path, catalog: Path) -> Inputs:
@@ -43,10 +44,12 @@ def _load(path: Path, catalog: Path) -> Inputs:
         fail(exc)
 
 
-def _emit(frame: pd.DataFrame, out_file: Path | None, title: str, extra: dict | None = None) -> None:
-    """Print ``frame`` as a table, or write it to ``out_file`` (.csv, or .json with ``extra``)."""
+def _emit(frame: pd.DataFrame, out_file: Path | None, title: str, extra: dict | None = None,
+          ids: bool = False) -> None:
+    """Print ``frame`` as a table in words (ids only with ``ids``), or write it to ``out_file``
+    as it is (.csv, or .json with ``extra``), for other tools."""
     if out_file is None:
-        print_frame(frame, title)
+        print_frame(in_words(frame, ids), title)
         return
     write_table(frame, out_file, extra)  # its suffix was checked with the options
     out.print(f"wrote {len(frame)} rows to {out_file}", highlight=False)
@@ -81,7 +84,7 @@ def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
                  workers: Optional[int] = opt.checked(None, "--workers", check=opt.whole(1),
                                                       help="Processes solving points at the same time (default: 2 for large scenarios)"),
                  gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                 out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Value against budget: the plan at each budget, the marginal value of $1,000, the knee."""
     inputs = _load(scenario, catalog)
     bar, update = _progress("frontier")
@@ -94,13 +97,13 @@ def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
     if knee is not None:
         out.print(f"knee at a local capital budget of ${knee['budget']:,.0f} (scenario: ${result.scenario_budget:,.0f})",
                   highlight=False)
-    _emit(result.table, out_file, "Efficient frontier", {"scenario_budget": result.scenario_budget})
+    _emit(result.table, out_file, "Efficient frontier", {"scenario_budget": result.scenario_budget}, ids=ids)
 
 
 @app.command("compare")
 def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more scenario YAML files; the first is the reference."),
                 gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Scenarios side by side: value, tiers, spend by year, layer and source, items changed."""
     if len(scenarios) < 2:
         err.print("compare needs at least two scenario files", highlight=False)
@@ -114,7 +117,7 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
         long = pd.concat([f.rename_axis("key").reset_index().assign(table=name).astype({"key": str})
                           for name, f in frames.items()], ignore_index=True)
         _emit(long[["table", "key", *[col for col in long.columns if col not in ("table", "key")]]], out_file,
-              "comparison", {"scenarios": c.names})
+              "comparison", {"scenarios": c.names}, ids=ids)
         return
     summary = _shown(c.summary, SUMMARY_FORMATS)
     summary[""] = summary[""].replace(SUMMARY_WORDS)
@@ -122,8 +125,8 @@ def compare_cmd(scenarios: list[Path] = typer.Argument(..., help="Two or more sc
     for name, frame in (("Capital by fiscal year", c.spend_by_year), ("Capital by layer", c.spend_by_layer),
                         ("Capital by funding source", c.spend_by_source)):
         print_frame(_shown(frame, {}), name)
-    changed = c.changes.head(40).drop(columns=["measure_id", "site_id"])
-    print_frame(changed.assign(capital_change=changed["capital_change"].map(dollars)),
+    changed = c.changes.head(40)
+    print_frame(in_words(changed.assign(capital_change=changed["capital_change"].map(dollars)), ids),
                 f"Items that differ ({len(c.changes)}, first 40; capital each change adds or takes out)")
 
 
@@ -163,19 +166,19 @@ def screen_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                multiple: float = opt.checked(3.0, "--multiple", check=opt.MULTIPLE,
                                              help="Try budgets up to this multiple of the scenario's"),
                gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-               out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+               out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Every catalog measure with a verdict: which products are unnecessary for this district, and why."""
     inputs = _load(scenario, catalog)
     table = _guard(lambda: screen(inputs, multiple=multiple, options=SolveOptions(time_limit=time_limit, gap=gap)))
     counts = table["verdict"].value_counts()
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
-    _emit(table, out_file, "Screening of the catalog")
+    _emit(table, out_file, "Screening of the catalog", ids=ids)
 
 
 @app.command("stances")
 def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                 gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Which purchases hold under every evidence stance, and which depend on opinion."""
     inputs = _load(scenario, catalog)
     check = _guard(lambda: stance_check(inputs, SolveOptions(time_limit=time_limit, gap=gap)))
@@ -183,7 +186,7 @@ def stances_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
         out.print(f"{stance}: {STANCE_WORDS[stance]}", highlight=False)
     counts = check.table["verdict"].value_counts()
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
-    _emit(check.table, out_file, "Measures bought, places under each evidence stance")
+    _emit(check.table, out_file, "Measures bought, places under each evidence stance", ids=ids)
 
 
 @app.command("pitch")
@@ -200,7 +203,7 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
               unit_basis: str = typer.Option("school", help="Priced per: school, classroom, exterior_door, entrance, camera_position, student, staff, district."),
               from_file: Optional[Path] = typer.Option(None, "--file", help="A YAML file with the same fields instead of the options."),
               gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-              out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+              out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Check a vendor's product: the budget at which it enters the plan and what it displaces."""
     if from_file is not None:
         data = _guard(lambda: read_yaml_mapping(from_file))
@@ -221,7 +224,7 @@ def pitch_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                       ignore_index=True)
     _emit(table, out_file, "Where it goes and what it displaces",
           {"summary": result.summary(), "entry_budget": result.entry_budget,
-           "value_per_1000": result.value_per_1000, "plan_marginal_per_1000": result.plan_marginal_per_1000})
+           "value_per_1000": result.value_per_1000, "plan_marginal_per_1000": result.plan_marginal_per_1000}, ids=ids)
 
 
 @app.command("robust")
@@ -233,7 +236,7 @@ def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
                workers: Optional[int] = opt.checked(None, "--workers", check=opt.whole(1), help="Workers of the local Dask cluster"),
                gap: float = opt.gap(ROBUST_GAP, help="Gap tolerance of each draw's solve"),
                time_limit: Optional[float] = opt.time_limit(60.0, help="Time limit of each draw's solve, seconds"),
-               out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+               out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """How often each measure is chosen when costs and effectiveness vary within their ranges."""
     inputs = _load(scenario, catalog)
     bar, update = _progress(f"{samples} draws")
@@ -245,7 +248,7 @@ def robust_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     out.print(f"every draw's plan proven within {result.worst_gap:.2%} of its best", highlight=False)
     for note in result.notes:  # a lost worker's draws run again, draws cut short by the time limit
         out.print(note, highlight=False)
-    _emit(result.frequency, out_file, f"Selection frequency over {samples} draws", {"samples": samples, "seed": seed})
+    _emit(result.frequency, out_file, f"Selection frequency over {samples} draws", {"samples": samples, "seed": seed}, ids=ids)
 
 
 @app.command("alternatives")
@@ -256,7 +259,7 @@ def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fi
                      min_difference: int = opt.checked(1, "--min-difference", check=opt.whole(1),
                                                        help="Items each must differ by"),
                      gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                     out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                     out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Plans almost as good as the best that differ from it and from each other."""
     share = opt.share_of(within)  # checked with the options
     inputs = _load(scenario, catalog)
@@ -264,7 +267,7 @@ def alternatives_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fi
     out.print(f"best plan: reduces the modelled risk by {percent(result.best.gap_closed)}; "
               f"{len(result.plans)} alternative(s) within {share:.1%} of it (as_good: the same within the "
               f"solves' proven gaps)", highlight=False)
-    _emit(result.differences, out_file, "Alternatives", {"best_value": result.best.value, "within": share})
+    _emit(result.differences, out_file, "Alternatives", {"best_value": result.best.value, "within": share}, ids=ids)
 
 
 @app.command("explain")
@@ -272,7 +275,7 @@ def explain_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
                 measure: str = typer.Argument(..., help="Catalog measure id."),
                 site: Optional[str] = typer.Argument(None, help="Site id (all places when omitted)."),
                 gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Why an item is in the plan, or what would bring it in."""
     inputs = _load(scenario, catalog)
     result = _guard(lambda: explain(inputs, measure, site, SolveOptions(time_limit=time_limit, gap=gap)))
@@ -281,7 +284,7 @@ def explain_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file.")
     for reason in result.reasons:
         out.print(f"  - {reason}", highlight=False, markup=False)
     _emit(result.places, out_file, "Places", {"measure": measure, "site": site, "chosen": result.chosen,
-                                              "reasons": result.reasons})
+                                              "reasons": result.reasons}, ids=ids)
 
 
 @app.command("projects")
@@ -289,7 +292,7 @@ def projects_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
                  limits: Optional[str] = typer.Option(None, "--limits", help="Limits on the number of projects to "
                                                       "plan under, e.g. 2,4,8 (default: from 1 to the unlimited plan's count)"),
                  gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
-                 out_file: Optional[Path] = OUT, catalog: Path = CATALOG) -> None:
+                 out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Risk reduction against the number of projects: what the project limit and the cost of procuring cost."""
     counts = _limits(limits)
     inputs = _load(scenario, catalog)
@@ -306,7 +309,7 @@ def projects_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
             gap=table["gap"].map(_percent),
             **{col: table[col].map(dollars) for col in ("procurement_each", "procurement", "local_money")},
         ).drop(columns="scenario")
-    _emit(table, out_file, "Risk reduction against the number of projects")
+    _emit(table, out_file, "Risk reduction against the number of projects", ids=ids)
 
 
 def _limits(text: str | None) -> list[int] | None:

@@ -3,6 +3,8 @@ tables, money and errors are printed. The commands live beside it (``plan_comman
 ``analysis_commands``); ``optimizer.cli`` imports them so that they register on ``app``."""
 from __future__ import annotations
 
+import re
+
 import shutil
 
 import pandas as pd
@@ -20,6 +22,7 @@ except ImportError:  # pragma: no cover - typer on the click package
 from optimizer.cli.options import option_name, problems_of, shown
 from optimizer.core.result import InvalidPlan
 from optimizer.errors import InputError, OptimizerError
+from optimizer.reports.export import HEADERS
 from optimizer.reports.pdf import PdfError
 
 EXIT_INPUT = 2
@@ -104,6 +107,21 @@ def fail(exc: OptimizerError) -> None:
     else:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
     raise typer.Exit(EXIT_INPUT)
+
+
+#: Columns of ids: shown only when a command is asked ``--ids`` (the names stand beside them).
+ID_COLUMNS = ("measure_id", "site_id", "mandate_id", "source_id")
+_CODE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+
+
+def in_words(frame, ids: bool = False):
+    """A table as a person reads it: headers in words (the workbook's label table, else the
+    name with spaces), values written as codes (``expert_consensus``) with spaces, and the id
+    columns left out unless ``ids``."""
+    shown = frame if ids else frame.drop(columns=[c for c in ID_COLUMNS if c in frame.columns])
+    shown = shown.apply(lambda column: column.map(lambda v: v.replace("_", " ") if isinstance(v, str)
+                                                  and _CODE.match(v) else v))
+    return shown.rename(columns=lambda c: HEADERS.get(c, c.replace("_", " ")) if "_" in str(c) else c)
 
 
 def print_frame(frame, title: str, decimals: int = 0) -> None:
