@@ -121,31 +121,17 @@ class Guided:
 
 #: Relative gap the small MIP left by the relaxation is solved to (it is small and fast).
 SUB_MIP_GAP = 1e-3
-#: Branch-and-bound nodes each small MIP may take: a count of work, so that a plan is the same on
-#: any machine under any load, in the app's sessions solving at once as on the command line (a
-#: second of its own was not: under load a small MIP stopped at it with another plan, and the
-#: full solve started from that plan ended on another). The time limit stays a safety net.
+#: Branch-and-bound nodes each small MIP may take: a count of work, not seconds, so a plan is the
+#: same under any load (the time limit stays a safety net; measured in benchmarks/README.md).
 SUB_MIP_NODES = 100
 
 
-#: HiGHS settings for the neighbourhoods fixed by the relaxation or by a known plan alone
-#: (the plan read off the relaxation, every decision it does not rule out, a known plan cut
-#: back). HiGHS's root reduced-cost heuristic (a sub-MIP over the columns the root LP
-#: prices best) searches much the same neighbourhood again there, and costs a third of the
-#: time: on the suburban example the plan read off took 0.26 s with it and 0.19 s without,
-#: the neighbourhood of the relaxation's zeros 0.60 s and 0.39 s, each with the same plan;
-#: the plan before cut back to 20% less capital 0.45 s and 0.36 s (526.14 against 526.18,
-#: both proven within the 1% asked). The neighbourhood fixed where the relaxation and the
-#: schools' own choices agree keeps it: there it found the better plan of one frontier
-#: point on M (1107.3 against 1106.4), without which the full solve took 10.7 s instead of
-#: 4.2 s. The full solve after this step leaves it out too, having searched its neighbourhoods
-#: here: on S at 0.1% it took 0.84 s with it and 0.53 s without, for the same plan (M and the
-#: suburban example: the same time).
+#: HiGHS settings for the neighbourhoods fixed by the relaxation or by a known plan alone, and the
+#: full solve after them: HiGHS's root reduced-cost heuristic searches the same neighbourhood
+#: again (benchmarks/README.md).
 FIXED_NEIGHBOURHOOD = {"mip_heuristic_run_root_reduced_cost": False}
-#: HiGHS settings of the relaxation when it may use more than one thread: the dual simplex
-#: with parallel pricing and updates (PAMI). On the 2-core benchmark machine the relaxation of
-#: M took 0.49 s with it and 0.65 s without, of L 17.5 s and 25.1 s. Solves one to a thread
-#: (the frontier's and the robustness draws' workers) keep the serial dual simplex.
+#: HiGHS settings of the relaxation when it may use more than one thread: the dual simplex with
+#: parallel pricing (benchmarks/README.md); solves one to a thread keep the serial dual simplex.
 RELAXATION = {"simplex_strategy": 2}
 #: The neighbourhood is widened only for a near miss: a plan proven within this many times
 #: the gap asked (further off, the bound itself is usually what is missing, and only the full
@@ -289,10 +275,8 @@ def _ruled_out(var: pulp.LpVariable, value: float) -> bool:
     return value == 0
 
 
-#: Where a rival plan's neighbourhood fixes its decisions. On M at 0.1% the plan read off is
-#: proven within 0.30% only (the relaxation's budget is spent on near ties that do not round),
-#: while the greedy plan's neighbourhood gives a plan within 0.07% in 0.17 s where the full
-#: solve needs 3.6 s; the greedy plan itself is 0.22% off.
+#: Where a rival plan's neighbourhood fixes its decisions: near ties of the relaxation do not round,
+#: where the greedy plan decides them (benchmarks/README.md).
 AGREES = "the relaxation and the greedy plan agree"
 
 

@@ -164,11 +164,8 @@ def clock_stops() -> int:
     the count before and after its solve. Counts every thread of the process."""
     return _clock_stops[0]
 
-#: Models up to this many columns are solved in this process. HiGHS overruns their time
-#: limit by at most about 0.3 s (measured on the suburban example and M, 8,517 and 13,721
-#: columns, at limits of 0.05-1 s), well inside the guard's own margin, and their memory is
-#: small; a solver process would add about 40 ms to each of the several solves of a plan.
-#: Larger models (urban, 63,063 columns, overran a 1 s limit by 4 s) keep the guard.
+#: Models up to this many columns are solved in this process: HiGHS keeps to their time limit and a
+#: solver process would cost more than it guards; larger ones keep the guard (benchmarks/README.md).
 IN_PROCESS_COLUMNS = 20_000
 
 

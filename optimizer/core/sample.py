@@ -25,8 +25,8 @@ from optimizer.core.problem import expand
 from optimizer.data.inputs import Inputs
 from optimizer.data.scenario import Scenario
 
-#: Districts with more places than this are planned from sample prices (the whole LP
-#: relaxation of 1,000 schools takes over two minutes here; of 120, about 11 s).
+#: Districts with more places than this are planned from sample prices: the whole LP relaxation
+#: takes too long (benchmarks/README.md).
 LARGE_SITES = 300
 #: Schools in each sample district, and how many sample districts are averaged.
 SAMPLE_SITES = 40
