@@ -94,8 +94,8 @@ def test_a_scenario_mandate_carries_where_it_comes_from(tmp_path):
 
 
 #: A Streamlit script solving in solver processes (as the app does for the suburban example,
-#: whose model is too large to solve in the server's own process) and in Dask workers (the
-#: Robustness page).
+#: whose model is too large to solve in the server's own process), in Dask workers (the
+#: Robustness page) and in the frontier's worker processes (the Frontier page).
 APP = '''
 import streamlit as st
 
@@ -104,6 +104,7 @@ from optimizer import load_inputs
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
+from optimizer.analyses.frontier import frontier
 from optimizer.analyses.robust import robust
 
 st.title("Solver processes")
@@ -111,6 +112,7 @@ runner.IN_PROCESS_COLUMNS = 0  # every solve in a solver process
 inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
 st.write(str(optimize(inputs, SolveOptions(time_limit=60)).status))
 st.write(str(robust(inputs, samples=2, workers=1, options=SolveOptions(time_limit=60)).samples))
+st.write(str(len(frontier(inputs, points=2, workers=2, options=SolveOptions(time_limit=60)).plans)))
 '''
 
 DRIVER = '''
@@ -146,4 +148,4 @@ def test_worker_processes_do_not_run_the_streamlit_app(tmp_path):
     assert "streamlit run" not in run.stderr, run.stderr[-3000:]
     assert run.returncode == 0, run.stderr[-3000:]
     assert "exception: []" in run.stdout, run.stdout + run.stderr[-3000:]
-    assert "shown: ['optimal', '2']" in run.stdout, run.stdout
+    assert "shown: ['optimal', '2', '2']" in run.stdout, run.stdout

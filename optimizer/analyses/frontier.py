@@ -13,6 +13,7 @@ import pandas as pd
 
 from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
 from optimizer.core.diagnose import why_no_plan
+from optimizer.core.highs_runner import main_script_hidden
 from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
@@ -165,7 +166,8 @@ def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, wo
     by_budget: dict[float, PlanResult] = {}
     context = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
+        with main_script_hidden():  # the workers start here, without the caller's script (the app)
+            futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
         for future in as_completed(futures):
             chain = chains[futures.index(future)]
             by_budget.update(zip(chain, future.result()))
