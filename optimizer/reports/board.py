@@ -210,7 +210,7 @@ def _ask(result: PlanResult) -> str:
 {spent}"""
 
 
-def _projects(result: PlanResult, figures: list[str]) -> str:
+def _projects(result: PlanResult) -> str:
     """Page 2: the projects in the order bought, and who pays."""
     projects = tables.projects(result)
     return f"""<h2>The projects to approve: {len(projects)}, in the order bought</h2>
@@ -218,8 +218,7 @@ def _projects(result: PlanResult, figures: list[str]) -> str:
 specification, one bid and one board item. Every measure is listed in Appendix A.</p>
 {_table(projects, ["Capital", "Annual cost", "Procurement staff time"], "projects")}
 <h3>Who pays (one-time and yearly money are budgeted apart, so they are shared apart)</h3>
-{_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}
-{"".join(figures)}"""
+{_table(who_pays(result), ["capital paid", "recurring paid", "local match paid"], "who-pays")}"""
 
 
 def _effect(result: PlanResult, figures: list[str]) -> str:
@@ -276,8 +275,7 @@ def _figures(result: PlanResult) -> dict[str, list[go.Figure]]:
     heat = [charts.tier_heatmaps(before.iloc[start:start + HEATMAP_SITES], after.iloc[start:start + HEATMAP_SITES],
                                  layer_names(result), sites)
             for start in range(0, max(len(before), 1), HEATMAP_SITES)]
-    pages = {"projects": [],
-             "effect": heat if len(heat) == 1 else [],
+    pages = {"effect": heat if len(heat) == 1 else [],
              "unspent": [charts.money_waterfall(tables.money_flow(result)),
                          charts.capital_by_year(tables.capital_by_year(result), result.problem.capital_budget,
                                                 sources, result.problem.years)],
@@ -349,7 +347,7 @@ def report_html(result: PlanResult, assumptions: dict[str, str], lines: bool = T
 <p class="caveat">{escape(MODEL_CAVEAT)}</p>
 {_ask(result)}
 </section>
-<section id="projects">{_projects(result, charts_of["projects"])}</section>
+<section id="projects">{_projects(result)}</section>
 <section id="effect">{_effect(result, charts_of["effect"])}</section>
 <section id="unspent">{_unspent(result, charts_of["unspent"])}</section>
 <section id="appendix-measures">{_measures(result, charts_of["measures"])}</section>
