@@ -16,6 +16,7 @@ from optimizer.cli.console import (
     dollars,
     err,
     fail,
+    in_words,
     out,
     print_frame,
 )
@@ -137,49 +138,45 @@ def _print_summary(result: PlanResult, ids: bool = False) -> None:
     out.print(f"for analysts: {analyst}", highlight=False)
     for line in unspent:
         out.print(line, highlight=False)
-    shown = (lambda frame, *columns: frame) if ids else (lambda frame, *columns: frame.drop(columns=list(columns)))
     projects = result.projects()
     for col in ("capital", "annual", "procurement"):
         projects[col] = projects[col].map(dollars)
-    print_frame(projects.drop(columns=["key", "year"]).rename(columns={"paid_by": "paid by"}),
+    print_frame(in_words(projects.drop(columns=["key", "year"])),
                 f"Projects (a PASS component bought in one fiscal year; procurement: "
                 f"{dollars(result.problem.project_cost)} of local operating money (staff time) each when bought from vendors)")
     buy = result.what_to_buy()
     buy["quantity"] = [f"{q:,} {u}" for q, u in zip(buy["quantity"], buy["unit"])]
     for col in ("capital", "annual"):
         buy[col] = buy[col].map(dollars)
-    buy = shown(buy.drop(columns=["unit", "schools"]), "measure_id").rename(columns={
-        "fiscal_years": "fiscal years", "paid_by": "paid by", "annual": "annual cost", "measure_id": "measure id"})
-    print_frame(buy, "What to buy (one row per measure, largest capital first)")
+    print_frame(in_words(buy.drop(columns=["unit", "schools"]), ids),
+                "What to buy (one row per measure, largest capital first)")
     layers = result.problem.layer_names
     layer = result.spend_by("layer").rename("capital").reset_index()
     layer["layer"] = [layers.get(x, x) for x in layer["layer"]]
     layer["capital"] = layer["capital"].map(dollars)
     print_frame(layer.rename(columns={"layer": "PASS layer"}), "Capital by layer")
-    src = result.spend_by_source().reset_index()
-    src.insert(0, "name", [result.source_names().get(x, x) for x in src["source"]])
+    src = result.spend_by_source().reset_index().rename(columns={"source": "source_id"})
+    src.insert(0, "funding source", [result.source_names().get(x, x) for x in src["source_id"]])
     for col in ("capital", "annual"):
         src[col] = src[col].map(dollars)
-    print_frame(shown(src, "source").rename(columns={"name": "funding source"}),
-                "Paid by funding source (capital, and annual over the horizon)")
-    use = result.grant_use()
+    print_frame(in_words(src, ids), "Paid by funding source (capital, and annual over the horizon)")
+    use = result.grant_use().rename(columns={"source": "source_id", "name": "grant"})
     if len(use):
         for col in ("award", "used", "local_match", "unused"):
             use[col] = use[col].map(dollars)
         use["grant_share"] = use["grant_share"].map(lambda x: "" if x is None or x != x else f"{x:.0%}")
-        use = shown(use[["name", *[c for c in use.columns if c not in ("name", "source")], "source"]], "source")
-        print_frame(use.rename(columns={"name": "grant", "local_match": "local match", "grant_share": "grant share",
-                                        "unused": "left", "why_unused": "why money is left"}),
+        print_frame(in_words(use[["grant", *[c for c in use.columns if c != "grant"]]], ids),
                     f"Grant money used and left (dollars of {result.problem.dollar_year})")
-    by_tier = result.tier_money().reset_index().rename(columns={"pass_tier": "what it does for PASS tiers"})
+    by_tier = result.tier_money().reset_index()
     by_tier["capital"] = by_tier["capital"].map(dollars)
-    print_frame(by_tier, "Capital by what it does for PASS tiers (beyond the next tier: buys nothing toward a tier yet)")
+    print_frame(in_words(by_tier), "Capital by what it does for PASS tiers (beyond the next tier: buys nothing toward "
+                                   "a tier yet)")
     before, after = result.tiers()
     both = before.astype(str) + " -> " + after.astype(str)
     names = result.school_names()
     both.insert(0, "school", [names.get(x, x) for x in both.index])
-    both = shown(both.reset_index()[["school", *before.columns, "site_id"]], "site_id")
-    print_frame(both.rename(columns={**layers, "site_id": "site id"}), "PASS tier per site and layer, before -> after")
+    both = both.reset_index()[["school", *before.columns, "site_id"]].rename(columns=layers)
+    print_frame(in_words(both, ids), "PASS tier per site and layer, before -> after")
 
 
 @app.command()
