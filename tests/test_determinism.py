@@ -3,8 +3,7 @@ or with two solver threads and the gap closed, the same value, cost and grant us
 optimizer/reports/export.py; a workbook's document and zip entry dates are the catalog's as-of date),
 so nothing is left out of the comparison.
 
-Each thread count is planned in a fresh process: HiGHS keeps one thread pool per process,
-and a second count in the same process fails (see tests/test_solver_faults.py)."""
+Each thread count is planned in a fresh process, as a user's run is."""
 from __future__ import annotations
 
 import json

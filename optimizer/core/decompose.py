@@ -35,7 +35,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, clock_stopped, model_arrays, solve_arrays, use_pool
+from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, clock_stopped, model_arrays, solve_arrays
 from optimizer.core.model import Model
 
 #: Relative gap each school's small MIP is solved to; its proven dual bound is what counts.
@@ -258,7 +258,6 @@ def _each_block(blocks: range, solve, time_limit: float | None, threads: int | N
 
     if workers == 1 or len(blocks) < 2:
         return [one(block) for block in blocks]
-    use_pool(1)  # each block solves on one thread
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, blocks))
 
@@ -277,14 +276,12 @@ def found_beside(find: Callable[[Lanes], Found], threads: int | None) -> Iterato
     With a single thread asked for (or one core), ``find`` runs when its result is asked
     for, after the search.
 
-    The caller's search and ``find`` must solve on one thread each (HiGHS keeps one thread
-    pool per process, made here before either starts) and must not share model state:
-    ``find`` works on arrays taken before it starts."""
+    The caller's search and ``find`` must solve on one thread each and must not share model
+    state: ``find`` works on arrays taken before it starts."""
     workers = _workers(threads)
     if workers == 1:
         yield lambda: find(Lanes(1))
         return
-    use_pool(1)
     lanes = Lanes(1)
     with ThreadPoolExecutor(1) as side:
         future = side.submit(find, lanes)

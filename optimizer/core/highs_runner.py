@@ -136,7 +136,7 @@ _LOWER, _BASIC = int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisSta
 _STATUSES = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
 OPTIMAL, TIME_LIMIT = _OPTIMAL, int(highspy.HighsModelStatus.kTimeLimit)  # model statuses of solve_arrays
 _ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
-           ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
+           ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
            if hasattr(highspy.HighsModelStatus, name)}
 _INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModelStatus.kUnboundedOrInfeasible))
 
@@ -192,42 +192,18 @@ def _interrupt_on(h: highspy.Highs, stop: threading.Event) -> None:
     h.cbMipInterrupt += check
 
 
-_pool_threads: list = []  # the thread count HiGHS's process-wide pool was made with
-_solving = [0]  # HiGHS runs under way in this process, on any thread
-_pool = threading.Condition()
+_scheduler = threading.local()  # ``threads``: the thread count this thread's HiGHS scheduler was made for
 
 
-def use_pool(threads: int | None) -> None:
-    """Make HiGHS's process-wide thread pool the one for ``threads`` (HiGHS keeps one pool per
-    process, and another thread count needs a new one). A new pool is made only while no
-    HiGHS run is under way on any thread (another session's solve, say): until then this
-    waits. Callers that solve on several threads at once call it first, with the count they
-    all use."""
-    with _pool:
-        _make_pool(threads)
-
-
-def _make_pool(threads: int | None) -> None:
-    """:func:`use_pool` with ``_pool`` held."""
-    while _pool_threads and _pool_threads[0] != threads and _solving[0]:
-        _pool.wait()
-    if _pool_threads and _pool_threads[0] != threads:
-        highspy.Highs.resetGlobalScheduler(True)
-    _pool_threads[:] = [threads]
-
-
-@contextmanager
-def _on_pool(threads: int | None):
-    """Run HiGHS on the pool for ``threads``: the pool is not remade while the run lasts."""
-    with _pool:
-        _make_pool(threads)
-        _solving[0] += 1
-    try:
-        yield
-    finally:
-        with _pool:
-            _solving[0] -= 1
-            _pool.notify_all()
+def _scheduler_for(threads: int | None) -> None:
+    """Make this thread's HiGHS scheduler the one for ``threads``. HiGHS keeps one scheduler
+    per calling thread (since HiGHS 1.2.2, ERGO-Code/HiGHS#818) and refuses a run whose
+    ``threads`` option differs from the count it was made with, so this thread's scheduler is
+    remade first when the count changes; another thread's solves never meet it."""
+    made = getattr(_scheduler, "threads", threads)
+    if made != threads:
+        highspy.Highs.resetGlobalScheduler(True)  # the calling thread's scheduler only
+    _scheduler.threads = threads
 
 
 def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = False,
@@ -237,13 +213,7 @@ def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = Fa
     linear program's final basis (column and row statuses; else None). ``start`` is a
     MIP's starting point (columns and values), ``basis`` an LP's starting basis; ``stop``
     interrupts the run when set."""
-    with _on_pool(options.get("threads")):
-        return _solve_on_pool(arrays, options, start, basis, keep_basis, stop)
-
-
-def _solve_on_pool(arrays: dict, options: dict, start, basis, keep_basis: bool,
-                   stop: threading.Event | None) -> tuple:
-    """:func:`_solve` once the pool is held."""
+    _scheduler_for(options.get("threads"))
     h = highspy.Highs()
     if stop is not None:
         _interrupt_on(h, stop)
