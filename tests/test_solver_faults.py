@@ -139,3 +139,12 @@ def test_two_thread_counts_in_one_process_both_solve(small):
     for threads in (2, 1):
         result = optimize(small, SolveOptions(threads=threads))
         assert result.status == Status.OPTIMAL, (threads, result.report.notes)
+
+
+def test_a_run_highs_refuses_is_a_solver_failure_not_a_plan_without_that_step(small, monkeypatch):
+    """HiGHS refuses a run whose thread count its thread's scheduler was not made for, and
+    sets no status: that once passed as 'no plan from this step', silently giving a worse plan."""
+    refused = lambda arrays, options, start, *rest: (0, 0, 0.0, 0.0, 0.0, np.empty(0), NO_DUALS, None)  # noqa: E731
+    monkeypatch.setattr("optimizer.core.highs_runner._solve", refused)
+    with pytest.raises(OptimizerError, match="HiGHS refused to run"):
+        optimize(small)

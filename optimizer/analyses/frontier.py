@@ -3,7 +3,6 @@ staircase, with the plan at each point, the marginal value of an extra $1,000 an
 (where more money starts to buy much less)."""
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import pandas as pd
 
 from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
 from optimizer.core.diagnose import why_no_plan
-from optimizer.core.highs_runner import main_script_hidden
+from optimizer.core import workers as processes
 from optimizer.core.result import PlanResult
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
@@ -164,9 +163,8 @@ def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, wo
     chains = [budgets[i::workers] for i in range(workers)]
     options = options.but(threads=1)
     by_budget: dict[float, PlanResult] = {}
-    context = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        with main_script_hidden():  # the workers start here, without the caller's script (the app)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:
+        with processes.starting():  # the workers start here
             futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
         for future in as_completed(futures):
             chain = chains[futures.index(future)]

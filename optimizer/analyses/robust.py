@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.core.diagnose import why_no_plan
-from optimizer.core.highs_runner import LpBasis, clock_stops, main_script_hidden
+from optimizer.core import workers as processes
+from optimizer.core.highs_runner import LpBasis, clock_stops
 from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
 from optimizer.core.status import SolveOptions
@@ -178,7 +179,7 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
         # log only what is critical: a draw's failure reaches the caller through its result,
         # and a worker's heartbeat to a scheduler already closing at the end (a known race,
         # dask/distributed#7105) is not an error anyone can act on.
-        with main_script_hidden(), dask.config.set({"distributed.worker.profile.enabled": False}):
+        with processes.starting(), dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=logging.CRITICAL)
     results: list = [None] * samples

@@ -8,14 +8,13 @@ import os
 import sys
 import threading
 import time
-import types
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pulp
 
+from optimizer.core import workers
 from optimizer.core.status import stop_request, stop_requested
 from optimizer.errors import SolverFailed
 
@@ -136,8 +135,9 @@ _LOWER, _BASIC = int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisSta
 _STATUSES = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
 OPTIMAL, TIME_LIMIT = _OPTIMAL, int(highspy.HighsModelStatus.kTimeLimit)  # model statuses of solve_arrays
 _ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
-           ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
+           ("kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError")
            if hasattr(highspy.HighsModelStatus, name)}
+_REFUSED = int(highspy.HighsModelStatus.kNotset)  # the run did not start (its options were refused)
 _INFEASIBLE = (int(highspy.HighsModelStatus.kInfeasible), int(highspy.HighsModelStatus.kUnboundedOrInfeasible))
 
 #: Extra wall-clock seconds HiGHS gets past its own time limit before it is stopped (it can
@@ -256,51 +256,17 @@ def _solve_child(conn, arrays: dict, options: dict, start, basis, keep_basis: bo
     conn.close()
 
 
-def _context():
-    """Solver processes are forked from a clean server process: forking the caller itself
-    could copy a HiGHS thread pool (or a web server's locks) that the child cannot use."""
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["numpy", "highspy", "optimizer.core.highs_runner"])
-    return ctx
-
-
-_main_lock = threading.RLock()
-
-
-@contextmanager
-def main_script_hidden():
-    """While child processes are started, hide the caller's main script from them.
-
-    A process started by spawn or forkserver first runs the parent's ``__main__`` script
-    again (as ``__mp_main__``). Under Streamlit that script is the app: every solver or
-    Dask worker process would run the whole app without a browser session, print
-    Streamlit's "run it with streamlit run" warning and "missing ScriptRunContext" lines,
-    and redo the app's work. Children started here need only this package, so the main
-    module is replaced by an empty one (no file, no import name) while they are started.
-    """
-    with _main_lock:
-        main = sys.modules.get("__main__")
-        stand_in = types.ModuleType("__main__")
-        sys.modules["__main__"] = stand_in
-        try:
-            yield
-        finally:
-            # A Streamlit rerun in another thread may have installed its own script meanwhile.
-            if sys.modules.get("__main__") is stand_in and main is not None:
-                sys.modules["__main__"] = main
-
-
 def _run_guarded(arrays: dict, options: dict, start, basis, keep_basis: bool, time_limit: float | None):
     """Run HiGHS in a child process and stop it if it overruns its time limit by the grace.
 
     Returns what :func:`_solve` returns,
     ``STOPPED`` when the solver had to be stopped, or ``DIED`` when its process ended without
     an answer (out of memory, a crash)."""
-    ctx = _context()
+    ctx = workers.context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_solve_child, args=(send, arrays, options, start, basis, keep_basis), daemon=True)
     try:
-        with main_script_hidden():
+        with workers.starting():
             proc.start()
     except (OSError, RuntimeError):  # no child process possible here (e.g. code read from stdin)
         return _solve(arrays, options, start, basis, keep_basis, stop_request())
@@ -356,6 +322,9 @@ def _checked(outcome, columns: int):
     if not isinstance(outcome, tuple) or len(outcome) != 8:
         raise SolverFailed("HiGHS returned an answer of the wrong shape")
     status, primal_status, objective, _bound, _gap, values, _duals, _basis = outcome
+    if status == _REFUSED:
+        raise SolverFailed("HiGHS refused to run the model (it set no status); your inputs are unchanged. "
+                           "Report the scenario, or try --solver cbc")
     if status in _ERRORS:
         raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
     if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
