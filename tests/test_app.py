@@ -14,6 +14,7 @@ from optimizer import load_inputs
 from optimizer.core.result import percent
 from optimizer.core.run import optimize
 from optimizer.data.overrides import apply_overrides
+from optimizer.defaults import DEFAULT_GAP
 from optimizer.paths import EXAMPLE_SCENARIO, SCENARIOS_DIR
 from optimizer.reports import fmt, tables
 from optimizer.reports.board import report_html
@@ -125,6 +126,8 @@ def test_changing_the_budget_shows_the_apis_plan(at_budget):
     items = next(d.value for d in at.dataframe if "Why" in d.value.columns)
     assert {"measure_id", "site_id", "capital_cost"}.isdisjoint(items.columns) and "Capital cost ($)" in items.columns
     assert "access_control" not in set(items["Component"]) and "Access Control" in set(items["Component"])
+    # issue 30: the solver settings say why the gap is close enough, for this plan, as the API does
+    assert expected.gap_words(DEFAULT_GAP) in [c.value for c in at.caption]
 
 
 def test_grant_toggle_and_pins_compare_like_the_api(at_budget):

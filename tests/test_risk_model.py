@@ -171,3 +171,20 @@ def test_example_plans_buy_no_harmful_measure_and_put_sel_in(name):
     assert not ({"cls-ac-lock-status-indicator"} & bought) or {"cls-ac-interior-lock-retrofit",
                                                                 "cls-ac-door-replacement"} & (
         bought | set(result.problem.existing["measure_id"]))
+
+
+def test_the_gap_is_set_beside_the_spread_the_evidence_bands_give(tmp_path):
+    """Issue 30: the app's gap is justified against the uncertainty of the effectiveness
+    bands: the words give the bands' range of this plan and how many gaps it spans."""
+    measures = [fixed("a", 100, effectiveness=0.3, threats="t1 1;t2 0.2", evidence="expert_consensus")]
+    result = optimize(instance(tmp_path, measures, threats=THREATS, budget={"capital": 100, **FREE},
+                               horizon={"start": 2027, "years": 2}, policy=PLAIN))
+    low, high = result.risk_range()
+    assert low < result.gap_closed < high
+    spread = (high - low) / result.gap_closed
+    words = result.gap_words(0.001)
+    assert f"from {100 * low:.1f}% to {100 * high:.1f}%, {spread:.0%} of its value" in words
+    assert f"about {spread / 0.001:,.0f} times the gap" in words
+    assert words.endswith("This gap is the command line's default, so its plans are these.")
+    assert result.gap_words(0.01).endswith("The command line gives these plans with --gap 0.01.")
+    assert f"about {spread / 0.01:,.0f} times the gap" in result.gap_words(0.01)

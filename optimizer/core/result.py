@@ -25,6 +25,7 @@ from optimizer.core.tiers import (
     tiers_attained,
 )
 from optimizer.core.verify import Violation
+from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import OptimizerError
 
 if TYPE_CHECKING:
@@ -187,6 +188,22 @@ class PlanResult:
             value, base = (RiskLedger(self.problem, i, column).total() for i in (installs, {}))
             out.append(_share(value, base, self.full_value))
         return out[0], out[1]
+
+    def gap_words(self, asked: float) -> str:
+        """Why the gap ``asked`` is close enough: what the solver proves, beside how far the
+        evidence bands alone move the plan's modelled risk reduction."""
+        proven = "" if self.report.gap is None or self.report.gap != self.report.gap else \
+            f" (this plan: {self.report.gap:.2%})"
+        words = f"The solver stops once a plan is proven within {asked:.2%} of the best plan the model allows{proven}."
+        low, high = self.risk_range()
+        spread = (high - low) / self.gap_closed if self.plan is not None and self.gap_closed > 0 else 0.0
+        if spread > 0 and asked > 0:
+            words += (f" The effectiveness bands alone move this plan's modelled risk reduction from {percent(low)} "
+                      f"to {percent(high)}, {spread:.0%} of its value and about {spread / asked:,.0f} times the gap: "
+                      "a closer proof changes nothing the evidence can tell apart.")
+        same = "This gap is the command line's default, so its plans are these." if asked == DEFAULT_GAP else \
+            f"The command line gives these plans with --gap {asked:g}."
+        return f"{words} {same}"
 
     def risk_by_threat(self) -> pd.DataFrame:
         """Per threat: modelled risk a year with nothing in place, the share what is in place

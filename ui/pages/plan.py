@@ -39,12 +39,14 @@ with settings_column.expander("Solver settings"):
                 min_value=5.0, max_value=3600.0, step=10.0)
     state.bound(st.number_input, "Optimality gap", OPTIONS, ("gap",), min_value=0.0, max_value=0.2,
                 step=0.0005, format="%.4f")
+    why_gap = st.empty()  # filled once the plan is known: the gap beside the evidence bands' spread
 
 first = views.first_look(state.request())
 result = views.current_plan(wait=False)  # the first look stays while the final plan is refined
 if result is None:
     st.stop()
 first.empty()
+why_gap.caption(result.gap_words(state.options()["gap"]))
 views.headline(result)
 for note in result.report.notes:
     st.info(note)
