@@ -514,7 +514,7 @@ def test_a_basis_is_matched_by_name_on_a_changed_model():
     # bound, a new row with its slack basic.
     import numpy as np
 
-    from optimizer.core.highs_runner import LpBasis
+    from optimizer.core.status import LpBasis
     basis = LpBasis(("x", "y"), np.array([1, 0], dtype=np.int8), ("r1", "r2"), np.array([0, 1], dtype=np.int8))
     columns, rows = basis.on(["y", "new", "x"], ["r2", "r3"])
     assert columns.tolist() == [0, 0, 1] and rows.tolist() == [1, 1]

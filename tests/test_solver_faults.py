@@ -11,6 +11,7 @@ import pytest
 
 from optimizer import OptimizerError, load_inputs
 from optimizer.core import highs_runner
+from optimizer.core.highs_runner import RawOutcome
 from optimizer.core.run import optimize
 from optimizer.core.solve import SolverUnavailable
 from optimizer.core.status import SolveOptions, Status
@@ -90,9 +91,9 @@ NO_DUALS = np.empty(0)  # the row duals HiGHS returns for a MIP (and no basis: N
 CRASHES = {
     "raises": _raise,
     "returns a short tuple": lambda arrays, options, start, *basis: (OPTIMAL,),
-    "returns NaN values": lambda arrays, options, start, *basis: (
+    "returns NaN values": lambda arrays, options, start, *basis: RawOutcome(
         OPTIMAL, 2, float("nan"), float("nan"), float("nan"), np.full(len(arrays["cost"]), np.nan), NO_DUALS, None),
-    "returns no values": lambda arrays, options, start, *basis: (OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([]), NO_DUALS, None),
+    "returns no values": lambda arrays, options, start, *basis: RawOutcome(OPTIMAL, 2, 1.0, 1.0, 0.0, np.array([]), NO_DUALS, None),
 }
 
 
@@ -113,8 +114,8 @@ def test_solver_crash_is_an_optimizer_error(small, monkeypatch, crash):
 
 
 GARBAGE = {
-    "unknown status": lambda arrays, options, start, *basis: (999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"])), NO_DUALS, None),
-    "fractional point called optimal": lambda arrays, options, start, *basis: (
+    "unknown status": lambda arrays, options, start, *basis: RawOutcome(999, 7, 0.0, 0.0, 0.0, np.zeros(len(arrays["cost"])), NO_DUALS, None),
+    "fractional point called optimal": lambda arrays, options, start, *basis: RawOutcome(
         OPTIMAL, 2, 1.0, 1.0, 0.0, np.full(len(arrays["cost"]), 0.5), NO_DUALS, None),
 }
 
@@ -144,7 +145,13 @@ def test_two_thread_counts_in_one_process_both_solve(small):
 def test_a_run_highs_refuses_is_a_solver_failure_not_a_plan_without_that_step(small, monkeypatch):
     """HiGHS refuses a run whose thread count its thread's scheduler was not made for, and
     sets no status: that once passed as 'no plan from this step', silently giving a worse plan."""
-    refused = lambda arrays, options, start, *rest: (0, 0, 0.0, 0.0, 0.0, np.empty(0), NO_DUALS, None)  # noqa: E731
+    refused = lambda arrays, options, start, *rest: RawOutcome(0, 0, 0.0, 0.0, 0.0, np.empty(0), NO_DUALS, None)  # noqa: E731
     monkeypatch.setattr("optimizer.core.highs_runner._solve", refused)
     with pytest.raises(OptimizerError, match="HiGHS refused to run"):
         optimize(small)
+
+
+def test_the_basis_statuses_a_result_keeps_are_highs_own():
+    """``LpBasis`` lives with the solver-free results and names HiGHS's statuses by number."""
+    from optimizer.core.status import BASIS_BASIC, BASIS_LOWER
+    assert (BASIS_LOWER, BASIS_BASIC) == (int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kBasic))

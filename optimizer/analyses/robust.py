@@ -16,10 +16,10 @@ import pandas as pd
 
 from optimizer.core.diagnose import why_no_plan
 from optimizer.core import workers as processes
-from optimizer.core.highs_runner import LpBasis, clock_stops
+from optimizer.core.highs_runner import clock_stops
 from optimizer.core.result import InvalidPlan
 from optimizer.core.run import optimize, scenario_basis
-from optimizer.core.status import SolveOptions
+from optimizer.core.status import LpBasis, SolveOptions
 from optimizer.data.inputs import Inputs
 
 #: Shares of draws at or above which a measure is a robust buy, and below which (but above

@@ -316,7 +316,8 @@ def _block_value(parts: Split, block: int, cost: np.ndarray, time_limit: float |
            "start": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32),
            "index": local[arrays["index"][entries]].astype(np.int32), "value": arrays["value"][entries],
            "integer": integer if integer.any() else None}
-    status, _primal, objective, dual_bound, _gap, values, _duals = solve_arrays(sub, _options(BLOCK_GAP, time_limit, 1))
+    run = solve_arrays(sub, _options(BLOCK_GAP, time_limit, 1))
+    status, objective, dual_bound, values = run.status, run.objective, run.dual_bound, run.values
     if sub["integer"] is None:  # a linear program: its optimal objective
         return (float(objective), values) if status == OPTIMAL else None
     if status not in (OPTIMAL, TIME_LIMIT) or not np.isfinite(dual_bound) or abs(dual_bound) >= 1e30:
@@ -339,10 +340,10 @@ def master(parts: Split, offers: list[np.ndarray], gap: float, time_limit: float
     for j, offer in enumerate(offers):
         offered[j, np.unique(label[np.isnan(offer) & school])] = 0.0
     offers = [np.nan_to_num(offer) for offer in offers]
-    _status, primal, _objective, _bound, _gap, chosen, _duals = solve_arrays(
-        _master_arrays(parts, offers, offered.ravel()), _options(gap, time_limit, threads))
-    if primal != 2:  # no feasible point
+    run = solve_arrays(_master_arrays(parts, offers, offered.ravel()), _options(gap, time_limit, threads))
+    if not run.has_point:
         return None
+    chosen = run.values
     values = np.zeros(len(label))
     pick = np.round(chosen[:offered.size]).reshape(offered.shape)
     for j, offer in enumerate(offers):

@@ -18,7 +18,7 @@ from optimizer.core.decompose import (
     school_bound,
     split,
 )
-from optimizer.core.highs_runner import LpBasis, clock_stopped, run_highs
+from optimizer.core.highs_runner import clock_stopped, run_highs
 from optimizer.core.model import Model
 from optimizer.core.plan import Plan
 from optimizer.core.solve import (
@@ -28,7 +28,7 @@ from optimizer.core.solve import (
     solver_errors,
     start_values,
 )
-from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
+from optimizer.core.status import LpBasis, SolveOptions, SolveReport, Status, relative_gap
 
 
 @dataclass

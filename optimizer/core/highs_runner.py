@@ -15,8 +15,28 @@ import numpy as np
 import pulp
 
 from optimizer.core import workers
-from optimizer.core.status import stop_request, stop_requested
+from optimizer.core.status import LpBasis, stop_request, stop_requested
 from optimizer.errors import SolverFailed
+
+
+@dataclass(frozen=True)
+class RawOutcome:
+    """What one HiGHS run returned, in HiGHS's own terms (its model and primal solution
+    statuses, objective in the minimisation sense it was given), before it is read as a
+    plan; a solver process sends it back through a pipe."""
+
+    status: int  # HiGHS's model status
+    primal_status: int  # 2: a feasible point is returned
+    objective: float
+    dual_bound: float
+    gap: float
+    values: np.ndarray  # one per column
+    duals: np.ndarray  # row duals of a linear program (empty for a MIP)
+    basis: tuple[np.ndarray, np.ndarray] | None = None  # a linear program's final column and row statuses, when kept
+
+    @property
+    def has_point(self) -> bool:
+        return self.primal_status == 2
 
 
 @dataclass
@@ -31,27 +51,6 @@ class HighsOutcome:
     died: bool = False  # True when the solver process ended without an answer
     row_dual: np.ndarray | None = None  # of a solved relaxation: HiGHS's row duals (minimisation sense)
     basis: LpBasis | None = None  # of a solved relaxation: its final basis
-
-
-@dataclass(frozen=True)
-class LpBasis:
-    """The final basis of a solved LP relaxation, by variable and row name, so that the
-    relaxation of a changed model (a what-if: another budget, a grant off, a mandate added)
-    can start from it. HiGHS's basis statuses (lower, basic, upper, zero, nonbasic)."""
-
-    columns: tuple[str, ...]
-    col_status: np.ndarray
-    rows: tuple[str, ...]
-    row_status: np.ndarray
-
-    def on(self, columns: list[str], rows: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The statuses for another model's ``columns`` and ``rows``: a new column starts at
-        its lower bound, a new row with its slack basic. HiGHS takes the result as an alien
-        basis and repairs it where it does not fit (a column gone that was basic, say)."""
-        col = dict(zip(self.columns, self.col_status.tolist()))
-        row = dict(zip(self.rows, self.row_status.tolist()))
-        return (np.array([col.get(c, _LOWER) for c in columns], dtype=np.int8),
-                np.array([row.get(r, _BASIC) for r in rows], dtype=np.int8))
 
 
 def _structure(prob: pulp.LpProblem) -> tuple:
@@ -131,7 +130,6 @@ def _banner_set_aside() -> None:
 _banner_set_aside()
 
 _OPTIMAL = int(highspy.HighsModelStatus.kOptimal)
-_LOWER, _BASIC = int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kBasic)
 _STATUSES = {int(s): s for s in highspy.HighsBasisStatus.__members__.values()}
 OPTIMAL, TIME_LIMIT = _OPTIMAL, int(highspy.HighsModelStatus.kTimeLimit)  # model statuses of solve_arrays
 _ERRORS = {int(getattr(highspy.HighsModelStatus, name)) for name in
@@ -237,15 +235,15 @@ def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = Fa
     statuses = None if final is None or not final.valid else (
         np.array([int(s) for s in final.col_status], dtype=np.int8),
         np.array([int(s) for s in final.row_status], dtype=np.int8))
-    return (int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
-            info.mip_dual_bound, info.mip_gap, np.asarray(solution.col_value), duals, statuses)
+    return RawOutcome(int(h.getModelStatus()), int(info.primal_solution_status), info.objective_function_value,
+                      info.mip_dual_bound, info.mip_gap, np.asarray(solution.col_value), duals, statuses)
 
 
-def solve_arrays(arrays: dict, options: dict) -> tuple:
+def solve_arrays(arrays: dict, options: dict) -> RawOutcome:
     """Solve a small model given as arrays (see :func:`model_arrays`) in this process, with
-    HiGHS's ``options``; returns what :func:`_solve` returns but the basis."""
-    outcome = _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))[:7]
-    if outcome[0] == TIME_LIMIT:
+    HiGHS's ``options``."""
+    outcome = _checked(_solve(arrays, {"output_flag": False, **options}, None), len(arrays["cost"]))
+    if outcome.status == TIME_LIMIT:
         clock_stopped()
     return outcome
 
@@ -319,28 +317,27 @@ def _checked(outcome, columns: int):
     """The solver's outcome if it has the expected shape, else a :class:`SolverFailed`."""
     if isinstance(outcome, str):
         return outcome
-    if not isinstance(outcome, tuple) or len(outcome) != 8:
+    if not isinstance(outcome, RawOutcome):
         raise SolverFailed("HiGHS returned an answer of the wrong shape")
-    status, primal_status, objective, _bound, _gap, values, _duals, _basis = outcome
+    status, objective, values = outcome.status, outcome.objective, outcome.values
     if status == _REFUSED:
         raise SolverFailed("HiGHS refused to run the model (it set no status); your inputs are unchanged. "
                            "Report the scenario, or try --solver cbc")
     if status in _ERRORS:
         raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
-    if primal_status == 2 and (len(values) != columns or not np.all(np.isfinite(values))
+    if outcome.has_point and (len(values) != columns or not np.all(np.isfinite(values))
                                or not np.isfinite(objective)):
         raise SolverFailed(f"HiGHS returned {len(values)} values for {columns} variables, or values "
                            "that are not finite numbers")
     return outcome
 
 
-def _point_disagrees(outcome: tuple, cost: np.ndarray) -> bool:
+def _point_disagrees(outcome: RawOutcome, cost: np.ndarray) -> bool:
     """True when the returned point's objective is not the objective HiGHS reports."""
-    _status, primal_status, objective_value, _bound, _gap, col_value, _duals, _basis = outcome
-    if primal_status != 2:
+    if not outcome.has_point:
         return False
-    actual = float(np.dot(cost, col_value))
-    return abs(actual - objective_value) > 1e-6 * max(1.0, abs(objective_value))
+    actual = float(np.dot(cost, outcome.values))
+    return abs(actual - outcome.objective) > 1e-6 * max(1.0, abs(outcome.objective))
 
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
@@ -394,22 +391,21 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         # HiGHS 1.16 can hand back the starting point while reporting the objective of a
         # better solution it found in the presolved space: never trust such a point.
         outcome = _checked(_run(arrays, options, None, time_limit), len(cost))
-    if outcome == STOPPED or (not isinstance(outcome, str) and outcome[0] == TIME_LIMIT):
+    if outcome == STOPPED or (not isinstance(outcome, str) and outcome.status == TIME_LIMIT):
         clock_stopped()
     if isinstance(outcome, str):
         return HighsOutcome(pulp.LpSolutionNoSolutionFound, None, None, None, stopped=outcome == STOPPED,
                             died=outcome == DIED)
-    status, primal_status, objective_value, dual_bound, mip_gap, col_value, row_dual, statuses = outcome
-    has_point = primal_status == 2  # kSolutionStatusFeasible
+    status, has_point = outcome.status, outcome.has_point
     if has_point:
-        for var, val in zip(variables, col_value):
+        for var, val in zip(variables, outcome.values):
             var.varValue = float(val)
     sign = -1.0 if prob.sense == pulp.LpMaximize else 1.0
-    objective = sign * objective_value if has_point else None
+    objective = sign * outcome.objective if has_point else None
     if relax:
         bound = objective if status == _OPTIMAL else None
     else:
-        bound = sign * dual_bound if abs(dual_bound) < 1e30 else None
+        bound = sign * outcome.dual_bound if abs(outcome.dual_bound) < 1e30 else None
     if status == _OPTIMAL and has_point:
         sol = pulp.LpSolutionOptimal
     elif status in _INFEASIBLE:
@@ -418,8 +414,9 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         sol = pulp.LpSolutionIntegerFeasible
     else:
         sol = pulp.LpSolutionNoSolutionFound
-    gap_value = mip_gap if has_point and mip_gap < 1e30 and not relax else None
-    duals = row_dual if relax and status == _OPTIMAL and len(row_dual) == len(row_lower) else None
+    gap_value = outcome.gap if has_point and outcome.gap < 1e30 and not relax else None
+    duals = outcome.duals if relax and status == _OPTIMAL and len(outcome.duals) == len(row_lower) else None
+    statuses = outcome.basis
     final = None if statuses is None or names is None or status != _OPTIMAL else LpBasis(
         tuple(names[0]), statuses[0], tuple(names[1]), statuses[1])
     return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals, basis=final)

@@ -29,7 +29,7 @@ from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import OptimizerError
 
 if TYPE_CHECKING:
-    from optimizer.core.highs_runner import LpBasis
+    from optimizer.core.status import LpBasis
 
 
 class InvalidPlan(OptimizerError):

@@ -8,7 +8,7 @@ from dataclasses import replace
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.guided import FIXED_NEIGHBOURHOOD, Guided, lp_guided
-from optimizer.core.highs_runner import LpBasis, clock_stopped
+from optimizer.core.highs_runner import clock_stopped
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
 from optimizer.core.problem import Problem, expand
@@ -27,6 +27,7 @@ from optimizer.core.solve import (
 )
 from optimizer.core.status import (
     TIME_UP_SECONDS,
+    LpBasis,
     SolveOptions,
     SolveReport,
     Status,

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pulp
 
-from optimizer.core.highs_runner import LpBasis, run_highs
+from optimizer.core.highs_runner import run_highs
 from optimizer.core.model import K, Model
 from optimizer.core.plan import Plan, make_plan
-from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
+from optimizer.core.status import LpBasis, SolveOptions, SolveReport, Status, relative_gap
 from optimizer.core.verify import Violation, plan_objective, plan_value, verify
 from optimizer.errors import OptimizerError, SolverFailed, short
 

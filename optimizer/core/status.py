@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from numbers import Integral, Real
 
+import numpy as np
+
 from optimizer.defaults import DEFAULT_GAP
 from optimizer.errors import InputError, InputProblem, SolveCancelled, short
 
@@ -167,3 +169,29 @@ def stop_requested() -> None:
 def stop_request() -> threading.Event | None:
     """The event that stops this thread's solve (see :func:`stoppable`), if any."""
     return _stop.get()
+
+
+#: HiGHS's basis statuses of a column at its lower bound and of a basic column or row
+#: (``HighsBasisStatus.kLower``, ``kBasic``), kept here so that results need no solver.
+BASIS_LOWER, BASIS_BASIC = 0, 1
+
+
+@dataclass(frozen=True)
+class LpBasis:
+    """The final basis of a solved LP relaxation, by variable and row name, so that the
+    relaxation of a changed model (a what-if: another budget, a grant off, a mandate added)
+    can start from it. HiGHS's basis statuses (lower, basic, upper, zero, nonbasic)."""
+
+    columns: tuple[str, ...]
+    col_status: np.ndarray
+    rows: tuple[str, ...]
+    row_status: np.ndarray
+
+    def on(self, columns: list[str], rows: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The statuses for another model's ``columns`` and ``rows``: a new column starts at
+        its lower bound, a new row with its slack basic. HiGHS takes the result as an alien
+        basis and repairs it where it does not fit (a column gone that was basic, say)."""
+        col = dict(zip(self.columns, self.col_status.tolist()))
+        row = dict(zip(self.rows, self.row_status.tolist()))
+        return (np.array([col.get(c, BASIS_LOWER) for c in columns], dtype=np.int8),
+                np.array([row.get(r, BASIS_BASIC) for r in rows], dtype=np.int8))
