@@ -206,11 +206,9 @@ def _scheduler_for(threads: int | None) -> None:
 
 def _solve(arrays: dict, options: dict, start, basis=None, keep_basis: bool = False,
            stop: threading.Event | None = None) -> tuple:
-    """Solve; return status, primal solution status, objective, dual bound, gap, column
-    values, row duals (of a linear program; empty for a MIP) and, when ``keep_basis``, a
-    linear program's final basis (column and row statuses; else None). ``start`` is a
-    MIP's starting point (columns and values), ``basis`` an LP's starting basis; ``stop``
-    interrupts the run when set."""
+    """Solve on this thread; the run's :class:`RawOutcome` (with a linear program's final basis
+    when ``keep_basis``). ``start`` is a MIP's starting point (columns and values), ``basis``
+    an LP's starting basis; ``stop`` interrupts the run when set."""
     _scheduler_for(options.get("threads"))
     h = highspy.Highs()
     if stop is not None:
@@ -326,7 +324,7 @@ def _checked(outcome, columns: int):
     if status in _ERRORS:
         raise SolverFailed(f"HiGHS stopped with an error ({highspy.HighsModelStatus(status).name})")
     if outcome.has_point and (len(values) != columns or not np.all(np.isfinite(values))
-                               or not np.isfinite(objective)):
+                              or not np.isfinite(objective)):
         raise SolverFailed(f"HiGHS returned {len(values)} values for {columns} variables, or values "
                            "that are not finite numbers")
     return outcome
