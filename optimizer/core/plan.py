@@ -18,6 +18,7 @@ ITEM_COLUMNS = ["measure_id", "site_id", "year", "quantity", "unit", "capital_co
                 "layer", "component", "tier", "name", "budget_category", "renewed_in"]
 FUNDING_COLUMNS = ["measure_id", "site_id", "year", "kind", "source", "amount", "match_for"]
 EPS_CENTS = 0.01  # a hundredth of a cent: below it, a solver's value is float noise, not money
+NOISE_CENTS = 100  # a source over an award or limit by less than a dollar is solver tolerance
 
 
 def match_needed(factor: float, grant_cents: int) -> int:
@@ -25,7 +26,6 @@ def match_needed(factor: float, grant_cents: int) -> int:
     grant dollar): money is paid in whole cents, so the need is rounded down to one. The one
     rule the plan's split and the verifier both apply."""
     return math.floor(factor * grant_cents + 1e-6)
-NOISE_CENTS = 100  # a source over an award or limit by less than a dollar is solver tolerance
 
 
 @dataclass
