@@ -248,6 +248,31 @@ def test_carry_over(tmp_path):
     assert yes.plan.items["year"].tolist() == [2028]
 
 
+def test_upkeep_share(tmp_path):
+    # Two state allocations that go on after the horizon, each $10,000 a year, may pay
+    # hardware. Keeping the lock (a bond pays its $10,000) costs $2,500 a year after the
+    # horizon. With the rule the lock is worth buying, its upkeep being theirs; without it,
+    # that upkeep is local money at its price and the lock is left out. Together the two pay
+    # at most the $2,500 (not $2,500 each): the solver's objective is the verifier's, whose
+    # share is the min-cut over the sets of allocations, give or take the tie-breaks.
+    alloc = program("alloc", annual=True, match_rate=0, match_basis="none", match_type="none",
+                    recurring_costs_allowed=True, supplement_not_supplant=False, level="state")
+    yearly = {"program": "alloc", "amount": 10_000, "amount_per": "year"}
+    bond = {"name": "Bond", "amount": 10_000, "level": "local", "eligible_categories": ["hardware"], "recurring": False}
+    lock = m("lock", capital_low=10_000, capital_typical=10_000, capital_high=10_000, annual_cost=0, useful_life=4,
+             effectiveness=0.5, funding_categories="hardware")
+    p = problem(tmp_path, [lock], programs=[alloc], funding_sources={"a": yearly, "b": yearly, "bond": bond},
+                horizon={"start": 2027, "years": 2}, budget={"capital": 0, **FREE},
+                policy={"years_after_horizon": 3, "discount_rate": 0, "least_value_per_1000": 0.6})
+    assert p.after_payable(["a"]).tolist() == p.after_payable(["a", "b"]).tolist() == [2500.0]
+    model = build_model(p)
+    report = solve_model(model)
+    ok, off = check(model, read_plan(model)), solve(p, skip=["upkeep_share"])
+    assert installed(ok) == {"lock"} and installed(off) == set()
+    assert ok.objective == pytest.approx(ok.value, abs=1e-9)  # no local money left to price
+    assert report.objective == pytest.approx(ok.objective, rel=1e-3)
+
+
 def test_every_rule_has_a_test():
     tested = {name[len("test_"):] for name in globals() if name.startswith("test_")}
     assert set(RULES) <= tested, set(RULES) - tested

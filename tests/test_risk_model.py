@@ -14,7 +14,7 @@ from optimizer.core.verify import plan_objective
 from optimizer.data.inputs import load_inputs
 from optimizer.paths import SCENARIOS_DIR
 from optimizer.reports.export import plan_dict
-from tests.builders import instance, m, problem
+from tests.builders import instance, m, problem, program
 from tests.test_properties import brute_force_value, net_value
 
 FREE = {"operating": 1e9}
@@ -157,6 +157,40 @@ def test_an_item_whose_renewals_cost_more_than_it_protects_is_not_bought(tmp_pat
         result = optimize(instance(tmp_path, lock, budget={"capital": 3_000_000, **FREE}, horizon=horizon,
                                    policy={**policy, "years_after_horizon": after}))
         assert (set(result.plan.items["measure_id"]) == {"lock"}) is bought, (life, after)
+
+
+def test_an_allocation_paid_every_year_by_law_pays_upkeep_after_the_horizon_up_to_its_amount(tmp_path):
+    # One school, risk 1 a year, a 2-year plan and 3 years after it, undiscounted. A bond pays
+    # the lock's $10,000 in 2027; keeping it after the horizon costs $10,000 / 4 years = $2,500
+    # a year. Local money is dear (0.6 serious-harm equivalents per $1,000), so the lock (5 years of
+    # protection, 2.486) is worth buying only if the district's own money pays little of that
+    # upkeep: 3 x (2,500 - share) x 0.6 / 1,000 against 2.486. A yearly state allocation that goes
+    # on after the horizon pays its share of the upkeep, up to its yearly amount:
+    #   $10,000 a year: share 2,500, local 0                  -> bought, objective 2.486
+    #   $2,000 a year:  share 2,000, local 3 x 500 = 1,500    -> bought, objective 2.486 - 0.9
+    #   $1,000 a year:  share 1,000, local 3 x 1,500 = 4,500  -> 2.7 > 2.486, not bought
+    # and an allocation that ends before the horizon does, or that the district says will not
+    # go on (continues: false), pays none of it: not bought.
+    lock = fixed("lock", 10_000, effectiveness=0.5, useful_life=4, funding_categories="hardware")
+    alloc = program("alloc", annual=True, match_rate=0, match_basis="none", match_type="none",
+                    recurring_costs_allowed=True, supplement_not_supplant=False, level="state")
+    bond = {"name": "Bond", "amount": 10_000, "level": "local", "eligible_categories": ["hardware"], "recurring": False}
+    both = 5 * by_hand([0.5])
+    assert both == pytest.approx(2.486, abs=1e-3)
+
+    def plan(amount: float, **source):
+        sources = {"bond": bond, "alloc": {"program": "alloc", "amount": amount, "amount_per": "year", **source}}
+        return optimize(instance(tmp_path, [lock], programs=[alloc], funding_sources=sources,
+                                 budget={"capital": 0, **FREE}, horizon={"start": 2027, "years": 2},
+                                 policy={"years_after_horizon": 3, "discount_rate": 0, "least_value_per_1000": 0.6}))
+
+    for amount, bought, objective in ((10_000, True, both), (2000, True, both - 0.9), (1000, False, 0.0)):
+        result = plan(amount)
+        assert (set(result.plan.items["measure_id"]) == {"lock"}) is bought, amount
+        assert plan_objective(result.problem, result.plan) == pytest.approx(objective, abs=1e-6)
+        assert result.report.objective == pytest.approx(objective, rel=1e-3)  # the solver's adds its tie-breaks
+    for source in ({"last_year": 2027}, {"continues": False}):
+        assert plan(10_000, **source).plan.items.empty, source
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from itertools import combinations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,7 @@ class Model:
     local_money: dict[str, dict] = field(default_factory=dict)
     projects: dict[str, dict] = field(default_factory=dict)  # project flags, see _project_flags
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
+    upkeep: dict[str, pulp.LpVariable] = field(default_factory=dict)  # see define_upkeep_share
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
@@ -728,6 +730,26 @@ def tier1_terms(m: Model):
     return pairs
 
 
+def define_upkeep_share(m: Model) -> None:
+    """Sources that keep paying after the horizon (``Problem.continuing_sources``) pay, each
+    year after it, up to their yearly amount of keeping the plan's end state in service, on
+    what they may pay for; the objective prices only the rest as local money. For every set of
+    those sources, what they pay together stays within the upkeep any of them may pay (with
+    their amounts, the cut conditions of a transport of money to items, so the split exists)."""
+    p = m.problem
+    continuing = p.continuing_sources
+    if not (continuing and p.years_after and p.least_value_per_1000):
+        return
+    m.upkeep = {s.id: m.prob.add_variable(f"upkeep_share[{s.id}]", 0, s.amount / K) for s in continuing}
+    for r in range(1, len(continuing) + 1):
+        for together in combinations(continuing, r):
+            ids = [s.id for s in together]
+            payable = p.after_payable(ids)
+            m.add(_expr([(m.upkeep[i], 1) for i in ids]
+                        + [(m.y[c][-1], -payable[c] / K) for c in np.flatnonzero(payable)]),
+                  pulp.LpConstraintLE, 0, f"upkeep_share[{'+'.join(ids)}]")
+
+
 def define_objective(m: Model, kind: str) -> None:
     """Set the objective: risk reduction, least cost, or the tier-1 count.
 
@@ -760,9 +782,10 @@ def define_objective(m: Model, kind: str) -> None:
         eps = min(eps, 1e-3 * price)
     local = [(v, -price * c) for column in ("capital", "annual") for terms in _local(m, column).values()
              for v, c in terms] + [(v, -price * c) for v, c in procurement_terms(m)] if price else []
-    if price and p.years_after:  # keeping the plan's end state in service after the horizon falls on local money
+    if price and p.years_after:  # keeping the end state after the horizon, less what continuing sources pay
         after = p.time.total_after / K
         local += [(m.y[c][-1], -price * after * cost) for c, cost in enumerate(p.keeping_costs) if cost]
+        local += [(v, price * p.time.total_after) for v in m.upkeep.values()]  # the part continuing sources pay
     m.prob.setObjective(_expr(value + local + [(v, -eps * c) for v, c in tco] + [(v, eps * c / 2) for v, c in grants]))
 
 
@@ -779,7 +802,7 @@ RULES = {
     "match": define_match, "funding_limits": define_funding_limits,
     "compliance_first": define_compliance_first, "projects": define_projects,
     "layer_share": define_layer_share, "equity": define_equity,
-    "target_tier": define_target_tier,
+    "target_tier": define_target_tier, "upkeep_share": define_upkeep_share,
 }
 
 

@@ -61,6 +61,7 @@ class Source:
     supplement_not_supplant: bool
     limits: tuple[SourceLimit, ...] = ()
     compliance_measures: frozenset[str] = frozenset()
+    continues: bool = False  # paid every year after the horizon too (an allocation by law): see Problem.after_payable
 
     @property
     def award_over_horizon(self) -> float:
@@ -202,6 +203,27 @@ class Problem:
         cand = self.candidates
         return (cand["annual"].to_numpy(dtype=float)
                 + cand["capital"].to_numpy(dtype=float) / cand["useful_life"].to_numpy(dtype=float))
+
+    @property
+    def continuing_sources(self) -> list[Source]:
+        """Sources that keep paying after the horizon, and so pay their share of keeping the
+        plan's end state in service then (``Source.continues``)."""
+        return [s for s in self.sources if s.continues]
+
+    def after_payable(self, source_ids) -> np.ndarray:
+        """Yearly cost, in dollars, of keeping each candidate in service after the horizon
+        (``keeping_costs``) that one of ``source_ids`` may pay: its recurring cost where one may
+        pay its recurring costs, its renewal where one may pay its capital."""
+        ids = set(source_ids)
+        cand = self.candidates
+
+        def payable(column: str, classes: dict[int, tuple[str, ...]]) -> np.ndarray:
+            ok = {q: bool(ids.intersection(sig)) for q, sig in classes.items()}
+            return np.array([ok[int(q)] for q in cand[column]], dtype=bool)
+
+        renewal = cand["capital"].to_numpy(dtype=float) / cand["useful_life"].to_numpy(dtype=float)
+        return (np.where(payable("op_class", self.op_classes), cand["annual"].to_numpy(dtype=float), 0.0)
+                + np.where(payable("cap_class", self.cap_classes), renewal, 0.0))
 
     def purchases(self, c: int, year: int) -> range:
         """Fiscal years in the horizon in which candidate row ``c``, installed in ``year``, is
@@ -351,8 +373,18 @@ def _sources(scenario: Scenario, catalog: Catalog, notes: list[str],
             match_rate=rate, match_basis=(program.match_basis if program else "federal_share"),
             supplement_not_supplant=(program.supplement_not_supplant if program else level == "federal"),
             limits=limits, compliance_measures=first,
+            continues=_continues(src, program, years, scenario.horizon.fiscal_years[-1], rate),
         ))
     return out
+
+
+def _continues(src, program, years: tuple[int, ...], last_year: int, match_rate: float) -> bool:
+    """Whether a source keeps paying after the horizon: as the scenario says, else when it is a
+    yearly allocation of a program allocated every year by law (the Texas allotment, Title IV-A),
+    paid through the horizon's last year; never when it asks a local match (that is local money)."""
+    said = src.continues if src.continues is not None else (
+        program is not None and program.annual and src.amount_per == "year")
+    return bool(said) and years[-1] == last_year and match_rate == 0
 
 
 def _lanes(site: Site) -> int:

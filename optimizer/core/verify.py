@@ -41,8 +41,32 @@ def plan_objective(problem: Problem, plan: Plan) -> float:
     gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     f = plan.funding
     local = float(f.loc[f["source"] == LOCAL, "amount"].sum()) + float(_procurement_by_year(problem, plan.items).sum())
-    after = problem.time.total_after * sum(problem.keeping_costs[c] for c in plan.installs)
-    return gain - problem.least_value_per_1000 * (local + after) / 1000
+    keeping = sum(problem.keeping_costs[c] for c in plan.installs) - upkeep_paid_after(problem, plan.installs)
+    return gain - problem.least_value_per_1000 * (local + problem.time.total_after * keeping) / 1000
+
+
+def upkeep_paid_after(problem: Problem, installs) -> float:
+    """Dollars a year of keeping the plan's end state in service after the horizon that the
+    sources continuing by law pay (``Problem.continuing_sources``), each up to its yearly amount
+    and on what it may pay for: the most money that can flow from them to the items, which by
+    max-flow/min-cut is the least, over every set T of them, of the amounts of those outside T
+    plus the upkeep that sources in T may pay (read item by item from ``Problem.may_pay``)."""
+    continuing = problem.continuing_sources
+    if not continuing:
+        return 0.0
+    cand = problem.candidates
+    split = {c: (float(cand.at[c, "annual"]), float(cand.at[c, "capital"]) / float(cand.at[c, "useful_life"]))
+             for c in installs}
+    payable = {s.id: {c: (problem.may_pay(s, c, "annual").allowed, problem.may_pay(s, c, "capital").allowed)
+                      for c in installs} for s in continuing}
+    cuts = []
+    for mask in range(1 << len(continuing)):
+        inside = [s for i, s in enumerate(continuing) if mask >> i & 1]
+        outside = sum(s.amount for i, s in enumerate(continuing) if not mask >> i & 1)
+        reach = sum(annual * any(payable[s.id][c][0] for s in inside) + renewal * any(payable[s.id][c][1] for s in inside)
+                    for c, (annual, renewal) in split.items())
+        cuts.append(outside + reach)
+    return min(cuts)
 
 
 def _projects_of(problem: Problem, items) -> pd.DataFrame:

@@ -192,6 +192,11 @@ class FundingSource(BaseModel):
         default=None, description="whether the money may pay recurring costs (subscriptions, licences, "
                                   "salaries, service fees); required for a custom source, and for a "
                                   "program only to narrow its rule (bond money pays one-time capital)")
+    continues: Flag | None = Field(
+        default=None, description="whether the money keeps coming every year after the horizon, so that it "
+                                  "pays its share of keeping the plan in service then; default: true for a "
+                                  "yearly allocation of a program allocated every year by law, paid through "
+                                  "the horizon's last year and without a local match")
     awarded: Flag = True
     first_year: FiscalYear | None = None
     last_year: FiscalYear | None = None
