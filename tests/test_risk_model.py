@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from optimizer.analyses.marginal import added_value
-from optimizer.core.risk import BREAKPOINTS
+from optimizer.core.risk import BREAKPOINTS, protection, protection_at
 from optimizer.core.run import optimize
 from optimizer.core.verify import plan_objective
 from optimizer.data.inputs import load_inputs
@@ -47,6 +48,14 @@ def by_hand(effects: list[float]) -> float:
             f_lo, f_hi = 1 - math.exp(-lo), 1 - math.exp(-hi)
             return f_lo + (level - lo) / (hi - lo) * (f_hi - f_lo)
     return 1 - math.exp(-BREAKPOINTS[-1])
+
+
+def test_the_greedy_plan_s_protection_of_one_level_is_the_curve_s_to_the_last_bit():
+    # the greedy plan reads the curve one level at a time (protection_at); the verifier and the
+    # reports read it by array (protection): the two must agree exactly, ends and breakpoints too
+    levels = np.concatenate([np.linspace(-1.0, 4.0, 20_001), BREAKPOINTS,
+                             np.nextafter(BREAKPOINTS, -np.inf), np.nextafter(BREAKPOINTS, np.inf)])
+    assert [protection_at(x) for x in levels] == protection(levels).tolist()
 
 
 def test_risk_by_threat_of_a_plan_equals_the_hand_calculation(tmp_path):
@@ -189,8 +198,11 @@ def test_an_allocation_paid_every_year_by_law_pays_upkeep_after_the_horizon_up_t
         assert (set(result.plan.items["measure_id"]) == {"lock"}) is bought, amount
         assert plan_objective(result.problem, result.plan) == pytest.approx(objective, abs=1e-6)
         assert result.report.objective == pytest.approx(objective, rel=1e-3)  # the solver's adds its tie-breaks
+        assert "goes on after the horizon" in next(s for s in result.problem.sources if s.id == "alloc").reading
     for source in ({"last_year": 2027}, {"continues": False}):
-        assert plan(10_000, **source).plan.items.empty, source
+        ended = plan(10_000, **source)
+        assert ended.plan.items.empty, source
+        assert "goes on after the horizon" not in next(s for s in ended.problem.sources if s.id == "alloc").reading
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from collections import defaultdict
 from optimizer.core.plan import LOCAL, Plan, make_plan
 from optimizer.core.problem import Problem
 from optimizer.core.projects import procured
-from optimizer.core.risk import RiskLedger, protection
+from optimizer.core.risk import RiskLedger, protection_at
 
 
 class _Ledger:
@@ -238,7 +238,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         step = defaultdict(float)
         for cell, e in members[c]:
             step[group_of[cell]] += min(cell_sum[cell] + e, cap[cell]) - min(cell_sum[cell], cap[cell])
-        return sum(weight[g] * float(protection(level[g] + d) - protection(level[g])) for g, d in step.items())
+        return sum(weight[g] * (protection_at(level[g] + d) - protection_at(level[g])) for g, d in step.items())
 
     def take(c) -> None:
         for cell, e in members[c]:
@@ -249,12 +249,13 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         take(c)
     heap = [(-gain(c) / max(tco[c], 1.0), c) for c in range(len(cand)) if c not in installs]
     heapq.heapify(heap)
+    counted = len(p.years) + p.time.total_after  # the years an item protects: the horizon and those after it
     while heap:
         _, c = heapq.heappop(heap)
         if c in installs:
             continue
         ratio = gain(c) / max(tco[c], 1.0)
-        if ratio <= 0 or ratio * (len(p.years) + p.time.total_after) * 1000 < p.least_value_per_1000 * len(p.years):
+        if ratio <= 0 or ratio * counted * 1000 < p.least_value_per_1000 * len(p.years):
             continue  # a start: items the price holds out may still come in on grant money
         if heap and ratio < -heap[0][0] - 1e-15:
             heapq.heappush(heap, (-ratio, c))

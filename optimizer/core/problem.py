@@ -76,7 +76,8 @@ class Source:
                   if self.per_year else f"${self.amount:,.0f} in all, spent in {years}")
         match = f"{self.match_rate:.0%} local match" if self.match_rate > 0 else "no local match"
         recurring = "pays recurring costs" if self.recurring_allowed else "one-time costs only (no recurring costs)"
-        return f"{self.name} ({self.id}): {amount}; {recurring}; {match}"
+        after = "; goes on after the horizon, paying its share of the plan's upkeep then" if self.continues else ""
+        return f"{self.name} ({self.id}): {amount}; {recurring}; {match}{after}"
 
     @property
     def spans(self) -> list[tuple[int | str, tuple[int, ...]]]:

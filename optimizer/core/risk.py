@@ -13,6 +13,7 @@ the optimizer stays a MILP. Risk reduced is counted for every year a measure is 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -36,6 +37,21 @@ def protection(level):
     """Share of a threat's risk removed at log-effect ``level`` (scalar or array): the chords of
     ``1 - exp(-L)`` between :data:`BREAKPOINTS`."""
     return np.interp(level, BREAKPOINTS, _SHARES)
+
+
+_SLOPES = tuple((s1 - s0) / (b1 - b0) for (b0, s0), (b1, s1) in zip(zip(BREAKPOINTS, _SHARES),
+                                                                     zip(BREAKPOINTS[1:], _SHARES[1:])))
+
+
+def protection_at(level: float) -> float:
+    """:func:`protection` of one level, as NumPy's ``interp`` computes it, without an array
+    (the greedy plan asks it tens of thousands of times)."""
+    if level <= BREAKPOINTS[0]:
+        return _SHARES[0]
+    if level >= BREAKPOINTS[-1]:
+        return _SHARES[-1]
+    j = bisect_right(BREAKPOINTS, level) - 1
+    return _SLOPES[j] * (level - BREAKPOINTS[j]) + _SHARES[j]
 
 
 def protection_pieces(start: float, end: float) -> list[tuple[float, float]]:
