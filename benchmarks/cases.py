@@ -29,7 +29,7 @@ class Case:
     kind : str
         Which measurement of ``run.MEASURES`` runs it.
     size, workers : int
-        Frontier points or robustness draws, and the processes solving them.
+        Frontier points or robustness draws, and the processes solving them (or valuing grant awards).
     before : callable, optional
         For a what-if: the scenario before the change, whose plan the re-solve starts from.
     memory_mb : float, optional
@@ -110,6 +110,8 @@ CASES = {
                        "frontier", 20, workers=2),
     "M-robust": Case("M-robust", _synthetic("M"), 1e-2, 60, 180.0, "200 draws at 1% in 3 min on 2 workers",
                      "robust", 200, workers=2),
+    "suburban-opportunities": Case("suburban-opportunities", _SUBURBAN, 1e-3, 60, 10.0,
+                                   "every grant program valued in 10 s on 2 workers", "opportunities", workers=2),
     "M-robust-1w": Case("M-robust-1w", _synthetic("M"), 1e-2, 60, None, "the same draws on 1 worker (scaling)",
                         "robust", 200, workers=1),
 }

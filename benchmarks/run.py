@@ -147,8 +147,26 @@ def measure_robust(case: Case) -> dict:
             "gap": None if math.isnan(r.worst_gap) else round(r.worst_gap, 5), **baselines(case, inputs)}
 
 
+def measure_opportunities(case: Case) -> dict:
+    """Every grant program the case's district could apply for, valued by ``case.workers``
+    processes (the plan without an award solved first, in the call)."""
+    from optimizer.analyses.opportunities import opportunities
+
+    inputs = case.load()
+    _warm_up()
+    began = time.perf_counter()
+    found = opportunities(inputs, SolveOptions(time_limit=case.time_limit, gap=case.gap), workers=case.workers)
+    total = time.perf_counter() - began
+    valued = int(found.table["points"].notna().sum())
+    gaps = found.table["gap"].dropna()
+    return {"status": f"{valued} of {len(found.table)} programs valued", "total_s": round(total, 2),
+            "gap": round(max(float(gaps.max()), found.base.report.gap or 0.0), 5) if len(gaps) else None,
+            **baselines(case, inputs)}
+
+
 #: Measurements by case kind.
-MEASURES = {"plan": measure_plan, "whatif": measure_whatif, "frontier": measure_frontier, "robust": measure_robust}
+MEASURES = {"plan": measure_plan, "whatif": measure_whatif, "frontier": measure_frontier, "robust": measure_robust,
+            "opportunities": measure_opportunities}
 
 
 def measure(case_name: str, size: int | None = None) -> dict:

@@ -32,7 +32,7 @@ _LAZY = {
     "ROBUST_OPTIONS": "optimizer.analyses.robust",
     "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
     "write_plan": "optimizer.reports.export", "write_report": "optimizer.reports.board",
-    "project_count": "optimizer.analyses.project_count",
+    "project_count": "optimizer.analyses.project_count", "opportunities": "optimizer.analyses.opportunities",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",

@@ -1,5 +1,5 @@
 """Command-line subcommands of the analyses (frontier, compare, screen, pitch, robust,
-alternatives, explain, projects). Each prints a readable table, or writes CSV / JSON with ``--out``."""
+alternatives, explain, projects, opportunities). Each prints a readable table, or writes CSV / JSON with ``--out``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +13,7 @@ from optimizer.analyses.alternatives import alternatives
 from optimizer.analyses.compare import SUMMARY_WORDS, compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
+from optimizer.analyses.opportunities import opportunities
 from optimizer.analyses.pitch import pitch, read_pitch
 from optimizer.analyses.project_count import project_count
 from optimizer.analyses.robust import ROBUST_GAP, robust
@@ -310,6 +311,50 @@ def projects_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
             **{col: table[col].map(dollars) for col in ("procurement_each", "procurement", "local_money")},
         ).drop(columns="scenario")
     _emit(table, out_file, "Risk reduction against the number of projects", ids=ids)
+
+
+@app.command("opportunities")
+def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                      amount: Optional[list[str]] = typer.Option(
+                          None, "--amount", help="PROGRAM=DOLLARS: the award you expect from a program (a year, "
+                                                 "for one allocated every year); repeat for several"),
+                      gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
+                      out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
+    """Grant programs the district could apply for in its horizon, ranked by what the award adds to its plan."""
+    amounts = _amounts(amount or [])
+    inputs = _load(scenario, catalog)
+    bar, update = _progress("awards")
+    with bar:
+        found = _guard(lambda: opportunities(inputs, SolveOptions(time_limit=time_limit, gap=gap), amounts=amounts,
+                                             progress=update))
+    if out_file is not None:
+        _emit(found.table, out_file, "Grant opportunities", {"not_open": found.closed.to_dict("records")}, ids=ids)
+        return
+    table = found.table.assign(
+        award=found.table["award"].map(lambda x: "-" if x != x or x is None else dollars(x)),
+        points=found.table["points"].map(lambda x: "-" if x != x or x is None else f"{x:.2f}"),
+        **{col: found.table[col].map(lambda x: "-" if x != x or x is None else dollars(x))
+           for col in ("award_used", "local_match", "local_change")},
+    )[["rank", "name", "level", "award", "match", "points", "award_used", "local_match", "local_change", "why"]]
+    _emit(table, None, "Grant programs the district could apply for (points: of the modelled risk removed)", ids=ids)
+    _emit(found.closed.drop(columns="program"), None, "Programs it cannot apply to for this plan", ids=ids)
+
+
+def _amounts(given: list[str]) -> dict[str, float]:
+    """The --amount options as program id -> dollars; a bad one is refused by name."""
+    out_amounts = {}
+    for text in given:
+        key, _, value = text.partition("=")
+        try:
+            dollars_given = float(value.replace(",", "").lstrip("$"))
+        except ValueError:
+            dollars_given = -1.0
+        if not key.strip() or not 0 < dollars_given < 1e10:
+            err.print(f"--amount: {text!r} is not PROGRAM=DOLLARS with a positive amount (e.g. bja-stop=250000)",
+                      highlight=False)
+            raise typer.Exit(EXIT_INPUT)
+        out_amounts[key.strip()] = dollars_given
+    return out_amounts
 
 
 def _limits(text: str | None) -> list[int] | None:

@@ -1,0 +1,292 @@
+"""Grant opportunities: the catalog's programs a district could apply for in its horizon, and
+what each award would be worth to its plan, counted as the plan counts everything: the modelled
+risk it removes, net of the price of the local money (match and upkeep) it ties up.
+
+Each program is valued by planning the district again with the award added as a funding source,
+starting from the plan without it (a what-if), at two award sizes: the middle of what one
+district can receive and the most it can receive (for a formula program, its formula's amount).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import pandas as pd
+
+from optimizer.core import workers as processes
+from optimizer.core.plan import LOCAL
+from optimizer.core.result import PlanResult, money_words
+from optimizer.core.run import optimize
+from optimizer.core.status import SolveOptions
+from optimizer.core.verify import plan_objective
+from optimizer.data.allowability import rule_on
+from optimizer.data.funding import FundingProgram
+from optimizer.data.inputs import Inputs
+from optimizer.data.scenario import Scenario
+
+#: The funding source key an application's award is planned under.
+APPLIED = "applied"
+#: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
+FISCAL_YEAR_START_MONTH = 7
+
+OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "award_basis", "award", "match", "period",
+                       "measures_it_may_pay", "points", "harm_avoided", "net_value", "award_used", "local_match",
+                       "local_change", "buys", "why", "gap"]
+
+
+@dataclass(frozen=True)
+class AwardSize:
+    """The awards an application is valued at, in dollars (a year, for a program allocated every
+    year): ``middle`` and ``most``; None when the catalog holds no amount for the program."""
+
+    middle: float | None
+    most: float | None
+    basis: str
+
+
+def award_size(program: FundingProgram, scenario: Scenario) -> AwardSize:
+    """What one district may receive from ``program``: its formula's amount (a sum per student
+    and per school, capped), else the middle of its least and most award and the most."""
+    award = program.award
+    schools = [s for s in scenario.sites if s.kind == "school"]
+    caps = [c for c in (award.maximum, None if award.per_school_maximum is None
+                        else award.per_school_maximum * len(schools)) if c is not None]
+    most = min(caps) if caps else None
+    if award.per_student or award.per_campus:
+        amount = (award.per_student or 0.0) * sum(s.enrollment for s in schools) + (award.per_campus or 0.0) * len(schools)
+        amount = max(min(amount, most) if most is not None else amount, award.minimum or 0.0)
+        parts = [f"${award.per_student:,.2f} a student" if award.per_student else "",
+                 f"${award.per_campus:,.0f} a school" if award.per_campus else ""]
+        return AwardSize(amount, amount, "the program's formula: " + " and ".join(p for p in parts if p)
+                         + (f", at most {money_words(most)}" if most is not None else ""))
+    if most is None:
+        return AwardSize(None, None, "the catalog holds no award amount for this program: give the amount you "
+                                     "expect (amounts)")
+    least = award.minimum or 0.0
+    return AwardSize((least + most) / 2, most, f"from {money_words(least)} to {money_words(most)} for one district "
+                                               f"(the middle of that range and the most; the catalog holds no "
+                                               f"typical award)")
+
+
+def _fiscal_year_start(year: int) -> dt.date:
+    return dt.date(year - 1, FISCAL_YEAR_START_MONTH, 1)
+
+
+def why_not_open(program: FundingProgram, scenario: Scenario, on: dt.date) -> str:
+    """Why a district cannot apply to ``program`` for this plan, or "" when it can: public
+    schools not eligible, another state's program, its money to be spent before the plan's
+    first fiscal year or before ``on``, or already awarded in the scenario."""
+    if not program.public_schools_eligible:
+        return "public school districts are not eligible"
+    if program.level == "state" and program.state != scenario.state:
+        return f"a program of {program.state}; the district is in {scenario.state or 'no state given'}"
+    first = _fiscal_year_start(scenario.horizon.start)
+    if program.closed_on(max(on, first)):
+        return f"its money had to be spent by {program.spend_by:%d %B %Y}"
+    held = [key for key, src in scenario.funding_sources.items() if src.program == program.id and src.awarded]
+    if held:
+        return f"already awarded to the district (funding source {held[0]}): planned with it"
+    return ""
+
+
+@dataclass(frozen=True)
+class AwardValue:
+    """What an award of ``amount`` does to the plan, against the plan without it."""
+
+    amount: float
+    points: float  # percentage points of the modelled risk the plan removes, added
+    harm: float  # serious-harm equivalents avoided, added
+    net: float  # the optimizer's objective added: risk reduced less the price of local money
+    used: float  # award dollars the plan spends
+    match: float  # local match the plan pays for it
+    local_change: float  # local dollars spent with the award, less without (negative: local money freed)
+    buys: str  # what the award pays for, largest first
+    why_unused: str  # why part of the award stays unspent
+    gap: float | None = None  # proven gap of the plan with the award
+
+
+def _local(result: PlanResult) -> float:
+    funding = result.plan.funding if result.plan is not None else pd.DataFrame({"source": [], "amount": []})
+    return float(funding.loc[funding["source"] == LOCAL, "amount"].sum()) + (
+        result.plan.procurement if result.plan is not None else 0.0)
+
+
+def _net(result: PlanResult) -> float:
+    return plan_objective(result.problem, result.plan) if result.plan is not None else 0.0
+
+
+def _buys(result: PlanResult, shown: int = 3) -> str:
+    """What the award pays for, by measure, largest first."""
+    paid = result.plan.funding[result.plan.funding["source"] == APPLIED]
+    if paid.empty:
+        return ""
+    by_measure = paid.groupby("measure_id")["amount"].sum().sort_values(ascending=False)
+    names = result.plan.items.drop_duplicates("measure_id").set_index("measure_id")["name"]
+    words = [f"{names.get(mid, mid)} ({money_words(amount)})" for mid, amount in by_measure.head(shown).items()]
+    more = len(by_measure) - shown
+    return ", ".join(words) + (f" and {more} more" if more > 0 else "")
+
+
+def value_of_award(inputs: Inputs, program: FundingProgram, amount: float, base: PlanResult,
+                   options: SolveOptions) -> AwardValue:
+    """Plan the district again with an award of ``amount`` from ``program`` (a year, for a program
+    allocated every year), starting from ``base``, the plan without it."""
+    data = inputs.scenario.model_dump()
+    data["funding_sources"][APPLIED] = {"program": program.id, "amount": amount,
+                                        **({"amount_per": "year"} if program.annual else {})}
+    changed = Inputs(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    result = optimize(changed, options, previous=base)
+    if result.plan is None:
+        return AwardValue(amount, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "", "no plan keeps every rule with this award")
+    use = result.grant_use()
+    mine = use[use["source"] == APPLIED]
+    used, match = float(mine["used"].sum()), float(mine["local_match"].sum())
+    why = "; ".join(dict.fromkeys(part for w in mine["why_unused"] if w for part in w.split("; ")))  # once each
+    if APPLIED not in {s.id for s in result.problem.sources}:
+        why = next((n for n in result.report.notes if n.startswith(f"funding source {APPLIED}")),
+                   "no fiscal year of the plan is inside the program's period")
+    return AwardValue(amount, 100 * (result.gap_closed - base.gap_closed), result.value - base.value,
+                      _net(result) - _net(base), used, match, _local(result) - _local(base), _buys(result), why,
+                      result.report.gap)
+
+
+@dataclass
+class Opportunities:
+    """The programs a district could apply for, ranked by what the middle award adds to the
+    plan (``table``, columns :data:`OPPORTUNITY_COLUMNS`), and the federal and its state's
+    programs it cannot, with why (``closed``: program, name, why)."""
+
+    table: pd.DataFrame
+    closed: pd.DataFrame
+    base: PlanResult
+
+
+def _award_words(program: FundingProgram) -> tuple[str, str]:
+    basis, kind = program.match_basis.replace("_", " "), program.match_type.replace("_", " ")
+    match = "no local match" if program.match_rate <= 0 else f"{program.match_rate:.0%} local match ({basis}, {kind})"
+    period = (f"{program.period_months} months" if program.period_months else "") + (
+        f"{', ' if program.period_months else ''}spend by {program.spend_by:%d %b %Y}" if program.spend_by else "")
+    return match, period or ("every year" if program.annual else "not stated in the catalog")
+
+
+def _reason(value: AwardValue | None, size: AwardSize) -> str:
+    if value is None:
+        return size.basis
+    if value.used <= 0.5:
+        return "worth nothing to this plan: " + (value.why_unused or "the plan spends none of it")
+    spent = f"the plan spends {money_words(value.used)} of {money_words(value.amount)}"
+    match = f", with {money_words(value.match)} of local match" if value.match > 0.5 else ""
+    local = (f"; it frees {money_words(-value.local_change)} of local money" if value.local_change < -0.5 else
+             f"; it ties up {money_words(value.local_change)} more of local money" if value.local_change > 0.5 else "")
+    return (f"adds {value.points:.2f} points of modelled risk removed ({value.harm:,.4f} serious-harm equivalents): "
+            f"{spent}{match}{local}; it buys {value.buys}")
+
+
+def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt.date | None = None,
+                  amounts: dict[str, float] | None = None, workers: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> Opportunities:
+    """Every program of the catalog the district could apply for in its horizon, valued.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The district's checked scenario and catalog.
+    options : SolveOptions
+        Of every plan.
+    on : date, optional
+        The day the applications would be made (default: today): a program whose money must be
+        spent before then, or before the plan's first fiscal year begins, is closed.
+    amounts : dict, optional
+        Program id -> the award the district expects (a year, for a program allocated every
+        year), in place of the catalog's range; needed for a program the catalog holds no amount for.
+    workers : int, optional
+        Processes valuing awards at once (default: two on a machine with two cores).
+    progress : callable, optional
+        ``progress(done, total)`` after each award valued.
+    """
+    scenario, catalog = inputs.scenario, inputs.catalog
+    on = on or dt.date.today()
+    amounts = amounts or {}
+    unknown = sorted(set(amounts) - set(catalog.programs))
+    if unknown:
+        raise ValueError(f"amounts: no program {', '.join(unknown)} in the catalog (its ids: "
+                         f"{', '.join(sorted(catalog.programs))})")
+    listed, closed = [], []
+    for program in catalog.programs.values():
+        if program.level == "state" and program.state != scenario.state:
+            continue  # another state's program: not the district's to apply to
+        why = why_not_open(program, scenario, on)
+        if why:
+            closed.append((program.id, program.name, why))
+        else:
+            listed.append(program)
+    base = optimize(inputs, options)
+    sizes = {p.id: (AwardSize(amounts[p.id], amounts[p.id], "the amount given") if p.id in amounts
+                    else award_size(p, scenario)) for p in listed}
+    jobs = [] if base.plan is None else sorted({(p.id, amount) for p in listed
+                                                for amount in (sizes[p.id].middle, sizes[p.id].most) if amount})
+    values = _values(inputs, [(catalog.programs[pid], amount) for pid, amount in jobs], base,
+                     options, workers, progress)
+    rows = []
+    for program in listed:
+        size = sizes[program.id]
+        middle, most = values.get((program.id, size.middle)), values.get((program.id, size.most))
+        match, period = _award_words(program)
+        rows.append({
+            "program": program.id, "name": program.name, "level": program.state or "federal",
+            "award_basis": size.basis, "award": size.middle, "match": match, "period": period,
+            "measures_it_may_pay": _may_pay_count(inputs, program),
+            "points": None if middle is None else round(middle.points, 4),
+            "harm_avoided": None if middle is None else middle.harm,
+            "net_value": None if middle is None else middle.net,
+            "award_used": None if middle is None else round(middle.used, 2),
+            "local_match": None if middle is None else round(middle.match, 2),
+            "local_change": None if middle is None else round(middle.local_change, 2),
+            "buys": "" if middle is None else middle.buys,
+            "why": _reason(middle, size) + ("" if most is None or size.most == size.middle else
+                                            f"; at the most ({money_words(size.most)}): {most.points:.2f} points"),
+            "gap": max((v.gap for v in (middle, most) if v is not None and v.gap is not None), default=None),
+        })
+    table = pd.DataFrame(rows, columns=[c for c in OPPORTUNITY_COLUMNS if c != "rank"])
+    table = table.sort_values(["net_value", "points"], ascending=False, na_position="last", kind="stable")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return Opportunities(table.reset_index(drop=True),
+                         pd.DataFrame(closed, columns=["program", "name", "why"]), base)
+
+
+def _values(inputs: Inputs, jobs: list[tuple[FundingProgram, float]], base: PlanResult, options: SolveOptions,
+            workers: int | None, progress) -> dict[tuple[str, float], AwardValue]:
+    """Each (program, award) valued against ``base``, by ``workers`` processes at once (default:
+    two on a machine with two cores, for two awards or more). Every solve runs on one solver
+    thread, so that a value does not depend on how many processes shared the work."""
+    options = options.but(threads=1)
+    if workers is None:
+        workers = 2 if (os.cpu_count() or 1) >= 2 and len(jobs) >= 2 else 1
+    found: dict[tuple[str, float], AwardValue] = {}
+
+    def done(key, value: AwardValue) -> None:
+        found[key] = value
+        if progress is not None:
+            progress(len(found), len(jobs))
+
+    if workers <= 1:
+        for program, amount in jobs:
+            done((program.id, amount), value_of_award(inputs, program, amount, base, options))
+        return found
+    with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:
+        with processes.starting():  # the workers start here
+            futures = {pool.submit(value_of_award, inputs, program, amount, base, options): (program.id, amount)
+                       for program, amount in jobs}
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    return found
+
+
+def _may_pay_count(inputs: Inputs, program: FundingProgram) -> int:
+    """How many of the catalog's measures the program's rules allow (before the award's scope)."""
+    return sum(1 for m in inputs.catalog.measures.values()
+               if rule_on(program.rules, m.id, m.funding_categories).allowed)
+

@@ -1,0 +1,100 @@
+"""Grant opportunities (issue 31), on small districts with known answers: a program that pays
+for nothing the district needs is worth nothing and says why, a match makes an otherwise equal
+program rank lower, and a closed program, another state's or one already awarded is not listed."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from optimizer.analyses.opportunities import APPLIED, award_size, opportunities
+from tests.builders import instance, m, program, site
+
+NO_MATCH = dict(match_rate=0, match_basis="none", match_type="none")
+ON = dt.date(2026, 1, 15)
+
+
+def lock(**changes) -> dict:
+    return m("lock", **{"capital_low": 1000, "capital_typical": 1000, "capital_high": 1000, "annual_cost": 0,
+                        "effectiveness": 0.5, **changes})
+
+
+def test_a_program_that_pays_for_nothing_the_district_needs_is_worth_nothing_and_says_why(tmp_path):
+    # The district needs the lock (hardware); the program pays for training only.
+    training = program("training-only", rules=[{"effect": "allow", "cost_types": ["training"],
+                                                "reason": "pays for training", "citation": "test, p. 1",
+                                                "year": 2025, "basis": "primary"}], **NO_MATCH)
+    found = opportunities(instance(tmp_path, [lock()], programs=[training], budget={"capital": 0, "operating": 0}),
+                          on=ON)
+    row = found.table.set_index("program").loc["training-only"]
+    assert row["award"] == 500 and row["award_used"] == 0 and row["points"] == 0 and row["net_value"] == 0
+    assert row["why"].startswith("worth nothing to this plan")
+
+
+def test_a_match_ranks_an_otherwise_equal_program_lower(tmp_path):
+    # Two programs that pay for hardware, up to $2,000 each (middle award $1,000), one asking a
+    # 50% match of the grant. The district has $1,000 of its own capital, which buys the lock
+    # without any award: either award frees that money, the matched one only half of it.
+    plain = program("plain", award={"maximum": 2000}, **NO_MATCH)
+    matched = program("matched", award={"maximum": 2000}, match_rate=0.5, match_basis="federal_share",
+                      match_type="cash")
+    inputs = instance(tmp_path, [lock()], programs=[plain, matched], budget={"capital": 1000, "operating": 0})
+    found = opportunities(inputs, on=ON, workers=2)
+    pd.testing.assert_frame_equal(found.table, opportunities(inputs, on=ON, workers=1).table)  # one process or two
+    table = found.table.set_index("program")
+    assert list(found.table["program"]) == ["plain", "matched"]
+    assert table.at["plain", "local_change"] == pytest.approx(-1000, abs=0.01)
+    assert table.at["matched", "local_change"] == pytest.approx(-1000 + 1000 * 0.5 / 1.5, abs=0.01)
+    assert table.at["matched", "local_match"] == pytest.approx(1000 / 3, abs=0.01)
+    assert table.at["plain", "net_value"] > table.at["matched", "net_value"] > 0
+    assert "frees $1,000 of local money" in table.at["plain", "why"]
+
+
+def test_closed_programs_another_state_s_and_awards_already_held_are_not_listed(tmp_path):
+    spent = program("spent", spend_by="2025-06-30", **NO_MATCH)
+    elsewhere = program("elsewhere", level="state", state="OH", **NO_MATCH)
+    nonprofit = program("nonprofit", public_schools_eligible=False, **NO_MATCH)
+    held = program("held", **NO_MATCH)
+    found = opportunities(instance(tmp_path, [lock()], programs=[spent, elsewhere, nonprofit, held],
+                                   funding_sources={"award": {"program": "held", "amount": 500}},
+                                   budget={"capital": 0, "operating": 0}), on=ON)
+    assert found.table.empty
+    why = found.closed.set_index("program")["why"]
+    assert why["spent"] == "its money had to be spent by 30 June 2025"
+    assert "elsewhere" not in why  # another state's program is not the district's to apply to
+    assert why["nonprofit"] == "public school districts are not eligible"
+    assert why["held"].startswith("already awarded to the district (funding source award)")
+    # money spent by a date after today but before the plan's first fiscal year is closed too
+    later = program("later", spend_by="2026-03-31", **NO_MATCH)
+    found = opportunities(instance(tmp_path, [lock()], programs=[later], horizon={"start": 2027, "years": 1},
+                                   budget={"capital": 0, "operating": 0}), on=ON)
+    assert found.table.empty and list(found.closed["program"]) == ["later"]
+
+
+def test_a_formula_program_is_valued_at_its_formula_s_amount(tmp_path):
+    # $20 a student and $1,000 a school, at most $5,000: 2 schools of 100 students = $6,000 -> $5,000.
+    formula = program("formula", annual=True, award={"per_student": 20, "per_campus": 1000, "maximum": 5000},
+                      **NO_MATCH)
+    inputs = instance(tmp_path, [lock()], programs=[formula], sites=[site("A", enrollment=100), site("B", enrollment=100)],
+                      budget={"capital": 0, "operating": 0})
+    size = award_size(inputs.catalog.programs["formula"], inputs.scenario)
+    assert size.middle == size.most == 5000 and "$20.00 a student and $1,000 a school" in size.basis
+    found = opportunities(inputs, on=ON)
+    row = found.table.set_index("program").loc["formula"]
+    assert row["award_used"] == pytest.approx(2000) and row["points"] > 0  # a lock at each school
+    assert APPLIED not in {s.id for s in found.base.problem.sources}
+
+
+def test_the_command_refuses_an_amount_it_cannot_read_or_a_program_it_does_not_know():
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+    from optimizer.paths import SCENARIOS_DIR
+
+    scenario = str(SCENARIOS_DIR / "rural.yaml")
+    bad = CliRunner().invoke(app, ["opportunities", scenario, "--amount", "bja-stop=lots"])
+    assert bad.exit_code == 2 and "--amount: 'bja-stop=lots' is not PROGRAM=DOLLARS" in bad.output
+    unknown = CliRunner().invoke(app, ["opportunities", scenario, "--amount", "no-such-grant=1000"])
+    assert unknown.exit_code == 2 and "no program no-such-grant in the catalog" in unknown.output
+    assert "Traceback" not in bad.output + unknown.output
