@@ -98,3 +98,24 @@ def test_the_command_refuses_an_amount_it_cannot_read_or_a_program_it_does_not_k
     unknown = CliRunner().invoke(app, ["opportunities", scenario, "--amount", "no-such-grant=1000"])
     assert unknown.exit_code == 2 and "no program no-such-grant in the catalog" in unknown.output
     assert "Traceback" not in bad.output + unknown.output
+
+
+def test_the_last_round_decides_what_is_closed_when_applications_are_due_and_the_award_valued(tmp_path):
+    # A pilot with one round that closed, a yearly program whose last deadline was 18 June 2025
+    # with an average award of $1,500 (most $2,000), and a program the sources give no new round for.
+    pilot = program("pilot", application={"selection": "competitive", "rounds": "one-time",
+                                          "last_deadline": "2024-11-01"}, **NO_MATCH)
+    yearly = program("yearly", award={"maximum": 2000}, application={
+        "selection": "competitive", "rounds": "yearly", "last_deadline": "2025-06-18", "typical_award": 1500,
+        "success_rate": 0.54}, **NO_MATCH)
+    stopped = program("stopped", application={"selection": "formula", "rounds": "unknown",
+                                              "last_deadline": "2024-02-29"}, **NO_MATCH)
+    found = opportunities(instance(tmp_path, [lock()], programs=[pilot, yearly, stopped],
+                                   budget={"capital": 0, "operating": 0}), on=ON)
+    assert found.closed.set_index("program").at["pilot", "why"] == "its one application round closed on 01 November 2024"
+    table = found.table.set_index("program")
+    assert table.at["yearly", "deadline"] == "about 18 June 2026, if the round recurs as it has (last: 18 June 2025)"
+    assert table.at["yearly", "award"] == 1500 and table.at["yearly", "success_rate"] == 0.54
+    assert "the average award of its last round with published figures ($1,500)" in table.at["yearly", "award_basis"]
+    assert table.at["stopped", "deadline"] == "no new round found; the last closed on 29 February 2024"
+    assert table.at["stopped", "selection"] == "formula"

@@ -32,7 +32,8 @@ APPLIED = "applied"
 #: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
 FISCAL_YEAR_START_MONTH = 7
 
-OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "award_basis", "award", "match", "period",
+OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "award_basis",
+                       "award", "match", "period",
                        "measures_it_may_pay", "points", "harm_avoided", "net_value", "award_used", "local_match",
                        "local_change", "buys", "why", "gap"]
 
@@ -62,13 +63,35 @@ def award_size(program: FundingProgram, scenario: Scenario) -> AwardSize:
                  f"${award.per_campus:,.0f} a school" if award.per_campus else ""]
         return AwardSize(amount, amount, "the program's formula: " + " and ".join(p for p in parts if p)
                          + (f", at most {money_words(most)}" if most is not None else ""))
+    typical = program.application.typical_award if program.application else None
+    if typical is not None:
+        middle = min(typical, most) if most is not None else typical
+        return AwardSize(middle, most or middle, f"the average award of its last round with published figures "
+                                                 f"({money_words(typical)})"
+                         + (f"; at most {money_words(most)} for one district" if most is not None else ""))
     if most is None:
         return AwardSize(None, None, "the catalog holds no award amount for this program: give the amount you "
                                      "expect (amounts)")
     least = award.minimum or 0.0
     return AwardSize((least + most) / 2, most, f"from {money_words(least)} to {money_words(most)} for one district "
-                                               f"(the middle of that range and the most; the catalog holds no "
-                                               f"typical award)")
+                                               f"(the middle of that range and the most; no average award was "
+                                               f"found)")
+
+
+def deadline_words(program: FundingProgram, on: dt.date) -> str:
+    """When applications are due, from the program's last round found: the same day of the
+    next year for a yearly round, the day itself for one still open, else what is known."""
+    app = program.application
+    if app is None or app.last_deadline is None:
+        return "set by the state each year" if app is not None and app.selection == "formula" else "not in the catalog"
+    last = app.last_deadline
+    if last >= on:
+        return f"{last:%d %B %Y}"
+    if app.rounds == "yearly":
+        year = on.year if (last.month, last.day) >= (on.month, on.day) else on.year + 1
+        expected = dt.date(year, last.month, min(last.day, 28 if last.month == 2 else last.day))
+        return f"about {expected:%d %B %Y}, if the round recurs as it has (last: {last:%d %B %Y})"
+    return f"no new round found; the last closed on {last:%d %B %Y}"
 
 
 def _fiscal_year_start(year: int) -> dt.date:
@@ -86,6 +109,9 @@ def why_not_open(program: FundingProgram, scenario: Scenario, on: dt.date) -> st
     first = _fiscal_year_start(scenario.horizon.start)
     if program.closed_on(max(on, first)):
         return f"its money had to be spent by {program.spend_by:%d %B %Y}"
+    app = program.application
+    if app is not None and app.rounds == "one-time" and app.last_deadline is not None and app.last_deadline < on:
+        return f"its one application round closed on {app.last_deadline:%d %B %Y}"
     held = [key for key, src in scenario.funding_sources.items() if src.program == program.id and src.awarded]
     if held:
         return f"already awarded to the district (funding source {held[0]}): planned with it"
@@ -237,6 +263,9 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
         match, period = _award_words(program)
         rows.append({
             "program": program.id, "name": program.name, "level": program.state or "federal",
+            "selection": program.application.selection if program.application else "not in the catalog",
+            "deadline": deadline_words(program, on),
+            "success_rate": program.application.success_rate if program.application else None,
             "award_basis": size.basis, "award": size.middle, "match": match, "period": period,
             "measures_it_may_pay": _may_pay_count(inputs, program),
             "points": None if middle is None else round(middle.points, 4),

@@ -335,7 +335,8 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
         points=found.table["points"].map(lambda x: "-" if x != x or x is None else f"{x:.2f}"),
         **{col: found.table[col].map(lambda x: "-" if x != x or x is None else dollars(x))
            for col in ("award_used", "local_match", "local_change")},
-    )[["rank", "name", "level", "award", "match", "points", "award_used", "local_match", "local_change", "why"]]
+    )[["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
+       "local_change", "why"]]
     _emit(table, None, "Grant programs the district could apply for (points: of the modelled risk removed)", ids=ids)
     _emit(found.closed.drop(columns="program"), None, "Programs it cannot apply to for this plan", ids=ids)
 

@@ -25,6 +25,22 @@ class Award(BaseModel):
     per_school_maximum: Dollars | None = None
 
 
+class Application(BaseModel):
+    """How a district applies, read from the program's most recent round found; each fact has
+    its row in ``catalog/audit.csv`` (kind program, field ``application.<name>``)."""
+
+    model_config = _STRICT
+    selection: Literal["formula", "competitive"] = Field(
+        description="formula: every eligible applicant receives its share; competitive: applications are scored")
+    rounds: Literal["yearly", "one-time", "unknown"] = Field(
+        default="unknown", description="whether a new round is expected each year, the program had one round only, "
+                                       "or the sources do not say")
+    last_deadline: dt.date | None = Field(default=None, description="application deadline of the most recent round found")
+    typical_award: Dollars | None = Field(default=None, description="average award of the last round with published "
+                                                                    "figures (total awarded / awards made)")
+    success_rate: Fraction | None = Field(default=None, description="awards made / applications, last round published")
+
+
 class Cited(BaseModel):
     """Where a rule comes from: the statute, regulation or solicitation, and its year."""
 
@@ -96,6 +112,7 @@ class FundingProgram(BaseModel):
     limits: list[ProgramLimit] = []
     compliance_first: list[str] = Field(
         default=[], description="mandate ids whose measures this money must pay for first")
+    application: Application | None = None
     citation: str = Field(min_length=1, description="the program's primary source")
     url: str | None = None
     source: str = Field(min_length=1)
