@@ -15,6 +15,7 @@ st.set_option("client.toolbarMode", "viewer")
 state.init()
 PAGES = [("scenario", "Scenario", "edit_note"), ("plan", "Plan", "checklist"),
          ("funding", "Funding", "payments"), ("frontier", "Frontier", "stacked_line_chart"),
+         ("opportunities", "Grant opportunities", "savings"),
          ("compare", "Compare", "compare_arrows"), ("screening", "Screening and pitch", "filter_alt"),
          ("robustness", "Robustness", "casino"), ("export", "Export", "download"),
          ("workspace", "Workspace", "inventory_2")]

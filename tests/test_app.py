@@ -191,8 +191,29 @@ def test_every_page_renders_on_a_cached_plan():
     at = visit(start(), PLAN)
     for page, needle in [("funding", "Grant money left"), ("frontier", "Budgets to solve"),
                          ("screening", "Screen the catalog"), ("robustness", "Draws"),
-                         ("export", "Download the HTML report"), ("compare", "Pin plans")]:
+                         ("export", "Download the HTML report"), ("compare", "Pin plans"),
+                         ("opportunities", "Value the programs")]:
         assert needle in page_text(visit(at, f"ui/pages/{page}.py")), page
+
+
+def test_the_grant_opportunities_page_values_the_programs_as_the_api_does(at_budget):
+    # Issue 31: at $100,000 a year the page ranks the programs the suburban district could apply
+    # for, with the points each award adds, as the API does from the same plan.
+    from optimizer.analyses.opportunities import opportunities
+
+    inputs, expected = at_budget
+    at = visit(start(), PLAN)
+    at.number_input(key=BUDGET_KEY).set_value(BUDGET).run()
+    at = visit(at, "ui/pages/opportunities.py")
+    next(b for b in at.button if b.label == "Value the programs").click().run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    api = opportunities(inputs, base=expected).table
+    assert list(shown["name"]) == list(api["name"]) and len(api) >= 3
+    assert shown["points"].fillna(-1).tolist() == api["points"].fillna(-1).tolist()
+    assert list(shown["why"]) == list(api["why"])
+    closed = next(d.value for d in at.dataframe if "why" in d.value.columns and "rank" not in d.value.columns)
+    assert any(w.startswith("already awarded to the district") for w in closed["why"])  # the awards it holds
 
 
 def test_board_report_is_self_contained(at_budget):

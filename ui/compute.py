@@ -33,6 +33,7 @@ from . import scenario_files
 if TYPE_CHECKING:  # the solving functions load the solver when first called (``optimizer``)
     from optimizer.analyses.explain import Explanation
     from optimizer.analyses.frontier import Frontier
+    from optimizer.analyses.opportunities import Opportunities
     from optimizer.analyses.pitch import PitchResult
     from optimizer.analyses.project_count import ProjectCount
     from optimizer.analyses.robust import Robustness
@@ -140,6 +141,23 @@ def frontier_of(request: str, points: int, max_budget: float) -> Frontier:
     bar, progress = _progress_bar("Budgets solved")
     result = optimizer.frontier(inputs(request), points=points, max_budget=max_budget,
                                 options=_solver_options(request), progress=progress)
+    bar.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def programs_to_apply(request: str) -> pd.DataFrame:
+    """The grant programs the district could apply for, before any is valued."""
+    return optimizer.programs_to_apply(inputs(request))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def opportunities_of(request: str, amounts: str) -> Opportunities:
+    """Every program the district could apply for, valued against the request's plan
+    (``amounts``: JSON of program id -> the award the district expects)."""
+    bar, progress = _progress_bar("Awards valued")
+    result = optimizer.opportunities(inputs(request), _solver_options(request), amounts=json.loads(amounts),
+                                     progress=progress, base=plan(request))
     bar.empty()
     return result
 

@@ -211,9 +211,42 @@ def _reason(value: AwardValue | None, size: AwardSize) -> str:
             f"{spent}{match}{local}; it buys {value.buys}")
 
 
+def _programs(inputs: Inputs, on: dt.date) -> tuple[list[FundingProgram], list[tuple[str, str, str]]]:
+    """The federal programs and the district's state's: those it could apply for, and those it
+    cannot with why (another state's are left out)."""
+    listed, closed = [], []
+    for program in inputs.catalog.programs.values():
+        if program.level == "state" and program.state != inputs.scenario.state:
+            continue  # another state's program: not the district's to apply to
+        why = why_not_open(program, inputs.scenario, on)
+        if why:
+            closed.append((program.id, program.name, why))
+        else:
+            listed.append(program)
+    return listed, closed
+
+
+def programs_to_apply(inputs: Inputs, on: dt.date | None = None) -> pd.DataFrame:
+    """The programs the district could apply for, before any is valued: program, name, level,
+    selection, deadline, the award the catalog values it at (``award``, None when it gives
+    none) and how (``award_basis``)."""
+    on = on or dt.date.today()
+    rows = []
+    for program in _programs(inputs, on)[0]:
+        size = award_size(program, inputs.scenario)
+        rows.append({"program": program.id, "name": program.name, "level": program.state or "federal",
+                     "selection": _selection(program), "deadline": deadline_words(program, on),
+                     "award": size.middle, "award_basis": size.basis})
+    return pd.DataFrame(rows, columns=["program", "name", "level", "selection", "deadline", "award", "award_basis"])
+
+
+def _selection(program: FundingProgram) -> str:
+    return program.application.selection if program.application else "not in the catalog"
+
+
 def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt.date | None = None,
                   amounts: dict[str, float] | None = None, workers: int | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> Opportunities:
+                  progress: Callable[[int, int], None] | None = None, base: PlanResult | None = None) -> Opportunities:
     """Every program of the catalog the district could apply for in its horizon, valued.
 
     Parameters
@@ -224,14 +257,17 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
         Of every plan.
     on : date, optional
         The day the applications would be made (default: today): a program whose money must be
-        spent before then, or before the plan's first fiscal year begins, is closed.
+        spent before then, or before the plan's first fiscal year begins, is closed, and so is
+        one whose only application round closed before then.
     amounts : dict, optional
         Program id -> the award the district expects (a year, for a program allocated every
-        year), in place of the catalog's range; needed for a program the catalog holds no amount for.
+        year), in place of the catalog's; needed for a program the catalog holds no amount for.
     workers : int, optional
         Processes valuing awards at once (default: two on a machine with two cores).
     progress : callable, optional
         ``progress(done, total)`` after each award valued.
+    base : PlanResult, optional
+        The district's plan without any of these awards, when already solved with ``options``.
     """
     scenario, catalog = inputs.scenario, inputs.catalog
     on = on or dt.date.today()
@@ -240,16 +276,8 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
     if unknown:
         raise ValueError(f"amounts: no program {', '.join(unknown)} in the catalog (its ids: "
                          f"{', '.join(sorted(catalog.programs))})")
-    listed, closed = [], []
-    for program in catalog.programs.values():
-        if program.level == "state" and program.state != scenario.state:
-            continue  # another state's program: not the district's to apply to
-        why = why_not_open(program, scenario, on)
-        if why:
-            closed.append((program.id, program.name, why))
-        else:
-            listed.append(program)
-    base = optimize(inputs, options)
+    listed, closed = _programs(inputs, on)
+    base = base or optimize(inputs, options)
     sizes = {p.id: (AwardSize(amounts[p.id], amounts[p.id], "the amount given") if p.id in amounts
                     else award_size(p, scenario)) for p in listed}
     jobs = [] if base.plan is None else sorted({(p.id, amount) for p in listed
@@ -263,8 +291,7 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
         match, period = _award_words(program)
         rows.append({
             "program": program.id, "name": program.name, "level": program.state or "federal",
-            "selection": program.application.selection if program.application else "not in the catalog",
-            "deadline": deadline_words(program, on),
+            "selection": _selection(program), "deadline": deadline_words(program, on),
             "success_rate": program.application.success_rate if program.application else None,
             "award_basis": size.basis, "award": size.middle, "match": match, "period": period,
             "measures_it_may_pay": _may_pay_count(inputs, program),

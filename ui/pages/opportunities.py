@@ -1,0 +1,63 @@
+"""Grant opportunities page: the federal and state programs the district could apply for in the
+plan's years, each valued by planning again with the award added, and those it cannot apply to."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from optimizer import OptimizerError
+from optimizer.reports import fmt
+from ui import compute, state, views
+
+SHOWN = ["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
+         "local_change", "why"]
+
+st.title("Grant opportunities")
+st.caption("Which programs to apply for, and what each award would add to this district's plan: the plan is "
+           "made again with the award added (at the program's average award where one was published, else the "
+           "middle of its range, and at the most), starting from the plan without it. Points are points of the "
+           "modelled risk the plan removes.")
+if views.current_plan() is None:
+    st.stop()
+request = state.request()
+listing = compute.programs_to_apply(request)
+if listing.empty:
+    st.info("No program of the catalog is open to this district for the plan's years.")
+st.markdown("**Programs it could apply for.** Enter the award you expect where you know it (a year, for a program "
+            "allocated every year); a program the catalog gives no amount for is valued only once you do.")
+edited = st.data_editor(
+    listing.assign(expected=listing["award"]), hide_index=True, width="stretch", key="opp:amounts",
+    disabled=["program", "name", "level", "selection", "deadline", "award", "award_basis"],
+    column_config={"program": None, "award": st.column_config.NumberColumn("Award valued ($)", format="dollar"),
+                   "expected": st.column_config.NumberColumn("Award you expect ($)", min_value=0.0,
+                                                             max_value=10_000_000_000.0, format="dollar"),
+                   "award_basis": st.column_config.TextColumn("How the award is set", width="large")})
+amounts = {row.program: float(row.expected) for row in edited.itertuples()
+           if row.expected == row.expected and row.expected and row.expected != row.award}  # NaN: none given
+clicked = st.button("Value the programs", type="primary", icon=":material/play_arrow:")
+if not state.started(json.dumps(["opportunities", request, amounts], sort_keys=True), clicked):
+    st.info("Each program is valued by one or two plans, two at a time.")
+    st.stop()
+try:
+    found = compute.opportunities_of(request, json.dumps(amounts, sort_keys=True))
+except (OptimizerError, ValueError) as exc:
+    views.show_error(exc, "The programs cannot be valued")
+    st.stop()
+valued = found.table[found.table["points"].notna()]
+columns = st.columns(3)
+columns[0].metric("Programs it could apply for", len(found.table))
+columns[1].metric("Valued", len(valued))
+if not valued.empty:
+    best = valued.iloc[0]
+    columns[2].metric("Adds the most", best["name"], help=best["why"])
+st.dataframe(found.table[SHOWN], hide_index=True, width="stretch",
+             column_config={**views.money_columns(found.table[SHOWN]),
+                            "award": st.column_config.NumberColumn("award valued ($)", format="dollar"),
+                            "points": st.column_config.NumberColumn("points added", format="%.2f"),
+                            "why": st.column_config.TextColumn(width="large")})
+st.caption(f"Every plan is verified; the largest proven gap among them is "
+           f"{fmt.gap(found.table['gap'].max()) if found.table['gap'].notna().any() else 'n/a'}.")
+if not found.closed.empty:
+    st.markdown("**Programs it cannot apply to for this plan**")
+    st.dataframe(found.closed.drop(columns="program"), hide_index=True, width="stretch")
