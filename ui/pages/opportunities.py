@@ -10,8 +10,8 @@ from optimizer import OptimizerError
 from optimizer.reports import fmt
 from ui import compute, state, views
 
-SHOWN = ["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
-         "local_change", "why"]
+SHOWN = ["rank", "name", "award", "points", "award_used", "local_match", "local_change", "why", "deadline", "selection",
+         "match", "level"]
 
 st.title("Grant opportunities")
 st.caption("Which programs to apply for, and what each award would add to this district's plan: the plan is "
@@ -29,7 +29,9 @@ st.markdown("**Programs it could apply for.** Enter the award you expect where y
 edited = st.data_editor(
     listing.assign(expected=listing["award"]), hide_index=True, width="stretch", key="opp:amounts",
     disabled=["program", "name", "level", "selection", "deadline", "award", "award_basis"],
-    column_config={"program": None, "award": st.column_config.NumberColumn("Award valued ($)", format="dollar"),
+    column_order=["name", "award", "expected", "deadline", "selection", "level", "award_basis"],
+    column_config={"name": st.column_config.TextColumn("program", width="medium"),
+                   "award": st.column_config.NumberColumn("Award valued ($)", format="dollar"),
                    "expected": st.column_config.NumberColumn("Award you expect ($)", min_value=0.0,
                                                              max_value=10_000_000_000.0, format="dollar"),
                    "award_basis": st.column_config.TextColumn("How the award is set", width="large")})
@@ -45,16 +47,21 @@ except (OptimizerError, ValueError) as exc:
     views.show_error(exc, "The programs cannot be valued")
     st.stop()
 valued = found.table[found.table["points"].notna()]
-columns = st.columns(3)
+columns = st.columns(2)
 columns[0].metric("Programs it could apply for", len(found.table))
 columns[1].metric("Valued", len(valued))
 if not valued.empty:
     best = valued.iloc[0]
-    columns[2].metric("Adds the most", best["name"], help=best["why"])
+    st.success(f"**{best['name']}** adds the most to the plan: it {best['why']}.")
 st.dataframe(found.table[SHOWN], hide_index=True, width="stretch",
              column_config={**views.money_columns(found.table[SHOWN]),
+                            "name": st.column_config.TextColumn("program", width="medium"),
                             "award": st.column_config.NumberColumn("award valued ($)", format="dollar"),
                             "points": st.column_config.NumberColumn("points added", format="%.2f"),
+                            "award_used": st.column_config.NumberColumn("award the plan spends ($)", format="dollar"),
+                            "local_match": st.column_config.NumberColumn("local match ($)", format="dollar"),
+                            "local_change": st.column_config.NumberColumn("local money, more or less ($)",
+                                                                          format="dollar"),
                             "why": st.column_config.TextColumn(width="large")})
 st.caption(f"Every plan is verified; the largest proven gap among them is "
            f"{fmt.gap(found.table['gap'].max()) if found.table['gap'].notna().any() else 'n/a'}.")
