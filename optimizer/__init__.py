@@ -33,7 +33,7 @@ _LAZY = {
     "compare": "optimizer.analyses.compare", "stance_check": "optimizer.analyses.stance_check",
     "write_plan": "optimizer.reports.export", "write_report": "optimizer.reports.board",
     "project_count": "optimizer.analyses.project_count", "opportunities": "optimizer.analyses.opportunities",
-    "programs_to_apply": "optimizer.analyses.opportunities",
+    "programs_to_apply": "optimizer.analyses.opportunities", "portfolio": "optimizer.analyses.opportunities",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",

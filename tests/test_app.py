@@ -214,6 +214,12 @@ def test_the_grant_opportunities_page_values_the_programs_as_the_api_does(at_bud
     assert list(shown["why"]) == list(api["why"])
     closed = next(d.value for d in at.dataframe if "why" in d.value.columns and "rank" not in d.value.columns)
     assert any(w.startswith("already awarded to the district") for w in closed["why"])  # the awards it holds
+    next(b for b in at.button if b.label == "Choose the applications").click().run()
+    assert not at.exception
+    from optimizer.analyses.opportunities import portfolio
+
+    chosen = portfolio(inputs, opportunities(inputs, base=expected))
+    assert all(sentence in page_text(at) for sentence in chosen.words())
 
 
 def test_board_report_is_self_contained(at_budget):

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from optimizer.analyses.opportunities import APPLIED, award_size, opportunities
+from optimizer.analyses.opportunities import applied, award_size, opportunities
 from tests.builders import instance, m, program, site
 
 NO_MATCH = dict(match_rate=0, match_basis="none", match_type="none")
@@ -83,7 +83,7 @@ def test_a_formula_program_is_valued_at_its_formula_s_amount(tmp_path):
     found = opportunities(inputs, on=ON)
     row = found.table.set_index("program").loc["formula"]
     assert row["award_used"] == pytest.approx(2000) and row["points"] > 0  # a lock at each school
-    assert APPLIED not in {s.id for s in found.base.problem.sources}
+    assert applied("formula") not in {s.id for s in found.base.problem.sources}
 
 
 def test_the_command_refuses_an_amount_it_cannot_read_or_a_program_it_does_not_know():
@@ -119,3 +119,32 @@ def test_the_last_round_decides_what_is_closed_when_applications_are_due_and_the
     assert "the average award of its last round with published figures ($1,500)" in table.at["yearly", "award_basis"]
     assert table.at["stopped", "deadline"] == "no new round found; the last closed on 29 February 2024"
     assert table.at["stopped", "selection"] == "formula"
+
+
+def test_the_portfolio_takes_awards_that_add_up_and_never_more_match_than_the_district_has(tmp_path):
+    # Two schools, a $1,000 lock each, no local capital: each program's middle award ($1,000)
+    # buys one lock, so both are worth applying for together; the calendar puts the earlier
+    # deadline first.
+    from optimizer.analyses.opportunities import portfolio
+
+    two = [site("A"), site("B")]
+    early = program("early", award={"maximum": 2000}, application={
+        "selection": "competitive", "rounds": "yearly", "last_deadline": "2025-03-01"}, **NO_MATCH)
+    late = program("late", award={"maximum": 2000}, application={
+        "selection": "competitive", "rounds": "yearly", "last_deadline": "2025-09-01"}, **NO_MATCH)
+    inputs = instance(tmp_path, [lock()], programs=[late, early], sites=two, budget={"capital": 0, "operating": 0})
+    found = opportunities(inputs, on=ON)
+    chosen = portfolio(inputs, found, on=ON)
+    assert set(chosen.table["program"]) == {"early", "late"}
+    assert chosen.table["award_used"].tolist() == [1000, 1000] and (chosen.table["net_added"] > 0).all()
+    assert len(chosen.result.plan.items) == 2  # a lock at each school
+    assert list(chosen.calendar["program"]) == ["early", "late"]
+    assert [str(d) for d in chosen.calendar["date"]] == ["2026-03-01", "2026-09-01"]
+    # Two programs that each ask a 50% match of the grant, $600 of local capital in all: the
+    # awards the plan spends never ask more match than that.
+    half = dict(award={"maximum": 2000}, match_rate=0.5, match_basis="federal_share", match_type="cash")
+    inputs = instance(tmp_path, [lock()], programs=[program("m1", **half), program("m2", **half)], sites=two,
+                      budget={"capital": 600, "operating": 0})
+    matched = portfolio(inputs, opportunities(inputs, on=ON), on=ON)
+    assert 0 < matched.table["local_match"].sum() <= 600 + 0.01
+    assert matched.words()[0].startswith("Apply for")

@@ -33,7 +33,7 @@ from . import scenario_files
 if TYPE_CHECKING:  # the solving functions load the solver when first called (``optimizer``)
     from optimizer.analyses.explain import Explanation
     from optimizer.analyses.frontier import Frontier
-    from optimizer.analyses.opportunities import Opportunities
+    from optimizer.analyses.opportunities import Opportunities, Portfolio
     from optimizer.analyses.pitch import PitchResult
     from optimizer.analyses.project_count import ProjectCount
     from optimizer.analyses.robust import Robustness
@@ -158,6 +158,16 @@ def opportunities_of(request: str, amounts: str) -> Opportunities:
     bar, progress = _progress_bar("Awards valued")
     result = optimizer.opportunities(inputs(request), _solver_options(request), amounts=json.loads(amounts),
                                      progress=progress, base=plan(request))
+    bar.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def portfolio_of(request: str, amounts: str) -> Portfolio:
+    """The applications worth making together, from the programs valued (:func:`opportunities_of`)."""
+    bar, progress = _progress_bar("Rounds of the choice")
+    result = optimizer.portfolio(inputs(request), opportunities_of(request, amounts), _solver_options(request),
+                                 progress=progress)
     bar.empty()
     return result
 

@@ -27,8 +27,10 @@ from optimizer.data.funding import FundingProgram
 from optimizer.data.inputs import Inputs
 from optimizer.data.scenario import Scenario
 
-#: The funding source key an application's award is planned under.
-APPLIED = "applied"
+def applied(program_id: str) -> str:
+    """The funding source key an application's award is planned under."""
+    return f"applied-{program_id}"
+
 #: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
 FISCAL_YEAR_START_MONTH = 7
 
@@ -78,18 +80,31 @@ def award_size(program: FundingProgram, scenario: Scenario) -> AwardSize:
                                                f"found)")
 
 
+def expected_deadline(program: FundingProgram, on: dt.date) -> dt.date | None:
+    """The next application deadline on or after ``on``: the last round's, while it is still
+    ahead; for a yearly round, the same day of the next year it falls on; else None."""
+    app = program.application
+    if app is None or app.last_deadline is None:
+        return None
+    last = app.last_deadline
+    if last >= on:
+        return last
+    if app.rounds != "yearly":
+        return None
+    year = on.year if (last.month, last.day) >= (on.month, on.day) else on.year + 1
+    return dt.date(year, last.month, min(last.day, 28) if last.month == 2 else last.day)
+
+
 def deadline_words(program: FundingProgram, on: dt.date) -> str:
     """When applications are due, from the program's last round found: the same day of the
     next year for a yearly round, the day itself for one still open, else what is known."""
     app = program.application
     if app is None or app.last_deadline is None:
         return "set by the state each year" if app is not None and app.selection == "formula" else "not in the catalog"
-    last = app.last_deadline
-    if last >= on:
+    last, expected = app.last_deadline, expected_deadline(program, on)
+    if expected == last:
         return f"{last:%d %B %Y}"
-    if app.rounds == "yearly":
-        year = on.year if (last.month, last.day) >= (on.month, on.day) else on.year + 1
-        expected = dt.date(year, last.month, min(last.day, 28 if last.month == 2 else last.day))
+    if expected is not None:
         return f"about {expected:%d %B %Y}, if the round recurs as it has (last: {last:%d %B %Y})"
     return f"no new round found; the last closed on {last:%d %B %Y}"
 
@@ -144,9 +159,9 @@ def _net(result: PlanResult) -> float:
     return plan_objective(result.problem, result.plan) if result.plan is not None else 0.0
 
 
-def _buys(result: PlanResult, shown: int = 3) -> str:
-    """What the award pays for, by measure, largest first."""
-    paid = result.plan.funding[result.plan.funding["source"] == APPLIED]
+def _buys(result: PlanResult, key: str, shown: int = 3) -> str:
+    """What the award planned as source ``key`` pays for, by measure, largest first."""
+    paid = result.plan.funding[result.plan.funding["source"] == key]
     if paid.empty:
         return ""
     by_measure = paid.groupby("measure_id")["amount"].sum().sort_values(ascending=False)
@@ -156,26 +171,35 @@ def _buys(result: PlanResult, shown: int = 3) -> str:
     return ", ".join(words) + (f" and {more} more" if more > 0 else "")
 
 
+def with_awards(inputs: Inputs, awards: list[tuple[FundingProgram, float]], base: PlanResult,
+                options: SolveOptions) -> PlanResult:
+    """The district's plan with ``awards`` (program, amount: a year for a program allocated every
+    year) added as funding sources, starting from ``base``, the plan without them."""
+    data = inputs.scenario.model_dump()
+    for program, amount in awards:
+        data["funding_sources"][applied(program.id)] = {"program": program.id, "amount": amount,
+                                                        **({"amount_per": "year"} if program.annual else {})}
+    changed = Inputs(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
+    return optimize(changed, options, previous=base)
+
+
 def value_of_award(inputs: Inputs, program: FundingProgram, amount: float, base: PlanResult,
                    options: SolveOptions) -> AwardValue:
     """Plan the district again with an award of ``amount`` from ``program`` (a year, for a program
     allocated every year), starting from ``base``, the plan without it."""
-    data = inputs.scenario.model_dump()
-    data["funding_sources"][APPLIED] = {"program": program.id, "amount": amount,
-                                        **({"amount_per": "year"} if program.annual else {})}
-    changed = Inputs(type(inputs.scenario).model_validate(data), inputs.catalog, inputs.path)
-    result = optimize(changed, options, previous=base)
+    result = with_awards(inputs, [(program, amount)], base, options)
+    key = applied(program.id)
     if result.plan is None:
         return AwardValue(amount, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "", "no plan keeps every rule with this award")
     use = result.grant_use()
-    mine = use[use["source"] == APPLIED]
+    mine = use[use["source"] == key]
     used, match = float(mine["used"].sum()), float(mine["local_match"].sum())
     why = "; ".join(dict.fromkeys(part for w in mine["why_unused"] if w for part in w.split("; ")))  # once each
-    if APPLIED not in {s.id for s in result.problem.sources}:
-        why = next((n for n in result.report.notes if n.startswith(f"funding source {APPLIED}")),
+    if key not in {s.id for s in result.problem.sources}:
+        why = next((n for n in result.report.notes if n.startswith(f"funding source {key}")),
                    "no fiscal year of the plan is inside the program's period")
     return AwardValue(amount, 100 * (result.gap_closed - base.gap_closed), result.value - base.value,
-                      _net(result) - _net(base), used, match, _local(result) - _local(base), _buys(result), why,
+                      _net(result) - _net(base), used, match, _local(result) - _local(base), _buys(result, key), why,
                       result.report.gap)
 
 
@@ -313,32 +337,38 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
                          pd.DataFrame(closed, columns=["program", "name", "why"]), base)
 
 
-def _values(inputs: Inputs, jobs: list[tuple[FundingProgram, float]], base: PlanResult, options: SolveOptions,
-            workers: int | None, progress) -> dict[tuple[str, float], AwardValue]:
-    """Each (program, award) valued against ``base``, by ``workers`` processes at once (default:
-    two on a machine with two cores, for two awards or more). Every solve runs on one solver
-    thread, so that a value does not depend on how many processes shared the work."""
-    options = options.but(threads=1)
+def _in_workers(call: Callable, jobs: list[tuple], workers: int | None, progress) -> list:
+    """``call(*job)`` for each job, by ``workers`` processes at once (default: two on a machine
+    with two cores, for two jobs or more), in the jobs' order; ``progress(done, total)`` after each."""
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 and len(jobs) >= 2 else 1
-    found: dict[tuple[str, float], AwardValue] = {}
+    out: list = [None] * len(jobs)
 
-    def done(key, value: AwardValue) -> None:
-        found[key] = value
+    def done(i: int, value) -> None:
+        out[i] = value
         if progress is not None:
-            progress(len(found), len(jobs))
+            progress(sum(v is not None for v in out), len(jobs))
 
     if workers <= 1:
-        for program, amount in jobs:
-            done((program.id, amount), value_of_award(inputs, program, amount, base, options))
-        return found
+        for i, job in enumerate(jobs):
+            done(i, call(*job))
+        return out
     with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:
         with processes.starting():  # the workers start here
-            futures = {pool.submit(value_of_award, inputs, program, amount, base, options): (program.id, amount)
-                       for program, amount in jobs}
+            futures = {pool.submit(call, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             done(futures[future], future.result())
-    return found
+    return out
+
+
+def _values(inputs: Inputs, jobs: list[tuple[FundingProgram, float]], base: PlanResult, options: SolveOptions,
+            workers: int | None, progress) -> dict[tuple[str, float], AwardValue]:
+    """Each (program, award) valued against ``base``. Every solve runs on one solver thread, so
+    that a value does not depend on how many processes shared the work."""
+    options = options.but(threads=1)
+    values = _in_workers(value_of_award, [(inputs, program, amount, base, options) for program, amount in jobs],
+                         workers, progress)
+    return {(program.id, amount): value for (program, amount), value in zip(jobs, values)}
 
 
 def _may_pay_count(inputs: Inputs, program: FundingProgram) -> int:
@@ -346,3 +376,64 @@ def _may_pay_count(inputs: Inputs, program: FundingProgram) -> int:
     return sum(1 for m in inputs.catalog.measures.values()
                if rule_on(program.rules, m.id, m.funding_categories).allowed)
 
+
+
+@dataclass
+class Portfolio:
+    """The applications worth making together (``table``: in the order they were added, each
+    with what it adds to the plan of those before it, the awards' match and the deadline), the
+    plan with all of them (``result``), and a calendar of their deadlines (``calendar``)."""
+
+    table: pd.DataFrame
+    calendar: pd.DataFrame
+    result: PlanResult
+
+    def words(self) -> list[str]:
+        """The portfolio in sentences a finance officer reads."""
+        if self.table.empty:
+            return ["No application adds to the plan: apply for none of the programs valued."]
+        last = self.table.iloc[-1]
+        return [f"Apply for {len(self.table)} program(s): " + ", ".join(self.table["name"]) + ".",
+                f"Together their awards add {last['points']:.2f} points of modelled risk removed; the plan spends "
+                f"{money_words(self.table['award_used'].sum())} of them, with {money_words(self.table['local_match'].sum())} "
+                f"of local match, within the district's local budgets."]
+
+
+def portfolio(inputs: Inputs, found: Opportunities, options: SolveOptions = SolveOptions(), on: dt.date | None = None,
+              workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> Portfolio:
+    """The set of applications worth making together, chosen one at a time: each round plans the
+    district with the awards chosen so far and one more (each program valued in ``found`` that
+    adds to the plan, at the award it was valued at), and keeps the one that adds the most, until
+    none adds anything. The awards interact through the local money and the needs they share; a
+    plan never spends more local money, match included, than the district's budgets.
+    ``progress(done, total)`` after each round, of at most one round a program."""
+    on = on or dt.date.today()
+    programs = inputs.catalog.programs
+    amounts = {row.program: row.award for row in found.table.itertuples() if (row.net_value or 0) > 0}
+    options = options.but(threads=1)
+    left, chosen, current, rows = list(amounts), [], found.base, []
+    while left:
+        jobs = [(inputs, [(programs[p], amounts[p]) for p in [*chosen, trial]], found.base, options) for trial in left]
+        results = _in_workers(with_awards, jobs, workers, None)
+        best = max(range(len(left)), key=lambda i: _net(results[i]) if results[i].plan is not None else float("-inf"))
+        if progress is not None:
+            progress(len(chosen) + 1, len(amounts))
+        if results[best].plan is None or _net(results[best]) - _net(current) <= 1e-9:
+            break
+        program = programs[left.pop(best)]
+        added, current = _net(results[best]) - _net(current), results[best]
+        use = current.grant_use()
+        mine = use[use["source"] == applied(program.id)]
+        rows.append({"program": program.id, "name": program.name, "award": amounts[program.id], "net_added": added,
+                     "points": round(100 * (current.gap_closed - found.base.gap_closed), 4),
+                     "award_used": round(float(mine["used"].sum()), 2),
+                     "local_match": round(float(mine["local_match"].sum()), 2),
+                     "deadline": deadline_words(program, on)})
+        chosen.append(program.id)
+    table = pd.DataFrame(rows, columns=["program", "name", "award", "net_added", "points", "award_used",
+                                        "local_match", "deadline"])
+    calendar = pd.DataFrame([{"date": expected_deadline(programs[p], on), "program": p, "name": programs[p].name,
+                              "deadline": deadline_words(programs[p], on)} for p in chosen],
+                            columns=["date", "program", "name", "deadline"])
+    return Portfolio(table, calendar.sort_values("date", na_position="last", kind="stable").reset_index(drop=True),
+                     current)

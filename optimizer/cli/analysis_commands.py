@@ -13,7 +13,7 @@ from optimizer.analyses.alternatives import alternatives
 from optimizer.analyses.compare import SUMMARY_WORDS, compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
-from optimizer.analyses.opportunities import opportunities
+from optimizer.analyses.opportunities import opportunities, portfolio
 from optimizer.analyses.pitch import pitch, read_pitch
 from optimizer.analyses.project_count import project_count
 from optimizer.analyses.robust import ROBUST_GAP, robust
@@ -318,17 +318,23 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
                       amount: Optional[list[str]] = typer.Option(
                           None, "--amount", help="PROGRAM=DOLLARS: the award you expect from a program (a year, "
                                                  "for one allocated every year); repeat for several"),
+                      together: bool = typer.Option(False, "--portfolio", help="Also choose the set of applications "
+                                                    "worth making together, with a calendar of their deadlines"),
                       gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT,
                       out_file: Optional[Path] = OUT, ids: bool = IDS, catalog: Path = CATALOG) -> None:
     """Grant programs the district could apply for in its horizon, ranked by what the award adds to its plan."""
     amounts = _amounts(amount or [])
     inputs = _load(scenario, catalog)
+    options = SolveOptions(time_limit=time_limit, gap=gap)
     bar, update = _progress("awards")
     with bar:
-        found = _guard(lambda: opportunities(inputs, SolveOptions(time_limit=time_limit, gap=gap), amounts=amounts,
-                                             progress=update))
+        found = _guard(lambda: opportunities(inputs, options, amounts=amounts, progress=update))
+    chosen = _guard(lambda: portfolio(inputs, found, options)) if together else None
     if out_file is not None:
-        _emit(found.table, out_file, "Grant opportunities", {"not_open": found.closed.to_dict("records")}, ids=ids)
+        extra = {"not_open": found.closed.to_dict("records")}
+        if chosen is not None:
+            extra["portfolio"] = chosen.table.to_dict("records")
+        _emit(found.table, out_file, "Grant opportunities", extra, ids=ids)
         return
     table = found.table.assign(
         award=found.table["award"].map(lambda x: "-" if x != x or x is None else dollars(x)),
@@ -339,6 +345,10 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
        "local_change", "why"]]
     _emit(table, None, "Grant programs the district could apply for (points: of the modelled risk removed)", ids=ids)
     _emit(found.closed.drop(columns="program"), None, "Programs it cannot apply to for this plan", ids=ids)
+    if chosen is not None:
+        for sentence in chosen.words():
+            out.print(sentence, highlight=False)
+        _emit(chosen.calendar.drop(columns=["program", "date"]), None, "Deadlines of the applications to make", ids=ids)
 
 
 def _amounts(given: list[str]) -> dict[str, float]:

@@ -68,3 +68,24 @@ st.caption(f"Every plan is verified; the largest proven gap among them is "
 if not found.closed.empty:
     st.markdown("**Programs it cannot apply to for this plan**")
     st.dataframe(found.closed.drop(columns="program"), hide_index=True, width="stretch")
+
+st.divider()
+st.subheader("Which applications to make together")
+st.caption("Awards interact: they share the local money for matches and upkeep, and the same needs. The choice "
+           "adds one program at a time, the one that adds the most to the plan with those already chosen, until "
+           "none adds anything; the plan never spends more local money than the budgets.")
+together = st.button("Choose the applications", icon=":material/playlist_add_check:")
+if state.started(json.dumps(["portfolio", request, amounts], sort_keys=True), together):
+    chosen = compute.portfolio_of(request, json.dumps(amounts, sort_keys=True))
+    for sentence in chosen.words():
+        st.markdown(sentence)
+    if not chosen.table.empty:
+        st.dataframe(chosen.table.drop(columns=["program", "net_added"]), hide_index=True, width="stretch",
+                     column_config={**views.money_columns(chosen.table),
+                                    "award": st.column_config.NumberColumn("award applied for ($)", format="dollar"),
+                                    "points": st.column_config.NumberColumn("points, all chosen so far", format="%.2f"),
+                                    "award_used": st.column_config.NumberColumn("award the plan spends ($)",
+                                                                                format="dollar"),
+                                    "local_match": st.column_config.NumberColumn("local match ($)", format="dollar")})
+        st.markdown("**Calendar of deadlines**")
+        st.dataframe(chosen.calendar.drop(columns=["program", "date"]), hide_index=True, width="stretch")
