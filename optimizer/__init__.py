@@ -34,6 +34,7 @@ _LAZY = {
     "write_plan": "optimizer.reports.export", "write_report": "optimizer.reports.board",
     "project_count": "optimizer.analyses.project_count", "opportunities": "optimizer.analyses.opportunities",
     "programs_to_apply": "optimizer.analyses.opportunities", "portfolio": "optimizer.analyses.opportunities",
+    "application_package": "optimizer.analyses.application", "write_application": "optimizer.reports.application",
 }
 
 __all__ = ["Catalog", "InputError", "InputProblem", "Inputs", "OptimizerError", "Scenario",

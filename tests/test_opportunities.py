@@ -148,3 +148,34 @@ def test_the_portfolio_takes_awards_that_add_up_and_never_more_match_than_the_di
     matched = portfolio(inputs, opportunities(inputs, on=ON), on=ON)
     assert 0 < matched.table["local_match"].sum() <= 600 + 0.01
     assert matched.words()[0].startswith("Apply for")
+
+
+def test_an_application_package_s_budget_is_the_award_the_plan_spends_and_its_match(tmp_path):
+    import docx
+    import openpyxl
+
+    from optimizer.analyses.application import application_package
+    from optimizer.analyses.opportunities import applied
+    from optimizer.reports.application import write_application
+
+    matched = program("matched", award={"maximum": 2000}, match_rate=0.5, match_basis="federal_share",
+                      match_type="cash", application={"selection": "competitive", "rounds": "yearly",
+                                                      "last_deadline": "2025-06-18"})
+    inputs = instance(tmp_path, [lock()], programs=[matched, program("spent", spend_by="2025-06-30", **NO_MATCH)],
+                      sites=[site("A"), site("B")], budget={"capital": 1000, "operating": 0})
+    package = application_package(inputs, "matched", 1500, on=ON)
+    use = package.result.grant_use().set_index("source").loc[applied("matched")]
+    assert package.requested == pytest.approx(use["used"]) and package.match == pytest.approx(use["local_match"])
+    # two locks, $2,000: a 50% match of the grant is a third of the cost
+    assert package.requested + package.match == pytest.approx(2000) and package.match == pytest.approx(2000 / 3, abs=0.01)  # whole cents
+    assert package.deadline.startswith("about 18 June 2026") and package.need and package.projects
+    docx_path = write_application(package, tmp_path / "package.docx")
+    text = [p.text for p in docx.Document(str(docx_path)).paragraphs]
+    assert {"Statement of need", "Project description", "Budget", "Timeline"} <= set(text)
+    sheet = openpyxl.load_workbook(write_application(package, tmp_path / "package.xlsx"))["Budget"]
+    assert [c.value for c in sheet[sheet.max_row]][-3:] == [pytest.approx(package.requested),
+                                                            pytest.approx(package.match), pytest.approx(2000)]
+    with pytest.raises(ValueError, match="cannot apply: its money had to be spent by 30 June 2025"):
+        application_package(inputs, "spent", 1000, on=ON)
+    with pytest.raises(ValueError, match="use .docx or .xlsx"):
+        write_application(package, tmp_path / "package.pdf")

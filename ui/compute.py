@@ -173,6 +173,15 @@ def portfolio_of(request: str, amounts: str) -> Portfolio:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def application_file(request: str, program: str, amount: float, suffix: str) -> bytes:
+    """The application package of ``program`` at ``amount``, written as ``.docx`` or ``.xlsx``."""
+    package = optimizer.application_package(inputs(request), program, amount, _solver_options(request),
+                                            base=plan(request))
+    with tempfile.TemporaryDirectory() as folder:
+        return optimizer.write_application(package, Path(folder) / f"application{suffix}").read_bytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def alternatives_of(request: str, within: float, count: int) -> pd.DataFrame:
     """Plans nearly as good as the best that differ from it (``optimizer.analyses.alternatives``),
     one row each in words."""

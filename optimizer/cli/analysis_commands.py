@@ -1,5 +1,5 @@
 """Command-line subcommands of the analyses (frontier, compare, screen, pitch, robust,
-alternatives, explain, projects, opportunities). Each prints a readable table, or writes CSV / JSON with ``--out``."""
+alternatives, explain, projects, opportunities, application). Each prints a readable table, or writes CSV / JSON with ``--out``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress
 
 from optimizer.analyses.alternatives import alternatives
+from optimizer.analyses.application import application_package
 from optimizer.analyses.compare import SUMMARY_WORDS, compare
 from optimizer.analyses.explain import explain
 from optimizer.analyses.frontier import frontier
@@ -29,6 +30,7 @@ from optimizer.data.readers import read_yaml_mapping
 from optimizer.data.stances import STANCE_WORDS, STANCES
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
+from optimizer.reports.application import facts, write_application
 from optimizer.reports.export import write_table
 
 CATALOG = typer.Option(CATALOG_DIR, help="Catalog folder.")
@@ -349,6 +351,29 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
         for sentence in chosen.words():
             out.print(sentence, highlight=False)
         _emit(chosen.calendar.drop(columns=["program", "date"]), None, "Deadlines of the applications to make", ids=ids)
+
+
+@app.command("application")
+def application_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+                    program: str = typer.Argument(..., help="Catalog id of the grant program (see 'opportunities')."),
+                    amount: Optional[float] = opt.money(None, "--amount", positive=True,
+                                                        help="Award to apply for ($; a year, for a program allocated "
+                                                             "every year); default: the award it is valued at"),
+                    out_file: Optional[Path] = opt.output((".docx", ".xlsx"), help="Write the package: .docx or .xlsx"),
+                    gap: float = GAP, time_limit: Optional[float] = TIME_LIMIT, catalog: Path = CATALOG) -> None:
+    """An application package for one program: need, projects, budget with its match, evidence, timeline."""
+    inputs = _load(scenario, catalog)
+    package = _guard(lambda: application_package(inputs, program, amount, SolveOptions(time_limit=time_limit, gap=gap)))
+    for label, value in facts(package):
+        out.print(f"{label}: {value}", highlight=False)
+    if out_file is not None:
+        write_application(package, out_file)
+        out.print(f"wrote the application package to {out_file}", highlight=False)
+        return
+    for sentence in [*package.need, *package.projects]:
+        out.print(f"- {sentence}", highlight=False)
+    print_frame(in_words(package.budget.assign(**{c: package.budget[c].map(dollars)
+                                                   for c in ("grant", "local_match", "total")})), "Budget")
 
 
 def _amounts(given: list[str]) -> dict[str, float]:

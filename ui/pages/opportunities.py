@@ -69,6 +69,17 @@ if not found.closed.empty:
     st.markdown("**Programs it cannot apply to for this plan**")
     st.dataframe(found.closed.drop(columns="program"), hide_index=True, width="stretch")
 
+if not valued.empty:
+    st.markdown("**An application package**: the statement of need, the project description, the budget with its "
+                "match, the evidence for each measure and the timeline, from the plan with the award.")
+    names = dict(zip(valued["program"], valued["name"]))
+    chosen_program = st.selectbox("Program", list(names), format_func=names.get, key="opp:package")
+    award = float(valued.set_index("program").at[chosen_program, "award"])
+    left, right = st.columns(2)
+    for column, suffix, label in ((left, ".docx", "Word document"), (right, ".xlsx", "Workbook")):
+        column.download_button(f"Download the package ({label})", data=compute.application_file(
+            request, chosen_program, award, suffix), file_name=f"application-{chosen_program}{suffix}",
+            icon=":material/download:", key=f"opp:download{suffix}")
 st.divider()
 st.subheader("Which applications to make together")
 st.caption("Awards interact: they share the local money for matches and upkeep, and the same needs. The choice "
