@@ -3,8 +3,10 @@ what each award would be worth to its plan, counted as the plan counts everythin
 risk it removes, net of the price of the local money (match and upkeep) it ties up.
 
 Each program is valued by planning the district again with the award added as a funding source,
-starting from the plan without it (a what-if), at two award sizes: the middle of what one
-district can receive and the most it can receive (for a formula program, its formula's amount).
+starting from the plan without it (a what-if), at two award sizes: the average award of its last
+round where one was published, else the middle of what one district can receive, and the most
+it can receive (for a formula program, its formula's amount). The portfolio then chooses the set
+of applications worth making together, and ``analyses.application`` drafts one application.
 """
 from __future__ import annotations
 
@@ -27,10 +29,6 @@ from optimizer.data.funding import FundingProgram
 from optimizer.data.inputs import Inputs
 from optimizer.data.scenario import Scenario
 
-def applied(program_id: str) -> str:
-    """The funding source key an application's award is planned under."""
-    return f"applied-{program_id}"
-
 #: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
 FISCAL_YEAR_START_MONTH = 7
 
@@ -38,6 +36,11 @@ OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadlin
                        "award", "match", "period",
                        "measures_it_may_pay", "points", "harm_avoided", "net_value", "award_used", "local_match",
                        "local_change", "buys", "why", "gap"]
+
+
+def applied(program_id: str) -> str:
+    """The funding source key an application's award is planned under."""
+    return f"applied-{program_id}"
 
 
 @dataclass(frozen=True)
@@ -377,7 +380,6 @@ def _may_pay_count(inputs: Inputs, program: FundingProgram) -> int:
                if rule_on(program.rules, m.id, m.funding_categories).allowed)
 
 
-
 @dataclass
 class Portfolio:
     """The applications worth making together (``table``: in the order they were added, each
@@ -422,16 +424,16 @@ def portfolio(inputs: Inputs, found: Opportunities, options: SolveOptions = Solv
             break
         program = programs[left.pop(best)]
         added, current = _net(results[best]) - _net(current), results[best]
-        use = current.grant_use()
-        mine = use[use["source"] == applied(program.id)]
         rows.append({"program": program.id, "name": program.name, "award": amounts[program.id], "net_added": added,
                      "points": round(100 * (current.gap_closed - found.base.gap_closed), 4),
-                     "award_used": round(float(mine["used"].sum()), 2),
-                     "local_match": round(float(mine["local_match"].sum()), 2),
                      "deadline": deadline_words(program, on)})
         chosen.append(program.id)
-    table = pd.DataFrame(rows, columns=["program", "name", "award", "net_added", "points", "award_used",
-                                        "local_match", "deadline"])
+    use = current.grant_use().groupby("source")[["used", "local_match"]].sum()  # in the plan with all of them
+    table = pd.DataFrame(rows, columns=["program", "name", "award", "net_added", "points", "deadline"])
+    for column in ("used", "local_match"):
+        table[column] = [round(float(use[column].get(applied(p), 0.0)), 2) for p in table["program"]]
+    table = table.rename(columns={"used": "award_used"})[["program", "name", "award", "net_added", "points",
+                                                          "award_used", "local_match", "deadline"]]
     calendar = pd.DataFrame([{"date": expected_deadline(programs[p], on), "program": p, "name": programs[p].name,
                               "deadline": deadline_words(programs[p], on)} for p in chosen],
                             columns=["date", "program", "name", "deadline"])
