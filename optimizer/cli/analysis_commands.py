@@ -338,12 +338,10 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
             extra["portfolio"] = chosen.table.to_dict("records")
         _emit(found.table, out_file, "Grant opportunities", extra, ids=ids)
         return
-    table = found.table.assign(
-        award=found.table["award"].map(lambda x: "-" if x != x or x is None else dollars(x)),
-        points=found.table["points"].map(lambda x: "-" if x != x or x is None else f"{x:.2f}"),
-        **{col: found.table[col].map(lambda x: "-" if x != x or x is None else dollars(x))
-           for col in ("award_used", "local_match", "local_change")},
-    )[["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
+    shown = {col: _or_dash(dollars) for col in ("award", "award_used", "local_match", "local_change")}
+    table = found.table.assign(points=found.table["points"].map(_or_dash("{:.2f}".format)),
+                               **{col: found.table[col].map(show) for col, show in shown.items()},
+                               )[["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
        "local_change", "why"]]
     _emit(table, None, "Grant programs the district could apply for (points: of the modelled risk removed)", ids=ids)
     _emit(found.closed.drop(columns="program"), None, "Programs it cannot apply to for this plan", ids=ids)
@@ -374,6 +372,11 @@ def application_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fil
         out.print(f"- {sentence}", highlight=False)
     print_frame(in_words(package.budget.assign(**{c: package.budget[c].map(dollars)
                                                    for c in ("grant", "local_match", "total")})), "Budget")
+
+
+def _or_dash(show):
+    """``show`` for a value, "-" for a missing one (None or NaN)."""
+    return lambda x: "-" if x is None or x != x else show(x)
 
 
 def _amounts(given: list[str]) -> dict[str, float]:
