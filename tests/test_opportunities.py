@@ -30,6 +30,7 @@ def test_a_program_that_pays_for_nothing_the_district_needs_is_worth_nothing_and
     row = found.table.set_index("program").loc["training-only"]
     assert row["award"] == 500 and row["award_used"] == 0 and row["points"] == 0 and row["net_value"] == 0
     assert row["why"].startswith("worth nothing to this plan")
+    assert row["measures_it_may_pay"] == 0 and row["may_pay_for"].startswith("none of the district's")
 
 
 def test_a_match_ranks_an_otherwise_equal_program_lower(tmp_path):
@@ -49,6 +50,8 @@ def test_a_match_ranks_an_otherwise_equal_program_lower(tmp_path):
     assert table.at["matched", "local_match"] == pytest.approx(1000 / 3, abs=0.01)
     assert table.at["plain", "net_value"] > table.at["matched", "net_value"] > 0
     assert "frees $1,000 of local money" in table.at["plain", "why"]
+    assert table.at["plain", "may_pay_for"] == "1 of the district's 1 measures: lock (test solicitation, p. 1, 2025)"
+    assert table.at["plain", "harm_per_million_local"] is None  # it ties up no local money
 
 
 def test_closed_programs_another_state_s_and_awards_already_held_are_not_listed(tmp_path):
@@ -145,8 +148,12 @@ def test_the_portfolio_takes_awards_that_add_up_and_never_more_match_than_the_di
     half = dict(award={"maximum": 2000}, match_rate=0.5, match_basis="federal_share", match_type="cash")
     inputs = instance(tmp_path, [lock()], programs=[program("m1", **half), program("m2", **half)], sites=two,
                       budget={"capital": 600, "operating": 0})
-    matched = portfolio(inputs, opportunities(inputs, on=ON), on=ON)
+    valued = opportunities(inputs, on=ON)
+    matched = portfolio(inputs, valued, on=ON)
     assert 0 < matched.table["local_match"].sum() <= 600 + 0.01
+    m1 = valued.table.set_index("program").loc["m1"]  # its match is local money the plan did not spend before
+    assert m1["local_change"] > 0 and m1["harm_per_million_local"] == pytest.approx(
+        1e6 * m1["harm_avoided"] / m1["local_change"]) and "per $1 million of it" in m1["why"]
     assert matched.words()[0].startswith("Apply for")
 
 

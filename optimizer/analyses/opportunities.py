@@ -33,9 +33,9 @@ from optimizer.data.scenario import Scenario
 FISCAL_YEAR_START_MONTH = 7
 
 OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "award_basis",
-                       "award", "match", "period",
-                       "measures_it_may_pay", "points", "harm_avoided", "net_value", "award_used", "local_match",
-                       "local_change", "buys", "why", "gap"]
+                       "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points", "harm_avoided",
+                       "net_value", "award_used", "local_match", "local_change", "harm_per_million_local", "buys",
+                       "why", "gap"]
 
 
 def applied(program_id: str) -> str:
@@ -234,8 +234,10 @@ def _reason(value: AwardValue | None, size: AwardSize) -> str:
     match = f", with {money_words(value.match)} of local match" if value.match > 0.5 else ""
     local = (f"; it frees {money_words(-value.local_change)} of local money" if value.local_change < -0.5 else
              f"; it ties up {money_words(value.local_change)} more of local money" if value.local_change > 0.5 else "")
+    per_local = (f" ({1e6 * value.harm / value.local_change:,.3f} serious-harm equivalents avoided per $1 million of it)"
+                 if value.local_change > 0.5 else "")
     return (f"adds {value.points:.2f} points of modelled risk removed ({value.harm:,.4f} serious-harm equivalents): "
-            f"{spent}{match}{local}; it buys {value.buys}")
+            f"{spent}{match}{local}{per_local}; it buys {value.buys}")
 
 
 def _programs(inputs: Inputs, on: dt.date) -> tuple[list[FundingProgram], list[tuple[str, str, str]]]:
@@ -321,13 +323,16 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
             "selection": _selection(program), "deadline": deadline_words(program, on),
             "success_rate": program.application.success_rate if program.application else None,
             "award_basis": size.basis, "award": size.middle, "match": match, "period": period,
-            "measures_it_may_pay": _may_pay_count(inputs, program),
+            "measures_it_may_pay": len(allowed := _allowed(inputs, program, base)),
+            "may_pay_for": _may_pay_words(allowed, len(set(base.problem.candidates["measure_id"]))),
             "points": None if middle is None else round(middle.points, 4),
             "harm_avoided": None if middle is None else middle.harm,
             "net_value": None if middle is None else middle.net,
             "award_used": None if middle is None else round(middle.used, 2),
             "local_match": None if middle is None else round(middle.match, 2),
             "local_change": None if middle is None else round(middle.local_change, 2),
+            "harm_per_million_local": None if middle is None or middle.local_change <= 0.5 else
+            1e6 * middle.harm / middle.local_change,
             "buys": "" if middle is None else middle.buys,
             "why": _reason(middle, size) + ("" if most is None or size.most == size.middle else
                                             f"; at the most ({money_words(size.most)}): {most.points:.2f} points"),
@@ -374,10 +379,29 @@ def _values(inputs: Inputs, jobs: list[tuple[FundingProgram, float]], base: Plan
     return {(program.id, amount): value for (program, amount), value in zip(jobs, values)}
 
 
-def _may_pay_count(inputs: Inputs, program: FundingProgram) -> int:
-    """How many of the catalog's measures the program's rules allow (before the award's scope)."""
-    return sum(1 for m in inputs.catalog.measures.values()
-               if rule_on(program.rules, m.id, m.funding_categories).allowed)
+def _allowed(inputs: Inputs, program: FundingProgram, base: PlanResult) -> dict[str, str]:
+    """The district's candidate measures the program's rules allow (before an award's scope), by
+    name, each with the citation of the rule that allows it."""
+    measures = inputs.catalog.measures
+    out = {}
+    for mid in dict.fromkeys(base.problem.candidates["measure_id"]):
+        ruling = rule_on(program.rules, mid, measures[mid].funding_categories)
+        if ruling.allowed:
+            out[measures[mid].name] = ruling.citation
+    return out
+
+
+def _may_pay_words(allowed: dict[str, str], candidates: int, shown: int = 3) -> str:
+    """What the program may pay for in the district's terms: how many of its measures, and the
+    first few under each rule that allows them, with the rule's citation."""
+    if not allowed:
+        return f"none of the district's {candidates} measures"
+    by_rule: dict[str, list[str]] = {}
+    for name, citation in allowed.items():
+        by_rule.setdefault(citation, []).append(name)
+    parts = [", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+             + f" ({citation})" for citation, names in by_rule.items()]
+    return f"{len(allowed)} of the district's {candidates} measures: " + "; ".join(parts)
 
 
 @dataclass
