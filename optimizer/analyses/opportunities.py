@@ -153,9 +153,11 @@ class AwardValue:
 
 
 def _local(result: PlanResult) -> float:
-    funding = result.plan.funding if result.plan is not None else pd.DataFrame({"source": [], "amount": []})
-    return float(funding.loc[funding["source"] == LOCAL, "amount"].sum()) + (
-        result.plan.procurement if result.plan is not None else 0.0)
+    """Local dollars the plan spends over the horizon, procurement's staff time included."""
+    if result.plan is None:
+        return 0.0
+    funding = result.plan.funding
+    return float(funding.loc[funding["source"] == LOCAL, "amount"].sum()) + result.plan.procurement
 
 
 def _net(result: PlanResult) -> float:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from optimizer.analyses.application import ApplicationPackage
 from optimizer.core.result import money_words
-from optimizer.reports.export import CENTS_FORMAT, _dress, _safe_frame
+from optimizer.reports.export import CENTS_FORMAT, dress, safe_frame
 from optimizer.safe_write import replacing
 
 #: Money columns of the package's tables.
@@ -75,8 +75,8 @@ def write_xlsx(package: ApplicationPackage, path: Path) -> None:
               "Timeline": package.timeline}
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for name, frame in sheets.items():
-            _safe_frame(frame).to_excel(xl, sheet_name=name, index=False)
-            _dress(xl.sheets[name], frame, MONEY, dollar_format=CENTS_FORMAT)
+            safe_frame(frame).to_excel(xl, sheet_name=name, index=False)
+            dress(xl.sheets[name], frame, MONEY, dollar_format=CENTS_FORMAT)
 
 
 def write_application(package: ApplicationPackage, path: Path | str) -> Path:

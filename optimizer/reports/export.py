@@ -53,14 +53,14 @@ def write_table(frame: pd.DataFrame, path: Path | str, extra: dict | None = None
         raise ValueError(f"unknown table file type {suffix!r}; use .csv or .json")
     with replacing(path) as temp:
         if suffix == ".csv":
-            _safe_frame(frame).to_csv(temp, index=False, lineterminator="\n")
+            safe_frame(frame).to_csv(temp, index=False, lineterminator="\n")
         else:
             records = json.loads(frame.to_json(orient="records", double_precision=6))
             temp.write_text(json.dumps({**(extra or {}), "rows": records}, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise every text cell (object and pandas string columns alike)."""
     out = frame.copy()
     for col in out.columns:
@@ -295,7 +295,7 @@ def column_headers(result: PlanResult, frame: pd.DataFrame, sheet: str) -> dict[
     return {c: words.get(c, c) for c in frame.columns}
 
 
-def _dress(sheet, frame: pd.DataFrame, money: set[str], formats: dict[int, str] | None = None,
+def dress(sheet, frame: pd.DataFrame, money: set[str], formats: dict[int, str] | None = None,
            dollar_format: str = CENTS_FORMAT, percent: set[str] = frozenset()) -> None:
     """Frozen header row, column widths that fit, dollar formats on the money columns (and
     the per-row ``formats`` of the item/value Summary sheet). ``frame`` is as written, before
@@ -365,9 +365,9 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
         for name, frame in sheets.items():
             budget = name.startswith("Budget ")
             sheet_name = _sheet_name(name, taken)
-            _safe_frame(frame.rename(columns=column_headers(result, frame, name))).to_excel(
+            safe_frame(frame.rename(columns=column_headers(result, frame, name))).to_excel(
                 xl, sheet_name=sheet_name, index=False)
-            _dress(xl.sheets[sheet_name], frame, BUDGET_MONEY if budget else MONEY_COLUMNS,
+            dress(xl.sheets[sheet_name], frame, BUDGET_MONEY if budget else MONEY_COLUMNS,
                    formats if name == "Summary" else None, DOLLARS if name == "What to buy" else CENTS_FORMAT,
                    set() if budget else PERCENT_COLUMNS)
     _fix_workbook_dates(Path(path), stamp)
@@ -416,7 +416,7 @@ def write_plan(result: PlanResult, path: Path | str, inputs: Inputs) -> Path:
         if suffix == ".json":
             temp.write_text(json.dumps(plan_dict(result), indent=2, sort_keys=False) + "\n", encoding="utf-8")
         elif suffix == ".csv":
-            _safe_frame(plan_table(result)).to_csv(temp, index=False, lineterminator="\n")
+            safe_frame(plan_table(result)).to_csv(temp, index=False, lineterminator="\n")
         else:
             write_excel(result, temp, assumptions(inputs, result),
                         stamp=dt.datetime.combine(inputs.catalog.as_of, dt.time()))
