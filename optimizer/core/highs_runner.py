@@ -97,17 +97,18 @@ def model_arrays(prob: pulp.LpProblem) -> tuple[list[pulp.LpVariable], dict[int,
     for var, coef in prob.objective.items():
         cost[position[id(var)]] = sign * coef
     inf = highspy.kHighsInf
-    lower = np.array([-inf if v.lowBound is None else v.lowBound for v in variables], dtype=float)
-    upper = np.array([inf if v.upBound is None else v.upBound for v in variables], dtype=float)
-    integer = np.array([v.cat == pulp.LpInteger for v in variables])
-    row_lower, row_upper = [], []
-    for con in prob.constraints():
-        lb, ub = con.getLb(), con.getUb()
-        row_lower.append(-inf if lb is None else lb)
-        row_upper.append(inf if ub is None else ub)
+    lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in variables), float, len(variables))
+    upper = np.fromiter((inf if v.upBound is None else v.upBound for v in variables), float, len(variables))
+    integer = np.fromiter((v.cat == pulp.LpInteger for v in variables), bool, len(variables))
+    # a row is ``expression + constant (sense) 0``: PuLP's getLb/getUb one call at a time cost more than the rest
+    rows = prob.constraints()
+    bound = -np.fromiter((c.constant for c in rows), float, len(rows))
+    sense = np.fromiter((c.sense for c in rows), np.int8, len(rows))
+    row_lower = np.where(sense == pulp.LpConstraintLE, -inf, bound)
+    row_upper = np.where(sense == pulp.LpConstraintGE, inf, bound)
     return variables, position, {
         "cost": cost, "lower": lower, "upper": upper, "integer": integer,
-        "row_lower": np.array(row_lower, dtype=float), "row_upper": np.array(row_upper, dtype=float),
+        "row_lower": row_lower, "row_upper": row_upper,
         "start": starts, "index": index, "value": value, "sign": sign}
 
 

@@ -682,16 +682,18 @@ def value_terms(m: Model):
     group_key = [f"{site},{threat}" for site, threat in zip(p.groups["site_id"], p.groups["threat"])]
     cell_key = [f"{group_key[g]},{role},{job}" for g, role, job in zip(group_of, p.cells["role"], p.cells["job"])]
     added, reach = defaultdict(list), defaultdict(float)
+    last = len(p.years) - 1
     for cell, items in by_cell.items():
         g = int(group_of[cell])
         if weight[g] <= 0:
             continue
+        total = sum(e for _, e in items)
         for k, period in enumerate(periods):
             room = cap[cell] - in_place[cell, k]
             if room <= 1e-12:
                 continue
-            flat = [(m.y[c][min(k, len(p.years) - 1)], e) for c, e in items]  # after: what is in place at the end
-            total = sum(e for _, e in items)
+            at = min(k, last)  # after the horizon: what is in place at its end
+            flat = [(m.y[c][at], e) for c, e in items]
             if total <= room + 1e-12:
                 added[g, k] += flat
                 reach[g, k] += total

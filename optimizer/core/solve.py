@@ -3,6 +3,7 @@ the gap, and turning the solution into a verified Plan."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,9 +24,14 @@ class SolverUnavailable(OptimizerError):
 
 def available_solvers() -> list[str]:
     """Names of the solvers this machine can use, HiGHS first."""
-    found = pulp.listSolvers(onlyAvailable=True)
-    names = ["highs"] if "HiGHS" in found else []
-    return names + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & set(found) else [])
+    found = _installed()
+    return (["highs"] if "HiGHS" in found else []) + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & found else [])
+
+
+@functools.cache
+def _installed() -> frozenset[str]:
+    # asking PuLP probes every solver it knows (tens of milliseconds), and what is installed does not change
+    return frozenset(pulp.listSolvers(onlyAvailable=True))
 
 
 def highs_used(options: SolveOptions) -> bool:
@@ -35,7 +41,7 @@ def highs_used(options: SolveOptions) -> bool:
 
 def _cbc(**options):
     """CBC: a CBC on the PATH (PuLP 4 no longer bundles one), else PuLP 3's bundled CBC."""
-    if "COIN_CMD" in pulp.listSolvers(onlyAvailable=True):
+    if "COIN_CMD" in _installed():
         return pulp.COIN_CMD(**options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
