@@ -124,6 +124,29 @@ def test_the_last_round_decides_what_is_closed_when_applications_are_due_and_the
     assert table.at["stopped", "selection"] == "formula"
 
 
+def test_what_an_application_asks_is_listed_where_the_sources_say_and_never_guessed(tmp_path):
+    from pydantic import ValidationError
+
+    from optimizer.data.funding import Application
+
+    asks = {"narrative": "a project narrative of 20 pages", "partners": "a letter from the police",
+            "registrations": "SAM.gov 30 days ahead"}
+    scored = program("scored", application={"selection": "competitive", "rounds": "yearly", "effort": asks},
+                     **NO_MATCH)
+    silent = program("silent", application={"selection": "competitive"}, **NO_MATCH)
+    share = program("share", application={"selection": "formula"}, **NO_MATCH)
+    found = opportunities(instance(tmp_path, [lock()], programs=[scored, silent, share],
+                                   budget={"capital": 0, "operating": 0}), on=ON)
+    table = found.table.set_index("program")
+    # in the order narrative, partners, data, registrations; a part the sources do not state is left out
+    assert table.at["scored", "asks"] == ("narrative: a project narrative of 20 pages; partners: a letter from the "
+                                          "police; register first: SAM.gov 30 days ahead")
+    assert table.at["silent", "asks"] == "not in the catalog"
+    assert table.at["share", "asks"] == "an allocation: no application effort found in the catalog's sources"
+    with pytest.raises(ValidationError, match="give at least one of narrative, partners, data, registrations"):
+        Application.model_validate({"selection": "competitive", "effort": {}})
+
+
 def test_the_portfolio_takes_awards_that_add_up_and_never_more_match_than_the_district_has(tmp_path):
     # Two schools, a $1,000 lock each, no local capital: each program's middle award ($1,000)
     # buys one lock, so both are worth applying for together; the calendar puts the earlier
@@ -178,10 +201,21 @@ def test_an_application_package_s_budget_is_the_award_the_plan_spends_and_its_ma
     assert package.deadline.startswith("about 18 June 2026") and package.need and package.projects
     docx_path = write_application(package, tmp_path / "package.docx")
     text = [p.text for p in docx.Document(str(docx_path)).paragraphs]
-    assert {"Statement of need", "Project description", "Budget", "Timeline"} <= set(text)
+    assert {"What the application asks", "Statement of need", "Project description", "Budget", "Timeline"} <= set(text)
+    assert "The program's current solicitation: the catalog's sources do not say what the application asks; read " \
+           "the solicitation." in text  # the catalog holds no effort for this program
     sheet = openpyxl.load_workbook(write_application(package, tmp_path / "package.xlsx"))["Budget"]
     assert [c.value for c in sheet[sheet.max_row]][-3:] == [pytest.approx(package.requested),
                                                             pytest.approx(package.match), pytest.approx(2000)]
+    asked = program("asked", award={"maximum": 2000}, application={
+        "selection": "competitive", "effort": {"data": "a threat assessment of each school"}}, **NO_MATCH)
+    asking = instance(tmp_path, [lock()], programs=[asked], budget={"capital": 1000, "operating": 0})
+    package = application_package(asking, "asked", 1500, on=ON)
+    assert package.asks == [("data", "a threat assessment of each school")]
+    text = [p.text for p in docx.Document(str(write_application(package, tmp_path / "asked.docx"))).paragraphs]
+    assert "Data: a threat assessment of each school." in text
+    sheet = openpyxl.load_workbook(write_application(package, tmp_path / "asked.xlsx"))["Application"]
+    assert ["Asks: data", "a threat assessment of each school"] in [[c.value for c in row] for row in sheet.iter_rows()]
     with pytest.raises(ValueError, match="cannot apply: its money had to be spent by 30 June 2025"):
         application_package(inputs, "spent", 1000, on=ON)
     with pytest.raises(ValueError, match="use .docx or .xlsx"):

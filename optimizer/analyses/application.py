@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from optimizer.analyses.opportunities import applied, award_size, deadline_words, why_not_open, with_awards
+from optimizer.analyses.opportunities import (
+    applied,
+    award_size,
+    deadline_words,
+    effort_parts,
+    why_not_open,
+    with_awards,
+)
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult, money_words, percent
 from optimizer.core.run import optimize
@@ -30,6 +37,7 @@ class ApplicationPackage:
     program_name: str
     amount: float
     deadline: str
+    asks: list[tuple[str, str]]  # what the application asks (narrative, partners, data, registrations), where known
     need: list[str]  # the statement of need, in sentences
     projects: list[str]  # the project description: what the award buys, project by project
     budget: pd.DataFrame  # BUDGET_COLUMNS: by the program's cost categories, with the match
@@ -97,7 +105,7 @@ def application_package(inputs: Inputs, program_id: str, amount: float | None = 
                 .reset_index().rename(columns={"year": "fiscal_year"}))
     timeline = timeline.assign(grant=timeline["grant"].round(2))[TIMELINE_COLUMNS]
     return ApplicationPackage(scenario.name, program.id, program.name, amount, deadline_words(program, on),
-                              _need(base, result), _projects(result, key), budget.reset_index(drop=True),
+                              effort_parts(program), _need(base, result), _projects(result, key), budget.reset_index(drop=True),
                               evidence, timeline, result)
 
 

@@ -25,14 +25,14 @@ from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions
 from optimizer.core.verify import plan_objective
 from optimizer.data.allowability import rule_on
-from optimizer.data.funding import FundingProgram
+from optimizer.data.funding import EFFORT_PARTS, FundingProgram
 from optimizer.data.inputs import Inputs
 from optimizer.data.scenario import Scenario
 
 #: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
 FISCAL_YEAR_START_MONTH = 7
 
-OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "award_basis",
+OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "asks", "award_basis",
                        "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points", "harm_avoided",
                        "net_value", "award_used", "local_match", "local_change", "harm_per_million_local", "buys",
                        "why", "gap"]
@@ -110,6 +110,28 @@ def deadline_words(program: FundingProgram, on: dt.date) -> str:
     if expected is not None:
         return f"about {expected:%d %B %Y}, if the round recurs as it has (last: {last:%d %B %Y})"
     return f"no new round found; the last closed on {last:%d %B %Y}"
+
+
+#: How each part of an application's effort is introduced.
+EFFORT_LABELS = {"narrative": "narrative", "partners": "partners", "data": "data", "registrations": "register first"}
+
+
+def effort_parts(program: FundingProgram) -> list[tuple[str, str]]:
+    """What an application to ``program`` asks, as (label, words) pairs, from the catalog's
+    ``application.effort`` (its law or latest solicitation); empty when the catalog holds none."""
+    effort = program.application.effort if program.application else None
+    if effort is None:
+        return []
+    return [(EFFORT_LABELS[part], text) for part in EFFORT_PARTS if (text := getattr(effort, part))]
+
+
+def effort_words(program: FundingProgram) -> str:
+    """:func:`effort_parts` in one line, or what is known when the catalog holds none."""
+    parts = effort_parts(program)
+    if parts:
+        return "; ".join(f"{label}: {text}" for label, text in parts)
+    return "not in the catalog" if program.application is None or program.application.selection != "formula" \
+        else "an allocation: no application effort found in the catalog's sources"
 
 
 def _fiscal_year_start(year: int) -> dt.date:
@@ -324,6 +346,7 @@ def opportunities(inputs: Inputs, options: SolveOptions = SolveOptions(), on: dt
             "program": program.id, "name": program.name, "level": program.state or "federal",
             "selection": _selection(program), "deadline": deadline_words(program, on),
             "success_rate": program.application.success_rate if program.application else None,
+            "asks": effort_words(program),
             "award_basis": size.basis, "award": size.middle, "match": match, "period": period,
             "measures_it_may_pay": len(allowed := _allowed(inputs, program, base)),
             "may_pay_for": _may_pay_words(allowed, len(set(base.problem.candidates["measure_id"]))),

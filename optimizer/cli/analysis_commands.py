@@ -344,6 +344,9 @@ def opportunities_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML f
                                )[["rank", "name", "level", "selection", "deadline", "award", "match", "points", "award_used", "local_match",
        "local_change", "why"]]
     _emit(table, None, "Grant programs the district could apply for (points: of the modelled risk removed)", ids=ids)
+    _emit(found.table[["rank", "name", "selection", "success_rate", "asks"]].assign(
+        success_rate=found.table["success_rate"].map(_or_dash("{:.0%}".format))), None,
+        "What each application asks (from the program's law or latest solicitation)", ids=ids)
     _emit(found.closed.drop(columns="program"), None, "Programs it cannot apply to for this plan", ids=ids)
     if chosen is not None:
         for sentence in chosen.words():
@@ -364,6 +367,8 @@ def application_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML fil
     package = _guard(lambda: application_package(inputs, program, amount, SolveOptions(time_limit=time_limit, gap=gap)))
     for label, value in facts(package):
         out.print(f"{label}: {value}", highlight=False)
+    for label, words in package.asks:
+        out.print(f"Asks ({label}): {words}", highlight=False)
     if out_file is not None:
         write_application(package, out_file)
         out.print(f"wrote the application package to {out_file}", highlight=False)

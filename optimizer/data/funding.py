@@ -25,13 +25,39 @@ class Award(BaseModel):
     per_school_maximum: Dollars | None = None
 
 
+#: The parts of an application's effort, in the order they are shown.
+EFFORT_PARTS = ("narrative", "partners", "data", "registrations")
+
+
+class Effort(BaseModel):
+    """What an application asks of the district, read in the program's law or latest solicitation;
+    a part the sources do not state is left out (None), not guessed."""
+
+    model_config = _STRICT
+    narrative: str | None = Field(default=None, min_length=1,
+                                  description="what the application must explain or fill in, and its length")
+    partners: str | None = Field(default=None, min_length=1,
+                                 description="partners, consultation, letters or agreements it requires")
+    data: str | None = Field(default=None, min_length=1,
+                             description="assessments or data it must include, or keep and report")
+    registrations: str | None = Field(default=None, min_length=1,
+                                      description="systems to register in before applying, and how far ahead")
+
+    @model_validator(mode="after")
+    def _something_known(self) -> Effort:
+        if not any(getattr(self, part) for part in EFFORT_PARTS):
+            raise ValueError("effort: give at least one of " + ", ".join(EFFORT_PARTS) + ", or leave effort out")
+        return self
+
+
 class Application(BaseModel):
     """How a district applies, read from the program's most recent round found; each fact has
     its row in ``catalog/audit.csv`` (kind program, field ``application.<name>``)."""
 
     model_config = _STRICT
-    selection: Literal["formula", "competitive"] = Field(
-        description="formula: every eligible applicant receives its share; competitive: applications are scored")
+    selection: Literal["formula", "competitive", "first-come"] = Field(
+        description="formula: every eligible applicant receives its share; competitive: applications are scored; "
+                    "first-come: eligible applications are paid in the order received until the money runs out")
     rounds: Literal["yearly", "one-time", "unknown"] = Field(
         default="unknown", description="whether a new round is expected each year, the program had one round only, "
                                        "or the sources do not say")
@@ -39,6 +65,8 @@ class Application(BaseModel):
     typical_award: Dollars | None = Field(default=None, description="average award of the last round with published "
                                                                     "figures (total awarded / awards made)")
     success_rate: Fraction | None = Field(default=None, description="awards made / applications, last round published")
+    effort: Effort | None = Field(default=None, description="what an application asks (narrative, partners, data, "
+                                                            "registrations), where the sources say")
 
 
 class Cited(BaseModel):

@@ -25,6 +25,12 @@ def facts(package: ApplicationPackage) -> list[tuple[str, str]]:
             ("Application deadline", package.deadline)]
 
 
+def _asks(package: ApplicationPackage) -> list[tuple[str, str]]:
+    """What the application asks, or where to find it when the catalog does not say."""
+    return package.asks or [("the program's current solicitation", "the catalog's sources do not say what the "
+                                                                   "application asks; read the solicitation")]
+
+
 def _total(frame: pd.DataFrame) -> pd.DataFrame:
     total = {c: frame[c].sum() if c in MONEY else "" for c in frame.columns}
     total[frame.columns[0]] = "total"
@@ -45,6 +51,9 @@ def write_docx(package: ApplicationPackage, path: Path) -> None:
     for label, value in facts(package):
         cells = table.add_row().cells
         cells[0].text, cells[1].text = label, value
+    doc.add_heading("What the application asks", level=1)
+    for label, words in _asks(package):
+        doc.add_paragraph(f"{label[0].upper()}{label[1:]}: {words}.", style="List Bullet")
     doc.add_heading("Statement of need", level=1)
     for sentence in package.need:
         doc.add_paragraph(sentence)
@@ -69,7 +78,8 @@ def write_docx(package: ApplicationPackage, path: Path) -> None:
 def write_xlsx(package: ApplicationPackage, path: Path) -> None:
     """The package as a workbook: the application (facts, need, projects), the budget with its
     total, the evidence and the timeline."""
-    text = pd.DataFrame([*facts(package), *(("Statement of need", s) for s in package.need),
+    text = pd.DataFrame([*facts(package), *((f"Asks: {label}", words) for label, words in _asks(package)),
+                         *(("Statement of need", s) for s in package.need),
                          *(("Project", s) for s in package.projects)], columns=["part", "text"])
     sheets = {"Application": text, "Budget": _total(package.budget), "Evidence": package.evidence,
               "Timeline": package.timeline}

@@ -11,7 +11,7 @@ from optimizer.reports import fmt
 from ui import compute, state, views
 
 SHOWN = ["rank", "name", "award", "points", "award_used", "local_match", "local_change", "why", "deadline", "selection",
-         "match", "level"]
+         "success_rate", "asks", "match", "level"]
 
 st.title("Grant opportunities")
 st.caption("Which programs to apply for, and what each award would add to this district's plan: the plan is "
@@ -62,7 +62,9 @@ st.dataframe(found.table[SHOWN], hide_index=True, width="stretch",
                             "local_match": st.column_config.NumberColumn("local match ($)", format="dollar"),
                             "local_change": st.column_config.NumberColumn("local money, more or less ($)",
                                                                           format="dollar"),
-                            "why": st.column_config.TextColumn(width="large")})
+                            "why": st.column_config.TextColumn(width="large"),
+                            "success_rate": st.column_config.NumberColumn("awards / applications", format="percent"),
+                            "asks": st.column_config.TextColumn("what the application asks", width="large")})
 st.caption(f"Every plan is verified; the largest proven gap among them is "
            f"{fmt.gap(found.table['gap'].max()) if found.table['gap'].notna().any() else 'n/a'}.")
 if not found.closed.empty:
