@@ -11,7 +11,7 @@ from optimizer.reports import fmt
 from ui import compute, state, views
 
 SHOWN = ["rank", "name", "award", "points", "award_used", "local_match", "local_change", "why", "deadline", "selection",
-         "success_rate", "asks", "match", "level"]
+         "success_rate", "match", "level"]
 
 st.title("Grant opportunities")
 st.caption("Which programs to apply for, and what each award would add to this district's plan: the plan is "
@@ -63,10 +63,12 @@ st.dataframe(found.table[SHOWN], hide_index=True, width="stretch",
                             "local_change": st.column_config.NumberColumn("local money, more or less ($)",
                                                                           format="dollar"),
                             "why": st.column_config.TextColumn(width="large"),
-                            "success_rate": st.column_config.NumberColumn("awards / applications", format="percent"),
-                            "asks": st.column_config.TextColumn("what the application asks", width="large")})
+                            "success_rate": st.column_config.NumberColumn("awards / applications", format="percent")})
 st.caption(f"Every plan is verified; the largest proven gap among them is "
            f"{fmt.gap(found.table['gap'].max()) if found.table['gap'].notna().any() else 'n/a'}.")
+st.markdown("**What each application asks**, from the program's law or latest solicitation (a part the sources do "
+            "not state is left out):")
+st.markdown("\n".join(f"- **{row.name}** ({row.selection}): {row.asks}." for row in found.table.itertuples()))
 if not found.closed.empty:
     st.markdown("**Programs it cannot apply to for this plan**")
     st.dataframe(found.closed.drop(columns="program"), hide_index=True, width="stretch")
