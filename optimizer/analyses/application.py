@@ -118,8 +118,8 @@ def _need(base: PlanResult, result: PlanResult) -> list[str]:
             f"What is in place removes {percent(base.baseline_protection)} of the modelled risk of serious harm at its "
             f"schools; the largest modelled risks are " + ", ".join(n.lower() for n in threats["name"]) + ".",
             f"Without this award the district's plan removes {percent(base.gap_closed)} of the modelled risk left; "
-            f"with it, {percent(result.gap_closed)} (a model, labelled as such: see the assumptions of the plan's "
-            f"report)."]
+            f"with it, {percent(result.gap_closed)} ({100 * (result.gap_closed - base.gap_closed):.2f} points more; "
+            f"a model, labelled as such: see the assumptions of the plan's report)."]
 
 
 def _projects(result: PlanResult, key: str) -> list[str]:
