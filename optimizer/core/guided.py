@@ -18,7 +18,7 @@ from optimizer.core.decompose import (
     school_bound,
     split,
 )
-from optimizer.core.highs_runner import clock_stopped, run_highs
+from optimizer.core.highs_runner import HighsOutcome, clock_stopped, run_highs
 from optimizer.core.model import Model
 from optimizer.core.plan import Plan
 from optimizer.core.solve import (
@@ -166,6 +166,12 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     ``warm``, the final basis of the relaxation before a what-if's change, when given: a few
     dozen simplex iterations instead of thousands on the examples.
 
+    The steps, in order, are the methods of :class:`_Search`: ``cut_back`` (the known plans),
+    ``near_miss_bound`` (the per-school bound, when a known plan just misses the gap),
+    ``read_off`` (the plan read off the relaxation, the rivals' neighbourhoods and, with no
+    plan yet, the neighbourhood of the relaxation's zeros, with the per-school bound found
+    beside them) and ``widen`` (the wider neighbourhoods on a near miss).
+
     Returns None when HiGHS is not the solver, for the two-phase tier-1 objective, or when
     the relaxation is infeasible (the full solve says so); a Guided without a bound when the
     relaxation does not finish within the time limit.
@@ -182,86 +188,134 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
         return None
     if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
         return Guided(None, None, None, 0, integers, lp_seconds, lp_seconds)
-    relaxed = {v: v.varValue for v in model.variables()}
+    search = _Search(model, options, lp, began,
+                     Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis))
+    search.cut_back(known)
+    search.near_miss_bound()
+    search.read_off(rivals)
+    search.widen()
+    search.guided.seconds = time.perf_counter() - began
+    return search.guided
 
-    def neighbourhood(also=None, start: dict | None = None, target: float | None = None, around=None,
-                      threads: int | None = options.threads, settings: dict | None = None):
-        left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - began))
+
+class _Search:
+    """The steps of :func:`lp_guided` after the relaxation, each a method, sharing the plan and
+    bound held (``guided``), the relaxation's values and prices, and the clock."""
+
+    def __init__(self, model: Model, options: SolveOptions, lp: HighsOutcome, began: float, guided: Guided):
+        self.model, self.options, self.lp, self.began, self.guided = model, options, lp, began, guided
+        self.relaxed = {v: v.varValue for v in model.variables()}
+        self.sense = _sense(model)
+        self.choices: dict[pulp.LpVariable, float] | None = None  # each school's own best choice at the prices
+        self.tightened = False
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def cut_back(self, known: Sequence[Plan]) -> None:
+        """Each known plan cut back: only its own items, each in its year or later, or dropped."""
+        for plan in known:
+            self._take(self._neighbourhood(_ruled_out, around=start_values(self.model, plan.installs),
+                                           settings=FIXED_NEIGHBOURHOOD), how=KNOWN)
+
+    def near_miss_bound(self) -> None:
+        """The per-school bound, when the plan held just misses the gap: the known plan may be
+        proven close enough by the tighter bound alone."""
+        if self.guided.gap is not None and self.guided.gap <= NEAR_MISS * self.options.gap:
+            self._tighten(self._school_bound)
+
+    def read_off(self, rivals: Sequence[Callable[[], Plan | None]]) -> None:
+        """When no plan held is proven within the gap: the plan read off the relaxation, then
+        each rival's neighbourhood (RINS), then, with still no plan, the neighbourhood of the
+        relaxation's zeros. A bound still to be found is found beside them, on the core that
+        search leaves free (with nothing to find, only if asked for: never)."""
+        guided, options = self.guided, self.options
+        if guided.gap is not None and guided.gap <= options.gap:
+            return
+        beside = not self.tightened and self.lp.row_dual is not None
+        parts = split(self.model) if beside else None  # taken before the search fixes any decision
+        with found_beside(lambda lanes: self._school_bound(parts, lanes), options.threads if beside else 1) as school:
+            self._take(self._neighbourhood(alone=True, settings=FIXED_NEIGHBOURHOOD), how="")
+            for made in rivals:
+                if self.guided.gap is not None and self.guided.gap <= options.gap or self._spent():
+                    break
+                rival = made()
+                if rival is not None:
+                    values = start_values(self.model, rival.installs)
+                    self._take(self._neighbourhood(lambda var, value: values.get(var) == value, values,
+                                                   self._at_gap(), alone=True, settings=FIXED_NEIGHBOURHOOD),
+                               widened=AGREES, how="")
+            if self.guided.plan is None and not self._spent():
+                # the whole values leave too little money for what is still open, and no rival helped
+                self._take(self._neighbourhood(_ruled_out, alone=True, settings=FIXED_NEIGHBOURHOOD),
+                           widened=RULED_OUT, how="")
+            self._tighten(school)
+
+    def widen(self) -> None:
+        """On a near miss (proven within ``NEAR_MISS`` times the gap, not within it), the wider
+        neighbourhoods from the plan held, each stopped once a plan is proven within the gap:
+        only the relaxation's zeros fixed, then the decisions where the relaxation and each
+        school's own best choice agree."""
+        wider = [] if self.guided.widened == RULED_OUT else [(RULED_OUT, _ruled_out, FIXED_NEIGHBOURHOOD)]
+        if self.choices is not None:
+            choices = self.choices
+            wider.append(("the relaxation and each school's own best choice agree",
+                          lambda var, value: round(choices.get(var, -1.0)) == value, None))
+        for why, also, settings in wider:
+            guided = self.guided
+            if guided.plan is None or not self.options.gap < guided.gap <= NEAR_MISS * self.options.gap \
+                    or self._spent():
+                break
+            self._take(self._neighbourhood(also, start_values(self.model, guided.plan.installs), self._at_gap(),
+                                           settings=settings), widened=why, how="")
+
+    # -- what the steps share ---------------------------------------------------------------
+
+    def _neighbourhood(self, also=None, start: dict | None = None, target: float | None = None, around=None,
+                       alone: bool = False, settings: dict | None = None) -> tuple:
+        """(fixed, objective, plan) of the small MIP left when the integer decisions whole in
+        ``around`` (default: the relaxation) are fixed where ``also`` agrees, on one thread when
+        ``alone`` (beside the per-school bound) else on the threads asked; objective and plan are
+        None when it finds none."""
+        options, model = self.options, self.model
+        left = None if options.time_limit is None else max(0.1, options.time_limit - (time.perf_counter() - self.began))
         settings = {**(settings or {}), "mip_max_nodes": SUB_MIP_NODES}
         # solved closer than asked: the plan's gap is then proven against the relaxation's bound;
         # a wider one, much closer: its start is often within the first gap of its own optimum
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
-        with model.integral_fixed(relaxed if around is None else around, also) as fixed, \
-                solver_errors("highs"):
-            sub = run_highs(model.prob, left, gap, threads, start, target=target, settings=settings)
+        with model.integral_fixed(self.relaxed if around is None else around, also) as fixed, solver_errors("highs"):
+            sub = run_highs(model.prob, left, gap, 1 if alone else options.threads, start, target=target,
+                            settings=settings)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not integral(model):
             return fixed, None, None
         return (fixed, *solution_of(model))
 
-    sense = _sense(model)
-
-    def at_gap() -> float:
+    def _at_gap(self) -> float:
         """The objective of a plan the bound held proves within the gap asked (a search's target)."""
-        return guided.bound / (1 + options.gap) if sense > 0 else guided.bound * (1 + options.gap)
+        bound, gap = self.guided.bound, self.options.gap
+        return bound / (1 + gap) if self.sense > 0 else bound * (1 + gap)
 
-    guided = Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis)
-
-    def better(found: tuple, **how) -> None:
+    def _take(self, found: tuple, **how) -> None:
         """Take a neighbourhood's (fixed, objective, plan) when its plan beats the one held."""
-        nonlocal guided
         fixed, objective, plan = found
-        if plan is not None and (guided.plan is None or sense * objective > sense * guided.objective):
-            guided = replace(guided, objective=objective, plan=plan, fixed=fixed, **how)
+        guided = self.guided
+        if plan is not None and (guided.plan is None or self.sense * objective > self.sense * guided.objective):
+            self.guided = replace(guided, objective=objective, plan=plan, fixed=fixed, **how)
 
-    for plan in known:  # each cut back: only its own items, each in its year or later, or dropped
-        better(neighbourhood(_ruled_out, around=start_values(model, plan.installs),
-                            settings=FIXED_NEIGHBOURHOOD), how=KNOWN)
-
-    def bound(parts: Split | None = None, lanes: Lanes | None = None) -> SchoolBound:
+    def _school_bound(self, parts: Split | None = None, lanes: Lanes | None = None) -> SchoolBound:
         """The per-school bound at the relaxation's prices (``parts``: the model's blocks)."""
-        left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - began)
-        return school_bound(model, lp.row_dual, left, options.threads, parts, lanes)
+        options = self.options
+        left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - self.began)
+        return school_bound(self.model, self.lp.row_dual, left, options.threads, parts, lanes)
 
-    choices, tightened = None, False  # each school's own best choice at the relaxation's prices
+    def _tighten(self, found: Callable[[], SchoolBound]) -> None:
+        """Once: the per-school bound in place of the relaxation's when the plan held misses the gap."""
+        guided = self.guided
+        if (not self.tightened and guided.plan is not None and guided.gap > self.options.gap
+                and self.lp.row_dual is not None and not self._spent()):
+            self.choices, self.tightened = _tighten_by_school(self.model, guided, found()), True
 
-    def tighten(found) -> None:
-        nonlocal choices, tightened
-        if (not tightened and guided.plan is not None and guided.gap > options.gap and lp.row_dual is not None
-                and not _spent(options, began)):
-            choices, tightened = _tighten_by_school(model, guided, found()), True
-
-    if guided.gap is not None and guided.gap <= NEAR_MISS * options.gap:
-        tighten(bound)  # the known plan may be proven close enough by the tighter bound alone
-    if guided.gap is None or guided.gap > options.gap:
-        # a bound still to be found is found beside the plan read off the relaxation, on the
-        # core that search leaves free (with nothing to find, only if asked for: never)
-        beside = not tightened and lp.row_dual is not None
-        parts = split(model) if beside else None  # taken before the search fixes any decision
-        with found_beside(lambda lanes: bound(parts, lanes), options.threads if beside else 1) as school:
-            better(neighbourhood(threads=1, settings=FIXED_NEIGHBOURHOOD), how="")
-            for made in rivals:
-                if guided.gap is not None and guided.gap <= options.gap or _spent(options, began):
-                    break
-                rival = made()
-                if rival is not None:
-                    values = start_values(model, rival.installs)
-                    better(neighbourhood(lambda var, value: values.get(var) == value, values, at_gap(), threads=1,
-                                         settings=FIXED_NEIGHBOURHOOD), widened=AGREES, how="")
-            if guided.plan is None and not _spent(options, began):
-                # the whole values leave too little money for what is still open, and no rival helped
-                better(neighbourhood(_ruled_out, threads=1, settings=FIXED_NEIGHBOURHOOD), widened=RULED_OUT, how="")
-            tighten(school)
-    wider = [] if guided.widened == RULED_OUT else [(RULED_OUT, _ruled_out, FIXED_NEIGHBOURHOOD)]
-    if choices is not None:
-        wider.append(("the relaxation and each school's own best choice agree",
-                      lambda var, value: round(choices.get(var, -1.0)) == value, None))
-    for why, also, settings in wider:
-        if guided.plan is None or not options.gap < guided.gap <= NEAR_MISS * options.gap or _spent(options, began):
-            break
-        better(neighbourhood(also, start_values(model, guided.plan.installs), at_gap(), settings=settings),
-               widened=why, how="")
-    guided.seconds = time.perf_counter() - began
-    return guided
+    def _spent(self) -> bool:
+        return _spent(self.options, self.began)
 
 
 #: The wider neighbourhood where only the decisions the relaxation rules out are fixed: also
