@@ -141,6 +141,33 @@ def test_a_large_district_is_planned_one_school_at_a_time(district_m_half, monke
     assert "put together one school at a time" in note and "sample districts of 8 schools" in note
 
 
+def test_a_large_district_s_frontier_and_alternatives_take_the_same_way(district_m_half, monkeypatch):
+    # The frontier's budgets and the best plan of ``alternatives`` go through the same choice as
+    # ``optimize``: a large district is planned one school at a time, never relaxed whole.
+    from optimizer.analyses.alternatives import alternatives
+    from optimizer.analyses.sweep import BudgetSweep
+
+    class Whole(Exception):
+        """The whole relaxation was asked for."""
+
+    def whole(*args, **kwargs):
+        raise Whole
+
+    _as_large(monkeypatch)
+    monkeypatch.setattr(run_mod, "lp_guided", whole)
+    options = SolveOptions(gap=0.1, time_limit=60)
+    sweep = BudgetSweep(district_m_half, options)
+    for total in (0.5 * sweep.scenario_budget, sweep.scenario_budget):
+        result = sweep.at(total)
+        assert not verify(result.problem, result.plan)
+        assert "put together one school at a time" in " ".join(result.report.notes)
+    by_school, planned = run_mod.plan_by_school, []
+    monkeypatch.setattr(run_mod, "plan_by_school", lambda *a, **k: planned.append(1) or by_school(*a, **k))
+    with pytest.raises(Whole):  # its first plan is not; the next ones are (their value floor ties every school)
+        alternatives(district_m_half, count=1, options=options)
+    assert planned == [1]
+
+
 def test_a_gap_above_the_one_asked_is_reported_not_hidden(district_m, monkeypatch):
     _as_large(monkeypatch)
     result = run_mod.optimize(district_m, SolveOptions(gap=1e-4, time_limit=60))

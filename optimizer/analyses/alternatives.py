@@ -10,7 +10,7 @@ from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import build_model
 from optimizer.core.problem import expand
 from optimizer.core.result import PlanResult
-from optimizer.core.run import solve_and_check
+from optimizer.core.run import plan_model, solve_and_check
 from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 from optimizer.errors import NoFeasiblePlan
@@ -54,7 +54,7 @@ def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_diffe
     """
     problem = expand(inputs)
     model = build_model(problem)
-    best = solve_and_check(model, greedy_plan(problem), options)
+    best = plan_model(inputs, model, greedy_plan(problem), options)
     if best.plan is None:
         raise NoFeasiblePlan("alternatives")
     gain = best.value - best.baseline_value
@@ -63,7 +63,7 @@ def alternatives(inputs: Inputs, within: float = 0.02, count: int = 3, min_diffe
     previous = best
     for k in range(count):
         model.add_no_good_cut(set(previous.plan.installs), min_difference, f"differ_{k}")
-        result = solve_and_check(model, None, options)
+        result = solve_and_check(model, None, options)  # whole: the value floor ties every school together
         if result.plan is None:
             break
         found.append(result)

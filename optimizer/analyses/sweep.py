@@ -10,7 +10,7 @@ from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import PlanResult
-from optimizer.core.run import solve_and_check
+from optimizer.core.run import plan_model
 from optimizer.core.status import SolveOptions, Status, relative_gap
 from optimizer.core.verify import plan_objective
 from optimizer.data.inputs import Inputs
@@ -62,7 +62,7 @@ class BudgetSweep:
         smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
         start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
         warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
-        result = solve_and_check(self.model, start, self.options, warm=warm)
+        result = plan_model(self.inputs, self.model, start, self.options, warm)
         if smaller:
             result = at_least(self.results[max(smaller)], result, self.options.gap)
         self.results[total] = result

@@ -288,11 +288,22 @@ def optimize(inputs: Inputs, options: SolveOptions = SolveOptions(), previous: P
     starts = [lambda: greedy_plan(problem)] + ([] if previous is None else [carried_over(problem, previous)])
     if previous is not None:
         warm = previous.lp_basis
+    return plan_model(inputs, model, starts, options, warm)
+
+
+def plan_model(inputs: Inputs, model: Model, start=None, options: SolveOptions = SolveOptions(),
+               warm: LpBasis | None = None) -> PlanResult:
+    """Plan a built model of ``inputs`` by the way that fits its size: a district too large to
+    relax whole (more than ``LARGE_SITES`` sites, planned for risk reduction with HiGHS) one
+    school at a time at sample prices for its shared rows, any other by
+    :func:`solve_and_check`. The one entry of :func:`optimize` and of a frontier's budgets
+    (``start`` and ``warm`` as for :func:`solve_and_check`)."""
+    problem = model.problem
     prices = None
     if len(problem.sites) > LARGE_SITES and problem.objective == "risk_reduction" and highs_used(options):
         prices = sampled_prices(inputs, model, time_limit=None if options.time_limit is None else
                                 options.time_limit / 4, threads=options.threads)
-    return solve_and_check(model, starts, options, prices, warm)
+    return solve_and_check(model, start, options, prices, warm)
 
 
 def scenario_basis(inputs: Inputs, options: SolveOptions = SolveOptions()) -> LpBasis | None:
