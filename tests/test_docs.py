@@ -355,6 +355,18 @@ def test_model_page_covers_every_rule():
         assert re.search(rf"`(optimizer/core/model\.py: )?{name}`", text), name
 
 
+def test_model_page_shows_the_steps_of_a_solve_as_the_code_lists_them():
+    from optimizer.core import guided, run
+
+    assert run.steps_table() in MODEL_PAGE.read_text(encoding="utf-8"), "refresh the table from run.steps_table()"
+    for step in run.STEPS:  # each step names the function that runs it
+        module, _, name = step.runs.partition(".")
+        target = {"run": run, "guided": guided}[module]
+        for part in name.split("."):
+            target = getattr(target, part)
+        assert callable(target), step.runs
+
+
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(REPO)))
 def test_code_references_exist(path: Path):
     for module, dotted in CODE_REFERENCE.findall(path.read_text(encoding="utf-8")):

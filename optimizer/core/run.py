@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
@@ -35,6 +35,71 @@ from optimizer.core.status import (
 )
 from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a solve: the function that runs it, when it runs, why, and what it proves."""
+
+    name: str
+    runs: str
+    when: str
+    why: str
+    proves: str
+
+
+#: The steps of a solve, in the order they run (docs/model.md shows this table: :func:`steps_table`).
+STEPS = (
+    Step("choose the way", "run.plan_model",
+         "every plan: `optimize`, each budget of a frontier, the best plan of `alternatives`",
+         "a district of more than `LARGE_SITES` places cannot be relaxed whole in time",
+         "nothing: it picks the steps below or the last one"),
+    Step("relaxation", "guided.lp_guided",
+         "HiGHS is the solver and the objective is not tier-1-first; from the basis before a change when there is one",
+         "its whole values decide most decisions, and its prices feed the per-school bound",
+         "a bound no plan beats"),
+    Step("known plans cut back", "guided._Search.cut_back",
+         "a what-if's plan before the change, or a nearby budget's plan, is given",
+         "a plan that still fits needs no search",
+         "a plan that keeps every rule, within its gap of the bound"),
+    Step("bound near a known plan", "guided._Search.near_miss_bound",
+         "the known plan is within `NEAR_MISS` times the gap of the bound, not within it",
+         "the per-school bound at the relaxation's prices is often tight enough to prove it",
+         "a tighter bound, when it is one (never below a verified plan)"),
+    Step("plan read off", "guided._Search.read_off",
+         "no plan is yet proven within the gap",
+         "fixing what the relaxation decides leaves a small MIP (RENS); the greedy plan's neighbourhood where "
+         "they agree decides near ties (RINS); with still no plan, only the relaxation's zeros are fixed; the "
+         "per-school bound is found beside, on the core left free",
+         "a plan and, once, the tighter of the two bounds"),
+    Step("wider neighbourhoods", "guided._Search.widen",
+         "the plan is within `NEAR_MISS` times the gap, not within it, and time is left",
+         "a near miss is usually a few decisions the relaxation fixed wrongly",
+         "a better plan, stopped as soon as one is proven within the gap"),
+    Step("never below the greedy plan", "run._made_better",
+         "a plan from step 1 is proven within the gap (risk reduction)",
+         "a plan worse than the simple rule would not be trusted",
+         "the better of the two, with the gap proven for it"),
+    Step("full MIP", "run._after_guided",
+         "step 1 misses the gap and time is left; started from the best known plan that keeps every rule",
+         "only branch and bound's cuts tighten a bound the relaxation leaves loose",
+         "HiGHS's plan and bound, with step 1's bound where tighter"),
+    Step("starting plan shown", "run._greedy_fallback",
+         "the solver stops before it finds a plan",
+         "a verified plan is better than none; it is marked not proven optimal",
+         "its gap against the relaxation's bound"),
+    Step("one school at a time", "run._by_school",
+         "a district of more than `LARGE_SITES` places (the way chosen first)",
+         "prices of sample districts stand in for the whole relaxation",
+         "a plan from the schools' own choices and the per-school bound at those prices"),
+)
+
+
+def steps_table() -> str:
+    """:data:`STEPS` as the Markdown table docs/model.md shows."""
+    rows = ["| step | runs in | when | why | proves |", "|---|---|---|---|---|"]
+    rows += [f"| {s.name} | `{s.runs}` | {s.when} | {s.why} | {s.proves} |" for s in STEPS]
+    return "\n".join(rows)
 
 
 def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tried: bool = False) -> PlanResult:
