@@ -217,7 +217,9 @@ def test_the_school_bound_is_never_below_the_best_plan_whatever_the_prices(tmp_p
         return
     _p, model, lp, best_gain, slack, moved = priced
     at_lp = school_bound(model, lp.row_dual)
-    assert at_lp.bound is not None and best_gain - slack <= at_lp.bound <= lp.dual_bound + 1e-6
+    # the relaxation's prices are exact only to HiGHS's dual tolerance (1e-7 a price), which the
+    # bound carries over every row: 1e-5 of the bound (a seen case: 1.8e-6 of it above)
+    assert at_lp.bound is not None and best_gain - slack <= at_lp.bound <= lp.dual_bound * (1 + 1e-5) + 1e-6
     elsewhere = school_bound(model, moved)  # None: at these prices a block is unbounded, so no finite bound
     assert elsewhere.bound is None or elsewhere.bound >= best_gain - slack
 
