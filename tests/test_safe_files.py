@@ -182,6 +182,23 @@ def test_yaml_reader_is_a_safe_loader(tmp_path):
     assert data["c"] == {"b": 1} and str(data["d"]) == "2025-01-01"
 
 
+def test_the_shipped_catalog_reads_the_same_with_the_faster_loader_and_keeps_its_refusals():
+    # The catalog that comes with the tool is read with libyaml's parser (every start reads it);
+    # what it gives is what the guarded loader gives, and it still refuses what that refuses.
+    from optimizer.data.readers import _ShippedLoader
+    from optimizer.paths import CATALOG_DIR
+
+    assert issubclass(_ShippedLoader, yaml.SafeLoader if _ShippedLoader is _SafeLoader else yaml.CSafeLoader)
+    files = sorted(CATALOG_DIR.rglob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=_ShippedLoader) == yaml.load(text, Loader=_SafeLoader), path.name
+    for text, refused in (("a: 1\na: 2\n", "given twice"), ("a: !!python/name:os.system\n", "!!python")):
+        with pytest.raises(yaml.YAMLError, match=refused):
+            yaml.load(text, Loader=_ShippedLoader)
+
+
 UNSAFE = {
     "pickle": r"\bpickle\b|\bshelve\b|\bmarshal\.loads?\(",
     "eval": r"(?<![\w.])eval\(",
