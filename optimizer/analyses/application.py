@@ -105,8 +105,8 @@ def application_package(inputs: Inputs, program_id: str, amount: float | None = 
                 .reset_index().rename(columns={"year": "fiscal_year"}))
     timeline = timeline.assign(grant=timeline["grant"].round(2))[TIMELINE_COLUMNS]
     return ApplicationPackage(scenario.name, program.id, program.name, amount, deadline_words(program, on),
-                              effort_parts(program), _need(base, result), _projects(result, key), budget.reset_index(drop=True),
-                              evidence, timeline, result)
+                              effort_parts(program), _need(base, result), _projects(result, key),
+                              budget.reset_index(drop=True), evidence, timeline, result)
 
 
 def _need(base: PlanResult, result: PlanResult) -> list[str]:

@@ -32,8 +32,8 @@ from optimizer.data.scenario import Scenario
 #: Month a school fiscal year begins in most states (July): FY2027 begins on 1 July 2026.
 FISCAL_YEAR_START_MONTH = 7
 
-OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "asks", "award_basis",
-                       "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points", "harm_avoided",
+OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "asks",
+                       "award_basis", "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points", "harm_avoided",
                        "net_value", "award_used", "local_match", "local_change", "harm_per_million_local", "buys",
                        "why", "gap"]
 

@@ -52,7 +52,8 @@ class Effort(BaseModel):
 
 class Application(BaseModel):
     """How a district applies, read from the program's most recent round found; each fact has
-    its row in ``catalog/audit.csv`` (kind program, field ``application.<name>``)."""
+    its row in ``catalog/audit.csv`` (kind program, field ``application.<name>``, or
+    ``application.effort.<part>`` for what an application asks)."""
 
     model_config = _STRICT
     selection: Literal["formula", "competitive", "first-come"] = Field(
