@@ -214,6 +214,16 @@ def test_the_grant_opportunities_page_values_the_programs_as_the_api_does(at_bud
     assert list(shown["why"]) == list(api["why"])
     closed = next(d.value for d in at.dataframe if "why" in d.value.columns and "rank" not in d.value.columns)
     assert any(w.startswith("already awarded to the district") for w in closed["why"])  # the awards it holds
+    # the package of the first program valued is shown as the API puts it together
+    from optimizer.analyses.application import application_package
+
+    first = api[api["points"].notna()].iloc[0]
+    package = application_package(inputs, first["program"], float(first["award"]), base=expected)
+    text = page_text(at)
+    assert package.asks and all(f"{label[0].upper()}{label[1:]}: {words}." in text for label, words in package.asks)
+    assert " ".join(package.need) in text
+    budget = next(d.value for d in at.dataframe if "category" in d.value.columns)
+    assert budget["grant"].sum() == pytest.approx(package.requested)
     next(b for b in at.button if b.label == "Choose the applications").click().run()
     assert not at.exception
     from optimizer.analyses.opportunities import portfolio

@@ -172,11 +172,17 @@ def portfolio_of(request: str, amounts: str) -> Portfolio:
     return result
 
 
+@st.cache_data(show_spinner="Planning with the award", max_entries=8)
+def application_of(request: str, program: str, amount: float):
+    """The application package of ``program`` at ``amount`` (``optimizer.application_package``)."""
+    return optimizer.application_package(inputs(request), program, amount, _solver_options(request),
+                                         base=plan(request))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def application_file(request: str, program: str, amount: float, suffix: str) -> bytes:
     """The application package of ``program`` at ``amount``, written as ``.docx`` or ``.xlsx``."""
-    package = optimizer.application_package(inputs(request), program, amount, _solver_options(request),
-                                            base=plan(request))
+    package = application_of(request, program, amount)
     with tempfile.TemporaryDirectory() as folder:
         return optimizer.write_application(package, Path(folder) / f"application{suffix}").read_bytes()
 

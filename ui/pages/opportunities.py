@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from optimizer import OptimizerError
 from optimizer.reports import fmt
+from optimizer.reports.application import facts as application_facts
 from ui import compute, state, views
 
 SHOWN = ["rank", "name", "award", "points", "award_used", "local_match", "local_change", "why", "deadline", "selection",
@@ -79,6 +81,19 @@ if not valued.empty:
     names = dict(zip(valued["program"], valued["name"]))
     chosen_program = st.selectbox("Program", list(names), format_func=names.get, key="opp:package")
     award = float(valued.set_index("program").at[chosen_program, "award"])
+    package = compute.application_of(request, chosen_program, award)
+    with st.expander("Read the package", expanded=True):
+        st.dataframe(pd.DataFrame(application_facts(package), columns=["", "value"]), hide_index=True,
+                     width="stretch")
+        st.markdown("**What the application asks**")
+        st.markdown("\n".join(f"- {label[0].upper()}{label[1:]}: {words}." for label, words in package.asks)
+                    or "The catalog's sources do not say; read the program's current solicitation.")
+        st.markdown("**Statement of need**\n\n" + " ".join(package.need))
+        st.markdown("**Project description**\n\n" + "\n".join(f"- {sentence}" for sentence in package.projects))
+        st.markdown("**Budget**")
+        st.dataframe(package.budget, hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(f"{c.replace('_', ' ')} ($)", format="dollar")
+                                    for c in ("grant", "local_match", "total")})
     left, right = st.columns(2)
     for column, suffix, label in ((left, ".docx", "Word document"), (right, ".xlsx", "Workbook")):
         column.download_button(f"Download the package ({label})", data=compute.application_file(
