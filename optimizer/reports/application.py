@@ -31,6 +31,11 @@ def _asks(package: ApplicationPackage) -> list[tuple[str, str]]:
                                                                    "application asks; read the solicitation")]
 
 
+def asks_sentences(package: ApplicationPackage) -> list[str]:
+    """What the application asks, a sentence a part, as the document and the app show it."""
+    return [f"{label[0].upper()}{label[1:]}: {words}." for label, words in _asks(package)]
+
+
 def _total(frame: pd.DataFrame) -> pd.DataFrame:
     total = {c: frame[c].sum() if c in MONEY else "" for c in frame.columns}
     total[frame.columns[0]] = "total"
@@ -52,8 +57,8 @@ def write_docx(package: ApplicationPackage, path: Path) -> None:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = label, value
     doc.add_heading("What the application asks", level=1)
-    for label, words in _asks(package):
-        doc.add_paragraph(f"{label[0].upper()}{label[1:]}: {words}.", style="List Bullet")
+    for sentence in asks_sentences(package):
+        doc.add_paragraph(sentence, style="List Bullet")
     doc.add_heading("Statement of need", level=1)
     for sentence in package.need:
         doc.add_paragraph(sentence)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from optimizer import OptimizerError
 from optimizer.reports import fmt
-from optimizer.reports.application import facts as application_facts
+from optimizer.reports.application import asks_sentences, facts as application_facts
 from ui import compute, state, views
 
 SHOWN = ["rank", "name", "award", "points", "award_used", "local_match", "local_change", "why", "deadline", "selection",
@@ -86,8 +86,7 @@ if not valued.empty:
         st.dataframe(pd.DataFrame(application_facts(package), columns=["", "value"]), hide_index=True,
                      width="stretch")
         st.markdown("**What the application asks**")
-        st.markdown("\n".join(f"- {label[0].upper()}{label[1:]}: {words}." for label, words in package.asks)
-                    or "The catalog's sources do not say; read the program's current solicitation.")
+        st.markdown("\n".join(f"- {sentence}" for sentence in asks_sentences(package)))
         st.markdown("**Statement of need**\n\n" + " ".join(package.need))
         st.markdown("**Project description**\n\n" + "\n".join(f"- {sentence}" for sentence in package.projects))
         st.markdown("**Budget**")
