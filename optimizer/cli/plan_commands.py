@@ -33,9 +33,8 @@ from optimizer.data.stances import STANCE_WORDS
 from optimizer.data.taxonomy import DEFAULT_EDITION, EDITIONS
 from optimizer.errors import OptimizerError
 from optimizer.paths import CATALOG_DIR
-from optimizer.reports.board import REPORT_FILES, write_report
 from optimizer.reports.export import assumptions, write_plan, write_table
-from optimizer.reports.pdf import chromium
+from optimizer.reports.pdf import REPORT_FILES, chromium
 
 
 @app.command()
@@ -225,6 +224,8 @@ def plan(
     if out_file is not None:
         try:
             if out_file.suffix.lower() in REPORT_FILES:
+                from optimizer.reports.board import write_report  # its charts load plotly: only when a report is written
+
                 write_report(result, out_file, assumptions(inputs, result), lines=every_line)
             else:
                 write_plan(result, out_file, inputs)

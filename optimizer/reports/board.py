@@ -16,7 +16,7 @@ import plotly.offline
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult, percent
 from optimizer.reports import charts, fmt, tables
-from optimizer.reports.pdf import html_to_pdf
+from optimizer.reports.pdf import REPORT_FILES, html_to_pdf
 from optimizer.safe_write import replacing
 
 #: Width of every chart in CSS pixels: 7.3 inches at 96 per inch, the width of a US Letter
@@ -390,6 +390,3 @@ def write_report(result: PlanResult, path: Path | str, assumptions: dict[str, st
         temp.write_bytes(content)
     return path
 
-
-#: The board report's file types.
-REPORT_FILES = (".html", ".pdf")
