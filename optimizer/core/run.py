@@ -210,8 +210,7 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
                               model.build_seconds)
     elif guided is not None:
         from_guided = _paid_and_valid(model, guided.plan)
-    usable = [c for c in [*(_paid_and_valid(model, k) for k in _known(start)), from_guided] if c is not None]
-    best = max(usable, key=lambda c: c.objective, default=None)
+    best = _best_known(model, _known(start), from_guided, baseline)
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
@@ -275,6 +274,22 @@ def _made_better(model: Model, start, than: float) -> Checked | None:
     return best
 
 
+def _best_known(model: Model, known: list, found: Checked | None, baseline: float) -> Checked | None:
+    """The best plan that keeps every rule, by what the optimizer maximises, among the ``known``
+    plans (or the functions that make them) and ``found`` (already paid and checked). Under risk
+    reduction a known plan whose risk reduced alone, its objective before local money's price,
+    does not beat the best so far is neither paid nor checked."""
+    best = found
+    for plan in (k() if callable(k) else k for k in known):
+        if plan is None or (best is not None and model.objective_kind == "risk_reduction"
+                            and plan_value(model.problem, plan.installs) - baseline <= best.objective):
+            continue
+        checked = _paid_and_valid(model, plan)
+        if checked is not None and (best is None or checked.objective > best.objective):
+            best = checked
+    return best
+
+
 def _known(start) -> list:
     return list(start) if isinstance(start, (list, tuple)) else [start]
 
@@ -283,8 +298,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
                baseline: float) -> PlanResult:
     """The plan of a district too large to relax whole (see :func:`solve_and_check`)."""
     problem = model.problem
-    usable = [c for c in (_paid_and_valid(model, k) for k in known) if c is not None]
-    best = max(usable, key=lambda c: c.objective, default=None)
+    best = _best_known(model, known, None, baseline)
     if best is None:  # no known plan keeps every rule: the full solve says why
         return solve_and_check(model, None, options)
     rest = options if options.time_limit is None else options.but(
