@@ -103,12 +103,12 @@ def steps_table() -> str:
     return "\n".join(rows)
 
 
-def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tried: bool = False) -> PlanResult:
-    """When the solver stops before it finds a plan, show the starting plan (it keeps every
-    rule), clearly marked as not proven optimal. Its gap is against the LP relaxation's
+def _greedy_fallback(model, checked: Checked, report: SolveReport, baseline: float,
+                     bound_tried: bool = False) -> PlanResult:
+    """When the solver stops before it finds a plan, show the starting plan (checked: it keeps
+    every rule), clearly marked as not proven optimal. Its gap is against the LP relaxation's
     bound, solved now unless it was tried already (``bound_tried``) and did not finish."""
     problem = model.problem
-    checked = check(model, plan)
     report.status = Status.FEASIBLE
     report.objective = report.gap = None
     if model.objective_kind == "risk_reduction":  # the gain over nothing bought, net of local money's price
@@ -121,7 +121,8 @@ def _greedy_fallback(model, plan, report: SolveReport, baseline: float, bound_tr
     report.notes.append("the solver stopped before it found a plan: this is the starting plan (the "
                         "greedy baseline, the plan read off the LP relaxation, or the plan of a nearby "
                         "budget), verified but not proven optimal")
-    return PlanResult(problem.scenario_name, problem, report, plan, checked.value, baseline, model.build_seconds)
+    return PlanResult(problem.scenario_name, problem, report, checked.plan, checked.value, baseline,
+                      model.build_seconds)
 
 
 def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Checked | None:
@@ -194,7 +195,6 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
 def _after_guided(model: Model, guided: Guided | None, start, options: SolveOptions, baseline: float) -> PlanResult:
     """The plan from the relaxation's step when it is proven close enough, else the full solve's."""
     problem = model.problem
-    from_guided = None
     if guided is not None and guided.plan is not None and (guided.gap <= options.gap or _out_of_time(options, guided)):
         # proven close enough, or too little time left for the full solve to do better; the plan read
         # off is paid and checked only when the greedy plan does not beat it
@@ -208,9 +208,8 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
             report.notes[:0] = problem.notes
             return PlanResult(problem.scenario_name, problem, report, from_guided.plan, from_guided.value, baseline,
                               model.build_seconds)
-    elif guided is not None:
-        from_guided = _paid_and_valid(model, guided.plan)
-    best = _best_known(model, _known(start), from_guided, baseline)
+    # only the plan to start from is checked here, not every plan that might have been
+    best = _best_known(model, [*_known(start), None if guided is None else guided.plan])
     start = None if best is None else best.plan
     if guided is not None and _out_of_time(options, guided):  # the relaxation took the time
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
@@ -224,8 +223,8 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
         if guided is not None:
             report = guided.tighten(report)
     report.notes[:0] = problem.notes
-    if report.status == Status.NO_SOLUTION and start is not None:
-        return _greedy_fallback(model, start, report, baseline, bound_tried=guided is not None)
+    if report.status == Status.NO_SOLUTION and best is not None:
+        return _greedy_fallback(model, best, report, baseline, bound_tried=guided is not None)
     if not report.has_plan:
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, model.build_seconds)
     checked = check(model, read_plan(model))
@@ -274,20 +273,16 @@ def _made_better(model: Model, start, than: float) -> Checked | None:
     return best
 
 
-def _best_known(model: Model, known: list, found: Checked | None, baseline: float) -> Checked | None:
+def _best_known(model: Model, known: list) -> Checked | None:
     """The best plan that keeps every rule, by what the optimizer maximises, among the ``known``
-    plans (or the functions that make them) and ``found`` (already paid and checked). Under risk
-    reduction a known plan whose risk reduced alone, its objective before local money's price,
-    does not beat the best so far is neither paid nor checked."""
-    best = found
-    for plan in (k() if callable(k) else k for k in known):
-        if plan is None or (best is not None and model.objective_kind == "risk_reduction"
-                            and plan_value(model.problem, plan.installs) - baseline <= best.objective):
-            continue
-        checked = _paid_and_valid(model, plan)
-        if checked is not None and (best is None or checked.objective > best.objective):
-            best = checked
-    return best
+    plans (or the functions that make them), each paid grants first: checked best first, until
+    one keeps every rule (None when none does)."""
+    paid = [_paid(model, plan) for plan in (k() if callable(k) else k for k in known) if plan is not None]
+    for _, _, plan in sorted((-plan_objective(model.problem, plan), n, plan) for n, plan in enumerate(paid)):
+        checked = check(model, plan)
+        if checked.valid:
+            return checked
+    return None
 
 
 def _known(start) -> list:
@@ -298,7 +293,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
                baseline: float) -> PlanResult:
     """The plan of a district too large to relax whole (see :func:`solve_and_check`)."""
     problem = model.problem
-    best = _best_known(model, known, None, baseline)
+    best = _best_known(model, known)
     if best is None:  # no known plan keeps every rule: the full solve says why
         return solve_and_check(model, None, options)
     rest = options if options.time_limit is None else options.but(
@@ -310,7 +305,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
                              [*problem.notes, "planned one school at a time, as a district this size is: no plan "
                                               "better than the greedy plan was put together in time"])
-        return _greedy_fallback(model, best.plan, report, baseline, bound_tried=True)
+        return _greedy_fallback(model, best, report, baseline, bound_tried=True)
     report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE,
                            f"proven within {guided.gap:.2%}, not the {options.gap:.2%} asked: the whole LP "
                            f"relaxation of a district this size does not fit the time, so the bound comes "
