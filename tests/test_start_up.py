@@ -18,7 +18,7 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_the_command_line_starts_without_the_charting_library():
-    loaded = _loaded_after("from optimizer.cli import app\nassert 'plan' in [c.name or c.callback.__name__ for c in app.registered_commands]")
+    loaded = _loaded_after("from optimizer.cli import app\n"
+                           "assert 'plan' in [c.name or c.callback.__name__ for c in app.registered_commands]")
     assert "plotly" not in loaded
     assert "optimizer.cli.plan_commands" in loaded and "optimizer.cli.analysis_commands" in loaded
-

@@ -14,6 +14,7 @@ from optimizer.errors import OptimizerError
 
 #: The file types a board report is written as: its HTML page, or that page printed to PDF.
 REPORT_FILES = (".html", ".pdf")
+
 #: Environment variable naming the Chromium (or Chrome) program when it is not on the PATH.
 CHROMIUM_ENV = "SCHOOL_SECURITY_CHROMIUM"
 #: Program names tried on the PATH, Debian's first.
