@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.core.grant_use import rulings_for
+from optimizer.core.grant_use import eligible_rows, rulings_for
+from optimizer.core.highs_runner import run_highs
+from optimizer.core.model import build_model
 from optimizer.core.plan import make_plan
 from optimizer.core.run import optimize
-from optimizer.core.verify import verify
+from optimizer.core.solve import fund_grants_first, solution_of, start_values
+from optimizer.core.verify import plan_objective, verify
 from optimizer.data.allowability import rule_on
 from optimizer.data.funding import AllowRule
+from optimizer.data.inputs import load_inputs
 from optimizer.errors import InputError
+from optimizer.paths import SCENARIOS_DIR
 from tests.builders import instance, m, program, site
 from tests.conftest import only
 
@@ -251,3 +256,29 @@ def test_an_award_s_project_does_not_wait_for_the_pass_tiers_below_it(tmp_path):
     scoped = plan_of(instance(tmp_path, [step, glazing], funding_sources={
         "g": {"program": "fed", "amount": 400, "eligible_measures": ["glazing"]}}, **common))
     assert scoped.plan.items.empty and len(scoped.problem.tier_links) == 1  # no money for the step
+
+
+@pytest.mark.parametrize("path", ["rural.yaml", "real/lockport_ny.yaml", "real/marble_falls_tx.yaml"])
+def test_grant_money_is_left_only_where_nothing_it_may_pay_for_is_worth_keeping(path):
+    """The finance officer's question of an award left partly unspent: could it still buy
+    something? With the plan's items kept in their years, every item an unspent grant may pay
+    for is let in and the best plan that adds some is solved for: it gains nothing, so the
+    money is left because what it could buy is worth less than what keeping it would cost
+    the district (the reason the plan's grant table gives), not because a solve stopped early."""
+    result = optimize(load_inputs(SCENARIOS_DIR / path))
+    problem, plan = result.problem, result.plan
+    use = result.grant_use()
+    left = set(use.loc[use["unused"] > 1, "source"])
+    assert left, f"{path} now spends all its grant money: pick an example that leaves some"
+    free = {c for s in problem.sources if s.id in left for c in eligible_rows(problem, s)} - set(plan.installs)
+    model = build_model(problem)
+    let_in = {var for c in free for var in model.y[c]}
+    with model.integral_fixed(model.plan_values(plan.installs), lambda var, _: var not in let_in and
+                              any(var is y for ys in model.y for y in ys)):
+        run_highs(model.prob, 120, 1e-7, None, start_values(model, plan.installs))
+        _, found = solution_of(model)
+    added = sorted(set(found.installs) - set(plan.installs))
+    paid = fund_grants_first(model, found.installs)
+    gain = plan_objective(problem, paid) - plan_objective(problem, plan)
+    assert gain <= 1e-6 * abs(plan_objective(problem, plan)), (
+        f"{path}: adding {[problem.candidates.at[c, 'key'] for c in added]} gains {gain:.6f}")

@@ -18,7 +18,7 @@ def _period(label, years) -> str:
     return f"FY{label}" if label != "all" else f"FY{years[0]}-FY{years[-1]}" if len(years) > 1 else f"FY{years[0]}"
 
 
-def _eligible_rows(problem: Problem, src: Source) -> list[int]:
+def eligible_rows(problem: Problem, src: Source) -> list[int]:
     """Candidate rows whose capital or recurring cost the source may pay."""
     cand = problem.candidates
     return [c for c, (q, r) in enumerate(zip(cand["cap_class"], cand["op_class"]))
@@ -27,7 +27,7 @@ def _eligible_rows(problem: Problem, src: Source) -> list[int]:
 
 def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...]) -> str:
     fund = plan.funding
-    eligible = _eligible_rows(problem, src)
+    eligible = eligible_rows(problem, src)
     if not eligible:
         refusals = Counter(r.reason for (sid, mid), r in problem.rulings.items() if sid == src.id and not r.allowed)
         common = "; ".join(reason for reason, _ in refusals.most_common(2))
@@ -83,6 +83,15 @@ def _why_not_bought(problem: Problem, plan: Plan, src: Source, rows: list[int]) 
     return (f"it pays one-time costs only, so keeping them in service, their recurring costs and their renewal "
             f"when their useful life ends, would fall on local money: up to ${keeping:,.0f} a year for all of "
             f"them; {held}")
+
+
+def left_unused(problem: Problem, plan: Plan) -> list[Source]:
+    """The funding sources with grant money left unused in some award period of the plan."""
+    fund = plan.funding
+    granted = fund[fund["source"] != LOCAL].groupby(["source", "year"])["amount"].sum()
+    return [src for src in problem.sources
+            if any(src.amount - sum(granted.get((src.id, t), 0.0) for t in years) > TOLERANCE
+                   for _, years in src.spans)]
 
 
 def grant_use(problem: Problem, plan: Plan) -> pd.DataFrame:

@@ -339,6 +339,28 @@ KNOWN = ("kept from the plan it started from (the plan before the change, or the
          "cut back where it no longer fits (items dropped or put off to a later year) and its money decided anew")
 
 
+#: Relative gap of the spend-down search: what it may find is small beside the whole plan, but it is
+#: bought with grant money that is otherwise lost.
+SPEND_DOWN_GAP = 1e-6
+
+
+def spend_down(model: Model, plan: Plan, rows: Sequence[int], options: SolveOptions) -> tuple[float, Plan] | None:
+    """(objective, plan) of the best plan that keeps every item of ``plan`` in its year and may
+    add any of the candidate ``rows`` (items a grant with money left may pay for, not bought):
+    the small MIP of those rows' decisions, started from ``plan``, with every other decision
+    fixed and the money decided anew. None when it finds no plan."""
+    let_in = {var for c in rows for var in model.y[c]}
+    decisions = {var for ys in model.y for var in ys}
+    settings = {**FIXED_NEIGHBOURHOOD, "mip_max_nodes": SUB_MIP_NODES}
+    with model.integral_fixed(model.plan_values(plan.installs),
+                              lambda var, _: var in decisions and var not in let_in), solver_errors("highs"):
+        sub = run_highs(model.prob, options.time_limit, SPEND_DOWN_GAP, options.threads,
+                        start_values(model, plan.installs), settings=settings)
+    if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not integral(model):
+        return None
+    return solution_of(model)
+
+
 def _tighten_by_school(model: Model, guided: Guided, found: SchoolBound) -> dict[pulp.LpVariable, float] | None:
     """Replace the relaxation's bound by the per-school bound ``found`` when that is
     tighter, and return each school's own best choice at its prices. A bound that a

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
-from optimizer.core.guided import FIXED_NEIGHBOURHOOD, Guided, lp_guided
+from optimizer.core.grant_use import eligible_rows, left_unused
+from optimizer.core.guided import FIXED_NEIGHBOURHOOD, Guided, lp_guided, spend_down
 from optimizer.core.highs_runner import clock_stopped
 from optimizer.core.model import Model, build_model
 from optimizer.core.plan import Plan, make_plan
@@ -89,6 +90,11 @@ STEPS = (
          "the solver stops before it finds a plan",
          "a verified plan is better than none; it is marked not proven optimal",
          "its gap against the relaxation's bound"),
+    Step("spend down", "run._spent_down",
+         "the plan leaves grant money unused in an award period while items that money may pay for are not "
+         "bought, and time is left (not for a district planned one school at a time)",
+         "within the gap asked a solve may stop before small gains, and grant money left unused is lost",
+         "a better plan when one is found: the plan's items kept in their years, any of those items added"),
     Step("one school at a time", "run._by_school",
          "a district of more than `LARGE_SITES` places (the way chosen first)",
          "prices of sample districts stand in for the whole relaxation",
@@ -188,8 +194,37 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         guided = lp_guided(model, options, [k for k in known if k is not None and not callable(k)], warm,
                            [k for k in known if callable(k)])
         result = _after_guided(model, guided, known, options, baseline)
+    result = _spent_down(model, result, options)
     result.lp_basis = None if guided is None else guided.basis
     return result
+
+
+def _spent_down(model: Model, result: PlanResult, options: SolveOptions) -> PlanResult:
+    """The plan with the grant money it leaves unused spent on items worth more than what keeping
+    them costs the district, when the search of :func:`~optimizer.core.guided.spend_down` finds
+    any: within the gap asked, a solve may stop before such small gains, and the money is lost."""
+    plan, problem = result.plan, model.problem
+    if plan is None or model.objective_kind != "risk_reduction" or not highs_used(options):
+        return result
+    left = None if options.time_limit is None else options.time_limit - result.report.solve_seconds
+    rows = sorted({c for src in left_unused(problem, plan) for c in eligible_rows(problem, src)} - set(plan.installs))
+    if not rows or (left is not None and left <= 0):
+        return result
+    found = spend_down(model, plan, rows, options.but(time_limit=left))
+    better = None if found is None else _paid_and_valid(model, found[1])
+    before = plan_objective(problem, plan)
+    if better is None or better.objective <= before + 1e-9 * max(1.0, abs(before)):
+        return result
+    report = replace(result.report, objective=found[0], notes=[*result.report.notes, SPENT_DOWN.format(
+        n=len(set(better.plan.installs) - set(plan.installs)))])
+    if report.dual_bound is not None:
+        report.gap = relative_gap(found[0], max(report.dual_bound, found[0]))
+    return replace(result, report=report, plan=better.plan, value=better.value)
+
+
+#: The note of a plan that the spend-down step changed.
+SPENT_DOWN = ("then {n} more item(s) that grant money left unused may pay for were added: each adds protection "
+              "worth more than what keeping it in service costs the district, and the money would otherwise be lost")
 
 
 def _after_guided(model: Model, guided: Guided | None, start, options: SolveOptions, baseline: float) -> PlanResult:
