@@ -1,6 +1,7 @@
 """The planning call: expand, build, solve, read, verify."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -210,21 +211,24 @@ def _spent_down(model: Model, result: PlanResult, options: SolveOptions) -> Plan
     rows = sorted({c for src in left_unused(problem, plan) for c in eligible_rows(problem, src)} - set(plan.installs))
     if not rows or (left is not None and left <= 0):
         return result
+    began = time.perf_counter()
     found = spend_down(model, plan, rows, options.but(time_limit=left))
     better = None if found is None else _paid_and_valid(model, found[1])
+    result.report.solve_seconds += time.perf_counter() - began
     before = plan_objective(problem, plan)
     if better is None or better.objective <= before + 1e-9 * max(1.0, abs(before)):
         return result
+    added = len(set(better.plan.installs) - set(plan.installs))
     report = replace(result.report, objective=found[0], notes=[*result.report.notes, SPENT_DOWN.format(
-        n=len(set(better.plan.installs) - set(plan.installs)))])
+        items="1 more item was" if added == 1 else f"{added} more items were")])
     if report.dual_bound is not None:
         report.gap = relative_gap(found[0], max(report.dual_bound, found[0]))
     return replace(result, report=report, plan=better.plan, value=better.value)
 
 
 #: The note of a plan that the spend-down step changed.
-SPENT_DOWN = ("then {n} more item(s) that grant money left unused may pay for were added: each adds protection "
-              "worth more than what keeping it in service costs the district, and the money would otherwise be lost")
+SPENT_DOWN = ("then {items} added with grant money the plan left unused, which would otherwise be lost: the "
+              "protection added is worth more than what keeping it in service costs the district")
 
 
 def _after_guided(model: Model, guided: Guided | None, start, options: SolveOptions, baseline: float) -> PlanResult:
