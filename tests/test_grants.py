@@ -273,8 +273,9 @@ def test_grant_money_is_left_only_where_nothing_it_may_pay_for_is_worth_keeping(
     free = {c for s in problem.sources if s.id in left for c in eligible_rows(problem, s)} - set(plan.installs)
     model = build_model(problem)
     let_in = {var for c in free for var in model.y[c]}
-    with model.integral_fixed(model.plan_values(plan.installs), lambda var, _: var not in let_in and
-                              any(var is y for ys in model.y for y in ys)):
+    decisions = {var for ys in model.y for var in ys}
+    with model.integral_fixed(model.plan_values(plan.installs),
+                              lambda var, _: var in decisions and var not in let_in):
         run_highs(model.prob, 120, 1e-7, None, start_values(model, plan.installs))
         _, found = solution_of(model)
     added = sorted(set(found.installs) - set(plan.installs))

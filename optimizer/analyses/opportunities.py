@@ -33,9 +33,9 @@ from optimizer.data.scenario import Scenario
 FISCAL_YEAR_START_MONTH = 7
 
 OPPORTUNITY_COLUMNS = ["rank", "program", "name", "level", "selection", "deadline", "success_rate", "asks",
-                       "award_basis", "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points", "harm_avoided",
-                       "net_value", "award_used", "local_match", "local_change", "harm_per_million_local", "buys",
-                       "why", "gap"]
+                       "award_basis", "award", "match", "period", "measures_it_may_pay", "may_pay_for", "points",
+                       "harm_avoided", "net_value", "award_used", "local_match", "local_change",
+                       "harm_per_million_local", "buys", "why", "gap"]
 
 
 def applied(program_id: str) -> str:

@@ -85,31 +85,34 @@ def _why_not_bought(problem: Problem, plan: Plan, src: Source, rows: list[int]) 
             f"them; {held}")
 
 
+def _periods(problem: Problem, plan: Plan):
+    """Per funding source and award period: (source, label, years, the plan's funding in those
+    years, the grant dollars used)."""
+    fund = plan.funding
+    for src in problem.sources:
+        for label, years in src.spans:
+            mine = fund[fund["year"].isin(years)]
+            yield src, label, years, mine, float(mine[mine["source"] == src.id]["amount"].sum())
+
+
 def left_unused(problem: Problem, plan: Plan) -> list[Source]:
     """The funding sources with grant money left unused in some award period of the plan."""
-    fund = plan.funding
-    granted = fund[fund["source"] != LOCAL].groupby(["source", "year"])["amount"].sum()
-    return [src for src in problem.sources
-            if any(src.amount - sum(granted.get((src.id, t), 0.0) for t in years) > TOLERANCE
-                   for _, years in src.spans)]
+    return list({src.id: src for src, _, _, _, used in _periods(problem, plan)
+                 if src.amount - used > TOLERANCE}.values())
 
 
 def grant_use(problem: Problem, plan: Plan) -> pd.DataFrame:
     """One row per funding source and award period: the award, the grant dollars used, the
     local match counted, the grant's share of what it funded, what is left and why."""
-    fund = plan.funding
     rows = []
-    for src in problem.sources:
-        for label, years in src.spans:
-            mine = fund[fund["year"].isin(years)]
-            used = float(mine[mine["source"] == src.id]["amount"].sum())
-            match = float(mine[(mine["source"] == LOCAL) & (mine["match_for"] == src.id)]["amount"].sum())
-            unused = max(src.amount - used, 0.0)
-            rows.append({"source": src.id, "name": src.name, "period": _period(label, years),
-                         "award": src.amount, "used": round(used, 2), "local_match": round(match, 2),
-                         "grant_share": round(used / (used + match), 4) if used + match else None,
-                         "unused": round(unused, 2),
-                         "why_unused": _why_unused(problem, plan, src, years) if unused > TOLERANCE else ""})
+    for src, label, years, mine, used in _periods(problem, plan):
+        match = float(mine[(mine["source"] == LOCAL) & (mine["match_for"] == src.id)]["amount"].sum())
+        unused = max(src.amount - used, 0.0)
+        rows.append({"source": src.id, "name": src.name, "period": _period(label, years),
+                     "award": src.amount, "used": round(used, 2), "local_match": round(match, 2),
+                     "grant_share": round(used / (used + match), 4) if used + match else None,
+                     "unused": round(unused, 2),
+                     "why_unused": _why_unused(problem, plan, src, years) if unused > TOLERANCE else ""})
     return pd.DataFrame(rows, columns=GRANT_USE_COLUMNS)
 
 

@@ -208,8 +208,10 @@ def _spent_down(model: Model, result: PlanResult, options: SolveOptions) -> Plan
     if plan is None or model.objective_kind != "risk_reduction" or not highs_used(options):
         return result
     left = None if options.time_limit is None else options.time_limit - result.report.solve_seconds
+    if left is not None and left <= 0:
+        return result
     rows = sorted({c for src in left_unused(problem, plan) for c in eligible_rows(problem, src)} - set(plan.installs))
-    if not rows or (left is not None and left <= 0):
+    if not rows:
         return result
     began = time.perf_counter()
     found = spend_down(model, plan, rows, options.but(time_limit=left))
@@ -302,22 +304,19 @@ def _made_better(model: Model, start, than: float) -> Checked | None:
     objectives.)"""
     if model.objective_kind != "risk_reduction":
         return None
-    best = None
-    for made in (k for k in _known(start) if callable(k)):
-        plan = made()
-        paid = None if plan is None else _paid(model, plan)
-        if paid is not None and plan_objective(model.problem, paid) > (than if best is None else best.objective):
-            checked = check(model, paid)
-            best = checked if checked.valid else best
-    return best
+    return _best_known(model, [k for k in _known(start) if callable(k)], above=than)
 
 
-def _best_known(model: Model, known: list) -> Checked | None:
+def _best_known(model: Model, known: list, above: float | None = None) -> Checked | None:
     """The best plan that keeps every rule, by what the optimizer maximises, among the ``known``
     plans (or the functions that make them), each paid grants first: checked best first, until
-    one keeps every rule (None when none does)."""
+    one keeps every rule (None when none does, or when none beats the objective ``above``; a plan
+    that does not is not checked)."""
     paid = [_paid(model, plan) for plan in (k() if callable(k) else k for k in known) if plan is not None]
-    for _, _, plan in sorted((-plan_objective(model.problem, plan), n, plan) for n, plan in enumerate(paid)):
+    ranked = sorted((plan_objective(model.problem, plan), -n, plan) for n, plan in enumerate(paid))
+    for objective, _, plan in reversed(ranked):
+        if above is not None and objective <= above:
+            break
         checked = check(model, plan)
         if checked.valid:
             return checked
