@@ -102,8 +102,8 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     workers : int, optional
         Processes solving points at the same time (each on an interleaved share of the
         budgets, with one solver thread); 1 solves the points in order in this process.
-        By default, two when the machine has them and the scenario is large enough that
-        a solve takes seconds (on the M benchmark two workers took 0.72 of the time of one).
+        By default, two when the machine has them and the scenario is not a toy
+        (:func:`default_workers`).
     progress : callable, optional
         Called as ``progress(done, total)`` as points are done.
 
@@ -135,14 +135,16 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     return Frontier(table[FRONTIER_COLUMNS], plans, whole)
 
 
-#: Sites x fiscal years from which a frontier is solved by two processes by default: below
-#: it, starting the processes costs more than they save.
-PARALLEL_FROM = 30
+#: Sites x fiscal years x catalog measures from which a frontier is solved by two processes by
+#: default: below it (a handful of measures), starting the processes costs more than they save;
+#: every example and real district is above it (benchmarks/README.md).
+PARALLEL_FROM = 1_000
 
 
 def default_workers(inputs: Inputs, points: int) -> int:
-    """Two workers for frontiers of large scenarios on machines with two cores or more."""
-    size = len(inputs.scenario.sites) * inputs.scenario.horizon.years
+    """Two workers for frontiers of four budgets or more, on machines with two cores or more,
+    unless the scenario is so small that its solves take hundredths of a second."""
+    size = len(inputs.scenario.sites) * inputs.scenario.horizon.years * len(inputs.catalog.measures)
     return 2 if (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM and points >= 4 else 1
 
 

@@ -247,9 +247,16 @@ class Problem:
         """Whether ``src`` may pay candidate row ``c``'s ``capital`` or ``annual`` cost, and
         why not: the program's rules and the award's scope (measure ruling), its sites, its
         recurring-cost rule and supplement-not-supplant."""
-        row = self.candidates.iloc[c]
-        return _may_pay(src, self.rulings[src.id, row["measure_id"]], row["site_id"],
-                        bool(row["mandated"]), kind, self.supplement_not_supplant)
+        measure_id, site_id, mandated = self._payee_columns
+        return _may_pay(src, self.rulings[src.id, measure_id[c]], site_id[c], bool(mandated[c]), kind,
+                        self.supplement_not_supplant)
+
+    @cached_property
+    def _payee_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates' measure, site and mandated columns as arrays (``may_pay`` reads one
+        row of them per call, by the thousand when a plan is checked)."""
+        cand = self.candidates
+        return cand["measure_id"].to_numpy(), cand["site_id"].to_numpy(), cand["mandated"].to_numpy()
 
     @property
     def last_year(self) -> int:

@@ -126,6 +126,10 @@ class PlanResult:
     def grant_use(self) -> pd.DataFrame:
         """Grant money used and left per source and award period, with the local match
         counted, the grant's real share, and why money stays unused."""
+        return self._grant_use.copy()
+
+    @cached_property
+    def _grant_use(self) -> pd.DataFrame:
         return grant_use(self.problem, self.plan)
 
     def tier_money(self) -> pd.DataFrame:
@@ -137,6 +141,11 @@ class PlanResult:
 
     def tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """PASS tier per site and layer, before and after the plan."""
+        before, after = self._tiers
+        return before.copy(), after.copy()
+
+    @cached_property
+    def _tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         return tiers_attained(self.problem), tiers_attained(self.problem, self.plan.installs)
 
     # -- units and words a board understands ------------------------------------------
@@ -300,11 +309,18 @@ class PlanResult:
         """Funding source name per id (``district budget`` for the district's own money)."""
         return {**{s.id: s.name for s in self.problem.sources}, LOCAL: LOCAL_WORDS}
 
-    def _payers(self, frame: pd.DataFrame, grants_only: bool = False) -> str:
+    def _payers(self, keys, grants_only: bool = False) -> dict:
+        """Per key, the sources (grants first, in the scenario's order, then the district's own
+        unless ``grants_only``) that pay any of the funding rows the key is given to: ``keys``
+        holds one key per row of ``plan.funding``. A key nothing pays for is left out."""
         names = self.source_names()
-        paid = set(frame.loc[frame["amount"] > 0, "source"])
-        order = [s.id for s in self.problem.sources] + ([] if grants_only else [LOCAL])
-        return ", ".join(names[s] for s in order if s in paid)
+        order = {s: i for i, s in enumerate([s.id for s in self.problem.sources] + ([] if grants_only else [LOCAL]))}
+        funding = self.plan.funding
+        paid: dict = defaultdict(set)
+        for key, source, amount in zip(keys, funding["source"], funding["amount"]):
+            if amount > 0 and source in order:
+                paid[key].add(source)
+        return {key: ", ".join(names[s] for s in sorted(sources, key=order.__getitem__)) for key, sources in paid.items()}
 
     def projects(self, max_names: int = 3) -> pd.DataFrame:
         """The plan as a board approves it: one row per project (a PASS component's purchases,
@@ -321,9 +337,7 @@ class PlanResult:
         # each dollar to its item's project: the item's project key and the year it is installed in
         project_of = {(m, s): (key_of[m, s], int(y)) for m, s, y in self.plan.items[["measure_id", "site_id", "year"]]
                       .itertuples(index=False)}
-        slots = pd.Series([project_of[k] for k in zip(funding["measure_id"], funding["site_id"])], index=funding.index,
-                          dtype=object)
-        payers = {slot: self._payers(paid) for slot, paid in funding.groupby(slots)}
+        payers = self._payers([project_of[k] for k in zip(funding["measure_id"], funding["site_id"])])
         rows = []
         for r in self.plan.projects.itertuples(index=False):
             ids = r.measure_ids.split(";")
@@ -343,8 +357,9 @@ class PlanResult:
 
         Columns: ``measure``, ``schools``, ``where``, ``quantity``, ``unit``, ``capital``,
         ``annual``, ``fiscal_years``, ``paid_by``, ``measure_id``."""
-        items, funding = self.plan.items, self.plan.funding
+        items = self.plan.items
         names = self.school_names()
+        payers = self._payers(self.plan.funding["measure_id"])
         rows = []
         for mid, group in items.groupby("measure_id", sort=True):
             sites = list(dict.fromkeys(group["site_id"]))
@@ -360,7 +375,7 @@ class PlanResult:
                 "capital": round(float(group["capital_cost"].sum()), 2),
                 "annual": round(float(group["annual_cost"].sum()), 2),
                 "fiscal_years": ", ".join(str(y) for y in sorted(set(group["year"].astype(int)))),
-                "paid_by": self._payers(funding[funding["measure_id"] == mid]),
+                "paid_by": payers.get(mid, ""),
                 "measure_id": mid,
             })
         table = pd.DataFrame(rows, columns=WHAT_TO_BUY_COLUMNS)
@@ -387,6 +402,11 @@ class PlanResult:
         """A short "why" for each plan item (aligned with ``plan.items``): the mandate it
         meets, the planned item it is a prerequisite or the lower PASS tier for, otherwise its
         value per $1,000 of total cost of ownership; and the grants that pay it."""
+        return self._reasons.copy()
+
+    @cached_property
+    def _reasons(self) -> pd.Series:
+        """:meth:`reasons`, made once per plan (the summary, the tables and the exports each ask)."""
         problem, items = self.problem, self.plan.items
         cand = problem.candidates
         rows = self._rows
@@ -412,8 +432,7 @@ class PlanResult:
                         enables[c].append(f"{kind} for {label[needer]}")
         gains, tco = self.item_gains(), self.item_tco()
         funding = self.plan.funding
-        payers = {k: self._payers(g, grants_only=True)
-                  for k, g in funding[funding["source"] != LOCAL].groupby(["measure_id", "site_id"])}
+        payers = self._payers(zip(funding["measure_id"], funding["site_id"]), grants_only=True)
         out = []
         for i, c in zip(items.index, rows):
             parts = []

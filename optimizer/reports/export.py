@@ -8,6 +8,7 @@ import json
 import re
 import unicodedata
 import zipfile
+from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -90,11 +91,12 @@ def plan_dict(result: PlanResult) -> dict:
     plan = result.plan
     capital = plan.funding[plan.funding["kind"] == "capital"]
     annual = plan.funding[plan.funding["kind"] == "annual"]
-    cap_by_item = {k: {s: _money(a) for s, a in g.groupby("source")["amount"].sum().items()}
-                   for k, g in capital.groupby(["measure_id", "site_id"])}
-    ann_by_item = {k: {str(y): {s: _money(a) for s, a in gy.groupby("source")["amount"].sum().items()}
-                       for y, gy in g.groupby("year")}
-                   for k, g in annual.groupby(["measure_id", "site_id"])}
+    cap_by_item: dict = defaultdict(dict)
+    for (mid, sid, source), amount in capital.groupby(["measure_id", "site_id", "source"])["amount"].sum().items():
+        cap_by_item[mid, sid][source] = _money(amount)
+    ann_by_item: dict = defaultdict(lambda: defaultdict(dict))
+    for (mid, sid, year, source), amount in annual.groupby(["measure_id", "site_id", "year", "source"])["amount"].sum().items():
+        ann_by_item[mid, sid][str(year)][source] = _money(amount)
     why = result.reasons().tolist()
     items = []
     for r, reason in zip(plan.items.itertuples(index=False), why):
@@ -104,7 +106,8 @@ def plan_dict(result: PlanResult) -> dict:
             "quantity": int(r.quantity), "unit": r.unit, "capital_cost": _money(r.capital_cost),
             "annual_cost": _money(r.annual_cost), "layer": r.layer, "component": r.component,
             "tier": int(r.tier) or None, "name": r.name,
-            "funding": cap_by_item.get(key, {}), "annual_funding": ann_by_item.get(key, {}),
+            "funding": dict(cap_by_item.get(key, {})),
+            "annual_funding": {y: dict(by) for y, by in ann_by_item.get(key, {}).items()},
             "why": reason,
         })
     before, after = result.tiers()
