@@ -50,6 +50,25 @@ def test_frontier_is_a_non_decreasing_staircase_ending_at_the_unconstrained_opti
     assert f.table["knee"].sum() == 1
 
 
+def test_a_frontier_step_is_proven_only_when_its_plan_beats_the_bound_of_the_budget_before(tmp_path):
+    """A finance officer reads the value one more $1,000 buys between budgets; each plan is proven
+    only within its gap, so a step is marked proven only when the larger budget's plan is worth
+    more than the bound proved at the smaller one (a step that buys nothing is never proven),
+    and the unproven ones are named in words."""
+    from optimizer.analyses.frontier import Frontier, _steps_proven
+    inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
+    f = frontier(inputs, points=5, max_budget=800)
+    assert [len(p.plan.items) for p in f.plans] == [0, 1, 2, 2, 3]
+    assert f.table["step_proven"].tolist() == [False, True, True, False, True]  # 600 buys what 400 did
+    assert f.tolerance_words().startswith("1 of the steps up to a budget ($600) is not proven to buy more")
+    # the value still rises from 200 to 400, but a bound at 200 above the plan at 400 proves nothing
+    loose = list(f.plans)
+    loose[1] = replace(loose[1], report=replace(loose[1].report, dual_bound=loose[2].report.objective + 1.0))
+    assert _steps_proven(loose) == [False, True, False, False, True]
+    table = f.table.assign(step_proven=[True] * 5)
+    assert Frontier(table, f.plans, f.scenario_budget).tolerance_words() == ""
+
+
 def test_a_frontier_point_that_keeps_a_smaller_budget_s_plan_reports_its_own_bound(tmp_path):
     """Issue 30: a point whose solve (within its gap) came back worth less than the smaller
     budget's plan keeps that plan, and showed the smaller budget's status, bound and gap, proven

@@ -18,14 +18,15 @@ from optimizer.core.status import SolveOptions
 from optimizer.data.inputs import Inputs
 
 FRONTIER_COLUMNS = ["budget", "risk_reduced", "value", "gain", "capital", "annual", "items", "status", "gap",
-                    "marginal_per_1000", "knee", "why"]
+                    "marginal_per_1000", "step_proven", "knee", "why"]
 #: The frontier table's columns in words.
 FRONTIER_WORDS = {"budget": "local capital over the horizon ($)",
                   "risk_reduced": "modelled risk reduced (share of the risk left)",
                   "value": "risk reduced (serious-harm equivalents)", "gain": "serious-harm equivalents avoided",
                   "capital": "capital spend ($)", "annual": "annual cost, last year ($)", "items": "items",
                   "status": "status", "gap": "optimality gap",
-                  "marginal_per_1000": "serious-harm equivalents avoided per $1,000 more", "knee": "knee",
+                  "marginal_per_1000": "serious-harm equivalents avoided per $1,000 more",
+                  "step_proven": "more money proven to buy more", "knee": "knee",
                   "why": "why there is no plan"}
 
 
@@ -40,8 +41,10 @@ class Frontier:
         the horizon (grants come on top, as in the scenario), ``value`` the risk reduction,
         ``gain`` its increase over buying nothing, ``capital`` and ``annual`` what the plan
         spends (all sources), ``marginal_per_1000`` the value one more $1,000 bought between
-        the previous point and this one, ``knee`` marks the point after which money buys
-        markedly less.
+        the previous point and this one, ``step_proven`` whether that step is proven to buy
+        more at all (each plan is proven only within its gap: a step smaller than the gaps may
+        be the solver's tolerance), ``knee`` marks the point after which money buys markedly
+        less.
     plans : list of PlanResult
         The plan at each point, in the order of ``table``.
     scenario_budget : float
@@ -52,11 +55,44 @@ class Frontier:
     plans: list[PlanResult]
     scenario_budget: float
 
+    def tolerance_words(self) -> str:
+        """A sentence on the steps between budgets that are not proven to buy more (empty when
+        every step after the first budget with a plan is proven, or none can be)."""
+        steps = self.table["step_proven"].iloc[1:]
+        has = self.table["value"].notna() & self.table["value"].shift().notna()
+        within = [f"${b:,.0f}" for b, ok, both in zip(self.table["budget"].iloc[1:], steps, has.iloc[1:])
+                  if both and ok is not None and not ok]
+        if not within:
+            return ""
+        named = ", ".join(within[:4]) + (" and more" if len(within) > 4 else "")
+        verb = "is" if len(within) == 1 else "are"
+        return (f"{len(within)} of the steps up to a budget ({named}) {verb} not proven to buy more: the plan at that "
+                "budget is not proven worth more than the best plan of the budget before, within the gaps the solver "
+                "proved, so the marginal value shown there may be the solver's tolerance rather than what the money "
+                "buys; a smaller gap proves more of them.")
+
     @property
     def knee(self) -> pd.Series | None:
         """The knee's row of the table (None when no point has a plan)."""
         rows = self.table[self.table["knee"]]
         return None if rows.empty else rows.iloc[0]
+
+
+def _steps_proven(plans: list[PlanResult]) -> list[bool | None]:
+    """Per point: True when its plan is proven better than any plan the budget before allows
+    (its objective above the bound proved there), so that the step's marginal value is the
+    money's and not the solvers' tolerance; False when not (the first point, a point or a
+    predecessor without a plan or a bound, a step within the gaps proved); None for the
+    least-cost objective, which a larger budget does not raise."""
+    out: list[bool | None] = [False]
+    for before, now in zip(plans, plans[1:]):
+        if now.problem.objective == "least_cost_tier":
+            out.append(None)
+            continue
+        objective, bound = now.report.objective, before.report.dual_bound
+        out.append(now.plan is not None and before.plan is not None and objective is not None and bound is not None
+                   and objective > bound + 1e-9 * max(1.0, abs(bound)))
+    return out
 
 
 def budget_points(scenario_budget: float, points: int, max_budget: float | None) -> list[float]:
@@ -130,6 +166,7 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     table = pd.DataFrame(rows)
     step = table["value"].diff() / table["budget"].diff() * 1000
     table["marginal_per_1000"] = step
+    table["step_proven"] = _steps_proven(plans)
     knee = knee_index(table["budget"].to_numpy(float), table["value"].to_numpy(float))
     table["knee"] = [k == knee for k in range(len(table))]
     return Frontier(table[FRONTIER_COLUMNS], plans, whole)

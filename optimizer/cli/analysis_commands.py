@@ -100,6 +100,9 @@ def frontier_cmd(scenario: Path = typer.Argument(..., help="Scenario YAML file."
     if knee is not None:
         out.print(f"knee at a local capital budget of ${knee['budget']:,.0f} (scenario: ${result.scenario_budget:,.0f})",
                   highlight=False)
+    tolerance = result.tolerance_words()
+    if tolerance:
+        out.print(tolerance, highlight=False, markup=False)
     _emit(result.table, out_file, "Efficient frontier", {"scenario_budget": result.scenario_budget}, ids=ids)
 
 

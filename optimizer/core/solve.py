@@ -24,14 +24,17 @@ class SolverUnavailable(OptimizerError):
 
 def available_solvers() -> list[str]:
     """Names of the solvers this machine can use, HiGHS first."""
-    found = _installed()
-    return (["highs"] if "HiGHS" in found else []) + (["cbc"] if {"COIN_CMD", "PULP_CBC_CMD"} & found else [])
+    return (["highs"] if _installed("HiGHS") else []) + (
+        ["cbc"] if _installed("COIN_CMD") or _installed("PULP_CBC_CMD") else [])
 
 
 @functools.cache
-def _installed() -> frozenset[str]:
-    # asking PuLP probes every solver it knows (tens of milliseconds), and what is installed does not change
-    return frozenset(pulp.listSolvers(onlyAvailable=True))
+def _installed(name: str) -> bool:
+    # only the solvers this tool runs are probed: PuLP's list of every solver it knows imports
+    # their Python packages (SCIP's among them), and what is installed does not change
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return bool(pulp.getSolver(name).available())
 
 
 def highs_used(options: SolveOptions) -> bool:
@@ -41,7 +44,7 @@ def highs_used(options: SolveOptions) -> bool:
 
 def _cbc(**options):
     """CBC: a CBC on the PATH (PuLP 4 no longer bundles one), else PuLP 3's bundled CBC."""
-    if "COIN_CMD" in _installed():
+    if _installed("COIN_CMD"):
         return pulp.COIN_CMD(**options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

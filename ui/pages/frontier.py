@@ -58,6 +58,8 @@ if click and click != st.session_state.get(LAST_CLICK):  # a new click picks tha
     st.rerun()
 shown = table.rename(columns=FRONTIER_WORDS)
 st.dataframe(shown, hide_index=True, width="stretch", column_config=views.money_columns(shown))
+if found.tolerance_words():
+    st.caption(found.tolerance_words())
 chosen = st.selectbox(f"Show the plan at a budget over {horizon}", budgets, key=PICK, format_func=fmt.money)
 picked = found.plans[budgets.index(chosen)]
 st.subheader(f"Plan at {fmt.money(chosen)} of local capital over {horizon} "
