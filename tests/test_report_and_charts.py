@@ -140,6 +140,19 @@ def test_grouped_bars_order_years_and_keep_a_given_order():
     assert list(fig.layout.xaxis.categoryarray) == ["district", "building", "classroom"]
 
 
+def test_the_frontier_chart_marks_the_steps_not_proven_to_buy_more():
+    """A step the solver's gaps cannot tell from no gain is marked on the staircase (not the
+    first budget, nor a budget or its predecessor without a plan)."""
+    table = pd.DataFrame({"budget": [0.0, 100.0, 200.0, 300.0, 400.0], "risk_reduced": [np.nan, 0.1, 0.2, 0.2, 0.25],
+                          "items": [0, 1, 2, 2, 3], "capital": [0.0] * 5, "annual": [0.0] * 5, "gain": [0.0] * 5,
+                          "step_proven": [False, False, True, False, True], "knee": [False] * 5})
+    fig = charts.frontier_staircase(table, 200.0)
+    marked = [t for t in fig.data if t.name.startswith("step not proven")]
+    assert len(marked) == 1 and list(marked[0].x) == [300.0]
+    assert not [t for t in charts.frontier_staircase(table.assign(step_proven=True), 200.0).data
+                if t.name.startswith("step not proven")]
+
+
 def test_selection_frequency_orders_measures_by_share_not_by_verdict():
     frequency = pd.DataFrame({"measure_id": ["a", "b", "c", "d"], "name": ["A", "B", "C", "D"],
                               "share": [0.9, 0.1, 0.5, 0.95], "mean_places": [1.0, 1.0, 1.0, 1.0],

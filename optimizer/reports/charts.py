@@ -191,8 +191,9 @@ def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: fl
     """Best modelled risk reduced (the board's unit) against local capital over the horizon,
     as a staircase.
 
-    Hovering a point shows its items and spend; the knee and the scenario's own budget are
-    marked, and ``selected`` (a budget of the table) is highlighted.
+    Hovering a point shows its items and spend; the knee, the scenario's own budget and the
+    steps not proven to buy more are marked, and ``selected`` (a budget of the table) is
+    highlighted.
     """
     data = table[["items", "capital", "annual", "gain"]].to_numpy()
     hover = ("Local capital budget $%{x:,.0f}<br>Modelled risk reduced %{y:.1%}<br>%{customdata[0]} items"
@@ -200,6 +201,14 @@ def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: fl
     fig = go.Figure(go.Scatter(x=table["budget"], y=table["risk_reduced"], mode="lines+markers", name="best plan",
                                line_shape="hv", customdata=data, hovertemplate=hover,
                                marker=dict(size=10)))
+    # a step the solver's gaps cannot tell from no gain (``Frontier.tolerance_words``)
+    unproven = table[table["step_proven"].eq(False) & table["risk_reduced"].notna()
+                     & table["risk_reduced"].shift().notna()]
+    if not unproven.empty:
+        fig.add_scatter(x=unproven["budget"], y=unproven["risk_reduced"], mode="markers",
+                        name="step not proven to buy more (within the solver's gap)",
+                        marker=dict(size=14, symbol="circle-open", color="#7f7f7f", line=dict(width=2)),
+                        hovertemplate="The step to $%{x:,.0f} is within the solver's gap<extra></extra>")
     knee = table[table["knee"]]
     if not knee.empty:
         fig.add_scatter(x=knee["budget"], y=knee["risk_reduced"], mode="markers", name="knee",
@@ -211,7 +220,8 @@ def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: fl
                         marker=dict(size=16, symbol="diamond", color="#ff7f0e"), hoverinfo="skip")
     fig.add_vline(x=scenario_budget, line_dash="dot", annotation_text="scenario budget")
     fig.update_xaxes(title="local capital over the horizon", **DOLLAR_AXIS)
-    fig.update_yaxes(title="modelled risk reduced (share of the risk left)", tickformat=".0%")
+    # a frontier often rises by tenths of a point: whole percents would label every tick alike
+    fig.update_yaxes(title="modelled risk reduced (share of the risk left)", tickformat=".1%")
     return _layout(fig, "Efficient frontier: best plan at each budget (click a point to see its plan)", 460)
 
 
