@@ -146,7 +146,8 @@ class PlanResult:
 
     @cached_property
     def _tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return tiers_attained(self.problem), tiers_attained(self.problem, self.plan.installs)
+        before = tiers_attained(self.problem)
+        return before, before if self.plan is None else tiers_attained(self.problem, self.plan.installs)
 
     # -- units and words a board understands ------------------------------------------
 
@@ -246,13 +247,17 @@ class PlanResult:
     def tier1_reached(self, before: bool = False) -> tuple[int, int]:
         """Site-layer pairs at PASS tier 1 or higher after the plan (before it, with
         ``before``), out of all site-layer pairs."""
-        frame = tiers_attained(self.problem, None if before or self.plan is None else self.plan.installs)
-        return tier1_count(frame)
+        return tier1_count(self._tiers[0 if before else 1])
 
     def headline_words(self) -> list[str]:
         """The plan in words: the modelled risk it removes (with the evidence bands' range and
         by threat) and what it costs; PASS tier 1 beside it as the roadmap; then the raw numbers
         for analysts and what local money it leaves unspent, and why."""
+        return list(self._headline)
+
+    @cached_property
+    def _headline(self) -> tuple[str, ...]:
+        """:meth:`headline_words`, made once per plan (the summary, the exports and the app each ask)."""
         after, cells = self.tier1_reached()
         start, _ = self.tier1_reached(before=True)
         cost = self.totals()["tco"] if self.plan is not None else 0.0
@@ -273,7 +278,7 @@ class PlanResult:
         analyst = (f"modelled risk over the plan's {len(self.problem.years)} years and the {time.after} after them "
                    f"(discounted {time.rate:.0%} a year) {self.full_value:,.3f} serious-harm equivalents with nothing "
                    f"in place; what is in place removes {self.baseline_value:,.3f}, the plan {avoided:,.3f} more")
-        return [head, analyst, *self.local_left_words()]
+        return (head, analyst, *self.local_left_words())
 
     def local_left_words(self) -> list[str]:
         """The district's own money the plan leaves unspent, and why, in one sentence (none when
@@ -349,14 +354,18 @@ class PlanResult:
                          "key": r.key, "year": int(r.year)})
         return pd.DataFrame(rows, columns=PROJECT_TABLE_COLUMNS)
 
-    def what_to_buy(self, max_names: int = 3) -> pd.DataFrame:
+    def what_to_buy(self) -> pd.DataFrame:
         """One row per measure of the plan: what it is, at how many schools (all of them for a
-        district-wide measure; named when at most ``max_names``), how much of it, its capital
+        district-wide measure; named when at most ``NAMED_SCHOOLS``), how much of it, its capital
         and annual cost, the fiscal years it is bought in and the sources that pay it. Largest
         capital first.
 
         Columns: ``measure``, ``schools``, ``where``, ``quantity``, ``unit``, ``capital``,
         ``annual``, ``fiscal_years``, ``paid_by``, ``measure_id``."""
+        return self._what_to_buy.copy()
+
+    @cached_property
+    def _what_to_buy(self) -> pd.DataFrame:
         items = self.plan.items
         names = self.school_names()
         payers = self._payers(self.plan.funding["measure_id"])
@@ -365,7 +374,7 @@ class PlanResult:
             sites = list(dict.fromkeys(group["site_id"]))
             schools = [s for s in sites if s != DISTRICT]
             where = ([DISTRICT_WIDE] if DISTRICT in sites else []) + (
-                [names[s] for s in schools] if len(schools) <= max_names else [f"{len(schools)} schools"])
+                [names[s] for s in schools] if len(schools) <= NAMED_SCHOOLS else [f"{len(schools)} schools"])
             units = list(dict.fromkeys(group["unit"]))
             rows.append({
                 # a district-wide measure serves every school
@@ -453,6 +462,8 @@ class PlanResult:
         return pd.Series(out, index=items.index, name="why", dtype=object)
 
 
+#: Schools named in a row of what to buy; more are counted ("15 schools").
+NAMED_SCHOOLS = 3
 DISTRICT_WIDE = "district-wide"
 LOCAL_WORDS = "district budget"
 PROJECT_TABLE_COLUMNS = ["project", "buys", "places", "items", "capital", "annual", "procurement", "paid_by",
