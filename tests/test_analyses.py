@@ -59,12 +59,12 @@ def test_a_frontier_step_is_proven_only_when_its_plan_beats_the_bound_of_the_bud
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
     f = frontier(inputs, points=5, max_budget=800)
     assert [len(p.plan.items) for p in f.plans] == [0, 1, 2, 2, 3]
-    assert f.table["step_proven"].tolist() == [False, True, True, False, True]  # 600 buys what 400 did
+    assert f.table["step_proven"].tolist() == [None, True, True, False, True]  # 600 buys what 400 did
     assert f.tolerance_words().startswith("1 of the steps up to a budget ($600) is not proven to buy more")
     # the value still rises from 200 to 400, but a bound at 200 above the plan at 400 proves nothing
     loose = list(f.plans)
     loose[1] = replace(loose[1], report=replace(loose[1].report, dual_bound=loose[2].report.objective + 1.0))
-    assert _steps_proven(loose) == [False, True, False, False, True]
+    assert _steps_proven(loose) == [None, True, False, False, True]
     table = f.table.assign(step_proven=[True] * 5)
     assert Frontier(table, f.plans, f.scenario_budget).tolerance_words() == ""
 

@@ -142,10 +142,10 @@ def test_grouped_bars_order_years_and_keep_a_given_order():
 
 def test_the_frontier_chart_marks_the_steps_not_proven_to_buy_more():
     """A step the solver's gaps cannot tell from no gain is marked on the staircase (not the
-    first budget, nor a budget or its predecessor without a plan)."""
+    first budget, nor a budget or its predecessor without a plan: no step there)."""
     table = pd.DataFrame({"budget": [0.0, 100.0, 200.0, 300.0, 400.0], "risk_reduced": [np.nan, 0.1, 0.2, 0.2, 0.25],
                           "items": [0, 1, 2, 2, 3], "capital": [0.0] * 5, "annual": [0.0] * 5, "gain": [0.0] * 5,
-                          "step_proven": [False, False, True, False, True], "knee": [False] * 5})
+                          "step_proven": [None, None, True, False, True], "knee": [False] * 5})
     fig = charts.frontier_staircase(table, 200.0)
     marked = [t for t in fig.data if t.name.startswith("step not proven")]
     assert len(marked) == 1 and list(marked[0].x) == [300.0]

@@ -43,7 +43,7 @@ class Frontier:
         spends (all sources), ``marginal_per_1000`` the value one more $1,000 bought between
         the previous point and this one, ``step_proven`` whether that step is proven to buy
         more at all (each plan is proven only within its gap: a step smaller than the gaps may
-        be the solver's tolerance), ``knee`` marks the point after which money buys markedly
+        be the solver's tolerance; None where there is no step), ``knee`` marks the point after which money buys markedly
         less.
     plans : list of PlanResult
         The plan at each point, in the order of ``table``.
@@ -57,11 +57,8 @@ class Frontier:
 
     def tolerance_words(self) -> str:
         """A sentence on the steps between budgets that are not proven to buy more (empty when
-        every step after the first budget with a plan is proven, or none can be)."""
-        steps = self.table["step_proven"].iloc[1:]
-        has = self.table["value"].notna() & self.table["value"].shift().notna()
-        within = [f"${b:,.0f}" for b, ok, both in zip(self.table["budget"].iloc[1:], steps, has.iloc[1:])
-                  if both and ok is not None and not ok]
+        every step is proven)."""
+        within = [f"${b:,.0f}" for b in self.table.loc[self.table["step_proven"].eq(False), "budget"]]
         if not within:
             return ""
         named = ", ".join(within[:4]) + (" and more" if len(within) > 4 else "")
@@ -81,17 +78,16 @@ class Frontier:
 def _steps_proven(plans: list[PlanResult]) -> list[bool | None]:
     """Per point: True when its plan is proven better than any plan the budget before allows
     (its objective above the bound proved there), so that the step's marginal value is the
-    money's and not the solvers' tolerance; False when not (the first point, a point or a
-    predecessor without a plan or a bound, a step within the gaps proved); None for the
-    least-cost objective, which a larger budget does not raise."""
-    out: list[bool | None] = [False]
+    money's and not the solver's tolerance; False when not (no bound there, or a step within
+    the gaps proved); None where there is no step to prove (the first point, a point or the
+    one before without a plan, the least-cost objective, which a larger budget does not raise)."""
+    out: list[bool | None] = [None]
     for before, now in zip(plans, plans[1:]):
-        if now.problem.objective == "least_cost_tier":
+        if now.plan is None or before.plan is None or now.problem.objective == "least_cost_tier":
             out.append(None)
             continue
         objective, bound = now.report.objective, before.report.dual_bound
-        out.append(now.plan is not None and before.plan is not None and objective is not None and bound is not None
-                   and objective > bound + 1e-9 * max(1.0, abs(bound)))
+        out.append(objective is not None and bound is not None and objective > bound + 1e-9 * max(1.0, abs(bound)))
     return out
 
 

@@ -202,8 +202,7 @@ def frontier_staircase(table: pd.DataFrame, scenario_budget: float, selected: fl
                                line_shape="hv", customdata=data, hovertemplate=hover,
                                marker=dict(size=10)))
     # a step the solver's gaps cannot tell from no gain (``Frontier.tolerance_words``)
-    unproven = table[table["step_proven"].eq(False) & table["risk_reduced"].notna()
-                     & table["risk_reduced"].shift().notna()]
+    unproven = table[table["step_proven"].eq(False)]
     if not unproven.empty:
         fig.add_scatter(x=unproven["budget"], y=unproven["risk_reduced"], mode="markers",
                         name="step not proven to buy more (within the solver's gap)",
