@@ -100,6 +100,48 @@ def test_a_frontier_budget_without_a_plan_says_why(tmp_path):
     assert "short by $400" in rows.at[0, "why"] and rows.at[800, "why"] == ""
 
 
+def _must_c(tmp_path):
+    """Measure c ($400) must be in place by the end of 2027-2028, and the scenario's capital is
+    split evenly over the two years: whichever year c is bought in, half the budget over the
+    horizon must pay its $400, so no budget below $800 keeps the rule."""
+    return instance(tmp_path, THREE, horizon={"start": 2027, "years": 2},
+                    budget={"capital": {2027: 100, 2028: 100}, **FREE}, must=[{"measure": "c"}])
+
+
+def test_the_least_local_capital_is_the_smallest_budget_with_a_plan(tmp_path):
+    """The least local capital over the horizon that keeps every rule, found by one solve,
+    against the hand calculation ($800) and the budgets around it solved one by one."""
+    from optimizer.analyses.sweep import BudgetSweep
+    from optimizer.core.diagnose import least_local_capital
+    inputs = _must_c(tmp_path)
+    least = least_local_capital(BudgetSweep(inputs).problem, SolveOptions())
+    assert least == pytest.approx(800.0, abs=1e-3)
+    for budget, has in ((790, False), (799, False), (800, True), (840, True)):
+        assert (BudgetSweep(inputs).at(budget).plan is not None) == has, budget
+    unlimited = instance(tmp_path, THREE, budget={"capital": 300, **FREE})  # no rule needs money
+    assert least_local_capital(BudgetSweep(unlimited).problem, SolveOptions()) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_frontier_does_not_solve_budgets_below_the_least_that_keeps_every_rule(tmp_path, monkeypatch):
+    """Once a budget has no plan, every smaller budget has none either: below the least local
+    capital (one solve) a budget is not solved, and its row says what it is short of."""
+    from optimizer.analyses import sweep
+    inputs = _must_c(tmp_path)
+    solved = []
+    real = sweep.plan_model
+    monkeypatch.setattr(sweep, "plan_model", lambda inputs, model, *rest: solved.append(
+        sum(model.problem.capital_budget.values())) or real(inputs, model, *rest))
+    f = frontier(inputs, points=9, max_budget=1600, workers=1)  # budgets 0, 200, ..., 1600
+    rows = f.table.set_index("budget")
+    assert [round(b) for b in solved] == [0, 800, 1000, 1200, 1400, 1600]  # 200-600 lie below the least
+    assert rows.loc[[0, 200, 400, 600], "status"].tolist() == ["infeasible"] * 4
+    assert rows.at[800, "status"] == "optimal"
+    assert rows.at[200, "why"] == ("the rules cannot all be kept with the money there is: no plan keeps every rule "
+                                   "with less than $800 of local capital over the horizon, spread over the years as "
+                                   "the scenario's budgets are; this budget is short by $600")
+    assert "short by $400" in rows.at[0, "why"]  # solved, and diagnosed: c's $400 in one year
+
+
 def test_frontier_in_parallel_gives_the_same_values(tmp_path):
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
     one = frontier(inputs, points=5, max_budget=800)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from optimizer.core.diagnose import least_local_capital, short_of_least
 from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import PlanResult
 from optimizer.core.run import plan_model
-from optimizer.core.status import SolveOptions, Status, relative_gap
-from optimizer.core.verify import plan_objective
+from optimizer.core.solve import highs_used
+from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
+from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -25,11 +27,7 @@ def scenario_budget(inputs: Inputs) -> float:
 def spread_budget(problem: Problem, total: float) -> dict[int, float]:
     """Split a total local capital budget over the fiscal years in the proportions of the
     scenario's own yearly budgets (evenly when those are all zero)."""
-    base = problem.capital_budget
-    whole = sum(base.values())
-    if whole > 0:
-        return {t: total * b / whole for t, b in base.items()}
-    return {t: total / len(base) for t in base}
+    return {t: total * share for t, share in problem.capital_shares().items()}
 
 
 class BudgetSweep:
@@ -52,6 +50,8 @@ class BudgetSweep:
         self.scenario_budget = scenario_budget(inputs)
         self.options = options
         self.results: dict[float, PlanResult] = {}
+        self.least: float | None = None  # proven least local capital, asked once a budget has no plan
+        self._least_asked = False
 
     def at(self, total: float) -> PlanResult:
         """The verified plan at a total local capital budget (dollars over the horizon)."""
@@ -59,14 +59,29 @@ class BudgetSweep:
         if total in self.results:
             return self.results[total]
         self.model.set_capital_budget(spread_budget(self.problem, total), total)
-        smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
-        start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
-        warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
-        result = plan_model(self.inputs, self.model, start, self.options, warm)
-        if smaller:
-            result = at_least(self.results[max(smaller)], result, self.options.gap)
+        if self.least is not None and total < self.least * (1 - 1e-6) - 1.0:  # dollars: the solvers' tolerance
+            result = self._short(total)
+        else:
+            smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
+            start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
+            warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
+            result = plan_model(self.inputs, self.model, start, self.options, warm)
+            if smaller:
+                result = at_least(self.results[max(smaller)], result, self.options.gap)
+            if result.status == Status.INFEASIBLE and not self._least_asked:
+                # every smaller budget has no plan either: the least budget spares their solves
+                self._least_asked = True
+                self.least = least_local_capital(self.problem, self.options)
         self.results[total] = result
         return result
+
+    def _short(self, total: float) -> PlanResult:
+        """The result at a budget below the proven least local capital: no plan, and why."""
+        problem = self.model.problem
+        baseline = plan_value(problem, {})
+        report = SolveReport(Status.INFEASIBLE, "highs" if highs_used(self.options) else "cbc", None, None, None, 0.0,
+                             [short_of_least(self.least, total)])
+        return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, self.model.build_seconds)
 
 
 def at_least(smaller: PlanResult, larger: PlanResult, gap: float) -> PlanResult:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from optimizer.core.model import K, Model, Slack, build_model
+from optimizer.core.guided import SUB_MIP_NODES
+from optimizer.core.model import K, LEAST_CAPITAL, Model, Slack, build_model
 from optimizer.core.problem import DISTRICT, MandateRule, Problem
 from optimizer.core.solve import solve_model
-from optimizer.core.status import SolveReport, Status
+from optimizer.core.status import SolveOptions, SolveReport, Status
 
 #: Money rules bend before requirements: a dollar of budget slack costs 1, an unmet
 #: requirement costs as much as a million dollars would.
@@ -200,13 +201,40 @@ def diagnose(problem: Problem) -> list[Conflict]:
     return conflicts
 
 
+#: How the reason a budget has no plan begins; a result that already knows it carries it as a note.
+NO_MONEY = "the rules cannot all be kept with the money there is: "
+
+
 def why_no_plan(result) -> str:
     """Why a result (``PlanResult``) has no plan, in one sentence: what the rules that cannot
     all be kept cost against the money there is, then by how much and where it falls short
-    (the diagnosis of an infeasible plan); else the solver's last note, or its status."""
+    (the diagnosis of an infeasible plan, unless the result carries it already, see
+    :func:`short_of_least`); else the solver's last note, or its status."""
     if result.status == Status.INFEASIBLE:
+        known = [note for note in result.report.notes if note.startswith(NO_MONEY)]
+        if known:
+            return known[-1]
         conflicts = [str(c) for c in diagnose(result.problem)]
         if conflicts:
-            return ("the rules cannot all be kept with the money there is: "
-                    + (conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}"))
+            return NO_MONEY + (conflicts[0] if len(conflicts) == 1 else f"{conflicts[0]}; {conflicts[-1]}")
     return "; ".join(result.report.notes[-1:]) or str(result.status)
+
+
+def least_local_capital(problem: Problem, options: SolveOptions) -> float | None:
+    """A proven lower bound, in dollars, on the local capital over the horizon (spread over the
+    years as the scenario's budgets are) that any plan keeping every other rule needs: the
+    bound of the ``LEAST_CAPITAL`` model after at most ``SUB_MIP_NODES`` branch-and-bound
+    nodes (a count of work, so the same on any machine). None when no budget would do, or no
+    bound is proven."""
+    report = solve_model(build_model(problem, objective=LEAST_CAPITAL), options.but(gap=0.0),
+                         settings={"mip_max_nodes": SUB_MIP_NODES})
+    if report.status == Status.INFEASIBLE or report.dual_bound is None:
+        return None
+    return max(report.dual_bound, 0.0) * K
+
+
+def short_of_least(least: float, total: float) -> str:
+    """Why a local capital budget over the horizon of ``total`` dollars has no plan, when it is
+    below the proven ``least`` (:func:`least_local_capital`)."""
+    return (f"{NO_MONEY}no plan keeps every rule with less than ${least:,.0f} of local capital over the horizon, "
+            f"spread over the years as the scenario's budgets are; this budget is short by ${least - total:,.0f}")

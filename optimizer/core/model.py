@@ -28,6 +28,9 @@ from optimizer.core.risk import in_place_levels, protection_pieces
 from optimizer.safe_write import replacing
 
 K = 1000.0  # dollars per model money unit
+#: The objective of the least local capital over the horizon that keeps every rule (see
+#: ``define_capital_budget``): budgets below it have no plan.
+LEAST_CAPITAL = "least_local_capital"
 
 def _row(name: str) -> tuple[str, tuple[str, ...]]:
     """A row name's rule and keys: ``mandate[tx-x,HS-1,2028]`` -> ("mandate", ("tx-x", "HS-1", "2028"))."""
@@ -77,6 +80,7 @@ class Model:
     projects: dict[str, dict] = field(default_factory=dict)  # project flags, see _project_flags
     budget_rows: dict[int | str, pulp.LpConstraint] = field(default_factory=dict)
     upkeep: dict[str, pulp.LpVariable] = field(default_factory=dict)  # see define_upkeep_share
+    least_capital: pulp.LpVariable | None = None  # for LEAST_CAPITAL: local capital over the horizon, in k$
 
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
@@ -402,17 +406,24 @@ def define_funding_balance(m: Model) -> None:
 
 
 def define_capital_budget(m: Model) -> None:
-    """Local capital spent each year within the capital budget (with optional carry-over)."""
+    """Local capital spent each year within the capital budget (with optional carry-over). For
+    the ``LEAST_CAPITAL`` objective, each year's budget is instead its share of a budget over
+    the horizon that the model chooses (``Model.least_capital``)."""
     p = m.problem
     local = _local(m, "capital")
+    shares = p.capital_shares()
+    if m.objective_kind == LEAST_CAPITAL:
+        m.least_capital = m.prob.add_variable("least_capital", 0)
     for ti, t in enumerate(p.years):
         terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
         if p.carry_over:
             terms.append((m.carry[t], 1))
             if ti:
                 terms.append((m.carry[p.years[ti - 1]], -1))
-        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE, p.capital_budget[t] / K,
-                                 f"capital_budget[{t}]")
+        if m.least_capital is not None:
+            terms.append((m.least_capital, -shares[t]))
+        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE,
+                                 0.0 if m.least_capital is not None else p.capital_budget[t] / K, f"capital_budget[{t}]")
 
 
 def define_operating_budget(m: Model) -> None:
@@ -430,8 +441,10 @@ def define_total_budget(m: Model) -> None:
     if m.problem.total_budget is None:
         return
     terms = [tv for ts in _local(m, "capital").values() for tv in ts]
-    m.budget_rows["total"] = m.add(_expr(terms), pulp.LpConstraintLE, m.problem.total_budget / K,
-                                   "total_budget")
+    if m.least_capital is not None:  # the budget over the horizon is the one the model chooses
+        terms.append((m.least_capital, -1.0))
+    m.budget_rows["total"] = m.add(_expr(terms), pulp.LpConstraintLE,
+                                   0.0 if m.least_capital is not None else m.problem.total_budget / K, "total_budget")
 
 
 def define_funding_caps(m: Model) -> None:
@@ -763,6 +776,10 @@ def define_objective(m: Model, kind: str) -> None:
     nothing else; both tie-breaks weigh less than 0.1% of the smallest step of risk reduced.
     """
     m.objective_kind = kind
+    if kind == LEAST_CAPITAL:
+        m.prob.sense = pulp.LpMinimize
+        m.prob.setObjective(_terms([(m.least_capital, 1.0)]))
+        return
     grants = [(v, 1.0) for table in (m.fcap, m.fop) for v in table.values()]
     tco = list(tco_terms(m))
     total_tco = sum(abs(c) for _, c in tco) or 1.0
@@ -820,7 +837,8 @@ def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
         Names from :data:`RULES` to leave out (to see a rule's effect, or in tests).
     objective : str, optional
         Overrides the problem's objective; ``tier1_count`` is the first phase of
-        ``tier1_first``.
+        ``tier1_first``; ``LEAST_CAPITAL`` asks for the least local capital over the horizon,
+        spread over the years as the scenario's budgets are, that keeps every other rule.
     elastic : set of str
         Constraint families (name prefixes such as ``capital_budget``) given a slack
         variable each, for the infeasibility diagnosis.
@@ -830,9 +848,9 @@ def build_model(problem: Problem, skip: frozenset[str] | set[str] = frozenset(),
         raise ValueError(f"unknown rules {sorted(unknown)}; known: {', '.join(RULES)}")
     start = time.perf_counter()
     kind = objective or problem.objective
-    sense = pulp.LpMinimize if kind == "least_cost_tier" else pulp.LpMaximize
+    sense = pulp.LpMinimize if kind in ("least_cost_tier", LEAST_CAPITAL) else pulp.LpMaximize
     model = Model(problem, pulp.LpProblem("school_security_plan", sense), [], {}, {}, {}, {},
-                  elastic=frozenset(elastic))
+                  objective_kind=kind, elastic=frozenset(elastic))
     define_variables(model)
     for rule, define in RULES.items():
         if rule not in skip:

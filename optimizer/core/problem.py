@@ -205,6 +205,14 @@ class Problem:
         return (cand["annual"].to_numpy(dtype=float)
                 + cand["capital"].to_numpy(dtype=float) / cand["useful_life"].to_numpy(dtype=float))
 
+    def capital_shares(self) -> dict[int, float]:
+        """Each fiscal year's share of the local capital budget: the scenario's own proportions
+        (even shares when its budgets are all zero). A budget over the horizon is spread so."""
+        whole = sum(self.capital_budget.values())
+        if whole > 0:
+            return {t: b / whole for t, b in self.capital_budget.items()}
+        return {t: 1 / len(self.capital_budget) for t in self.capital_budget}
+
     @property
     def continuing_sources(self) -> list[Source]:
         """Sources that keep paying after the horizon, and so pay their share of keeping the
