@@ -43,8 +43,8 @@ class Frontier:
         spends (all sources), ``marginal_per_1000`` the value one more $1,000 bought between
         the previous point and this one, ``step_proven`` whether that step is proven to buy
         more at all (each plan is proven only within its gap: a step smaller than the gaps may
-        be the solver's tolerance; None where there is no step), ``knee`` marks the point after which money buys markedly
-        less.
+        be the solver's tolerance; None where there is no step), ``knee`` marks the point
+        after which money buys markedly less.
     plans : list of PlanResult
         The plan at each point, in the order of ``table``.
     scenario_budget : float

@@ -32,6 +32,7 @@ K = 1000.0  # dollars per model money unit
 #: ``define_capital_budget``): budgets below it have no plan.
 LEAST_CAPITAL = "least_local_capital"
 
+
 def _row(name: str) -> tuple[str, tuple[str, ...]]:
     """A row name's rule and keys: ``mandate[tx-x,HS-1,2028]`` -> ("mandate", ("tx-x", "HS-1", "2028"))."""
     rule, _, inside = name.partition("[")
@@ -411,9 +412,9 @@ def define_capital_budget(m: Model) -> None:
     the horizon that the model chooses (``Model.least_capital``)."""
     p = m.problem
     local = _local(m, "capital")
-    shares = p.capital_shares()
     if m.objective_kind == LEAST_CAPITAL:
         m.least_capital = m.prob.add_variable("least_capital", 0)
+        shares = p.capital_shares()
     for ti, t in enumerate(p.years):
         terms = [tv for (q, tj), ts in local.items() if tj == ti for tv in ts]
         if p.carry_over:
@@ -422,8 +423,8 @@ def define_capital_budget(m: Model) -> None:
                 terms.append((m.carry[p.years[ti - 1]], -1))
         if m.least_capital is not None:
             terms.append((m.least_capital, -shares[t]))
-        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE,
-                                 0.0 if m.least_capital is not None else p.capital_budget[t] / K, f"capital_budget[{t}]")
+        budget = 0.0 if m.least_capital is not None else p.capital_budget[t] / K
+        m.budget_rows[t] = m.add(_expr(terms), pulp.LpConstraintLE, budget, f"capital_budget[{t}]")
 
 
 def define_operating_budget(m: Model) -> None:

@@ -325,7 +325,8 @@ class PlanResult:
         for key, source, amount in zip(keys, funding["source"], funding["amount"]):
             if amount > 0 and source in order:
                 paid[key].add(source)
-        return {key: ", ".join(names[s] for s in sorted(sources, key=order.__getitem__)) for key, sources in paid.items()}
+        return {key: ", ".join(names[s] for s in sorted(sources, key=order.__getitem__))
+                for key, sources in paid.items()}
 
     def projects(self, max_names: int = 3) -> pd.DataFrame:
         """The plan as a board approves it: one row per project (a PASS component's purchases,

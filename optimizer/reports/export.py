@@ -95,7 +95,8 @@ def plan_dict(result: PlanResult) -> dict:
     for (mid, sid, source), amount in capital.groupby(["measure_id", "site_id", "source"])["amount"].sum().items():
         cap_by_item[mid, sid][source] = _money(amount)
     ann_by_item: dict = defaultdict(lambda: defaultdict(dict))
-    for (mid, sid, year, source), amount in annual.groupby(["measure_id", "site_id", "year", "source"])["amount"].sum().items():
+    by_year = annual.groupby(["measure_id", "site_id", "year", "source"])["amount"].sum()
+    for (mid, sid, year, source), amount in by_year.items():
         ann_by_item[mid, sid][str(year)][source] = _money(amount)
     why = result.reasons().tolist()
     items = []
