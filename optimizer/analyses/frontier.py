@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.analyses.sweep import BudgetSweep, at_least, scenario_budget, solve_chain
+from optimizer.analyses.sweep import at_least, scenario_budget, solve_chain
 from optimizer.core.diagnose import why_no_plan
 from optimizer.core import workers as processes
 from optimizer.core.result import PlanResult
@@ -118,8 +118,11 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
              options: SolveOptions = SolveOptions(), workers: int | None = None, progress=None) -> Frontier:
     """Solve the scenario at evenly spaced local capital budgets.
 
-    The model is built once (per worker); each point changes only the budget rows and starts
-    from the previous point's plan, and a point never shows less value than a smaller budget's.
+    The model is built once (per worker); each point changes only the budget rows. The largest
+    budget is solved first, and a smaller one that its plan fits keeps that plan, proven by the
+    bound proved there; every other point starts from the previous point's plan, a budget
+    below the least local capital that keeps every rule is not solved, and a point never shows
+    less value than a smaller budget's (:class:`~optimizer.analyses.sweep.BudgetSweep`).
 
     Parameters
     ----------
@@ -148,7 +151,7 @@ def frontier(inputs: Inputs, points: int = 11, max_budget: float | None = None,
     if workers is None:
         workers = default_workers(inputs, len(budgets))
     plans = (_in_parallel(inputs, budgets, options, workers, progress) if workers > 1
-             else _in_sequence(inputs, budgets, options, progress))
+             else solve_chain(inputs, budgets, options, progress))
     rows = []
     for budget, result in zip(budgets, plans):
         has = result.plan is not None
@@ -181,21 +184,12 @@ def default_workers(inputs: Inputs, points: int) -> int:
     return 2 if (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM and points >= 4 else 1
 
 
-def _in_sequence(inputs: Inputs, budgets: list[float], options: SolveOptions, progress) -> list[PlanResult]:
-    sweep = BudgetSweep(inputs, options)
-    plans = []
-    for k, budget in enumerate(budgets):
-        plans.append(sweep.at(budget))
-        if progress is not None:
-            progress(k + 1, len(budgets))
-    return plans
-
-
 def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, workers: int,
                  progress) -> list[PlanResult]:
     """Interleaved shares of the budgets, each solved in order by its own process (one
     solver thread each), then made non-decreasing."""
-    chains = [budgets[i::workers] for i in range(workers)]
+    # every share ends with the largest budget, solved first: the plan it finds fits many smaller ones
+    chains = [sorted(set(budgets[i::workers]) | {budgets[-1]}) for i in range(workers)]
     options = options.but(threads=1)
     by_budget: dict[float, PlanResult] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:

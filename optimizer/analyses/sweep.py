@@ -11,7 +11,7 @@ from optimizer.core.greedy import greedy_plan
 from optimizer.core.model import Model, build_model
 from optimizer.core.problem import Problem, expand
 from optimizer.core.result import PlanResult
-from optimizer.core.run import plan_model
+from optimizer.core.run import paid_and_valid, plan_model
 from optimizer.core.solve import highs_used
 from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
 from optimizer.core.verify import plan_objective, plan_value
@@ -59,8 +59,11 @@ class BudgetSweep:
         if total in self.results:
             return self.results[total]
         self.model.set_capital_budget(spread_budget(self.problem, total), total)
+        kept = self._larger_plan_kept(total)
         if self.least is not None and total < self.least * (1 - 1e-6) - 1.0:  # dollars: the solvers' tolerance
             result = self._short(total)
+        elif kept is not None:
+            result = kept
         else:
             smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
             start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
@@ -75,6 +78,25 @@ class BudgetSweep:
         self.results[total] = result
         return result
 
+    def _larger_plan_kept(self, total: float) -> PlanResult | None:
+        """The plan of the nearest larger budget solved, at this budget, when it keeps every rule
+        here too: no plan here beats the bound proved there (a smaller budget allows fewer
+        plans), so it is proven within that gap without a solve. None when it does not fit."""
+        larger = [b for b, r in self.results.items() if b > total and r.plan is not None]
+        if not larger or self.problem.objective != "risk_reduction":
+            return None
+        there = self.results[min(larger)]
+        checked = paid_and_valid(self.model, there.plan)
+        if checked is None or there.report.dual_bound is None:
+            return None
+        problem = self.model.problem
+        objective = plan_objective(problem, checked.plan)
+        gap = relative_gap(objective, max(there.report.dual_bound, objective))
+        report = replace(there.report, status=Status.OPTIMAL if gap <= self.options.gap else Status.FEASIBLE,
+                         objective=objective, gap=gap, solve_seconds=0.0,
+                         notes=there.report.notes + [KEPT_FROM_LARGER.format(budget=min(larger))])
+        return replace(there, problem=problem, report=report, plan=checked.plan, value=checked.value)
+
     def _short(self, total: float) -> PlanResult:
         """The result at a budget below the proven least local capital: no plan, and why."""
         problem = self.model.problem
@@ -82,6 +104,11 @@ class BudgetSweep:
         report = SolveReport(Status.INFEASIBLE, "highs" if highs_used(self.options) else "cbc", None, None, None, 0.0,
                              [short_of_least(self.least, total)])
         return PlanResult(problem.scenario_name, problem, report, None, baseline, baseline, self.model.build_seconds)
+
+
+#: The note of a budget whose plan is a larger budget's, which fits it.
+KEPT_FROM_LARGER = ("the plan of the budget of ${budget:,.0f}, which fits this budget: no plan here can beat the bound "
+                    "proved there, so it is not solved again")
 
 
 def at_least(smaller: PlanResult, larger: PlanResult, gap: float) -> PlanResult:
@@ -101,8 +128,18 @@ def at_least(smaller: PlanResult, larger: PlanResult, gap: float) -> PlanResult:
     return replace(smaller, problem=problem, report=report)
 
 
-def solve_chain(inputs: Inputs, budgets: list[float], options: SolveOptions) -> list[PlanResult]:
-    """Plans at ``budgets`` (ascending) from one model; run by the workers of a parallel
-    frontier, each on its share of the budgets."""
+def solve_chain(inputs: Inputs, budgets: list[float], options: SolveOptions, progress=None) -> list[PlanResult]:
+    """Plans at ``budgets`` (ascending) from one model, the largest solved first: a smaller
+    budget that its plan fits keeps that plan (``BudgetSweep._larger_plan_kept``) and each
+    other starts from the plan of the nearest smaller one. A frontier solves its budgets so,
+    in one process or on each worker's share of them; ``progress(done, total)`` is called
+    after each budget."""
     sweep = BudgetSweep(inputs, options)
-    return [sweep.at(b) for b in budgets]
+    if budgets:
+        sweep.at(budgets[-1])
+    plans = []
+    for k, budget in enumerate(budgets):
+        plans.append(sweep.at(budget))
+        if progress is not None:
+            progress(k + 1, len(budgets))
+    return plans

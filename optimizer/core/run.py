@@ -132,7 +132,7 @@ def _greedy_fallback(model, checked: Checked, report: SolveReport, baseline: flo
                       model.build_seconds)
 
 
-def _paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Checked | None:
+def paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Checked | None:
     """A known plan (or the function that makes it) paid grants first and checked, when it
     then keeps every rule of the model's Problem; else None."""
     if callable(plan):
@@ -215,7 +215,7 @@ def _spent_down(model: Model, result: PlanResult, options: SolveOptions) -> Plan
         return result
     began = time.perf_counter()
     found = spend_down(model, plan, rows, options.but(time_limit=left))
-    better = None if found is None else _paid_and_valid(model, found[1])
+    better = None if found is None else paid_and_valid(model, found[1])
     result.report.solve_seconds += time.perf_counter() - began
     before = plan_objective(problem, plan)
     if better is None or better.objective <= before + 1e-9 * max(1.0, abs(before)):
@@ -243,7 +243,7 @@ def _after_guided(model: Model, guided: Guided | None, start, options: SolveOpti
         if greedy is not None:
             guided, from_guided = replace(guided, objective=greedy.objective, plan=greedy.plan, how=GREEDY), greedy
         else:
-            from_guided = _paid_and_valid(model, guided.plan)
+            from_guided = paid_and_valid(model, guided.plan)
         if from_guided is not None:
             report = guided.report(Status.OPTIMAL if guided.gap <= options.gap else Status.FEASIBLE)
             report.notes[:0] = problem.notes
@@ -338,7 +338,7 @@ def _by_school(model: Model, known: list, options: SolveOptions, prices: SampleP
         time_limit=max(TIME_UP_SECONDS, options.time_limit - prices.seconds))
     guided = plan_by_school(model, prices, best.plan, rest)
     guided.seconds += prices.seconds
-    found = _paid_and_valid(model, guided.plan)
+    found = paid_and_valid(model, guided.plan)
     if found is None or found.objective < best.objective or guided.gap is None:
         report = SolveReport(Status.NO_SOLUTION, "highs", None, guided.bound, None, guided.seconds,
                              [*problem.notes, "planned one school at a time, as a district this size is: no plan "
