@@ -59,10 +59,9 @@ class BudgetSweep:
         if total in self.results:
             return self.results[total]
         self.model.set_capital_budget(spread_budget(self.problem, total), total)
-        kept = self._larger_plan_kept(total)
         if self.least is not None and total < self.least * (1 - 1e-6) - 1.0:  # dollars: the solvers' tolerance
             result = self._short(total)
-        elif kept is not None:
+        elif (kept := self._larger_plan_kept(total)) is not None:
             result = kept
         else:
             smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
