@@ -13,7 +13,7 @@ from optimizer.core.problem import Problem, expand
 from optimizer.core.result import PlanResult
 from optimizer.core.run import paid_and_valid, plan_model
 from optimizer.core.solve import highs_used
-from optimizer.core.status import SolveOptions, SolveReport, Status, relative_gap
+from optimizer.core.status import SolveOptions, SolveReport, Status, proven_gap
 from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
@@ -89,12 +89,9 @@ class BudgetSweep:
         if checked is None or there.report.dual_bound is None:
             return None
         problem = self.model.problem
-        objective = plan_objective(problem, checked.plan)
-        gap = relative_gap(objective, max(there.report.dual_bound, objective))
-        report = replace(there.report, status=Status.OPTIMAL if gap <= self.options.gap else Status.FEASIBLE,
-                         objective=objective, gap=gap, solve_seconds=0.0,
-                         notes=there.report.notes + [KEPT_FROM_LARGER.format(budget=min(larger))])
-        return replace(there, problem=problem, report=report, plan=checked.plan, value=checked.value)
+        return _kept(there, problem, replace(there.report, solve_seconds=0.0), plan_objective(problem, checked.plan),
+                     self.options.gap, KEPT_FROM_LARGER.format(budget=min(larger)), plan=checked.plan,
+                     value=checked.value)
 
     def _short(self, total: float) -> PlanResult:
         """The result at a budget below the proven least local capital: no plan, and why."""
@@ -118,13 +115,21 @@ def at_least(smaller: PlanResult, larger: PlanResult, gap: float) -> PlanResult:
     if smaller.plan is None or (larger.plan is not None and larger.value >= smaller.value):
         return larger
     note = "kept the plan of a smaller budget: the solver's plan here was worth less, within its gap"
-    problem, bound = larger.problem, larger.report.dual_bound
+    problem = larger.problem
     objective = plan_objective(problem, smaller.plan) if problem.objective == "risk_reduction" else None
-    proven = None if objective is None or bound is None else relative_gap(objective, max(bound, objective))
+    return _kept(smaller, problem, larger.report, objective, gap, note)
+
+
+def _kept(kept: PlanResult, problem: Problem, report: SolveReport, objective: float | None, gap: float, note: str,
+          **changes) -> PlanResult:
+    """The plan of ``kept`` (another budget's) reported at this budget (``problem``): its
+    ``objective`` here against the bound of ``report``, optimal when within ``gap``, with
+    ``note``; ``changes`` replace more of the result (the plan paid at this budget)."""
+    bound = report.dual_bound
+    proven = None if objective is None or bound is None else proven_gap(objective, bound)
     status = Status.OPTIMAL if proven is not None and proven <= gap else Status.FEASIBLE
-    report = replace(larger.report, status=status, objective=objective, gap=proven,
-                     notes=larger.report.notes + [note])
-    return replace(smaller, problem=problem, report=report)
+    return replace(kept, problem=problem, report=replace(report, status=status, objective=objective, gap=proven,
+                                                          notes=report.notes + [note]), **changes)
 
 
 def solve_chain(inputs: Inputs, budgets: list[float], options: SolveOptions, progress=None) -> list[PlanResult]:

@@ -33,7 +33,7 @@ from optimizer.core.status import (
     SolveOptions,
     SolveReport,
     Status,
-    relative_gap,
+    proven_gap,
 )
 from optimizer.core.verify import plan_objective, plan_value
 from optimizer.data.inputs import Inputs
@@ -123,8 +123,7 @@ def _greedy_fallback(model, checked: Checked, report: SolveReport, baseline: flo
         if report.dual_bound is None and not bound_tried:
             report.dual_bound = relaxation_bound(model, max(10.0, report.solve_seconds))
         if report.dual_bound is not None:
-            # the bound carries the tiny tie-break terms, so it can sit a hair below the value
-            report.gap = relative_gap(report.objective, max(report.dual_bound, report.objective))
+            report.gap = proven_gap(report.objective, report.dual_bound)
     report.notes.append("the solver stopped before it found a plan: this is the starting plan (the "
                         "greedy baseline, the plan read off the LP relaxation, or the plan of a nearby "
                         "budget), verified but not proven optimal")
@@ -224,7 +223,7 @@ def _spent_down(model: Model, result: PlanResult, options: SolveOptions) -> Plan
     report = replace(result.report, objective=found[0], notes=[*result.report.notes, SPENT_DOWN.format(
         items="1 more item was" if added == 1 else f"{added} more items were")])
     if report.dual_bound is not None:
-        report.gap = relative_gap(found[0], max(report.dual_bound, found[0]))
+        report.gap = proven_gap(found[0], report.dual_bound)
     return replace(result, report=report, plan=better.plan, value=better.value)
 
 

@@ -142,6 +142,12 @@ def relative_gap(objective: float, bound: float) -> float:
     return abs(bound - objective) / max(abs(objective), 1e-9)
 
 
+def proven_gap(objective: float, bound: float) -> float:
+    """:func:`relative_gap` of a verified plan against a maximisation's bound, which may sit a
+    hair below the plan's objective (it carries the tiny tie-break terms): then 0."""
+    return relative_gap(objective, max(bound, objective))
+
+
 _stop: ContextVar[threading.Event | None] = ContextVar("stop", default=None)
 
 
