@@ -15,6 +15,7 @@ import numpy as np
 import pulp
 
 from optimizer.core import workers
+from optimizer.core.propagate import implied_integer_bounds
 from optimizer.core.status import LpBasis, stop_request, stop_requested
 from optimizer.errors import SolverFailed
 
@@ -370,6 +371,9 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
+        implied = implied_integer_bounds(arrays)  # the MIP solver finds these before its own first relaxation
+        if implied is not None:
+            arrays["lower"], arrays["upper"] = implied
         arrays["integer"] = None
     options = {"output_flag": False, "mip_rel_gap": gap, **(settings or {})}
     if time_limit is not None:
