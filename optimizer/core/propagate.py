@@ -30,7 +30,6 @@ def implied_integer_bounds(arrays: dict) -> tuple[np.ndarray, np.ndarray] | None
     rows = len(arrays["row_lower"])
     row_of = np.repeat(np.arange(rows), np.diff(start))
     positive = value > 0
-    tightest = _ByColumn(index)
     lower, upper = arrays["lower"].astype(float), arrays["upper"].astype(float)
     for _ in range(ROUNDS):
         col_lower, col_upper = lower[index], upper[index]
@@ -45,8 +44,9 @@ def implied_integer_bounds(arrays: dict) -> tuple[np.ndarray, np.ndarray] | None
             # the term's column may move only as far as the rest of the row leaves room for
             limit = room / value
             caps_upper = positive == toward_upper
-            tightest.lower_to(new_upper, np.where(caps_upper, limit, np.nan))
-            tightest.raise_to(new_lower, np.where(caps_upper, np.nan, limit))
+            known = np.isfinite(limit)
+            np.minimum.at(new_upper, index[known & caps_upper], limit[known & caps_upper])
+            np.maximum.at(new_lower, index[known & ~caps_upper], limit[known & ~caps_upper])
         new_upper = np.where(integer, np.floor(new_upper + ROUNDING), new_upper)
         new_lower = np.where(integer, np.ceil(new_lower - ROUNDING), new_lower)
         if np.any(new_lower > new_upper + ROUNDING * _scale(new_lower)):
@@ -65,24 +65,6 @@ def implied_integer_bounds(arrays: dict) -> tuple[np.ndarray, np.ndarray] | None
 def _scale(bounds: np.ndarray) -> np.ndarray:
     """1 plus each finite bound's size (an infinite bound counts 0): a tolerance's scale."""
     return 1.0 + np.abs(np.where(np.isfinite(bounds), bounds, 0.0))
-
-
-class _ByColumn:
-    """The tightest of many terms' limits on each column, by one sort of the terms by column."""
-
-    def __init__(self, index: np.ndarray):
-        self.order = np.argsort(index, kind="stable")
-        self.columns, self.first = np.unique(index[self.order], return_index=True)
-
-    def lower_to(self, bounds: np.ndarray, limits: np.ndarray) -> None:
-        """Lower each column's upper ``bounds`` to the smallest of its terms' ``limits`` (NaN: none)."""
-        found = np.minimum.reduceat(np.where(np.isnan(limits), np.inf, limits)[self.order], self.first)
-        bounds[self.columns] = np.minimum(bounds[self.columns], found)
-
-    def raise_to(self, bounds: np.ndarray, limits: np.ndarray) -> None:
-        """Raise each column's lower ``bounds`` to the largest of its terms' ``limits`` (NaN: none)."""
-        found = np.maximum.reduceat(np.where(np.isnan(limits), -np.inf, limits)[self.order], self.first)
-        bounds[self.columns] = np.maximum(bounds[self.columns], found)
 
 
 def _room(row_bound: np.ndarray, terms: np.ndarray, row_of: np.ndarray, rows: int) -> np.ndarray | None:
