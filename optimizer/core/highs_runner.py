@@ -371,7 +371,10 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
-        implied = implied_integer_bounds(arrays)  # the MIP solver finds these before its own first relaxation
+        # the bounds a MIP solver finds before its own first relaxation (none to find when every
+        # integer decision is fixed, as in a plan's funding stage)
+        implied = implied_integer_bounds(arrays) if np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])) \
+            else None
         if implied is not None:
             arrays["lower"], arrays["upper"] = implied
         arrays["integer"] = None
