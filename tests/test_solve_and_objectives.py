@@ -316,9 +316,8 @@ def plain_relaxation(monkeypatch):
     """The relaxation without the integer bounds the rows imply (``core.propagate``): on the
     suburban example it buys part of a social worker the operating money cannot pay for, and
     its bound is 0.23% above the best plan, so the steps after the plan read off are needed."""
-    from optimizer.core import decompose, highs_runner
-    for module in (highs_runner, decompose):
-        monkeypatch.setattr(module, "implied_integer_bounds", lambda arrays: None)
+    from optimizer.core import propagate
+    monkeypatch.setattr(propagate, "tighten", lambda arrays: None)
 
 
 def test_where_the_relaxation_and_the_greedy_plan_agree_a_plan_within_the_gap_is_found(plain_relaxation):

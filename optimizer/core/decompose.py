@@ -35,8 +35,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from optimizer.core import propagate
 from optimizer.core.highs_runner import OPTIMAL, TIME_LIMIT, clock_stopped, model_arrays, solve_arrays
-from optimizer.core.propagate import implied_integer_bounds
 from optimizer.core.model import Model
 
 #: Relative gap each school's small MIP is solved to; its proven dual bound is what counts.
@@ -79,9 +79,7 @@ def split(model: Model) -> Split:
     """The model's blocks, one per school (see the module's docstring), with the integer
     bounds the rows imply (as the relaxation whose prices they take)."""
     _variables, position, arrays = model_arrays(model.prob)
-    implied = implied_integer_bounds(arrays)
-    if implied is not None:
-        arrays["lower"], arrays["upper"] = implied
+    propagate.tighten(arrays)
     return Split(arrays, *blocks(model, arrays, position))
 
 

@@ -14,8 +14,7 @@ import highspy
 import numpy as np
 import pulp
 
-from optimizer.core import workers
-from optimizer.core.propagate import implied_integer_bounds
+from optimizer.core import propagate, workers
 from optimizer.core.status import LpBasis, stop_request, stop_requested
 from optimizer.errors import SolverFailed
 
@@ -371,12 +370,7 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
-        # the bounds a MIP solver finds before its own first relaxation (none to find when every
-        # integer decision is fixed, as in a plan's funding stage)
-        implied = implied_integer_bounds(arrays) if np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])) \
-            else None
-        if implied is not None:
-            arrays["lower"], arrays["upper"] = implied
+        propagate.tighten(arrays)  # the bounds a MIP solver finds before its own first relaxation
         arrays["integer"] = None
     options = {"output_flag": False, "mip_rel_gap": gap, **(settings or {})}
     if time_limit is not None:

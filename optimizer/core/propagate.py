@@ -15,6 +15,16 @@ ROUNDING = 1e-6
 ROUNDS = 20
 
 
+def tighten(arrays: dict) -> None:
+    """Set ``arrays``' column bounds to :func:`implied_integer_bounds` (in place); nothing to do
+    when every integer decision is fixed (a plan's funding stage) or the rows cannot all hold."""
+    if not np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])):
+        return
+    implied = implied_integer_bounds(arrays)
+    if implied is not None:
+        arrays["lower"], arrays["upper"] = implied
+
+
 def implied_integer_bounds(arrays: dict) -> tuple[np.ndarray, np.ndarray] | None:
     """(lower, upper) column bounds with each integer column's bounds tightened to what the
     rows imply, one row at a time and repeated until nothing changes (continuous columns keep
