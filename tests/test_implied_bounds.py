@@ -119,3 +119,26 @@ def test_the_suburban_plan_and_its_what_ifs_are_proven_without_the_full_solve(mo
     after = run.optimize(smaller, SolveOptions(gap=DEFAULT_GAP), previous=before)
     for result in (before, after):
         assert result.report.gap <= DEFAULT_GAP and not verify(result.problem, result.plan)
+
+
+def test_a_model_above_the_size_limit_and_the_sample_districts_keep_the_plain_relaxation(monkeypatch):
+    # Above IMPLIED_BOUNDS_COLUMNS the relaxation is the plain one (re-solving one that size with the
+    # decisions it can no longer buy a part of cost L more than it saved); sample districts' prices,
+    # which stand in for a large district's relaxation, come from plain relaxations.
+    from optimizer.core import propagate, sample
+
+    prob = pulp.LpProblem("afford", pulp.LpMaximize)
+    a, b = (prob.add_variable(name, 0, 1, pulp.LpBinary) for name in ("a", "b"))
+    prob += 10 * a + 6 * b
+    prob += 5 * a + 3 * b <= 4
+    monkeypatch.setattr(propagate, "IMPLIED_BOUNDS_COLUMNS", 1)
+    assert run_highs(prob, None, 0.0, 1, relax=True).dual_bound == pytest.approx(8.0)
+    asked = []
+    monkeypatch.setattr(sample, "run_highs", lambda *args, **kwargs: asked.append(kwargs) or run_highs(*args, **kwargs))
+    from optimizer import load_inputs
+    from optimizer.core.model import build_model
+    from optimizer.core.problem import expand
+    from optimizer.paths import SCENARIOS_DIR
+    inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    sample.sampled_prices(inputs, build_model(expand(inputs)), samples=1, sites=2)
+    assert asked and all(kwargs.get("implied") is False for kwargs in asked)

@@ -342,7 +342,7 @@ def _point_disagrees(outcome: RawOutcome, cost: np.ndarray) -> bool:
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None, relax: bool = False,
               target: float | None = None, warm: LpBasis | None = None, keep_basis: bool = False,
-              settings: dict | None = None) -> HighsOutcome:
+              settings: dict | None = None, implied: bool = True) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -366,11 +366,14 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         For the relaxation: return its final basis (``HighsOutcome.basis``).
     settings : dict, optional
         Further HiGHS options by name (a search's heuristics, say).
+    implied : bool
+        For the relaxation: with the integer bounds the rows imply (``propagate.tighten``).
     """
     variables, position, arrays = model_arrays(prob)
     cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
-        propagate.tighten(arrays)  # the bounds a MIP solver finds before its own first relaxation
+        if implied:
+            propagate.tighten(arrays)  # the bounds a MIP solver finds before its own first relaxation
         arrays["integer"] = None
     options = {"output_flag": False, "mip_rel_gap": gap, **(settings or {})}
     if time_limit is not None:

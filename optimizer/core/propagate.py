@@ -13,12 +13,16 @@ import numpy as np
 ROUNDING = 1e-6
 #: Rounds of propagation at most: each round carries a change one row further.
 ROUNDS = 20
+#: Models with more columns keep the plain relaxation: re-solving a relaxation that size with the
+#: decisions it can no longer buy a part of costs more than it saves (benchmarks/README.md).
+IMPLIED_BOUNDS_COLUMNS = 100_000
 
 
 def tighten(arrays: dict) -> None:
     """Set ``arrays``' column bounds to :func:`implied_integer_bounds` (in place); nothing to do
-    when every integer decision is fixed (a plan's funding stage) or the rows cannot all hold."""
-    if not np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])):
+    when every integer decision is fixed (a plan's funding stage), the rows cannot all hold, or
+    the model has more than ``IMPLIED_BOUNDS_COLUMNS`` columns."""
+    if len(arrays["cost"]) > IMPLIED_BOUNDS_COLUMNS or not np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])):
         return
     implied = implied_integer_bounds(arrays)
     if implied is not None:

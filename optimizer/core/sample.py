@@ -89,7 +89,8 @@ def sampled_prices(inputs: Inputs, model: Model, samples: int = SAMPLES, sites: 
             break
         scenario = sample_district(inputs.scenario, sites, offset)
         sample = build_model(expand(Inputs(scenario, inputs.catalog, inputs.path)), objective=model.objective_kind)
-        lp = run_highs(sample.prob, left, 0.0, threads, relax=True)
+        # the plain relaxation: its prices are the ones XL's target was measured with
+        lp = run_highs(sample.prob, left, 0.0, threads, relax=True, implied=False)
         if lp.row_dual is None:  # set only for a relaxation solved to optimality
             continue
         for name, dual in zip((row.name for row in sample.prob.constraints()), lp.row_dual):
