@@ -77,7 +77,8 @@ class Split:
 
 def split(model: Model) -> Split:
     """The model's blocks, one per school (see the module's docstring), with the integer
-    bounds the rows imply (as the relaxation whose prices they take)."""
+    bounds the rows imply (``propagate.tighten``): every plan keeps them, so the bound at any
+    prices is still a bound, and at the relaxation's prices never above the relaxation's."""
     _variables, position, arrays = model_arrays(model.prob)
     propagate.tighten(arrays)
     return Split(arrays, *blocks(model, arrays, position))

@@ -22,7 +22,8 @@ def tighten(arrays: dict) -> None:
     """Set ``arrays``' column bounds to :func:`implied_integer_bounds` (in place); nothing to do
     when every integer decision is fixed (a plan's funding stage), the rows cannot all hold, or
     the model has more than ``IMPLIED_BOUNDS_COLUMNS`` columns."""
-    if len(arrays["cost"]) > IMPLIED_BOUNDS_COLUMNS or not np.any(arrays["integer"] & (arrays["lower"] < arrays["upper"])):
+    free = arrays["integer"] & (arrays["lower"] < arrays["upper"])
+    if len(arrays["cost"]) > IMPLIED_BOUNDS_COLUMNS or not free.any():
         return
     implied = implied_integer_bounds(arrays)
     if implied is not None:
