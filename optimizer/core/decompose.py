@@ -75,12 +75,16 @@ class Split:
         return self._members[block]
 
 
-def split(model: Model) -> Split:
+def split(model: Model, bounds: tuple[np.ndarray, np.ndarray] | None = None) -> Split:
     """The model's blocks, one per school (see the module's docstring), with the integer
-    bounds the rows imply (``propagate.tighten``): every plan keeps them, so the bound at any
+    bounds the rows imply (``propagate.tighten``; ``bounds``: the column bounds the model's
+    relaxation was solved with, which are those): every plan keeps them, so the bound at any
     prices is still a bound, and at the relaxation's prices never above the relaxation's."""
     _variables, position, arrays = model_arrays(model.prob)
-    propagate.tighten(arrays)
+    if bounds is None:
+        propagate.tighten(arrays)
+    else:
+        arrays["lower"], arrays["upper"] = bounds
     return Split(arrays, *blocks(model, arrays, position))
 
 

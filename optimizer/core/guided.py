@@ -232,7 +232,8 @@ class _Search:
         if guided.gap is not None and guided.gap <= options.gap:
             return
         beside = not self.tightened and self.lp.row_dual is not None
-        parts = split(self.model) if beside else None  # taken before the search fixes any decision
+        # taken before the search fixes any decision, with the bounds the relaxation had
+        parts = split(self.model, self.lp.bounds) if beside else None
         with found_beside(lambda lanes: self._school_bound(parts, lanes), options.threads if beside else 1) as school:
             self._take(self._neighbourhood(alone=True, settings=FIXED_NEIGHBOURHOOD), how="")
             for made in rivals:

@@ -51,6 +51,7 @@ class HighsOutcome:
     died: bool = False  # True when the solver process ended without an answer
     row_dual: np.ndarray | None = None  # of a solved relaxation: HiGHS's row duals (minimisation sense)
     basis: LpBasis | None = None  # of a solved relaxation: its final basis
+    bounds: tuple[np.ndarray, np.ndarray] | None = None  # of a relaxation: the column bounds it was solved with
 
 
 def _structure(prob: pulp.LpProblem) -> tuple:
@@ -422,4 +423,5 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
     statuses = outcome.basis
     final = None if statuses is None or names is None or status != _OPTIMAL else LpBasis(
         tuple(names[0]), statuses[0], tuple(names[1]), statuses[1])
-    return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals, basis=final)
+    return HighsOutcome(sol, objective, bound, gap_value, row_dual=duals, basis=final,
+                        bounds=(arrays["lower"], arrays["upper"]) if relax else None)

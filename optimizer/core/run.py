@@ -58,8 +58,9 @@ STEPS = (
          "nothing: it picks the steps below or the last one"),
     Step("relaxation", "guided.lp_guided",
          "HiGHS is the solver and the objective is not tier-1-first; from the basis before a change when there is one",
-         "its whole values decide most decisions, and its prices feed the per-school bound; an item that the rows "
-         "leave no room for (`propagate.implied_integer_bounds`) is 0 in it, as in every plan",
+         "its whole values decide most decisions, and its prices feed the per-school bound; in a model of at most "
+         "`IMPLIED_BOUNDS_COLUMNS` columns an item that the rows leave no room for (`propagate.tighten`) is 0 in it, "
+         "as in every plan",
          "a bound no plan beats"),
     Step("known plans cut back", "guided._Search.cut_back",
          "a what-if's plan before the change, or a nearby budget's plan, is given",
