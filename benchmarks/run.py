@@ -32,8 +32,12 @@ CBC_LIMIT = 120.0
 
 
 def _warm_up() -> None:
-    """Plan the suburban example once, loosely: imports loaded, the solver's process started."""
+    """Plan the suburban example once, loosely: imports loaded, the solver's process started,
+    the collector's policy of the app and the command line set."""
+    from optimizer import gc_policy
     from optimizer.core.run import optimize
+
+    gc_policy.apply()
 
     optimize(CASES["suburban"].load(), SolveOptions(gap=0.05))
 

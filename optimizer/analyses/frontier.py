@@ -4,7 +4,7 @@ staircase, with the plan at each point, the marginal value of an extra $1,000 an
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,7 +192,7 @@ def _in_parallel(inputs: Inputs, budgets: list[float], options: SolveOptions, wo
     chains = [sorted(set(budgets[i::workers]) | {budgets[-1]}) for i in range(workers)]
     options = options.but(threads=1)
     by_budget: dict[float, PlanResult] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:
+    with processes.pool(workers) as pool:
         with processes.starting():  # the workers start here
             futures = [pool.submit(solve_chain, inputs, chain, options) for chain in chains]
         for future in as_completed(futures):

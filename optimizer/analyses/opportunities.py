@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 import pandas as pd
@@ -386,7 +386,7 @@ def _in_workers(call: Callable, jobs: list[tuple], workers: int | None, progress
         for i, job in enumerate(jobs):
             done(i, call(*job))
         return out
-    with ProcessPoolExecutor(max_workers=workers, mp_context=processes.context()) as pool:
+    with processes.pool(workers) as pool:
         with processes.starting():  # the workers start here
             futures = {pool.submit(call, *job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from optimizer import gc_policy
 from optimizer.core.diagnose import why_no_plan
 from optimizer.core import workers as processes
 from optimizer.core.highs_runner import clock_stops
@@ -185,6 +186,8 @@ def robust(inputs: Inputs, samples: int = 50, seed: int = 0, effect_spread: floa
     results: list = [None] * samples
     try:
         with Client(scheduler or cluster) as client:
+            if cluster is not None:  # only workers this run started: another cluster's are not ours to set
+                client.run(gc_policy.apply)
             shared = client.submit(_given, inputs, pure=False)
             start = client.submit(_given, basis, pure=False)
             futures = [client.submit(_solve_draw, shared, s, effect_spread, options, start, pure=False)

@@ -19,6 +19,7 @@ try:  # typer 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer on the click package
     from click.exceptions import MissingParameter
 
+from optimizer import gc_policy
 from optimizer.cli.options import option_name, problems_of, shown
 from optimizer.core.result import InvalidPlan
 from optimizer.errors import InputError, OptimizerError
@@ -156,6 +157,7 @@ def dollars(x: float) -> str:
 def main() -> None:
     """Entry point of ``python -m optimizer``: unexpected failures end with a short message
     (and status 1), never a traceback."""
+    gc_policy.apply()
     try:
         app(prog_name="python -m optimizer", standalone_mode=True)
     except SystemExit:

@@ -9,7 +9,10 @@ import multiprocessing as mp
 import sys
 import threading
 import types
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+
+from optimizer import gc_policy
 
 #: Forked from a server process that has loaded only these: forking the caller itself could copy
 #: a HiGHS scheduler (or a web server's locks) the child cannot use, and spawning imports all
@@ -24,6 +27,12 @@ def context() -> mp.context.BaseContext:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(list(PRELOAD))
     return ctx
+
+
+def pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes (started inside :func:`starting` when the first job is
+    submitted) that collect memory as the command line and the app do (``gc_policy``)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=gc_policy.apply)
 
 
 @contextmanager
