@@ -32,12 +32,8 @@ CBC_LIMIT = 120.0
 
 
 def _warm_up() -> None:
-    """Plan the suburban example once, loosely: imports loaded, the solver's process started,
-    the collector's policy of the app and the command line set."""
-    from optimizer import gc_policy
+    """Plan the suburban example once, loosely: imports loaded, the solver's process started."""
     from optimizer.core.run import optimize
-
-    gc_policy.apply()
 
     optimize(CASES["suburban"].load(), SolveOptions(gap=0.05))
 
@@ -204,7 +200,11 @@ MEASURES = {"plan": measure_plan, "whatif": measure_whatif, "frontier": measure_
 
 
 def measure(case_name: str, size: int | None = None) -> dict:
-    """Run the measurement the case's kind names (``size`` overrides an analysis case's)."""
+    """Run the measurement the case's kind names (``size`` overrides an analysis case's), in a
+    process that collects memory as the app's and the command line's do."""
+    from optimizer import gc_policy
+
+    gc_policy.apply()
     case = CASES[case_name]
     if size is not None and case.kind in ("frontier", "robust"):
         case = replace(case, size=size)
