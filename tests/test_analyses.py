@@ -165,6 +165,29 @@ def test_a_frontier_keeps_the_largest_budget_s_plan_where_it_fits_without_solvin
                 assert "fits this budget" in plan.report.notes[-1]
 
 
+def test_a_larger_budget_s_plan_that_cannot_be_paid_here_is_not_checked(tmp_path, monkeypatch):
+    """Below the budgets the largest plan fits, the funding stage finds no way to pay its items,
+    and the plan is taken not to fit without the independent check (a plan of the largest
+    budget, paid as it was there, breaks this budget's rules): the check of each plan that
+    is kept runs, the checks of plans that cannot fit do not."""
+    from optimizer.analyses import sweep
+    from optimizer.core import run
+    no_match = dict(match_rate=0, match_basis="none", match_type="none")
+    inputs = instance(tmp_path, THREE, programs=[program("fed", **no_match)],
+                      funding_sources={"g": {"program": "fed", "amount": 50}}, budget={"capital": 300, **FREE})
+    checked = []
+    real = run.check
+    monkeypatch.setattr(run, "check", lambda model, plan: checked.append(
+        sum(model.problem.capital_budget.values())) or real(model, plan))
+    s = sweep.BudgetSweep(inputs)
+    s.at(1600)
+    checked.clear()
+    for budget, fits in ((200, False), (800, True)):  # a, b and c cost $700, the grant pays $50
+        s.model.set_capital_budget(sweep.spread_budget(s.problem, budget), budget)
+        assert (s._larger_plan_kept(budget) is not None) == fits
+    assert checked == [800]
+
+
 def test_frontier_in_parallel_gives_the_same_values(tmp_path):
     inputs = instance(tmp_path, THREE, budget={"capital": 300, **FREE})
     one = frontier(inputs, points=5, max_budget=800)

@@ -85,8 +85,10 @@ class BudgetSweep:
         if not larger or self.problem.objective != "risk_reduction":
             return None
         there = self.results[min(larger)]
-        checked = paid_and_valid(self.model, there.plan)
-        if checked is None or there.report.dual_bound is None:
+        if there.report.dual_bound is None:
+            return None
+        checked = paid_and_valid(self.model, there.plan, own_funding=False)  # paid for a larger budget
+        if checked is None:
             return None
         problem = self.model.problem
         return _kept(there, problem, replace(there.report, solve_seconds=0.0), plan_objective(problem, checked.plan),

@@ -133,14 +133,19 @@ def _greedy_fallback(model, checked: Checked, report: SolveReport, baseline: flo
                       model.build_seconds)
 
 
-def paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None) -> Checked | None:
+def paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None, own_funding: bool = True) -> Checked | None:
     """A known plan (or the function that makes it) paid grants first and checked, when it
-    then keeps every rule of the model's Problem; else None."""
+    then keeps every rule of the model's Problem; else None. When the funding stage cannot pay
+    its items at all, the plan is checked as it was paid, or, without ``own_funding`` (a plan
+    made for other budgets), taken not to fit without a check."""
     if callable(plan):
         plan = plan()
     if plan is None:
         return None
-    checked = check(model, _paid(model, plan))
+    paid = fund_grants_first(model, plan.installs)
+    if paid is None and not own_funding:
+        return None
+    checked = check(model, paid or plan)
     return checked if checked.valid else None
 
 
