@@ -10,11 +10,11 @@ import streamlit as st
 from optimizer import gc_policy
 from ui import state
 
+gc_policy.apply()  # once per server process, on the first session's first run, before its state is made
 st.set_page_config(page_title="School security planner", page_icon=":material/shield:", layout="wide")
 st.set_option("client.showErrorDetails", "none")  # input problems are shown in words; never a traceback
 st.set_option("client.toolbarMode", "viewer")
 state.init()
-gc_policy.apply()  # once per server process: the first session's first run
 PAGES = [("scenario", "Scenario", "edit_note"), ("plan", "Plan", "checklist"),
          ("funding", "Funding", "payments"), ("frontier", "Frontier", "stacked_line_chart"),
          ("opportunities", "Grant opportunities", "savings"),

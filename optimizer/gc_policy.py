@@ -14,17 +14,18 @@ import threading
 THRESHOLDS = (50_000, 20, 20)
 
 _lock = threading.Lock()
-_applied = [False]
+_applied = False
 
 
 def apply() -> None:
     """Freeze what the process holds so far (its modules, the catalog), so the collector never
     scans those objects again, and raise its thresholds to :data:`THRESHOLDS`. Once per
     process: later calls do nothing, so that the app's later objects (a session's plans) are
-    never frozen and stay collectable."""
+    never frozen and their reference cycles are still collected."""
+    global _applied
     with _lock:
-        if _applied[0]:
+        if _applied:
             return
         gc.freeze()
         gc.set_threshold(*THRESHOLDS)
-        _applied[0] = True
+        _applied = True
