@@ -13,7 +13,7 @@ from optimizer.core.run import optimize
 from optimizer.core.solve import SolverUnavailable, read_plan, solve_model
 from optimizer.core.status import SolveOptions, SolveReport, Status
 from optimizer.core.verify import plan_objective, plan_value, verify
-from tests.builders import instance, m, problem, site
+from tests.builders import instance, m, problem, site, solved_example
 
 FREE = {"operating": 1e9}
 
@@ -577,3 +577,37 @@ def test_a_plan_proven_within_the_gap_is_never_worse_than_the_greedy_plan(plain_
     assert plan_objective(result.problem, result.plan) >= plan_objective(result.problem, greedy) - 1e-9
     assert result.report.gap <= 0.01 and not verify(result.problem, result.plan)
     assert any("put together greedily" in note for note in result.report.notes)
+
+
+def test_the_objective_ceiling_bounds_every_way_of_paying_a_plan():
+    """``objective_ceiling`` is what a plan's items can be worth net of local money however they
+    are paid (the grants pay at most their awards): never below the objective of the plan paid
+    grants first, on the suburban example's greedy and optimized plans, and equal to it when
+    the awards are spent in full."""
+    from optimizer.core.verify import objective_ceiling
+    result = solved_example("suburban.yaml")
+    model = build_model(result.problem)
+    for plan in (greedy_plan(result.problem), result.plan):
+        paid = solve_mod.fund_grants_first(model, plan.installs)
+        assert objective_ceiling(result.problem, plan) >= plan_objective(result.problem, paid) - 1e-9
+        assert objective_ceiling(result.problem, plan) == pytest.approx(objective_ceiling(result.problem, paid))
+    greedy = solve_mod.fund_grants_first(model, greedy_plan(result.problem).installs)
+    granted = greedy.funding.loc[greedy.funding["source"] != "local", "amount"].sum()
+    assert granted == pytest.approx(sum(s.award_over_horizon for s in result.problem.sources))  # spent in full
+    assert objective_ceiling(result.problem, greedy) == pytest.approx(plan_objective(result.problem, greedy))
+
+
+def test_a_known_plan_that_cannot_beat_the_plan_read_off_is_not_paid(monkeypatch):
+    """The greedy plan is compared with a plan proven within the gap only when its ceiling
+    beats it: below, the funding stage is not run for it."""
+    from optimizer.core import run as run_mod
+    from optimizer.core.verify import objective_ceiling
+    result = solved_example("suburban.yaml")
+    model = build_model(result.problem)
+    greedy = greedy_plan(result.problem)
+    ceiling = objective_ceiling(result.problem, greedy)
+    paid = []
+    real = run_mod.fund_grants_first
+    monkeypatch.setattr(run_mod, "fund_grants_first", lambda model, installs: paid.append(1) or real(model, installs))
+    assert run_mod._made_better(model, [lambda: greedy], ceiling + 1e-6) is None and paid == []
+    assert run_mod._made_better(model, [lambda: greedy], ceiling - 1.0) is not None and paid == [1]

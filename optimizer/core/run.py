@@ -35,7 +35,7 @@ from optimizer.core.status import (
     Status,
     proven_gap,
 )
-from optimizer.core.verify import plan_objective, plan_value
+from optimizer.core.verify import objective_ceiling, plan_objective, plan_value
 from optimizer.data.inputs import Inputs
 
 
@@ -82,7 +82,8 @@ STEPS = (
          "a better plan, stopped as soon as one is proven within the gap"),
     Step("never below the greedy plan", "run._made_better",
          "a plan from step 1 is proven within the gap (risk reduction)",
-         "a plan worse than the simple rule would not be trusted",
+         "a plan worse than the simple rule would not be trusted; the greedy plan is paid only when "
+         "its ceiling (`verify.objective_ceiling`: local money at least what the awards leave) beats the plan",
          "the better of the two, with the gap proven for it"),
     Step("full MIP", "run._after_guided",
          "step 1 misses the gap and time is left; started from the best known plan that keeps every rule; "
@@ -318,7 +319,10 @@ def _best_known(model: Model, known: list, above: float | None = None) -> Checke
     plans (or the functions that make them), each paid grants first: checked best first, until
     one keeps every rule (None when none does, or when none beats the objective ``above``; a plan
     that does not is not checked)."""
-    paid = [_paid(model, plan) for plan in (k() if callable(k) else k for k in known) if plan is not None]
+    plans = [plan for plan in (k() if callable(k) else k for k in known) if plan is not None]
+    if above is not None:  # one that cannot beat it however it is paid is not paid
+        plans = [plan for plan in plans if objective_ceiling(model.problem, plan) > above]
+    paid = [_paid(model, plan) for plan in plans]
     ranked = sorted((plan_objective(model.problem, plan), -n, plan) for n, plan in enumerate(paid))
     for objective, _, plan in reversed(ranked):
         if above is not None and objective <= above:

@@ -38,9 +38,21 @@ def plan_objective(problem: Problem, plan: Plan) -> float:
     """What the optimizer maximises, recomputed from the plan: risk reduced over what is in
     place (:func:`plan_value`), less the price of the local money spent and of keeping what it
     buys in service in the years after the horizon (``Problem.keeping_costs``)."""
-    gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     f = plan.funding
-    local = float(f.loc[f["source"] == LOCAL, "amount"].sum()) + float(_procurement_by_year(problem, plan.items).sum())
+    return _objective(problem, plan, float(f.loc[f["source"] == LOCAL, "amount"].sum()))
+
+
+def objective_ceiling(problem: Problem, plan: Plan) -> float:
+    """The most :func:`plan_objective` can be for the plan's items however they are paid: every
+    dollar of them is paid by one source, and the grants pay at most their awards, so the local
+    money is at least what the awards leave of their cost."""
+    awards = sum(src.award_over_horizon for src in problem.sources)
+    return _objective(problem, plan, max(0.0, float(plan.funding["amount"].sum()) - awards))
+
+
+def _objective(problem: Problem, plan: Plan, local_funding: float) -> float:
+    gain = plan_value(problem, plan.installs) - plan_value(problem, {})
+    local = local_funding + float(_procurement_by_year(problem, plan.items).sum())
     keeping = sum(problem.keeping_costs[c] for c in plan.installs) - upkeep_paid_after(problem, plan.installs)
     return gain - problem.least_value_per_1000 * (local + problem.time.total_after * keeping) / 1000
 
