@@ -1,7 +1,7 @@
 """How often Python's cycle collector runs in a process this package owns: the command line,
 the app's server, a worker process. A model is built of a few hundred thousand small objects
 that live until its plan is read, and at Python's default thresholds the collector scans them
-again and again (a fifth of a what-if's time; benchmarks/README.md). Set once by the owner of
+again and again (about a sixth of a what-if's time; benchmarks/README.md). Set once by the owner of
 the process, never by a solve: a library call must not change how the process that imported
 it collects memory, and the app's sessions share one process."""
 from __future__ import annotations

@@ -51,6 +51,7 @@ def objective_ceiling(problem: Problem, plan: Plan) -> float:
 
 
 def _objective(problem: Problem, plan: Plan, local_funding: float) -> float:
+    """:func:`plan_objective` with the local money paying the plan's items given."""
     gain = plan_value(problem, plan.installs) - plan_value(problem, {})
     local = local_funding + float(_procurement_by_year(problem, plan.items).sum())
     keeping = sum(problem.keeping_costs[c] for c in plan.installs) - upkeep_paid_after(problem, plan.installs)
