@@ -135,9 +135,18 @@ class PlanResult:
     def tier_money(self) -> pd.DataFrame:
         """Capital and items of the plan by what they do for PASS tiers (within the tiers
         reached, toward the next tier, beyond it, outside the tiers)."""
-        items = self.plan.items.assign(pass_tier=tier_progress(self.problem, self.plan.items, self.plan.installs))
+        items = self.plan.items.assign(pass_tier=self.pass_tiers())
         return (items.groupby("pass_tier").agg(items=("measure_id", "size"), capital=("capital_cost", "sum"))
                 .reindex([WITHIN, TOWARD, BEYOND, OUTSIDE]).dropna().astype({"items": int}))
+
+    def pass_tiers(self) -> pd.Series:
+        """For each item of the plan (by ``plan.items``' index), what it does for PASS tiers
+        (:func:`~optimizer.core.tiers.tier_progress`)."""
+        return self._pass_tiers.copy()
+
+    @cached_property
+    def _pass_tiers(self) -> pd.Series:
+        return tier_progress(self.plan.items, self._tiers[1])
 
     def tiers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """PASS tier per site and layer, before and after the plan."""

@@ -92,12 +92,11 @@ BEYOND = "beyond the next tier"
 OUTSIDE = "outside the tiers"
 
 
-def tier_progress(problem: Problem, items: pd.DataFrame, installs: dict[int, int]) -> pd.Series:
+def tier_progress(items: pd.DataFrame, after: pd.DataFrame) -> pd.Series:
     """For each plan item, what it does for PASS tiers: within the tiers its school reaches in
-    the layer after the plan, toward the next tier, beyond the next tier (money that buys
-    nothing toward a tier yet), or outside the tiers. District-wide items count at the school
-    where they help most."""
-    after = tiers_attained(problem, installs)
+    the layer after the plan (``after``, from :func:`tiers_attained`), toward the next tier,
+    beyond the next tier (money that buys nothing toward a tier yet), or outside the tiers.
+    District-wide items count at the school where they help most."""
     out = []
     for r in items.itertuples(index=False):
         if r.tier == 0:

@@ -15,7 +15,6 @@ import pandas as pd
 
 from optimizer.core.plan import LOCAL
 from optimizer.core.result import PlanResult
-from optimizer.core.tiers import tier_progress
 from optimizer.data.inputs import Inputs
 from optimizer.data.stances import STANCE_WORDS
 from optimizer.safe_write import replacing
@@ -164,7 +163,7 @@ def plan_table(result: PlanResult) -> pd.DataFrame:
                                 aggfunc="sum", fill_value=0.0)
     order = [s.id for s in result.problem.sources if s.id in split.columns] + [c for c in [LOCAL] if c in split.columns]
     split = split[order].add_prefix("paid_by_").reset_index()
-    items["pass_tier"] = tier_progress(result.problem, items, result.plan.installs)
+    items["pass_tier"] = result.pass_tiers()
     table = items.merge(split, on=["measure_id", "site_id"], how="left").fillna(0.0)
     table["dollars_of"] = result.problem.dollar_year
     first = ["name", "school", "year", "quantity", "unit", "capital_cost", "annual_cost", "why", "pass_tier"]
