@@ -143,16 +143,17 @@ def paid_and_valid(model: Model, plan: Plan | Callable[[], Plan] | None, own_fun
         plan = plan()
     if plan is None:
         return None
-    paid = fund_grants_first(model, plan.installs)
-    if paid is None and not own_funding:
+    paid = _paid(model, plan, own_funding)
+    if paid is None:
         return None
-    checked = check(model, paid or plan)
+    checked = check(model, paid)
     return checked if checked.valid else None
 
 
-def _paid(model: Model, plan: Plan) -> Plan:
-    """The plan paid grants first; its own funding when that stage fails."""
-    return fund_grants_first(model, plan.installs) or plan
+def _paid(model: Model, plan: Plan, own_funding: bool = True) -> Plan | None:
+    """The plan paid grants first; when that stage fails, its own funding (None without
+    ``own_funding``)."""
+    return fund_grants_first(model, plan.installs) or (plan if own_funding else None)
 
 
 def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | None = None,
