@@ -611,3 +611,22 @@ def test_a_known_plan_that_cannot_beat_the_plan_read_off_is_not_paid(monkeypatch
     monkeypatch.setattr(run_mod, "fund_grants_first", lambda model, installs: paid.append(1) or real(model, installs))
     assert run_mod._made_better(model, [lambda: greedy], ceiling + 1e-6) is None and paid == []
     assert run_mod._made_better(model, [lambda: greedy], ceiling - 1.0) is not None and paid == [1]
+
+
+def test_a_plan_still_to_be_made_is_made_once_on_the_solving_thread():
+    # The greedy plan, made on a second thread while the relaxation was set up, contended with it
+    # for the interpreter; it is made when first asked for (the read-off's rival, the check that
+    # the plan is never below it), once, on the thread that solves.
+    import threading
+
+    from optimizer.core.run import solve_and_check
+
+    model, made = _suburban_model(), []
+
+    def greedy():
+        made.append(threading.get_ident())
+        return greedy_plan(model.problem)
+
+    result = solve_and_check(model, [greedy], SolveOptions(gap=0.003, time_limit=60))
+    assert result.plan is not None and not verify(model.problem, result.plan)
+    assert made == [threading.get_ident()]

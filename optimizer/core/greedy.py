@@ -269,7 +269,7 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     grants: dict = defaultdict(float)
     matches: dict = defaultdict(float)
     for c, t, kind, src, amount, match_for in rows:
-        q = int(cand.at[c, "cap_class" if kind == "capital" else "op_class"])
+        q = int((ledger.cap_class if kind == "capital" else ledger.op_class)[c])
         if src != LOCAL:
             grants[kind, src, q, t] += amount
         elif match_for:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import cache
 
 from optimizer.core.by_school import plan_by_school
 from optimizer.core.greedy import greedy_plan
@@ -173,8 +173,8 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
         Known plans (the greedy plan, the plan before a change, the plan of a nearby budget);
         the best that keeps every rule of the model's Problem starts the solver and is shown
         (marked not proven optimal) if the solver finds nothing better in time. A function
-        is called on a thread of its own while the relaxation is solved; its plan takes
-        part after that step (it starts the full solve, or replaces a plan read off the
+        is called when its plan is first needed, after the relaxation, and once; its plan
+        takes part from then on (it starts the full solve, or replaces a plan read off the
         relaxation that it beats).
     options : SolveOptions
         Solver, time limit, gap and threads.
@@ -196,13 +196,12 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     baseline = plan_value(problem, {})
     if prices is not None:
         return _by_school(model, _known(start), options, prices, baseline)
-    # plans already made take part now; a plan still to be made (the greedy one) is made meanwhile,
-    # while HiGHS, which lets go of the interpreter, solves the relaxation
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        known = [pool.submit(k).result if callable(k) else k for k in _known(start)]
-        guided = lp_guided(model, options, [k for k in known if k is not None and not callable(k)], warm,
-                           [k for k in known if callable(k)])
-        result = _after_guided(model, guided, known, options, baseline)
+    # a plan still to be made (the greedy one) is made when first asked for, once, on this thread:
+    # made on a second thread it contended for the interpreter with the relaxation's set-up
+    known = [cache(k) if callable(k) else k for k in _known(start)]
+    guided = lp_guided(model, options, [k for k in known if k is not None and not callable(k)], warm,
+                       [k for k in known if callable(k)])
+    result = _after_guided(model, guided, known, options, baseline)
     result = _spent_down(model, result, options)
     result.lp_basis = None if guided is None else guided.basis
     return result
