@@ -630,3 +630,17 @@ def test_a_plan_still_to_be_made_is_made_once_on_the_solving_thread():
     result = solve_and_check(model, [greedy], SolveOptions(gap=0.003, time_limit=60))
     assert result.plan is not None and not verify(model.problem, result.plan)
     assert made == [threading.get_ident()]
+
+
+def test_the_problem_s_text_columns_hold_python_strings():
+    # the model builder, the greedy plan and the verifier read them element by element
+    import pandas as pd
+
+    from optimizer.core.problem import plain_text
+
+    problem = _suburban_model().problem
+    for frame in (problem.candidates, problem.existing, problem.groups, problem.cells):
+        assert not any(isinstance(dtype, pd.StringDtype) for dtype in frame.dtypes)
+    assert problem.candidates["key"].dtype == object and problem.candidates["capital"].dtype == float
+    mixed = plain_text(pd.DataFrame({"text": pd.array(["a", "b"], dtype="str"), "number": [1.5, 2.0]}))
+    assert mixed["text"].dtype == object and mixed["text"].tolist() == ["a", "b"] and mixed["number"].dtype == float

@@ -570,7 +570,15 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
     cand = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS).reset_index(drop=True)
     existing = pd.DataFrame(existing_rows, columns=["measure_id", "site_id", "scope", "layer",
                                                     "component", "role", "tier", "effectiveness", "until"])
-    return cand, existing
+    return plain_text(cand), plain_text(existing)
+
+
+def plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns holding Python strings: the model builder, the greedy
+    plan and the verifier read them one element at a time, which is several times slower from
+    pandas's Arrow-backed strings."""
+    text = {column: object for column, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)}
+    return frame.astype(text) if text else frame
 
 
 def _funding_classes(cand: pd.DataFrame, sources: list[Source], rulings: dict, sns: bool):
@@ -762,8 +770,9 @@ def _risk(scenario: Scenario, catalog: Catalog, cand: pd.DataFrame, existing: pd
             scale[mid] = w.layers.get(layer, 1.0) * w.components.get(comp, 1.0) * w.roles.get(role, 1.0)
     serves = {(mid, lead): sites for lead, sites in shared.items()
               for mid, measure in catalog.measures.items() if measure.layer == CAMPUS_LAYER}
-    return risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
-                          EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT, serves)
+    frames = risk_structure(scenario.sites, catalog.threats, catalog.measures, cand, existing, w.threats, scale,
+                            EVIDENCE_BANDS, STANCE_WEIGHTS[scenario.policy.evidence_stance], DISTRICT, serves)
+    return tuple(plain_text(frame) for frame in frames)
 
 
 def expand(inputs: Inputs) -> Problem:
