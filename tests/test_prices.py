@@ -165,3 +165,24 @@ def test_no_measure_a_plan_buys_is_priced_by_an_estimate_beyond_the_known_list(c
     assert estimates <= known, f"bought estimates not in {BOUGHT_ESTIMATES.name}: {sorted(estimates - known)}"
     priced = {mid for mid in known if not catalog.measures[mid].is_estimate}
     assert not priced, f"priced from a public purchase now: take {sorted(priced)} off {BOUGHT_ESTIMATES.name}"
+
+
+def test_the_likely_range_is_the_same_with_items_of_one_price_merged():
+    """Items of one measure whose prices span the same shares of their typical price are drawn
+    as one (the same share of each price): merging them changes no number. Three schools' locks
+    (two at the catalog's range, one at a district quote with none) and one camera."""
+    from optimizer.core.price_range import COVERAGE, DRAWS, PlanPrices, _triangular
+
+    catalog_range, quote = (np.array(0.5), np.array(1.5)), (np.array(1.0), np.array(1.0))
+    low, high = (np.array([a, b, c, d]) for a, b, c, d in zip(catalog_range, catalog_range, quote, (0.8, 2.0)))
+    prices = PlanPrices(np.array([0, 0, 0, 1]), np.array([200.0, 300.0, 250.0, 900.0]), np.array([10.0, 20.0, 5.0, 0.0]),
+                        np.array([30.0, 60.0, 15.0, 0.0]), {"capital": (low, high), "annual": (low, high)}, 5000.0)
+    assert len(prices._merged().measure) == 3
+    rng = np.random.default_rng(0)
+    draws = {kind: _triangular(rng.random((DRAWS, 2))[:, prices.measure], *prices.shares[kind])
+             for kind in ("capital", "annual")}
+    costs = prices.at(draws["capital"], draws["annual"])
+    tail = (1 - COVERAGE) / 2
+    for kind, (least, most) in prices.likely().items():
+        assert least == pytest.approx(np.quantile(costs[kind], tail), rel=1e-12)
+        assert most == pytest.approx(np.quantile(costs[kind], 1 - tail), rel=1e-12)

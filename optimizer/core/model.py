@@ -86,7 +86,7 @@ class Model:
     def add(self, lhs: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> pulp.LpConstraint:
         """Add a named constraint and return it; for an elastic rule family, with a
         penalised slack that the infeasibility diagnosis reads."""
-        if _row(name)[0] in self.elastic and sense != pulp.LpConstraintEQ:
+        if self.elastic and _row(name)[0] in self.elastic and sense != pulp.LpConstraintEQ:
             slack = self.prob.add_variable(f"slack_{name}", 0)
             self.slack[name] = slack
             lhs = lhs + (-1 if sense == pulp.LpConstraintLE else 1) * slack

@@ -65,11 +65,26 @@ class PlanPrices:
         draw at every school: one price per measure), independently of the other measures'."""
         rng = np.random.default_rng(seed)
         measures = int(self.measure.max()) + 1 if len(self.measure) else 0
-        parts = {kind: _triangular(rng.random((draws, measures))[:, self.measure], *self.shares[kind])
+        merged = self._merged()
+        parts = {kind: _triangular(rng.random((draws, measures))[:, merged.measure], *merged.shares[kind])
                  for kind in ("capital", "annual")}
-        costs = self.at(parts["capital"], parts["annual"])
+        costs = merged.at(parts["capital"], parts["annual"])
         tail = (1 - coverage) / 2
         return {k: (float(np.quantile(costs[k], tail)), float(np.quantile(costs[k], 1 - tail))) for k in KINDS}
+
+    def _merged(self) -> PlanPrices:
+        """The same costs with the items of a measure whose prices span the same shares of
+        their typical price merged into one (their drawn prices are the same share of it)."""
+        keys = np.column_stack([self.measure, *self.shares["capital"], *self.shares["annual"]])
+        unique, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.ravel()
+
+        def summed(values: np.ndarray) -> np.ndarray:
+            return np.bincount(group, weights=values, minlength=len(unique))
+
+        return PlanPrices(unique[:, 0].astype(int), summed(self.capital), summed(self.annual), summed(self.recurring),
+                          {"capital": (unique[:, 1], unique[:, 2]), "annual": (unique[:, 3], unique[:, 4])},
+                          self.procurement)
 
 
 def _triangular(u: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
