@@ -51,7 +51,8 @@ def _why_unused(problem: Problem, plan: Plan, src: Source, years: tuple[int, ...
                            f"budget of {_period('all', years)} is spent")
     paid = {(r.measure_id, r.site_id) for r in fund[fund["source"] != LOCAL].itertuples(index=False)}
     cand = problem.candidates
-    unpaid = [c for c in chosen if (cand.at[c, "measure_id"], cand.at[c, "site_id"]) not in paid]
+    measure, site = cand["measure_id"].to_numpy(), cand["site_id"].to_numpy()
+    unpaid = [c for c in chosen if (measure[c], site[c]) not in paid]
     not_bought = len(eligible) - len(chosen)
     if problem.max_projects is not None and not_bought and len(plan.projects) >= problem.max_projects:
         reasons.append(f"the scenario's limit of {problem.max_projects} projects is reached (policy.max_projects): "

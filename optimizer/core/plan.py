@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.core.problem import Problem
+from optimizer.core.problem import Problem, plain_text
 from optimizer.core.projects import projects_table
 
 LOCAL = "local"
@@ -393,5 +393,5 @@ def make_plan(problem: Problem, installs: dict[int, int],
               grants: dict[tuple[str, str, int, int], float],
               matches: dict[tuple[str, int, int], float]) -> Plan:
     """Assemble a Plan from installations and class-level funding."""
-    return Plan(dict(installs), items_table(problem, installs), split_funding(problem, installs, grants, matches),
-                projects_table(problem, installs))
+    return Plan(dict(installs), plain_text(items_table(problem, installs)),
+                plain_text(split_funding(problem, installs, grants, matches)), plain_text(projects_table(problem, installs)))

@@ -575,8 +575,8 @@ def _candidates(scenario: Scenario, catalog: Catalog, specs: list[_MandateSpec],
 
 def plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its text columns holding Python strings: the model builder, the greedy
-    plan and the verifier read them one element at a time, which is several times slower from
-    pandas's Arrow-backed strings."""
+    plan, the verifier and the reports read them one element at a time, which is several times
+    slower from pandas's Arrow-backed strings."""
     text = {column: object for column, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)}
     return frame.astype(text) if text else frame
 

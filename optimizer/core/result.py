@@ -431,8 +431,8 @@ class PlanResult:
         rows = self._rows
         planned = set(self.plan.installs)
         names = self.school_names()
-        label = {c: f"{cand.at[c, 'name']} ({names.get(cand.at[c, 'site_id'], cand.at[c, 'site_id'])})"
-                 for c in planned}
+        name, site = cand["name"].to_numpy(), cand["site_id"].to_numpy()
+        label = {c: f"{name[c]} ({names.get(site[c], site[c])})" for c in planned}
         mandates: dict[int, list[str]] = defaultdict(list)
         for rule in problem.mandates:
             for _, _, options in rule.requirements():
@@ -453,7 +453,7 @@ class PlanResult:
         funding = self.plan.funding
         payers = self._payers(zip(funding["measure_id"], funding["site_id"]), grants_only=True)
         out = []
-        for i, c in zip(items.index, rows):
+        for i, c, key in zip(items.index, rows, zip(items["measure_id"], items["site_id"])):
             parts = []
             if mandates.get(c):
                 parts.append("meets mandate: " + "; ".join(mandates[c]))
@@ -465,7 +465,7 @@ class PlanResult:
                 per = gains[i] / (cost / 1000) if cost > 0 else None
                 parts.append(f"avoids {per:.3g} serious-harm equivalents per $1,000" if per is not None
                              else f"avoids {gains[i]:.3g} serious-harm equivalents at no cost")
-            payer = payers.get((items.at[i, "measure_id"], items.at[i, "site_id"]), "")
+            payer = payers.get(key, "")
             if payer:
                 parts.append(f"paid by {payer}")
             out.append("; ".join(parts))

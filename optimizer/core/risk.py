@@ -16,6 +16,7 @@ import math
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -193,15 +194,24 @@ class RiskLedger:
         self.sums = np.concatenate([base, base[:, -1:]], axis=1)
         self.cell_group = problem.cells["group"].to_numpy()
         self.weight = problem.groups["weight"].to_numpy(dtype=float)
-        self.by_candidate: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
         members = problem.cell_members
         chosen = members[members["candidate"].isin(list(installs))]
         self.time = problem.time
-        for cell, c, ell in zip(chosen["cell"], chosen["candidate"], chosen[column]):
-            c = int(c)
-            step = np.append(np.where(self.years >= installs[c], ell, 0.0), ell)
-            self.by_candidate[c].append((int(cell), step))
-            self.sums[int(cell)] += step
+        # each chosen member's log-effect in each period: from its install year on, and after the horizon
+        self._cells = chosen["cell"].to_numpy(dtype=int)
+        self._candidates = chosen["candidate"].to_numpy(dtype=int)
+        ell = chosen[column].to_numpy(dtype=float)[:, None]
+        installed = np.array([installs[c] for c in self._candidates.tolist()], dtype=float)[:, None]
+        self._steps = np.concatenate([np.where(self.years[None, :] >= installed, ell, 0.0), ell], axis=1)
+        np.add.at(self.sums, self._cells, self._steps)
+
+    @cached_property
+    def by_candidate(self) -> dict[int, list[tuple[int, np.ndarray]]]:
+        """Candidate row -> (cell, its log-effect in each period) of each cell it counts in."""
+        out: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+        for cell, c, step in zip(self._cells.tolist(), self._candidates.tolist(), self._steps):
+            out[c].append((cell, step))
+        return out
 
     def levels(self) -> np.ndarray:
         """Log-effect per group (rows) and period (columns: the fiscal years, then the years after)."""

@@ -65,7 +65,8 @@ def tier_gaps(problem: Problem, installs: dict[int, int] | None = None) -> pd.Da
     levels = _levels(problem, installs)
     cand = problem.candidates
     rows = [(r.site_id, r.layer) for r in problem.existing.itertuples(index=False)]
-    rows += [(cand.at[c, "site_id"], cand.at[c, "layer"]) for c in installs or {}]
+    site, layer_of = cand["site_id"].to_numpy(), cand["layer"].to_numpy()
+    rows += [(site[c], layer_of[c]) for c in installs or {}]
     count: dict[tuple[str, str], int] = defaultdict(int)
     for site_id, layer in rows:
         count[site_id, layer] += 1

@@ -68,8 +68,8 @@ def upkeep_paid_after(problem: Problem, installs) -> float:
     if not continuing:
         return 0.0
     cand = problem.candidates
-    split = {c: (float(cand.at[c, "annual"]), float(cand.at[c, "capital"]) / float(cand.at[c, "useful_life"]))
-             for c in installs}
+    annual, capital, life = (cand[col].to_numpy(dtype=float) for col in ("annual", "capital", "useful_life"))
+    split = {c: (float(annual[c]), float(capital[c] / life[c])) for c in installs}
     payable = {s.id: {c: (problem.may_pay(s, c, "annual").allowed, problem.may_pay(s, c, "capital").allowed)
                       for c in installs} for s in continuing}
     cuts = []
