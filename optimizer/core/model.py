@@ -679,9 +679,9 @@ def value_terms(m: Model):
     p, prob = m.problem, m.prob
     members = p.cell_members
     by_cell = defaultdict(list)
-    for cell, c, ell in zip(members["cell"].to_numpy(), members["candidate"].to_numpy(), members["ell"].to_numpy()):
+    for cell, c, ell in zip(members["cell"].tolist(), members["candidate"].tolist(), members["ell"].tolist()):
         if ell > 0:
-            by_cell[int(cell)].append((int(c), float(ell)))
+            by_cell[cell].append((c, ell))
     cap = p.cells["cap"].to_numpy(dtype=float)
     group_of = p.cells["group"].to_numpy()
     weight = p.groups["weight"].to_numpy(dtype=float)
@@ -690,6 +690,9 @@ def value_terms(m: Model):
     in_place = np.minimum(np.concatenate([base, base[:, -1:]], axis=1), cap[:, None])[:, :len(periods)]
     start = np.zeros((len(weight), len(periods)))
     np.add.at(start, group_of, in_place)
+    # read one cell and period at a time below: Python numbers, not numpy scalars
+    room_left = (cap[:, None] - in_place).tolist()
+    group_list, weight_list = group_of.tolist(), weight.tolist()
     time = p.time
     # rows and columns are named by school, threat, stage and job (never by position), so that a
     # sample district's rows match the whole district's
@@ -698,12 +701,12 @@ def value_terms(m: Model):
     added, reach = defaultdict(list), defaultdict(float)
     last = len(p.years) - 1
     for cell, items in by_cell.items():
-        g = int(group_of[cell])
-        if weight[g] <= 0:
+        g = group_list[cell]
+        if weight_list[g] <= 0:
             continue
         total = sum(e for _, e in items)
         for k, period in enumerate(periods):
-            room = cap[cell] - in_place[cell, k]
+            room = room_left[cell][k]
             if room <= 1e-12:
                 continue
             at = min(k, last)  # after the horizon: what is in place at its end
@@ -722,7 +725,8 @@ def value_terms(m: Model):
         scale = weight[g] * (time.total_after if k == len(p.years) else time.year(k))
         pieces = protection_pieces(start[g, k], start[g, k] + reach[g, k])
         if len(pieces) == 1:
-            pairs += [(v, scale * pieces[0][0] * coef) for v, coef in terms]
+            slope = scale * pieces[0][0]
+            pairs += [(v, slope * coef) for v, coef in terms]
             continue
         fill = [prob.add_variable(f"risk[{group_key[g]},{periods[k]},{j}]", 0, width)
                 for j, (_, width) in enumerate(pieces)]
