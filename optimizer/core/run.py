@@ -196,8 +196,8 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
     baseline = plan_value(problem, {})
     if prices is not None:
         return _by_school(model, _known(start), options, prices, baseline)
-    # a plan still to be made (the greedy one) is made when first asked for, once, on this thread:
-    # made on a second thread it contended for the interpreter with the relaxation's set-up
+    # a plan still to be made (the greedy one) is made when first asked for, once, on this thread: on a
+    # second thread it contended for the interpreter with the relaxation's set-up (benchmarks/README.md)
     known = [cache(k) if callable(k) else k for k in _known(start)]
     guided = lp_guided(model, options, [k for k in known if k is not None and not callable(k)], warm,
                        [k for k in known if callable(k)])
