@@ -159,11 +159,11 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     the change asks for an item it lacks). The best of them is the answer when the
     relaxation's bound already proves it close enough, and otherwise stands in for the plan
     read off the relaxation whenever it is better (a what-if whose plan before still holds,
-    or only needs trimming, need not search for another). ``rivals`` make plans (the greedy plan),
-    asked for only when the plan read off misses the gap: every decision where the relaxation and a rival agree is fixed and the
-    rest solved from the rival (RINS). The relaxation starts from
-    ``warm``, the final basis of the relaxation before a what-if's change, when given: a few
-    dozen simplex iterations instead of thousands on the examples.
+    or only needs trimming, need not search for another). ``rivals`` make plans (the greedy
+    plan), asked for only when the plan read off misses the gap: every decision where the
+    relaxation and a rival agree is fixed and the rest solved from the rival (RINS). The
+    relaxation starts from ``warm``, the final basis of the relaxation before a what-if's
+    change, when given: a few dozen simplex iterations instead of thousands on the examples.
 
     The steps, in order, are the methods of :class:`_Search`: ``cut_back`` (the known plans),
     ``near_miss_bound`` (the per-school bound, when a known plan just misses the gap),
