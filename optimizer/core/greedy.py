@@ -160,10 +160,10 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
         alt_room[i] = room
         for c in members:
             alt_of[c].append(i)
-    forbidden = cand["forbidden"].to_numpy()
-    replace_from = cand["not_before"].to_numpy()
-    assessment = cand["assessment"].to_numpy()
-    tco = (cand["capital"] + cand["annual"] * len(years)).to_numpy()
+    forbidden = cand["forbidden"].tolist()
+    replace_from = cand["not_before"].tolist()
+    assessment = cand["assessment"].tolist()
+    tco = (cand["capital"] + cand["annual"] * len(years)).tolist()
 
     project_of, bought = cand["project"].to_numpy(), procured(p)
     opened: set[tuple[str, int]] = set()  # projects (key, year), see core.projects
@@ -230,9 +230,10 @@ def greedy_plan(problem: Problem, seed: list[tuple[int, int]] | None = None) -> 
     for cell, c, e in p.cell_members[["cell", "candidate", "ell"]].itertuples(index=False):
         members[int(c)].append((int(cell), float(e)))
     last = len(p.years) - 1  # the horizon's last year
-    cap, group_of, weight = risk.cap, risk.cell_group, risk.weight
-    cell_sum = risk.sums[:, last].copy()
-    level = risk.levels()[:, last].copy()
+    # Python lists, not numpy arrays: gain() reads them one cell at a time, thousands of times
+    cap, group_of, weight = risk.cap.tolist(), risk.cell_group.tolist(), risk.weight.tolist()
+    cell_sum = risk.sums[:, last].tolist()
+    level = risk.levels()[:, last].tolist()
 
     def gain(c) -> float:
         step = defaultdict(float)
