@@ -413,8 +413,8 @@ class PlanResult:
         """Total cost of ownership of each plan item over the horizon (capital plus every
         year's recurring cost), aligned with ``plan.items``."""
         f = self.plan.funding
-        cost = f.groupby(["measure_id", "site_id"])["amount"].sum()
-        keys = list(zip(self.plan.items["measure_id"], self.plan.items["site_id"]))
+        cost = f.groupby(["measure_id", "site_id"])["amount"].sum().to_dict()
+        keys = zip(self.plan.items["measure_id"], self.plan.items["site_id"])
         return pd.Series([float(cost.get(k, 0.0)) for k in keys], index=self.plan.items.index, name="tco")
 
     def reasons(self) -> pd.Series:
@@ -449,7 +449,7 @@ class PlanResult:
                 for c in set(options) & planned:
                     if not any(w.endswith(f" for {label[needer]}") for w in enables[c]):
                         enables[c].append(f"{kind} for {label[needer]}")
-        gains, tco = self.item_gains(), self.item_tco()
+        gains, tco = self.item_gains().to_dict(), self.item_tco().to_dict()
         funding = self.plan.funding
         payers = self._payers(zip(funding["measure_id"], funding["site_id"]), grants_only=True)
         out = []
