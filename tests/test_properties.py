@@ -72,9 +72,9 @@ def solved_case(tmp_path, case):
     return p, result
 
 
-#: HiGHS settings of an exact optimum: by default it stops within 1e-6 of the best (its absolute gap,
-#: and nodes pruned within its MIP feasibility tolerance), which a drawn case once put 7.6e-7
-#: below the greedy plan.
+#: HiGHS settings of an exact optimum: at its defaults (absolute gap and MIP feasibility tolerance
+#: 1e-6) a drawn case stopped 7.6e-7 below the greedy plan, and with only the absolute gap at 0 too;
+#: with both it finds the better plan (tests/data/greedy_near_tie.json).
 EXACT = {"mip_abs_gap": 0.0, "mip_feasibility_tolerance": 1e-9}
 
 
