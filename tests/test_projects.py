@@ -106,6 +106,13 @@ def test_the_projects_table_adds_up_to_the_items():
     by_project = items.groupby(["component", "year"]).size()  # rural has no award made for a project
     assert sorted(by_project.index) == sorted(zip(table["key"], table["year"]))
     assert isinstance(table, pd.DataFrame) and table["project"].str.contains(r", FY20\d\d$").all()
+    # each project is its items, to the bit: measures in the order the plan buys them, places, dollars
+    grouped = items.groupby(["year", "component"], sort=False).agg(
+        measures=("measure_id", "nunique"), places=("site_id", "nunique"), items=("measure_id", "size"),
+        capital=("capital_cost", "sum"), annual=("annual_cost", "sum"),
+        measure_ids=("measure_id", lambda ids: ";".join(dict.fromkeys(ids))))
+    mine = result.plan.projects.set_index(["year", "key"])[list(grouped.columns)]
+    assert mine.loc[grouped.index].astype(object).values.tolist() == grouped.astype(object).values.tolist()
 
 
 def test_an_item_whose_life_ends_inside_the_horizon_is_bought_again_and_paid_then(tmp_path):

@@ -51,20 +51,26 @@ def projects_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     rows = sorted(installs, key=lambda c: (installs[c], c))
     if not rows:
         return pd.DataFrame(columns=PROJECT_COLUMNS)
-    frame = pd.DataFrame({
-        "key": cand["project"].to_numpy()[rows], "year": [installs[c] for c in rows],
-        "measure_id": cand["measure_id"].to_numpy()[rows], "site_id": cand["site_id"].to_numpy()[rows],
+    keys, measures, sites = cand["project"].tolist(), cand["measure_id"].tolist(), cand["site_id"].tolist()
+    buys = procured(problem).tolist()
+    # per project, in the order the plan first buys it: measure ids in order, places, items, whether procured
+    found: dict[tuple[int, str], tuple[dict, set, list, list]] = {}
+    for c in rows:
+        ids, places, items, bought = found.setdefault((installs[c], keys[c]), ({}, set(), [], []))
+        ids[measures[c]] = None
+        places.add(sites[c])
+        items.append(c)
+        bought.append(buys[c])
+    # the dollars are summed as pandas sums a group (compensated), so that a project's cost is its items' to the bit
+    money = pd.DataFrame({
         "capital": cand["capital"].to_numpy(dtype=float)[rows] * [len(problem.purchases(c, installs[c])) for c in rows],
-        "annual": cand["annual"].to_numpy(dtype=float)[rows],
-        "procured": procured(problem)[rows]})
+        "annual": cand["annual"].to_numpy(dtype=float)[rows]}).groupby(
+        [[installs[c] for c in rows], [keys[c] for c in rows]], sort=False).sum()
+    capital, annual = money["capital"].to_dict(), money["annual"].to_dict()
     order = {comp: i for i, comp in enumerate(problem.components)}
-    table = (frame.groupby(["year", "key"], sort=False)
-             .agg(measures=("measure_id", "nunique"), places=("site_id", "nunique"), items=("measure_id", "size"),
-                  capital=("capital", "sum"), annual=("annual", "sum"), procured=("procured", "any"),
-                  measure_ids=("measure_id", lambda ids: ";".join(dict.fromkeys(ids))))
-             .reset_index())
-    table["procurement"] = np.where(table["procured"], problem.project_cost, 0.0)
-    table["project"] = [project_name(problem, key, year) for key, year in zip(table["key"], table["year"])]
-    table = table.sort_values(["year", "key"], key=lambda col: col.map(lambda k: order.get(k, -1))
-                              if col.name == "key" else col, kind="mergesort").reset_index(drop=True)
-    return table[PROJECT_COLUMNS]
+    return pd.DataFrame(
+        [(project_name(problem, key, year), key, year, len(ids), len(places), len(items), capital[year, key],
+          annual[year, key], problem.project_cost if any(bought) else 0.0, ";".join(ids))
+         for year, key in sorted(found, key=lambda yk: (yk[0], order.get(yk[1], -1)))
+         for ids, places, items, bought in [found[year, key]]],
+        columns=PROJECT_COLUMNS)
