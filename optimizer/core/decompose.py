@@ -238,7 +238,7 @@ class Lanes:
             yield self._wanted
 
 
-def _workers(threads: int | None) -> int:
+def block_workers(threads: int | None) -> int:
     """Blocks solved at once: one per core, at most ``BLOCK_WORKERS``; one when the caller
     asked for a single thread (a robustness draw, whose process shares the cores with the
     other draws')."""
@@ -248,10 +248,10 @@ def _workers(threads: int | None) -> int:
 def _each_block(blocks: range, solve, time_limit: float | None, threads: int | None,
                 lanes: Lanes | None = None) -> list:
     """``solve(block, seconds left)`` for every block (None for a block not started in
-    time, or dropped), on up to ``_workers(threads)`` threads at once and as many as
+    time, or dropped), on up to ``block_workers(threads)`` threads at once and as many as
     ``lanes`` lets through."""
     began = time.perf_counter()
-    workers = _workers(threads)
+    workers = block_workers(threads)
     lanes = lanes or Lanes(workers)
 
     def one(block: int):
@@ -286,7 +286,7 @@ def found_beside(find: Callable[[Lanes], Found], threads: int | None) -> Iterato
 
     The caller's search and ``find`` must solve on one thread each and must not share model
     state: ``find`` works on arrays taken before it starts."""
-    workers = _workers(threads)
+    workers = block_workers(threads)
     if workers == 1:
         yield lambda: find(Lanes(1))
         return

@@ -14,6 +14,7 @@ from optimizer.core.decompose import (
     Lanes,
     SchoolBound,
     Split,
+    block_workers,
     found_beside,
     school_bound,
     split,
@@ -217,9 +218,12 @@ class _Search:
                                            settings=FIXED_NEIGHBOURHOOD), how=KNOWN)
 
     def near_miss_bound(self) -> None:
-        """The per-school bound, when the plan held just misses the gap: the known plan may be
-        proven close enough by the tighter bound alone."""
-        if self.guided.gap is not None and self.guided.gap <= NEAR_MISS * self.options.gap:
+        """On one core, the per-school bound when the plan held just misses the gap: the known
+        plan may be proven close enough by the tighter bound alone, before any search. With a
+        core to spare the bound is found beside the read-off instead (``read_off``), which
+        then costs the longer of the two, not both."""
+        if (block_workers(self.options.threads) == 1 and self.guided.gap is not None
+                and self.guided.gap <= NEAR_MISS * self.options.gap):
             self._tighten(self._school_bound)
 
     def read_off(self, rivals: Sequence[Callable[[], Plan | None]]) -> None:

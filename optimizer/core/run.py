@@ -67,7 +67,8 @@ STEPS = (
          "a plan that still fits needs no search",
          "a plan that keeps every rule, within its gap of the bound"),
     Step("bound near a known plan", "guided._Search.near_miss_bound",
-         "the known plan is within `NEAR_MISS` times the gap of the bound, not within it",
+         "the known plan is within `NEAR_MISS` times the gap of the bound, not within it, and the solve has one "
+         "core (with two, the bound is found beside the plan read off, at the cost of the longer of the two)",
          "the per-school bound at the relaxation's prices is often tight enough to prove it",
          "a tighter bound, when it is one (never below a verified plan)"),
     Step("plan read off", "guided._Search.read_off",
