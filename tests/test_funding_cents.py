@@ -105,6 +105,26 @@ def test_a_grant_shared_over_a_hundred_campuses_is_never_overdrawn(tmp_path):
     assert verify(p, plan) == []
 
 
+def test_a_plan_s_tables_are_drawn_up_once_when_first_read_from_the_money_it_was_made_with(tmp_path, monkeypatch):
+    # A search compares many plans by their objective and keeps one: the others' tables are
+    # never drawn up. A table read twice is drawn up once, from the money the plan was made
+    # with, whatever happens to the caller's dictionaries afterwards.
+    import optimizer.core.plan as plan_mod
+    p = campuses(tmp_path, 1000.80)
+    installs = {c: 2027 for c in range(len(p.candidates))}
+    grants = {("capital", "g", int(p.candidates["cap_class"].iloc[0]), 2027): 1000.80}
+    drawn = []
+    for name in ("items_table", "split_funding", "projects_table"):
+        real = getattr(plan_mod, name)
+        monkeypatch.setattr(plan_mod, name, lambda *args, _real=real, _name=name: drawn.append(_name) or _real(*args))
+    plan = make_plan(p, installs, grants, {})
+    grants.clear()
+    installs.clear()
+    assert drawn == []
+    assert sum(cents(a) for a in plan.funding.query("source == 'g'")["amount"]) == 100080
+    assert plan.funding is plan.funding and len(plan.items) == 101 and len(plan.projects) == 1
+    assert drawn == ["split_funding", "items_table", "projects_table"]
+
 def test_solver_noise_above_an_award_is_never_shown(tmp_path):
     # Within its tolerances a solver can pay a little over the award (here 1.3 cents); the
     # plan shows the award to the cent.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,6 @@ def match_needed(factor: float, grant_cents: int) -> int:
     return math.floor(factor * grant_cents + 1e-6)
 
 
-@dataclass
 class Plan:
     """Installations and their funding.
 
@@ -46,12 +45,37 @@ class Plan:
         One row per project (a PASS component's purchases, or an award's project, in one
         fiscal year, see :mod:`optimizer.core.projects`) with the local operating money its
         procurement costs; the items are its drill-down.
+
+    A plan made from a solve (:func:`make_plan`) draws up each table when it is first read: a
+    search compares several plans by their objective and keeps one.
     """
 
-    installs: dict[int, int]
-    items: pd.DataFrame
-    funding: pd.DataFrame
-    projects: pd.DataFrame
+    def __init__(self, installs: dict[int, int], items: pd.DataFrame, funding: pd.DataFrame,
+                 projects: pd.DataFrame):
+        self.installs = installs
+        vars(self).update(items=items, funding=funding, projects=projects)
+
+    @classmethod
+    def drawn_up(cls, problem: Problem, installs: dict[int, int], grants: dict[tuple[str, str, int, int], float],
+                 matches: dict[tuple[str, int, int], float]) -> Plan:
+        """The plan of ``installs`` paid by class-level ``grants`` and ``matches`` (see
+        :func:`split_funding`), its tables drawn up when first read."""
+        plan = cls.__new__(cls)
+        plan.installs, plan._money = dict(installs), (problem, dict(grants), dict(matches))
+        return plan
+
+    @cached_property
+    def items(self) -> pd.DataFrame:
+        return plain_text(items_table(self._money[0], self.installs))
+
+    @cached_property
+    def funding(self) -> pd.DataFrame:
+        problem, grants, matches = self._money
+        return plain_text(split_funding(problem, self.installs, grants, matches))
+
+    @cached_property
+    def projects(self) -> pd.DataFrame:
+        return plain_text(projects_table(self._money[0], self.installs))
 
     @property
     def procurement(self) -> float:
@@ -392,6 +416,6 @@ def split_funding(problem: Problem, installs: dict[int, int],
 def make_plan(problem: Problem, installs: dict[int, int],
               grants: dict[tuple[str, str, int, int], float],
               matches: dict[tuple[str, int, int], float]) -> Plan:
-    """Assemble a Plan from installations and class-level funding."""
-    return Plan(dict(installs), plain_text(items_table(problem, installs)),
-                plain_text(split_funding(problem, installs, grants, matches)), plain_text(projects_table(problem, installs)))
+    """Assemble a Plan from installations and class-level funding (its tables drawn up when
+    first read)."""
+    return Plan.drawn_up(problem, installs, grants, matches)
