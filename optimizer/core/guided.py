@@ -288,7 +288,7 @@ class _Search:
         gap = min(options.gap, SUB_MIP_GAP) if target is None else options.gap / 10
         with model.integral_fixed(self.relaxed if around is None else around, also) as fixed, solver_errors("highs"):
             sub = run_highs(model.prob, left, gap, 1 if alone else options.threads, start, target=target,
-                            settings=settings, fixed_out=True)
+                            settings=settings)
         if sub.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible) or not integral(model):
             return fixed, None, None
         return (fixed, *solution_of(model))

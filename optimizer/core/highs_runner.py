@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -174,7 +174,6 @@ def _highs_lp(arrays: dict) -> highspy.HighsLp:
     lp.num_col_, lp.num_row_ = len(arrays["cost"]), len(arrays["row_lower"])
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = arrays["cost"], arrays["lower"], arrays["upper"]
     lp.row_lower_, lp.row_upper_ = arrays["row_lower"], arrays["row_upper"]
-    lp.offset_ = arrays.get("offset", 0.0)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = arrays["start"], arrays["index"], arrays["value"]
     if arrays["integer"] is not None:
@@ -333,68 +332,18 @@ def _checked(outcome, columns: int):
     return outcome
 
 
-def _point_disagrees(outcome: RawOutcome, arrays: dict) -> bool:
+def _point_disagrees(outcome: RawOutcome, cost: np.ndarray) -> bool:
     """True when the returned point's objective is not the objective HiGHS reports."""
     if not outcome.has_point:
         return False
-    actual = float(np.dot(arrays["cost"], outcome.values)) + arrays.get("offset", 0.0)
+    actual = float(np.dot(cost, outcome.values))
     return abs(actual - outcome.objective) > 1e-6 * max(1.0, abs(outcome.objective))
-
-
-#: Rows whose fixed columns leave them off by more than this stay in the model: HiGHS then
-#: finds the model infeasible, as it would have found the whole model.
-FIXED_ROW_TOLERANCE = 1e-6
-
-
-def without_fixed(arrays: dict) -> tuple[dict, np.ndarray] | None:
-    """``arrays`` with the columns whose bounds fix them taken out: their values moved into
-    the row bounds and the objective's constant, and the rows left with no column dropped.
-    A search fixes most of a model's decisions, and HiGHS's presolve takes several passes
-    over every row to find what this finds in one. Returns the smaller arrays and the
-    positions of the columns kept; None when no column is fixed or every one is, or when the
-    fixed values break a row (the whole model goes to HiGHS, which says it is infeasible)."""
-    lower, upper = arrays["lower"], arrays["upper"]
-    fixed = lower == upper
-    if not fixed.any() or fixed.all():
-        return None
-    keep = np.flatnonzero(~fixed)
-    starts, index, value = arrays["start"], arrays["index"], arrays["value"]
-    rows = len(arrays["row_lower"])
-    row_of = np.repeat(np.arange(rows), np.diff(starts))
-    gone = fixed[index]
-    moved = np.bincount(row_of[gone], weights=value[gone] * lower[index[gone]], minlength=rows)
-    count = np.bincount(row_of[~gone], minlength=rows)
-    row_lower, row_upper = arrays["row_lower"] - moved, arrays["row_upper"] - moved
-    empty = count == 0
-    slack = FIXED_ROW_TOLERANCE * np.maximum(1.0, np.abs(moved))
-    if np.any(empty & ((row_lower > slack) | (row_upper < -slack))):
-        return None
-    kept_rows = ~empty
-    column = np.full(len(lower), -1, dtype=np.int32)
-    column[keep] = np.arange(len(keep), dtype=np.int32)
-    cost = arrays["cost"]
-    return {**arrays, "cost": cost[keep], "lower": lower[keep], "upper": upper[keep],
-            "integer": None if arrays["integer"] is None else arrays["integer"][keep],
-            "row_lower": row_lower[kept_rows], "row_upper": row_upper[kept_rows],
-            "start": np.concatenate([[0], np.cumsum(count[kept_rows])]).astype(np.int32),
-            "index": column[index[~gone]], "value": value[~gone],
-            "offset": arrays.get("offset", 0.0) + float(cost[fixed] @ lower[fixed])}, keep
-
-
-def _start_in(kept: np.ndarray | None, columns: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A starting point's columns and values in the model passed to HiGHS: without the fixed
-    columns when ``kept`` names the columns kept (see :func:`without_fixed`)."""
-    if kept is None:
-        return columns, values
-    at = np.minimum(np.searchsorted(kept, columns), len(kept) - 1) if len(kept) else np.zeros(len(columns), int)
-    there = (kept[at] == columns) if len(kept) else np.zeros(len(columns), bool)
-    return at[there].astype(np.int32), values[there]
 
 
 def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, threads: int | None,
               start: dict[pulp.LpVariable, float] | None = None, relax: bool = False,
               target: float | None = None, warm: LpBasis | None = None, keep_basis: bool = False,
-              settings: dict | None = None, implied: bool = True, fixed_out: bool = False) -> HighsOutcome:
+              settings: dict | None = None, implied: bool = True) -> HighsOutcome:
     """Solve ``prob`` with HiGHS; set every variable's value; return status and bounds.
 
     Parameters
@@ -420,13 +369,9 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         Further HiGHS options by name (a search's heuristics, say).
     implied : bool
         For the relaxation: with the integer bounds the rows imply (``propagate.tighten``).
-    fixed_out : bool
-        For a MIP whose decisions a search has mostly fixed: the fixed columns are taken out
-        before HiGHS sees it (:func:`without_fixed`). A whole model goes to HiGHS as it is: its
-        search path, and so its time, turns on the model it is given.
     """
     variables, position, arrays = model_arrays(prob)
-    row_lower = arrays["row_lower"]
+    cost, row_lower = arrays["cost"], arrays["row_lower"]
     if relax:
         if implied:
             propagate.tighten(arrays)  # the bounds a MIP solver finds before its own first relaxation
@@ -438,24 +383,18 @@ def run_highs(prob: pulp.LpProblem, time_limit: float | None, gap: float, thread
         options["threads"] = int(threads)
     if target is not None:
         options["objective_target"] = float((-1.0 if prob.sense == pulp.LpMaximize else 1.0) * target)
-    solved, kept = (without_fixed(arrays) or (arrays, None)) if fixed_out and not relax else (arrays, None)
     start_arrays = None
     if start:
-        start_arrays = _start_in(kept, np.array([position[id(v)] for v in start], dtype=np.int32),
-                                 np.array(list(start.values()), dtype=float))
+        start_arrays = (np.array([position[id(v)] for v in start], dtype=np.int32),
+                        np.array(list(start.values()), dtype=float))
     names = ([v.name for v in variables], [c.name for c in prob.constraints()]) if relax and (
         warm is not None or keep_basis) else None
     basis = None if names is None or warm is None else warm.on(*names)
-    columns = len(solved["cost"])
-    outcome = _checked(_run(solved, options, start_arrays, time_limit, basis, keep_basis and relax), columns)
-    if start_arrays is not None and not isinstance(outcome, str) and _point_disagrees(outcome, solved):
+    outcome = _checked(_run(arrays, options, start_arrays, time_limit, basis, keep_basis and relax), len(cost))
+    if start_arrays is not None and not isinstance(outcome, str) and _point_disagrees(outcome, cost):
         # HiGHS 1.16 can hand back the starting point while reporting the objective of a
         # better solution it found in the presolved space: never trust such a point.
-        outcome = _checked(_run(solved, options, None, time_limit), columns)
-    if kept is not None and not isinstance(outcome, str) and outcome.has_point:
-        values = arrays["lower"].copy()  # a fixed column's value is its bound
-        values[kept] = outcome.values
-        outcome = replace(outcome, values=values)
+        outcome = _checked(_run(arrays, options, None, time_limit), len(cost))
     if outcome == STOPPED or (not isinstance(outcome, str) and outcome.status == TIME_LIMIT):
         clock_stopped()
     if isinstance(outcome, str):
