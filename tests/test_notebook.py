@@ -2,6 +2,7 @@
 stored without outputs (so diffs stay readable and no stale numbers are committed)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -27,6 +28,9 @@ def test_notebook_is_stored_without_outputs():
     dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
              and (cell.get("outputs") or cell.get("execution_count") is not None)]
     assert not dirty, f"clear the outputs of cells {dirty} before committing the notebook"
+    # nbformat 4.5 cells carry an id; nbformat warns of a missing one now and will refuse it
+    missing = [i for i, cell in enumerate(json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]) if "id" not in cell]
+    assert not missing, f"give cells {missing} an id (nbformat.validator.normalize) before committing the notebook"
 
 
 def test_notebook_runs_top_to_bottom():
