@@ -125,6 +125,7 @@ def test_a_plan_s_tables_are_drawn_up_once_when_first_read_from_the_money_it_was
     assert plan.funding is plan.funding and len(plan.items) == 101 and len(plan.projects) == 1
     assert drawn == ["split_funding", "items_table", "projects_table"]
 
+
 def test_solver_noise_above_an_award_is_never_shown(tmp_path):
     # Within its tolerances a solver can pay a little over the award (here 1.3 cents); the
     # plan shows the award to the cent.
