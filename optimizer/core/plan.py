@@ -53,7 +53,7 @@ class Plan:
     def __init__(self, installs: dict[int, int], items: pd.DataFrame, funding: pd.DataFrame,
                  projects: pd.DataFrame):
         self.installs = installs
-        vars(self).update(items=items, funding=funding, projects=projects)
+        vars(self).update(items=items, funding=funding, projects=projects)  # given: never drawn up below
 
     @classmethod
     def drawn_up(cls, problem: Problem, installs: dict[int, int], grants: dict[tuple[str, str, int, int], float],

@@ -53,14 +53,13 @@ def projects_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
         return pd.DataFrame(columns=PROJECT_COLUMNS)
     keys, measures, sites = cand["project"].tolist(), cand["measure_id"].tolist(), cand["site_id"].tolist()
     buys = procured(problem).tolist()
-    # per project, in the order the plan first buys it: measure ids in order, places, items, whether procured
-    found: dict[tuple[int, str], tuple[dict, set, list, list]] = {}
+    # per project, in the order the plan first buys it: its measure ids in order, places and items
+    found: dict[tuple[int, str], tuple[dict, set, list]] = {}
     for c in rows:
-        ids, places, items, bought = found.setdefault((installs[c], keys[c]), ({}, set(), [], []))
+        ids, places, items = found.setdefault((installs[c], keys[c]), ({}, set(), []))
         ids[measures[c]] = None
         places.add(sites[c])
         items.append(c)
-        bought.append(buys[c])
     # the dollars are summed as pandas sums a group (compensated), so that a project's cost is its items' to the bit
     money = pd.DataFrame({
         "capital": cand["capital"].to_numpy(dtype=float)[rows] * [len(problem.purchases(c, installs[c])) for c in rows],
@@ -70,7 +69,7 @@ def projects_table(problem: Problem, installs: dict[int, int]) -> pd.DataFrame:
     order = {comp: i for i, comp in enumerate(problem.components)}
     return pd.DataFrame(
         [(project_name(problem, key, year), key, year, len(ids), len(places), len(items), capital[year, key],
-          annual[year, key], problem.project_cost if any(bought) else 0.0, ";".join(ids))
+          annual[year, key], problem.project_cost if any(buys[c] for c in items) else 0.0, ";".join(ids))
          for year, key in sorted(found, key=lambda yk: (yk[0], order.get(yk[1], -1)))
-         for ids, places, items, bought in [found[year, key]]],
+         for ids, places, items in [found[year, key]]],
         columns=PROJECT_COLUMNS)
