@@ -16,7 +16,9 @@ from optimizer.analyses.sweep import BudgetSweep, at_least
 from optimizer.core.run import optimize
 from optimizer.core.status import SolveOptions, Status, relative_gap
 from optimizer.core.verify import plan_objective
+from optimizer.data.inputs import load_inputs
 from optimizer.data.overrides import apply_overrides
+from optimizer.paths import SCENARIOS_DIR
 from tests.builders import instance, m, program, site
 
 FREE = {"operating": 1e9}
@@ -86,6 +88,19 @@ def test_a_frontier_point_that_keeps_a_smaller_budget_s_plan_reports_its_own_bou
     assert kept.report.dual_bound == larger.report.dual_bound != smaller.report.dual_bound
     assert kept.report.gap == pytest.approx(relative_gap(objective, larger.report.dual_bound)) and kept.report.gap > 0.1
     assert kept.report.status == Status.FEASIBLE and "kept the plan of a smaller budget" in kept.report.notes[-1]
+
+
+def test_the_analyses_read_the_plan_that_the_plan_command_shows():
+    """Explain, screening and a vendor pitch plan the scenario's own budget as the first budget
+    of a sweep: that plan is the one the command line and the app's Plan page show (the greedy
+    plan made only when the search asks for it, as there), not a near-equal one."""
+    inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    plain = optimize(inputs)
+    sweep = BudgetSweep(inputs)
+    swept = sweep.at(sweep.scenario_budget)
+    assert swept.plan.installs == plain.plan.installs
+    assert swept.report.objective == pytest.approx(plain.report.objective, rel=1e-12)
+    assert swept.report.gap == pytest.approx(plain.report.gap, rel=1e-9)
 
 
 @pytest.mark.slow

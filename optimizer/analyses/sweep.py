@@ -65,7 +65,8 @@ class BudgetSweep:
             result = kept
         else:
             smaller = [b for b, r in self.results.items() if b <= total and r.plan is not None]
-            start = self.results[max(smaller)].plan if smaller else greedy_plan(self.model.problem)
+            # the first budget solved starts as a plain plan does: the greedy plan made only when wanted
+            start = self.results[max(smaller)].plan if smaller else (lambda: greedy_plan(self.model.problem))
             warm = self.results[max(smaller)].lp_basis if smaller else None  # its relaxation's final basis
             result = plan_model(self.inputs, self.model, start, self.options, warm)
             if smaller:
