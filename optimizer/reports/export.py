@@ -84,6 +84,30 @@ def _money(x: float) -> float:
     return round(float(x), 2)
 
 
+def _figures(result: PlanResult) -> dict:
+    """The plan's headline figures as plain data (the first keys of :func:`plan_dict`)."""
+    tier1 = result.tier1_reached()
+    return {
+        "scenario": result.scenario,
+        "status": str(result.status),
+        "gap": None if result.report.gap is None else round(result.report.gap, 6),
+        "objective": round(result.value, 6),
+        "baseline_objective": round(result.baseline_value, 6),
+        "full_objective": round(result.full_value, 6),
+        "gap_closed": round(result.gap_closed, 6),
+        "protection_before": round(result.baseline_protection, 6),
+        "protection_after": round(result.protection, 6),
+        "dollars_per_point": result.dollars_per_point,
+        "tier1_reached": {"after": tier1[0], "before": result.tier1_reached(before=True)[0], "of": tier1[1]},
+        "headline": result.headline_words()[0],
+        "solver": result.report.solver,
+        "dollar_year": result.problem.dollar_year,
+        "evidence_stance": result.problem.evidence_stance,
+        "totals": result.totals(),
+        "cost_range": _cost_range(result),
+    }
+
+
 def plan_dict(result: PlanResult) -> dict:
     """The plan as plain data: scenario, status, gap, objective, totals, items with their
     funding by source, spend summaries, and PASS tiers before and after."""
@@ -112,25 +136,8 @@ def plan_dict(result: PlanResult) -> dict:
         })
     before, after = result.tiers()
     by_source = result.spend_by_source()
-    tier1 = result.tier1_reached()
     return {
-        "scenario": result.scenario,
-        "status": str(result.status),
-        "gap": None if result.report.gap is None else round(result.report.gap, 6),
-        "objective": round(result.value, 6),
-        "baseline_objective": round(result.baseline_value, 6),
-        "full_objective": round(result.full_value, 6),
-        "gap_closed": round(result.gap_closed, 6),
-        "protection_before": round(result.baseline_protection, 6),
-        "protection_after": round(result.protection, 6),
-        "dollars_per_point": result.dollars_per_point,
-        "tier1_reached": {"after": tier1[0], "before": result.tier1_reached(before=True)[0], "of": tier1[1]},
-        "headline": result.headline_words()[0],
-        "solver": result.report.solver,
-        "dollar_year": result.problem.dollar_year,
-        "evidence_stance": result.problem.evidence_stance,
-        "totals": result.totals(),
-        "cost_range": _cost_range(result),
+        **_figures(result),
         "projects": result.projects().to_dict("records"),
         "what_to_buy": [{k: (int(v) if k in ("schools", "quantity") else v) for k, v in row.items()}
                         for row in result.what_to_buy().to_dict("records")],
@@ -244,8 +251,9 @@ def _cost_range(result: PlanResult) -> dict[str, dict[str, float]]:
 
 
 def _summary(result: PlanResult, data: dict) -> pd.DataFrame:
-    """The Summary sheet: the headline unit first, then the raw figures for analysts. Column
-    ``format`` is the cell's number format (dropped before writing)."""
+    """The Summary sheet from the plan's figures (:func:`_figures`): the headline unit first,
+    then the raw figures for analysts. Column ``format`` is the cell's number format (dropped
+    before writing)."""
     tier1 = data["tier1_reached"]
     rows = [
         ("scenario", data["scenario"], None),
@@ -333,8 +341,7 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
     ``stamp`` is the workbook's created and modified date and the date of its zip entries
     (``write_plan`` passes the catalog's as-of date), never the clock: the same plan gives
     the same bytes."""
-    data = plan_dict(result)
-    summary = _summary(result, data)
+    summary = _summary(result, _figures(result))
     formats = dict(enumerate(summary.pop("format")))
     before, after = result.tiers()
     layers = result.problem.layer_names
