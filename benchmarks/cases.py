@@ -76,9 +76,11 @@ def _changed(file: str, change: Callable[[dict], None]) -> Callable[[], Inputs]:
 
 def _capital_times(factor: float) -> Callable[[dict], None]:
     def change(data: dict) -> None:
-        capital = data["budget"]["capital"]
-        for year in capital:
-            capital[year] = round(capital[year] * factor)
+        budget = data["budget"]
+        if isinstance(budget["capital"], dict):
+            budget["capital"] = {year: round(amount * factor) for year, amount in budget["capital"].items()}
+        else:
+            budget["capital"] = round(budget["capital"] * factor)
     return change
 
 
@@ -108,6 +110,9 @@ CASES = {
                       kind="whatif", before=_SUBURBAN),
     "mandate-added": Case("mandate-added", _example("suburban_mandate.yaml"), DEFAULT_GAP, 60, 1.0, _WHATIF,
                           kind="whatif", before=_SUBURBAN),
+    "urban-budget-20%": Case("urban-budget-20%", _changed("urban.yaml", _capital_times(0.8)), DEFAULT_GAP, 120, None,
+                             "a large district's what-if, from the plan before (measured, no target)", kind="whatif",
+                             before=_example("urban.yaml")),
     "L": Case("L", _synthetic("L"), 5e-3, 25, 30.0, "within 0.5% in 30 s"),
     "XL": Case("XL", _synthetic("XL"), 1e-2, 95, 120.0, "within 1% in 120 s and 4 GB", memory_mb=4096),
     "M-frontier": Case("M-frontier", _synthetic("M"), 1e-2, 60, 30.0, "20 budgets at 1% in 30 s on 2 workers",

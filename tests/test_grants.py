@@ -9,6 +9,7 @@ from optimizer.core.grant_use import eligible_rows, rulings_for
 from optimizer.core.highs_runner import run_highs
 from optimizer.core.model import build_model
 from optimizer.core.plan import make_plan
+from optimizer.core import run
 from optimizer.core.run import optimize
 from optimizer.core.solve import fund_grants_first, solution_of, start_values
 from optimizer.core.verify import plan_objective, verify
@@ -283,3 +284,34 @@ def test_grant_money_is_left_only_where_nothing_it_may_pay_for_is_worth_keeping(
     gain = plan_objective(problem, paid) - plan_objective(problem, plan)
     assert gain <= 1e-6 * abs(plan_objective(problem, plan)), (
         f"{path}: adding {[problem.candidates.at[c, 'key'] for c in added]} gains {gain:.6f}")
+
+
+def test_on_a_large_district_the_spend_down_lets_in_only_what_the_relaxation_buys_any_of(monkeypatch):
+    """Up to ``SPEND_DOWN_DECISIONS`` (items let in, times fiscal years) the spend-down search
+    lets in every item an unspent grant may pay for; above it only those the relaxation puts in
+    place in part (on urban's what-ifs the whole search took 10-15 s and spent the money the same
+    way). Rural is small, so the limit is lowered to see the large district's rule."""
+    seen: dict[str, list] = {"guided": [], "let_in": [], "model": []}
+    real_guided, real_spend_down = run.lp_guided, run.spend_down
+
+    def guided(*args, **kwargs):
+        seen["guided"].append(real_guided(*args, **kwargs))
+        return seen["guided"][-1]
+
+    def spend_down(model, plan, rows, options):
+        seen["let_in"].append(list(rows))
+        seen["model"].append(model)
+        return real_spend_down(model, plan, rows, options)
+
+    monkeypatch.setattr(run, "lp_guided", guided)
+    monkeypatch.setattr(run, "spend_down", spend_down)
+    inputs = load_inputs(SCENARIOS_DIR / "rural.yaml")
+    small = optimize(inputs)
+    every = seen["let_in"][-1]
+    assert len(every) * len(small.problem.years) <= run.SPEND_DOWN_DECISIONS
+    bought = seen["guided"][-1].bought_in_part(seen["model"][-1], every)
+    assert 0 < len(bought) < len(every)
+    monkeypatch.setattr(run, "SPEND_DOWN_DECISIONS", 0)
+    large = optimize(inputs)
+    assert seen["let_in"][-1] == bought
+    assert large.plan is not None and not verify(large.problem, large.plan)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pulp
 
@@ -30,6 +30,10 @@ from optimizer.core.solve import (
     start_values,
 )
 from optimizer.core.status import LpBasis, SolveOptions, SolveReport, Status, relative_gap
+
+
+#: A relaxation's value up to this is taken as 0 (the tolerance of ``Model.integral_fixed``).
+RELAXED_ZERO = 1e-6
 
 
 @dataclass
@@ -68,6 +72,8 @@ class Guided:
         How the plan was found, when not read off the relaxation.
     basis : LpBasis, optional
         The relaxation's final basis, which a what-if's relaxation starts from.
+    relaxed : dict, optional
+        The relaxation's value of every variable (see :meth:`bought_in_part`).
     """
 
     bound: float | None
@@ -82,6 +88,14 @@ class Guided:
     prices: str = "the relaxation's prices"
     how: str = ""
     basis: LpBasis | None = None
+    relaxed: dict[pulp.LpVariable, float] | None = field(default=None, repr=False)
+
+    def bought_in_part(self, model: Model, rows: Sequence[int]) -> list[int]:
+        """The candidate ``rows`` that the relaxation puts in place, whole or in part, in some
+        year (all of them when there is no relaxation)."""
+        if self.relaxed is None:
+            return list(rows)
+        return [c for c in rows if any(self.relaxed[var] > RELAXED_ZERO for var in model.y[c])]
 
     @property
     def gap(self) -> float | None:
@@ -189,7 +203,8 @@ def lp_guided(model: Model, options: SolveOptions, known: Sequence[Plan] = (),
     if lp.sol_status != pulp.LpSolutionOptimal or lp.dual_bound is None:
         return Guided(None, None, None, 0, integers, lp_seconds, lp_seconds)
     search = _Search(model, options, lp, began,
-                     Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis))
+                     Guided(lp.dual_bound, None, None, 0, integers, 0.0, lp_seconds, basis=lp.basis,
+                            relaxed={v: v.varValue for v in model.variables()}))
     search.cut_back(known)
     search.near_miss_bound()
     search.read_off(rivals)
@@ -204,7 +219,7 @@ class _Search:
 
     def __init__(self, model: Model, options: SolveOptions, lp: HighsOutcome, began: float, guided: Guided):
         self.model, self.options, self.lp, self.began, self.guided = model, options, lp, began, guided
-        self.relaxed = {v: v.varValue for v in model.variables()}
+        self.relaxed = guided.relaxed
         self.sense = _sense(model)
         self.choices: dict[pulp.LpVariable, float] | None = None  # each school's own best choice at the prices
         self.tightened = False
