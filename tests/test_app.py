@@ -327,3 +327,18 @@ def test_a_change_that_leaves_the_plan_as_it_was_says_so_and_why():
     assert not at.exception
     said = " ".join(i.value for i in at.info)
     assert "This change leaves the plan as it was" in said and "Local money left unspent" in said
+
+
+def test_the_first_look_says_how_long_it_took_not_about_a_second(tmp_path):
+    """The first look is solved for about a second, but a large district's relaxation alone takes
+    longer: the Plan page says the seconds it took, and what it is."""
+    from dataclasses import replace
+
+    from ui.views import first_look_words
+
+    result = optimize(apply_overrides(load_inputs(EXAMPLE_SCENARIO), budget=10_000))
+    slow = replace(result, build_seconds=2.51, report=replace(result.report, solve_seconds=4.52))
+    words = first_look_words(slow, from_before=True)
+    assert "found in 7.0 s from the plan before your change" in words and "about a second" not in words
+    assert words.startswith("First look: a verified plan ") and "being refined" in words
+    assert "found in 7.0 s." in first_look_words(slow, from_before=False)
