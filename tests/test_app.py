@@ -329,7 +329,7 @@ def test_a_change_that_leaves_the_plan_as_it_was_says_so_and_why():
     assert "This change leaves the plan as it was" in said and "Local money left unspent" in said
 
 
-def test_the_first_look_says_how_long_it_took_not_about_a_second(tmp_path):
+def test_the_first_look_says_how_long_it_took_not_about_a_second():
     """The first look is solved for about a second, but a large district's relaxation alone takes
     longer: the Plan page says the seconds it took, and what it is."""
     from dataclasses import replace

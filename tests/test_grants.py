@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from optimizer.core import run
 from optimizer.core.grant_use import eligible_rows, rulings_for
 from optimizer.core.highs_runner import run_highs
 from optimizer.core.model import build_model
 from optimizer.core.plan import make_plan
-from optimizer.core import run
 from optimizer.core.run import optimize
 from optimizer.core.solve import fund_grants_first, solution_of, start_values
 from optimizer.core.verify import plan_objective, verify
