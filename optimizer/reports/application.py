@@ -9,7 +9,7 @@ import pandas as pd
 
 from optimizer.analyses.application import ApplicationPackage
 from optimizer.core.result import money_words
-from optimizer.reports.export import CENTS_FORMAT, dress, safe_frame
+from optimizer.reports.export import CENTS_FORMAT, written_sheet
 from optimizer.safe_write import replacing
 
 #: Money columns of the package's tables.
@@ -88,10 +88,12 @@ def write_xlsx(package: ApplicationPackage, path: Path) -> None:
                          *(("Project", s) for s in package.projects)], columns=["part", "text"])
     sheets = {"Application": text, "Budget": _total(package.budget), "Evidence": package.evidence,
               "Timeline": package.timeline}
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, frame in sheets.items():
-            safe_frame(frame).to_excel(xl, sheet_name=name, index=False)
-            dress(xl.sheets[name], frame, MONEY, dollar_format=CENTS_FORMAT)
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        written_sheet(book, name, frame, money=MONEY, dollar_format=CENTS_FORMAT)
+    book.save(path)
 
 
 def write_application(package: ApplicationPackage, path: Path | str) -> Path:
