@@ -289,8 +289,8 @@ def test_grant_money_is_left_only_where_nothing_it_may_pay_for_is_worth_keeping(
 def test_on_a_large_district_the_spend_down_lets_in_only_what_the_relaxation_buys_any_of(monkeypatch):
     """Up to ``SPEND_DOWN_DECISIONS`` (items let in, times fiscal years) the spend-down search
     lets in every item an unspent grant may pay for; above it only those the relaxation puts in
-    place in part (on urban's what-ifs the whole search took 10-15 s and spent the money the same
-    way). Rural is small, so the limit is lowered to see the large district's rule."""
+    place in part (benchmarks/README.md). Rural is small, so the limit is lowered to see the large
+    district's rule."""
     seen: dict[str, list] = {"guided": [], "let_in": [], "model": []}
     real_guided, real_spend_down = run.lp_guided, run.spend_down
 

@@ -210,9 +210,9 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
 
 
 #: Decisions (items let in, times fiscal years) up to which the spend-down step lets in every item
-#: that a grant with money left may pay for; above it, only those the relaxation buys any of: on
-#: urban's what-ifs (about 21,800) the whole search took 10-15 s and found the same spending within
-#: 3e-7 of the objective (benchmarks/README.md).
+#: that a grant with money left may pay for; above it, only those the relaxation buys any of: the
+#: whole search is then a MIP of tens of thousands of columns, and on urban's what-ifs it spent
+#: the money no better (benchmarks/README.md).
 SPEND_DOWN_DECISIONS = 5_000
 
 

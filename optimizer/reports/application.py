@@ -9,7 +9,7 @@ import pandas as pd
 
 from optimizer.analyses.application import ApplicationPackage
 from optimizer.core.result import money_words
-from optimizer.reports.export import CENTS_FORMAT, written_sheet
+from optimizer.reports.export import CENTS_FORMAT, write_sheet
 from optimizer.safe_write import replacing
 
 #: Money columns of the package's tables.
@@ -92,7 +92,7 @@ def write_xlsx(package: ApplicationPackage, path: Path) -> None:
 
     book = Workbook(write_only=True)
     for name, frame in sheets.items():
-        written_sheet(book, name, frame, money=MONEY, dollar_format=CENTS_FORMAT)
+        write_sheet(book, name, frame, money=MONEY, dollar_format=CENTS_FORMAT)
     book.save(path)
 
 

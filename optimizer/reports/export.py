@@ -307,12 +307,12 @@ def column_headers(result: PlanResult, frame: pd.DataFrame, sheet: str) -> dict[
     return {c: words.get(c, c) for c in frame.columns}
 
 
-def written_sheet(book, name: str, frame: pd.DataFrame, words: dict | None = None, money: set[str] = frozenset(),
-                  formats: dict[int, str] | None = None, dollar_format: str = CENTS_FORMAT,
-                  percent: set[str] = frozenset()) -> None:
-    """Add ``frame`` as sheet ``name`` to a write-only workbook (rows streamed out, about twice as
-    fast as cells placed one by one): headers in ``words`` (by column name; the name itself
-    otherwise), text a spreadsheet would run as a formula neutralised, missing values empty, a
+def write_sheet(book, name: str, frame: pd.DataFrame, words: dict | None = None, money: set[str] = frozenset(),
+                formats: dict[int, str] | None = None, dollar_format: str = CENTS_FORMAT,
+                percent: set[str] = frozenset()) -> None:
+    """Add ``frame`` as sheet ``name`` to a write-only workbook (rows streamed out rather than
+    cells placed one by one, see benchmarks/results/results.md): headers in ``words`` (by column
+    name; the name itself otherwise), text a spreadsheet would run as a formula neutralised, missing values empty, a
     frozen header row, column widths that fit, dollar formats on the ``money`` columns and
     percentages on the ``percent`` ones (numeric columns of ``frame``, by name), and the per-row
     ``formats`` of the item/value Summary sheet in its second column."""
@@ -400,9 +400,9 @@ def write_excel(result: PlanResult, path: Path, assumptions: dict[str, str],
     taken: set[str] = set()
     for name, frame in sheets.items():
         budget = name.startswith("Budget ")
-        written_sheet(book, _sheet_name(name, taken), frame, column_headers(result, frame, name),
-                      BUDGET_MONEY if budget else MONEY_COLUMNS, formats if name == "Summary" else None,
-                      DOLLARS if name == "What to buy" else CENTS_FORMAT, set() if budget else PERCENT_COLUMNS)
+        write_sheet(book, _sheet_name(name, taken), frame, column_headers(result, frame, name),
+                    BUDGET_MONEY if budget else MONEY_COLUMNS, formats if name == "Summary" else None,
+                    DOLLARS if name == "What to buy" else CENTS_FORMAT, set() if budget else PERCENT_COLUMNS)
     book.save(path)
     _fix_workbook_dates(Path(path), stamp)
 
