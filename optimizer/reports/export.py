@@ -312,10 +312,10 @@ def write_sheet(book, name: str, frame: pd.DataFrame, words: dict | None = None,
                 percent: set[str] = frozenset()) -> None:
     """Add ``frame`` as sheet ``name`` to a write-only workbook (rows streamed out rather than
     cells placed one by one, see benchmarks/results/results.md): headers in ``words`` (by column
-    name; the name itself otherwise), text a spreadsheet would run as a formula neutralised, missing values empty, a
-    frozen header row, column widths that fit, dollar formats on the ``money`` columns and
-    percentages on the ``percent`` ones (numeric columns of ``frame``, by name), and the per-row
-    ``formats`` of the item/value Summary sheet in its second column."""
+    name; the name itself otherwise), text a spreadsheet would run as a formula neutralised,
+    missing values empty, a frozen header row, column widths that fit, dollar formats on the
+    ``money`` columns and percentages on the ``percent`` ones (numeric columns of ``frame``, by
+    name), and the per-row ``formats`` of the item/value Summary sheet in its second column."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
