@@ -216,7 +216,7 @@ def solve_and_check(model: Model, start: Plan | Callable[[], Plan] | Sequence | 
 SPEND_DOWN_DECISIONS = 5_000
 
 
-def _spent_down(model: Model, result: PlanResult, options: SolveOptions, guided: Guided | None = None) -> PlanResult:
+def _spent_down(model: Model, result: PlanResult, options: SolveOptions, guided: Guided | None) -> PlanResult:
     """The plan with the grant money it leaves unused spent on items worth more than what keeping
     them costs the district, when the search of :func:`~optimizer.core.guided.spend_down` finds
     any: within the gap asked, a solve may stop before such small gains, and the money is lost.
